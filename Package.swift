@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Microturn: an interaction runtime for embedded Linux boards.
+// Layout and dependency rules: see README.md ("Layout").
+let package = Package(
+    name: "Microturn",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "microturn", targets: ["microturn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian's -dev packages (tools/setup.sh installs them).
+        .systemLibrary(name: "CAlsa", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
+        // Namespaced C wrappers (mt_*) for what Swift cannot import directly.
+        .target(name: "CMicroturnShims", linkerSettings: [.linkedLibrary("asound")]),
+
+        .target(name: "MicroturnCore"),
+        .target(name: "MicroturnAudio",
+                dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CMicroturnShims"]),
+        .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio"]),
+        .executableTarget(name: "microturn", dependencies: [
+            "MicroturnCore", "MicroturnAudio", "MicroturnInteraction",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "MicroturnCoreTests", dependencies: ["MicroturnCore"]),
+        .testTarget(name: "MicroturnAudioTests", dependencies: ["MicroturnAudio", "MicroturnCore"]),
+        .testTarget(name: "MicroturnInteractionTests",
+                    dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["microturn"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,103 @@
+import MicroturnCore
+
+/// Voice activity per 20 ms frame, with the segment logic that turns frame decisions into
+/// utterances: speech must last `onsetMs` to start, and gaps up to `hangoverMs` are bridged.
+///
+/// Two frame classifiers share that logic:
+/// - `adaptive`: level above a tracked noise floor (a low percentile of the last 2 s of frame
+///   levels: speech has gaps between words, noise has none), confirmed by voicing, so steady noise
+///   of any level is not speech and quiet speech still is;
+/// - `energy`: a fixed dBFS threshold, the baseline it must beat.
+public final class VoiceActivityDetector {
+    public enum Method: String, Sendable { case adaptive, energy }
+
+    public struct Result: Sendable, Equatable {
+        /// This frame alone looks like speech.
+        public var frameIsSpeech: Bool
+        /// Inside an utterance (after onset and hangover smoothing).
+        public var inSpeech: Bool
+        /// Set on the frame where an utterance is confirmed: the frame index where it began.
+        public var startedAtFrame: Int?
+        /// Set on the frame where an utterance is over: the frame index just after its last speech frame.
+        public var endedAtFrame: Int?
+        public var features: FrameFeatures
+    }
+
+    public let method: Method
+    public let energyThresholdDb: Double
+    public let snrDb: Double
+    let onsetFrames: Int
+    let hangoverFrames: Int
+    /// Tracked noise floor in dBFS.
+    public private(set) var noiseFloorDb: Double = -60
+    private var history: [Double] = []
+    private let historyFrames = 100
+    private var frameIndex = 0
+    private var speechRun = 0
+    private var runStart = 0
+    private var silenceRun = 0
+    private var lastSpeechFrame = 0
+    public private(set) var inSpeech = false
+
+    public init(method: Method, energyThresholdDb: Double = -40, snrDb: Double = 9, onsetMs: Int = 40, hangoverMs: Int = 60) {
+        self.method = method
+        self.energyThresholdDb = energyThresholdDb
+        self.snrDb = snrDb
+        let frameMs = 1000 * ProcessingFormat.frameSamples / ProcessingFormat.sampleRate
+        onsetFrames = max(1, (onsetMs + frameMs - 1) / frameMs)
+        hangoverFrames = max(0, hangoverMs / frameMs)
+    }
+
+    public convenience init(config: MicroturnConfig.VAD) {
+        self.init(method: Method(rawValue: config.method) ?? .adaptive, energyThresholdDb: config.energyThresholdDb,
+                  snrDb: config.snrDb, onsetMs: config.onsetMs, hangoverMs: config.hangoverMs)
+    }
+
+    /// Classifies one frame and advances the segment state. A frame that `echoLikely` marks as
+    /// possibly the device's own echo is never speech.
+    public func process(_ frame: [Float], echoLikely: Bool = false) -> Result {
+        let f = FrameFeatures.measure(frame)
+        let speech = classify(f) && !echoLikely
+        trackNoise(f.levelDb)
+        defer { frameIndex += 1 }
+        var result = Result(frameIsSpeech: speech, inSpeech: inSpeech, features: f)
+        if speech {
+            if speechRun == 0 { runStart = frameIndex }
+            speechRun += 1
+            silenceRun = 0
+            lastSpeechFrame = frameIndex
+            if !inSpeech && speechRun >= onsetFrames {
+                inSpeech = true
+                result.startedAtFrame = runStart
+            }
+        } else {
+            speechRun = 0
+            silenceRun += 1
+            if inSpeech && silenceRun > hangoverFrames {
+                inSpeech = false
+                result.endedAtFrame = lastSpeechFrame + 1
+            }
+        }
+        result.inSpeech = inSpeech
+        return result
+    }
+
+    func classify(_ f: FrameFeatures) -> Bool {
+        switch method {
+        case .energy:
+            return f.levelDb > energyThresholdDb
+        case .adaptive:
+            guard f.levelDb > -62 else { return false }
+            let snr = f.levelDb - noiseFloorDb
+            // Voiced frames need the SNR; unvoiced ones (fricatives) need more of it.
+            return (snr > snrDb && f.voicing > 0.45) || snr > snrDb + 9
+        }
+    }
+
+    private func trackNoise(_ level: Double) {
+        if history.count < historyFrames { history.append(level) } else { history[frameIndex % historyFrames] = level }
+        var sorted = history
+        sorted.sort()
+        noiseFloorDb = sorted[sorted.count / 10]
+    }
+}

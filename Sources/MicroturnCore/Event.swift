@@ -1,0 +1,65 @@
+/// Something that happened in a session, stamped in seconds of the capture clock.
+public struct Event: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case speechStart = "speech_start"
+        case speechEnd = "speech_end"
+        case turnEnd = "turn_end"
+        case replyStart = "reply_start"
+        case playbackStart = "playback_start"
+        case playbackStop = "playback_stop"
+        case bargeIn = "barge_in"
+        case xrun
+        case deviceError = "device_error"
+    }
+
+    public var time: Double
+    public var kind: Kind
+    public var text: String?
+    /// For turn_end and playback_start of a reply: end of user speech to the first sample played.
+    public var latency: Double?
+    /// Free-form detail: the device of an xrun, the reason a playback stopped.
+    public var detail: String?
+
+    public init(time: Double, kind: Kind, text: String? = nil, latency: Double? = nil, detail: String? = nil) {
+        self.time = time
+        self.kind = kind
+        self.text = text
+        self.latency = latency
+        self.detail = detail
+    }
+
+    /// One line of events.jsonl: `{"time":1.234,"type":"turn_end",...}`.
+    public var jsonLine: String {
+        var fields = ["\"time\":\(Self.format(time))", "\"type\":\"\(kind.rawValue)\""]
+        if let text { fields.append("\"text\":\(JSONText.quote(text))") }
+        if let latency { fields.append("\"latency_s\":\(Self.format(latency))") }
+        if let detail { fields.append("\"detail\":\(JSONText.quote(detail))") }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    public static func format(_ seconds: Double) -> String {
+        let ms = (seconds * 1000).rounded()
+        return String(ms / 1000)
+    }
+}
+
+/// JSON string quoting, shared by every hand-written JSON line.
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,77 @@
+/// Everything Microturn can be configured with. Defaults are the built-in values; a board
+/// profile, then the config file, then command-line flags override them (see `ConfigSchema`).
+public struct MicroturnConfig: Sendable, Equatable {
+    public var board = Board()
+    public var audio = Audio()
+    public var echo = Echo()
+    public var vad = VAD()
+    public var turn = Turn()
+    public var speech = Speech()
+    public var bargeIn = BargeIn()
+
+    public init() {}
+
+    public struct Board: Sendable, Equatable {
+        public var name = "builtin"
+        public var description = "built-in defaults"
+        /// Worker threads the board can give to inference (used by later modules).
+        public var threads = 2
+    }
+
+    public struct Audio: Sendable, Equatable {
+        public var captureDevice = "default"
+        public var playbackDevice = "default"
+        /// Rate asked of the hardware; the nearest the device supports is used and converted.
+        public var rate = 48_000
+        /// Channels asked of the hardware; capture is mixed down to mono, playback copied out.
+        public var channels = 1
+        /// Sample formats to try, in order of preference.
+        public var formats: [String] = ["S16_LE", "S32_LE", "FLOAT_LE"]
+        public var periodMs = 10
+        /// Playback/capture buffer, in periods. Playback latency is at most this many periods.
+        public var bufferPeriods = 3
+        /// Longest wait between attempts to reopen a device that vanished or refused to open.
+        public var reopenMaxSeconds = 8.0
+    }
+
+    public struct Echo: Sendable, Equatable {
+        public var enabled = true
+        /// Echo tail the canceller models (a third of the room's reverberation time, plus path delay).
+        public var tailMs = 200
+        /// Extra suppression of residual echo by the preprocessor (negative dB).
+        public var suppressDb = -40
+    }
+
+    public struct VAD: Sendable, Equatable {
+        /// `adaptive` (noise-tracking, voicing-aware) or `energy` (fixed threshold, the baseline).
+        public var method = "adaptive"
+        /// Fixed threshold of the `energy` method, in dBFS.
+        public var energyThresholdDb = -40.0
+        /// How far above the tracked noise floor speech must be (dB), for `adaptive`.
+        public var snrDb = 9.0
+        /// Speech must last this long before speech_start is declared.
+        public var onsetMs = 40
+        /// Non-speech frames bridged inside one utterance.
+        public var hangoverMs = 60
+    }
+
+    public struct Turn: Sendable, Equatable {
+        /// Length of one micro-turn, the period of non-urgent decisions (40-400 ms).
+        public var microTurnMs = 200
+        /// Silence after speech that ends the user's turn.
+        public var endSilenceMs = 160
+    }
+
+    public struct Speech: Sendable, Equatable {
+        public var voice = "en-us"
+        public var rateWpm = 175
+        public var pitch = 50
+        public var gainDb = 0.0
+    }
+
+    public struct BargeIn: Sendable, Equatable {
+        public var enabled = true
+        /// Speech while the device talks must last this long to stop it.
+        public var minSpeechMs = 60
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+
+/// A labelled dialog: what the user says and when, as the microphone hears it (16 kHz mono),
+/// with the room the device sits in. Made with espeak-ng; used by the demo, the benchmark and tests.
+public struct DialogLabels: Codable, Sendable, Equatable {
+    public struct Utterance: Codable, Sendable, Equatable {
+        /// Annotated speech start and end, seconds (first and last sample above -50 dBFS).
+        public var start: Double
+        public var end: Double
+        /// `turn`: a user turn the device should answer; `interruption`: speech over the device's reply.
+        public var kind: String
+        public var text: String
+        public var voice: String
+        public var rateWpm: Int
+    }
+
+    public var sampleRate: Int
+    public var duration: Double
+    /// The room's echo path, `DELAY_MS:GAIN_DB:REVERB_MS:NOISE_DB` (see `EchoPath.Spec`).
+    public var echoPath: String
+    /// Background noise added to the user's side, dBFS (nil: none).
+    public var noiseDb: Double?
+    public var utterances: [Utterance]
+}
+
+public enum DialogScript {
+    static let statements = [
+        "I would like to plan a trip to the mountains next week.",
+        "My sister is coming to visit on Saturday.",
+        "The kitchen light has been flickering since yesterday.",
+        "I finished reading the book you recommended.",
+        "We need to buy more coffee and some bread.",
+        "The train was late again this morning.",
+    ]
+    static let questions = [
+        "Can you tell me what the weather will be like tomorrow?",
+        "How long does it take to boil an egg?",
+        "What is a good name for a small grey cat?",
+        "Could you remind me to call the dentist?",
+        "Which song was playing in the shop today?",
+        "Is it too late to plant tomatoes this year?",
+    ]
+    static let interruptions = ["Wait one more thing.", "Hold on stop please.", "No wait a second."]
+    static let voices = ["en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb+f4"]
+    static let rates = [140, 175, 210]
+
+    /// Builds dialog number `seed`: `turns` user turns 3-4 s apart, every `interruptEvery`-th one
+    /// followed by an interruption while the device answers, with or without background noise.
+    public static func make(seed: UInt64, turns: Int = 5, interruptEvery: Int = 3,
+                            noise: Bool? = nil) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
+        var rng = SplitMix64(seed: seed &* 7919 &+ 17)
+        func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
+        func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(rng.next() % 10_000) / 10_000 }
+        let rate = ProcessingFormat.sampleRate
+        var audio = [Float](repeating: 0, count: rate)
+        var utterances: [DialogLabels.Utterance] = []
+
+        func place(_ text: String, kind: String, at time: Double) throws(AudioError) -> Double {
+            let voice = pick(voices), wpm = pick(rates)
+            let synth = try SpeechSynthesizer(voice: .init(name: voice, rateWpm: wpm))
+            var speech = trimmed(try synth.synthesize(text))
+            let rms = (speech.reduce(0) { $0 + Double($1 * $1) } / Double(max(1, speech.count))).squareRoot()
+            let gain = Float(pow(10, uniform(-28, -20) / 20) / max(rms, 1e-6))
+            for i in speech.indices { speech[i] *= gain }
+            let start = Int(time * Double(rate))
+            if audio.count < start + speech.count { audio += [Float](repeating: 0, count: start + speech.count - audio.count) }
+            for i in speech.indices { audio[start + i] += speech[i] }
+            let end = Double(start + speech.count) / Double(rate)
+            utterances.append(.init(start: time, end: end, kind: kind, text: text, voice: voice, rateWpm: wpm))
+            return end
+        }
+
+        var t = 1.0
+        for k in 0..<turns {
+            let text = k % 2 == 0 ? pick(statements) : pick(questions)
+            let end = try place(text, kind: "turn", at: t)
+            if interruptEvery > 0 && k % interruptEvery == interruptEvery - 1 {
+                // The reply starts about 0.2 s after the turn and lasts over a second: talk over it.
+                let e2 = try place(pick(interruptions), kind: "interruption", at: end + uniform(0.7, 0.9))
+                t = e2 + uniform(3, 4)
+            } else {
+                t = end + uniform(3, 4)
+            }
+        }
+        let total = Int(t * Double(rate))
+        if audio.count < total { audio += [Float](repeating: 0, count: total - audio.count) }
+        let noisy = noise ?? (seed % 2 == 1)
+        let noiseDb = noisy ? uniform(-60, -50) : nil
+        if let noiseDb {
+            let amplitude = Float(pow(10, noiseDb / 20) * 3.0.squareRoot())
+            for i in audio.indices { audio[i] += (Float(rng.next() % 2_000_001) / 1_000_000 - 1) * amplitude }
+        }
+        let echo = String(format: "%.0f:%.0f:%.0f:-75", uniform(20, 60), uniform(-14, -6), uniform(100, 200))
+        let labels = DialogLabels(sampleRate: rate, duration: Double(audio.count) / Double(rate), echoPath: echo,
+                                  noiseDb: noiseDb, utterances: utterances)
+        return (audio, labels)
+    }
+
+    /// Writes `NAME.wav` and `NAME.json` into `directory`.
+    public static func write(_ dialog: (audio: [Float], labels: DialogLabels), name: String, directory: String) throws(AudioError) {
+        try WavFile(sampleRate: dialog.labels.sampleRate, channels: 1, samples: dialog.audio)
+            .write(path: "\(directory)/\(name).wav")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let path = "\(directory)/\(name).json"
+        do { try encoder.encode(dialog.labels).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw .fileIO(path: path, reason: "cannot write labels (\(error.localizedDescription))")
+        }
+    }
+
+    public static func readLabels(path: String) throws(AudioError) -> DialogLabels {
+        do { return try JSONDecoder().decode(DialogLabels.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw .fileIO(path: path, reason: "not a dialog label file (\(error.localizedDescription)); make dialogs with tools/make-dialogs.sh")
+        }
+    }
+
+    /// The speech without espeak-ng's leading and trailing silence.
+    static func trimmed(_ x: [Float]) -> [Float] {
+        let floor: Float = 0.003  // -50 dBFS
+        guard let first = x.firstIndex(where: { abs($0) > floor }), let last = x.lastIndex(where: { abs($0) > floor }) else { return x }
+        return Array(x[first...last])
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+
+/// The processing loop of one device: takes 20 ms frames from capture, cancels the echo of what
+/// playback wrote, detects speech, runs the micro-turn scheduler and acts on its decisions.
+/// It runs on the calling thread (never on the Swift cooperative pool), until `shouldStop` says so
+/// or a file input has been heard and answered.
+public final class Session {
+    public struct Options: Sendable {
+        public var config: MicroturnConfig
+        /// Simulates the room's acoustic echo of the loudspeaker into the microphone.
+        public var echoPath: EchoPath.Spec?
+        /// Length of a file input in 16 kHz samples: the session ends after it (and after the reply to it).
+        public var inputSamples: Int?
+        /// After a file input ends, how long the device may go on speaking before the session ends.
+        public var maxTailSeconds: Double
+
+        public init(config: MicroturnConfig, echoPath: EchoPath.Spec? = nil, inputSamples: Int? = nil, maxTailSeconds: Double = 8) {
+            self.config = config
+            self.echoPath = echoPath
+            self.inputSamples = inputSamples
+            self.maxTailSeconds = maxTailSeconds
+        }
+    }
+
+    public struct Report: Sendable {
+        public var events: [Event] = []
+        public var frames = 0
+        public var turns: Int { events.filter { $0.kind == .turnEnd }.count }
+        public var xruns: Int { events.filter { $0.kind == .xrun }.count }
+        /// End of user speech to the first sample of the reply, per answered turn.
+        public var turnLatencies: [Double] { events.compactMap { $0.kind == .playbackStart ? $0.latency : nil } }
+        /// Start of the interrupting speech to the end of the device's speech, per barge-in.
+        public var bargeInStopLatencies: [Double] {
+            events.compactMap { $0.kind == .playbackStop && $0.detail == "cut" ? $0.latency : nil }
+        }
+    }
+
+    private let options: Options
+    private let audio: DuplexAudio
+    private let speechOut: SpeechOut
+    private let echoCanceller: EchoCanceller?
+    private let echoPath: EchoPath?
+    private let vad: VoiceActivityDetector
+    private let echoGuard: EchoGuard
+    private let scheduler: MicroTurnScheduler
+    private let composer = ReplyComposer()
+    private let onEvent: (Event) -> Void
+    private var report = Report()
+
+    private var speaking = false
+    private var pendingTurnEnd: Int?       // capture sample where the answered user speech ended
+    private var pendingBargeIn: Int?       // capture sample where the interrupting speech began
+    private var turnIndex = 0
+    private var interrupted = false
+
+    public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer,
+                onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {
+        self.options = options
+        self.audio = audio
+        self.onEvent = onEvent
+        speechOut = SpeechOut(audio: audio, synthesizer: synthesizer)
+        let c = options.config
+        echoCanceller = c.echo.enabled ? try EchoCanceller(tailMs: c.echo.tailMs, suppressDb: c.echo.suppressDb) : nil
+        echoPath = options.echoPath.map(EchoPath.init(spec:))
+        vad = VoiceActivityDetector(config: c.vad)
+        echoGuard = EchoGuard(tailMs: c.echo.tailMs)
+        scheduler = MicroTurnScheduler(microTurnMs: c.turn.microTurnMs, policy: SilenceTurnPolicy(config: c))
+    }
+
+    /// Runs until `shouldStop()` returns true (checked every frame) or a file input is done.
+    public func run(shouldStop: @escaping () -> Bool = { false }) -> Report {
+        audio.start()
+        defer { audio.stop() }
+        let n = ProcessingFormat.frameSamples
+        var frame = [Float](repeating: 0, count: n)
+        var references: [Float] = []
+        var referenceStart = 0  // playback stream position of references[0]
+        var scratch = [Float](repeating: 0, count: 4096)
+        var index = 0
+        while !shouldStop() {
+            if !audio.captured.waitForData(n, timeoutMs: 100) {
+                handleNotes()
+                continue
+            }
+            frame.withUnsafeMutableBufferPointer { _ = audio.captured.read(into: $0) }
+            let t = index * n
+
+            // What playback wrote for these very samples (the echo canceller's reference).
+            while true {
+                let got = scratch.withUnsafeMutableBufferPointer { audio.reference.read(into: $0) }
+                if got == 0 { break }
+                references.append(contentsOf: scratch[0..<got])
+            }
+            let from = t - audio.referenceOffset - referenceStart
+            var played = [Float](repeating: 0, count: n)
+            for i in 0..<n where from + i >= 0 && from + i < references.count { played[i] = references[from + i] }
+            let drop = min(max(0, from), references.count)
+            references.removeFirst(drop)
+            referenceStart += drop
+
+            var mic = echoPath?.microphone(near: frame, played: played) ?? frame
+            echoCanceller?.process(microphone: &mic, reference: played)
+            let echoLikely = echoGuard.explainedByEcho(playedLevelDb: EchoGuard.level(played),
+                                                       residualLevelDb: EchoGuard.level(mic))
+            let v = vad.process(mic, echoLikely: echoLikely)
+
+            handleNotes()
+            if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }
+            if let e = v.endedAtFrame { emit(Event(time: seconds(e * n), kind: .speechEnd)) }
+            let observation = FrameObservation(index: index, frameIsSpeech: v.frameIsSpeech, inSpeech: v.inSpeech,
+                                               utteranceStartFrame: v.startedAtFrame, deviceSpeaking: speaking,
+                                               levelDb: v.features.levelDb)
+            for decision in scheduler.onFrame(observation) { act(on: decision, now: t + n) }
+            speechOut.pump()
+            index += 1
+            report.frames = index
+            audio.markProcessed(upTo: index * n)
+            if let input = options.inputSamples, index * n >= input {
+                let idle = !speaking && speechOut.backlog == 0 && pendingTurnEnd == nil
+                if idle || index * n >= input + ProcessingFormat.samples(seconds: options.maxTailSeconds) { break }
+            }
+        }
+        handleNotes()
+        return report
+    }
+
+    private func act(on decision: TurnDecision, now: Int) {
+        switch decision {
+        case let .bargeIn(speechStart):
+            guard speaking else { return }
+            speechOut.cancel()
+            speaking = false
+            interrupted = true
+            pendingBargeIn = speechStart
+            emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"))
+        case let .turnEnd(speechEnd, speechStart):
+            turnIndex += 1
+            emit(Event(time: seconds(now), kind: .turnEnd,
+                       detail: "user spoke \(Event.format(seconds(speechStart)))-\(Event.format(seconds(speechEnd))) s"))
+            let text = composer.reply(to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart),
+                                               interrupted: interrupted))
+            interrupted = false
+            emit(Event(time: seconds(now), kind: .replyStart, text: text))
+            pendingTurnEnd = speechEnd
+            speaking = true
+            do { try speechOut.say(text) } catch {
+                speaking = false
+                pendingTurnEnd = nil
+                emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+            }
+        }
+    }
+
+    private func handleNotes() {
+        for note in audio.takeNotes() {
+            let time = seconds(note.time)
+            switch note.kind {
+            case .playbackStart:
+                let latency = pendingTurnEnd.map { seconds(note.time - $0) }
+                pendingTurnEnd = nil
+                emit(Event(time: time, kind: .playbackStart, latency: latency))
+            case let .playbackStop(flushed):
+                let latency = flushed ? pendingBargeIn.map { seconds(note.time - $0) } : nil
+                if flushed { pendingBargeIn = nil }
+                // Speech that ran out while more is being synthesized is a gap, not the end.
+                if !flushed && speechOut.backlog == 0 && pendingTurnEnd == nil { speaking = false }
+                emit(Event(time: time, kind: .playbackStop, latency: latency, detail: flushed ? "cut" : "done"))
+            case .xrun:
+                emit(Event(time: time, kind: .xrun, detail: "\(note.device): \(note.message)"))
+            case .error, .reopened:
+                emit(Event(time: time, kind: .deviceError, detail: "\(note.device): \(note.message)"))
+            }
+        }
+    }
+
+    private func emit(_ event: Event) {
+        report.events.append(event)
+        onEvent(event)
+    }
+
+    private func seconds(_ samples: Int) -> Double { ProcessingFormat.seconds(samples) }
+}

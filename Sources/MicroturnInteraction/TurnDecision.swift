@@ -1,0 +1,44 @@
+/// What the turn-taking policy asks the session to do, now.
+public enum TurnDecision: Sendable, Equatable {
+    /// The user's turn is over; their speech ended at capture sample `speechEnd`.
+    case turnEnd(speechEnd: Int, speechStart: Int)
+    /// The user is talking over the device: stop speaking and listen.
+    case bargeIn(speechStart: Int)
+}
+
+/// A turn-taking policy sees every 20 ms frame (urgent decisions) and every micro-turn boundary.
+public protocol TurnPolicy: AnyObject {
+    func onFrame(_ frame: FrameObservation) -> TurnDecision?
+    func onMicroTurn(_ summary: MicroTurnSummary) -> TurnDecision?
+}
+
+/// One processed frame as the policy sees it.
+public struct FrameObservation: Sendable, Equatable {
+    /// Index of the frame; it covers capture samples [index * 320, (index + 1) * 320).
+    public var index: Int
+    public var frameIsSpeech: Bool
+    public var inSpeech: Bool
+    /// First frame of an utterance the VAD just confirmed.
+    public var utteranceStartFrame: Int?
+    /// The device is speaking (queued or audible).
+    public var deviceSpeaking: Bool
+    public var levelDb: Double
+
+    public init(index: Int, frameIsSpeech: Bool, inSpeech: Bool, utteranceStartFrame: Int?, deviceSpeaking: Bool, levelDb: Double) {
+        self.index = index
+        self.frameIsSpeech = frameIsSpeech
+        self.inSpeech = inSpeech
+        self.utteranceStartFrame = utteranceStartFrame
+        self.deviceSpeaking = deviceSpeaking
+        self.levelDb = levelDb
+    }
+}
+
+/// What happened during one micro-turn.
+public struct MicroTurnSummary: Sendable, Equatable {
+    public var index: Int
+    public var firstFrame: Int
+    public var frames: Int
+    public var speechFrames: Int
+    public var deviceSpeaking: Bool
+}

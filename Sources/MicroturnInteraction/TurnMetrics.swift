@@ -1,0 +1,85 @@
+import MicroturnCore
+
+/// Turn-taking measured from outside, as Full-Duplex-Bench does: from the aligned input labels and
+/// what the device played (out.wav), plus the events for what only the device knows (its barge-ins).
+public struct TurnMetrics: Sendable, Equatable {
+    /// Annotated end of a user turn to the first device sample above -40 dBFS.
+    public var turnLatencies: [Double] = []
+    /// Turns the device did not answer within 2.5 s.
+    public var missedTurns = 0
+    /// Annotated start of an interruption to the last device sample above -40 dBFS.
+    public var stopLatencies: [Double] = []
+    /// Interruptions that started while the device was speaking (the others could not be measured).
+    public var overlappingInterruptions = 0
+    public var interruptions = 0
+    /// Barge-ins the device took with no user speech going on: its own echo (or noise) stopped it.
+    public var falseBargeIns = 0
+    /// Replies started, against user turns plus interruptions (one reply each is right).
+    public var replies = 0
+    public var userTurns = 0
+
+    public init() {}
+
+    static let active: Float = 0.01  // -40 dBFS
+
+    public static func measure(output: [Float], labels: DialogLabels, events: [Event]) -> TurnMetrics {
+        var m = TurnMetrics()
+        let rate = Double(labels.sampleRate)
+        let utterances = labels.utterances.sorted { $0.start < $1.start }
+        for (k, u) in utterances.enumerated() {
+            let endSample = Int(u.end * rate)
+            let next = k + 1 < utterances.count ? Int(utterances[k + 1].start * rate) : output.count
+            if u.kind == "turn" {
+                m.userTurns += 1
+                let limit = min(next, endSample + Int(2.5 * rate), output.count)
+                if endSample < limit, let i = (endSample..<limit).first(where: { abs(output[$0]) > active }) {
+                    m.turnLatencies.append(Double(i - endSample) / rate)
+                } else {
+                    m.missedTurns += 1
+                }
+            } else {
+                m.interruptions += 1
+                let start = Int(u.start * rate)
+                let lookBack = max(0, start - Int(0.05 * rate))
+                guard start < output.count, (lookBack..<start).contains(where: { abs(output[$0]) > active }) else { continue }
+                m.overlappingInterruptions += 1
+                // The device has stopped where 400 ms of quiet begin (longer than any pause inside a reply).
+                let quiet = Int(0.4 * rate)
+                var lastActive = start
+                var i = start
+                while i < output.count && i - lastActive < quiet {
+                    if abs(output[i]) > active { lastActive = i }
+                    i += 1
+                }
+                m.stopLatencies.append(Double(lastActive + 1 - start) / rate)
+            }
+        }
+        for e in events where e.kind == .bargeIn {
+            let real = utterances.contains { e.time >= $0.start && e.time <= $0.end + 0.5 }
+            if !real { m.falseBargeIns += 1 }
+        }
+        m.replies = events.filter { $0.kind == .replyStart }.count
+        return m
+    }
+
+    public mutating func add(_ other: TurnMetrics) {
+        turnLatencies += other.turnLatencies
+        missedTurns += other.missedTurns
+        stopLatencies += other.stopLatencies
+        overlappingInterruptions += other.overlappingInterruptions
+        interruptions += other.interruptions
+        falseBargeIns += other.falseBargeIns
+        replies += other.replies
+        userTurns += other.userTurns
+    }
+}
+
+public enum Percentile {
+    /// Nearest-rank percentile (p in 0...100); nil for no data.
+    public static func of(_ values: [Double], _ p: Double) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[min(sorted.count - 1, max(0, rank - 1))]
+    }
+}

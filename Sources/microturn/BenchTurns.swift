@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import MicroturnAudio
+import MicroturnCore
+import MicroturnInteraction
+
+struct BenchTurns: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "turns",
+        abstract: "Turn latency, barge-in stop latency, echo-triggered barge-ins, idle CPU and RSS.",
+        discussion: """
+        Runs every dialog in --dialogs (made by tools/make-dialogs.sh) through `run --fast` with its room
+        echo, and measures from the aligned WAVs: turn latency (annotated end of user speech to the first
+        device sample above -40 dBFS), barge-in stop latency (start of the interruption to the device's last
+        sample above -40 dBFS) and barge-ins with no user speech (echo-triggered). The same dialogs also run
+        with a peer policy that waits a fixed 500 ms of silence (OpenAI server VAD's default); ratios are
+        Microturn / peer. Idle CPU and peak RSS come from a real-time `microturn run` on silence in a child
+        process: build with -c release for meaningful figures.
+        """)
+
+    @Option(help: "Folder of dialog-NNN.wav + dialog-NNN.json.")
+    var dialogs: String
+
+    @Option(help: "Seconds of silence for the idle CPU/RSS measurement (0 skips it).")
+    var idleSeconds = 10.0
+
+    @Option(help: "Keep each dialog's out.wav and events.jsonl in this folder.")
+    var keep: String?
+
+    @Flag(help: "Print the figures as one JSON object.")
+    var json = false
+
+    @OptionGroup var settings: SettingsOptions
+
+    func run() throws {
+        try withExitCodes {
+            let config = try settings.load()
+            let names = try dialogNames()
+            if let keep { try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true) }
+            var peer = config
+            peer.turn.endSilenceMs = 500
+            var ours = TurnMetrics(), theirs = TurnMetrics()
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-\(getpid())").path
+            try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            let started = Date()
+            for (i, name) in names.enumerated() {
+                let labels = try DialogScript.readLabels(path: "\(dialogs)/\(name).json")
+                let echo = EchoPath.Spec(parsing: labels.echoPath)
+                for (which, cfg) in [(0, config), (1, peer)] {
+                    let outDir = (which == 0 ? keep : nil) ?? work
+                    let out = "\(outDir)/\(name)\(which == 0 ? "" : "-peer").out.wav"
+                    let result = try Simulation.run(files: .init(capture: "\(dialogs)/\(name).wav", playback: out),
+                                                    config: cfg, fast: true, echoPath: echo)
+                    if which == 0, let keep {
+                        let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
+                        try? lines.write(toFile: "\(keep)/\(name).events.jsonl", atomically: true, encoding: .utf8)
+                    }
+                    let m = TurnMetrics.measure(output: result.output, labels: labels, events: result.report.events)
+                    if which == 0 { ours.add(m) } else { theirs.add(m) }
+                }
+                if !json {
+                    FileHandle.standardError.write(Data("\r[\(i + 1)/\(names.count)] \(name)  \(String(format: "%.0f", Date().timeIntervalSince(started))) s".utf8))
+                }
+            }
+            if !json { FileHandle.standardError.write(Data("\n".utf8)) }
+            let idle = idleSeconds > 0 ? try measureIdle(seconds: idleSeconds, config: settings) : nil
+            let figures = Figures(ours: ours, peer: theirs, idle: idle, dialogs: names.count)
+            print(json ? figures.json : figures.table)
+        }
+    }
+
+    private func dialogNames() throws -> [String] {
+        let files: [String]
+        do { files = try FileManager.default.contentsOfDirectory(atPath: dialogs) } catch {
+            throw AudioError.fileIO(path: dialogs, reason: "cannot list the dialogs folder; make one with tools/make-dialogs.sh")
+        }
+        let names = files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
+            .filter { files.contains("\($0).wav") }.sorted()
+        guard !names.isEmpty else {
+            throw AudioError.fileIO(path: dialogs, reason: "no NAME.wav + NAME.json pairs; make them with tools/make-dialogs.sh")
+        }
+        return names
+    }
+
+    /// Runs `microturn run` in real time on silence in a child process and reads its CPU time and
+    /// peak RSS from the kernel (wait4's rusage), so the figures are the runtime's alone.
+    private func measureIdle(seconds: Double, config: SettingsOptions) throws -> (cpuPercent: Double, rssMB: Double) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-idle-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let silence = WavFile(sampleRate: 16_000, channels: 1, samples: [Float](repeating: 0, count: Int(seconds * 16_000)))
+        try silence.write(path: "\(dir)/silence.wav")
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        var args = ["run", "--capture-file", "\(dir)/silence.wav", "--playback-file", "\(dir)/out.wav"]
+        if let c = config.config { args += ["--config", c] }
+        if let b = config.board { args += ["--board", b] }
+        var pid: pid_t = 0
+        let argv = ([exe] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let start = MonotonicClock.now()
+        guard posix_spawn(&pid, exe, &actions, nil, argv, environ) == 0 else {
+            throw AudioError.fileIO(path: exe, reason: "cannot start the idle run")
+        }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        let wall = Double(MonotonicClock.now() - start) / 1e9
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return (100 * cpu / wall, Double(usage.ru_maxrss) / 1024)
+    }
+}
+
+/// The benchmark's figures, for people (a table) and machines (JSON).
+struct Figures {
+    var ours: TurnMetrics
+    var peer: TurnMetrics
+    var idle: (cpuPercent: Double, rssMB: Double)?
+    var dialogs: Int
+
+    private func ms(_ v: Double?) -> String { v.map { String(format: "%.0f", $0 * 1000) } ?? "-" }
+    private func ratio(_ a: Double?, _ b: Double?) -> String {
+        guard let a, let b, b > 0 else { return "-" }
+        return String(format: "%.2f", a / b)
+    }
+
+    var table: String {
+        let p = { (m: TurnMetrics, q: Double) in Percentile.of(m.turnLatencies, q) }
+        let s = { (m: TurnMetrics, q: Double) in Percentile.of(m.stopLatencies, q) }
+        var rows = [
+            "dialogs: \(dialogs), user turns: \(ours.userTurns), interruptions: \(ours.interruptions) (\(ours.overlappingInterruptions) while the device spoke)",
+            "",
+            "                               microturn   peer(500ms)   ratio",
+            String(format: "turn latency p50 (ms)          %9@   %11@   %5@", ms(p(ours, 50)) as NSString, ms(p(peer, 50)) as NSString, ratio(p(ours, 50), p(peer, 50)) as NSString),
+            String(format: "turn latency p95 (ms)          %9@   %11@   %5@", ms(p(ours, 95)) as NSString, ms(p(peer, 95)) as NSString, ratio(p(ours, 95), p(peer, 95)) as NSString),
+            String(format: "turns unanswered               %9d   %11d", ours.missedTurns, peer.missedTurns),
+            String(format: "barge-in stop p50 (ms)         %9@   %11@", ms(s(ours, 50)) as NSString, ms(s(peer, 50)) as NSString),
+            String(format: "barge-in stop p95 (ms)         %9@   %11@", ms(s(ours, 95)) as NSString, ms(s(peer, 95)) as NSString),
+            String(format: "echo-triggered barge-ins       %9d   %11d", ours.falseBargeIns, peer.falseBargeIns),
+            String(format: "replies / (turns+interruptions) %4d/%-4d   %6d/%-4d", ours.replies, ours.userTurns + ours.interruptions, peer.replies, peer.userTurns + peer.interruptions),
+        ]
+        if let idle {
+            rows.append(String(format: "idle CPU (%% of one core)       %9.2f", idle.cpuPercent))
+            rows.append(String(format: "peak RSS (MB)                  %9.1f", idle.rssMB))
+        }
+        return rows.joined(separator: "\n")
+    }
+
+    var json: String {
+        func stats(_ m: TurnMetrics) -> String {
+            let f = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "null" }
+            return "{\"turn_latency_p50_s\":\(f(Percentile.of(m.turnLatencies, 50))),\"turn_latency_p95_s\":\(f(Percentile.of(m.turnLatencies, 95))),"
+                + "\"turns\":\(m.userTurns),\"unanswered\":\(m.missedTurns),\"interruptions\":\(m.interruptions),"
+                + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
+                + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies)}"
+        }
+        var out = "{\"dialogs\":\(dialogs),\"microturn\":\(stats(ours)),\"peer_fixed_500ms\":\(stats(peer))"
+        if let idle { out += String(format: ",\"idle_cpu_percent\":%.3f,\"peak_rss_mb\":%.2f", idle.cpuPercent, idle.rssMB) }
+        return out + "}"
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import MicroturnCore
+
+/// Where settings come from, lowest first: built-in defaults, the board profile, the config file,
+/// then command-line flags (applied by the command itself).
+enum ConfigLoader {
+    static let defaultConfigPath = "/etc/microturn/microturn.toml"
+
+    static func load(configPath: String?, board: String?) throws(ConfigError) -> MicroturnConfig {
+        var fileText: String?
+        let path = configPath ?? defaultConfigPath
+        if FileManager.default.fileExists(atPath: path) || configPath != nil {
+            do { fileText = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw .unreadable(file: path, reason: (error as NSError).localizedDescription)
+            }
+        }
+        // The file may name a board profile; --board wins over it.
+        var scratch = MicroturnConfig()
+        let fileBoard = try fileText.flatMap { text throws(ConfigError) in try ConfigSchema.apply(toml: text, file: path, to: &scratch) }
+        var config = MicroturnConfig()
+        if let name = board ?? fileBoard {
+            let boardPath = try locateBoard(name)
+            let text: String
+            do { text = try String(contentsOfFile: boardPath, encoding: .utf8) } catch {
+                throw .unreadable(file: boardPath, reason: (error as NSError).localizedDescription)
+            }
+            try ConfigSchema.apply(toml: text, file: boardPath, to: &config, allowBoardSelector: false)
+        }
+        if let fileText { try ConfigSchema.apply(toml: fileText, file: path, to: &config) }
+        return config
+    }
+
+    /// A board profile by path, or by name in the usual places.
+    static func locateBoard(_ name: String) throws(ConfigError) -> String {
+        if name.contains("/") || name.hasSuffix(".toml") {
+            guard FileManager.default.fileExists(atPath: name) else { throw .boardNotFound(name: name, searched: [name]) }
+            return name
+        }
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        var dirs: [String] = []
+        if let env = ProcessInfo.processInfo.environment["MICROTURN_BOARDS"] { dirs.append(env) }
+        dirs += [
+            "boards",
+            exe.appendingPathComponent("../share/microturn/boards").standardized.path,
+            exe.appendingPathComponent("../../boards").standardized.path,  // a build folder of the repository
+            "/usr/share/microturn/boards",
+        ]
+        let candidates = dirs.map { "\($0)/\(name).toml" }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw .boardNotFound(name: name, searched: dirs)
+        }
+        return found
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+
+/// Turns an error into its message on stderr and the sysexits code that says what kind it was.
+enum Failure {
+    static func exit(for error: Error) -> ExitCode {
+        let code: Int32
+        switch error {
+        case let e as ConfigError:
+            code = 78
+            report(e.description)
+        case let e as AudioError:
+            switch e {
+            case .badWav: code = 65
+            case .fileIO: code = 74
+            case .alsa, .noUsableFormat: code = 69
+            case .speech, .dsp: code = 69
+            }
+            report(e.description)
+        case let e as UsageError:
+            code = 64
+            report(e.message)
+        default:
+            code = 70
+            report("\(error)")
+        }
+        return ExitCode(code)
+    }
+
+    static func report(_ message: String) {
+        FileHandle.standardError.write(Data("microturn: \(message)\n".utf8))
+    }
+}
+
+struct UsageError: Error { var message: String }
+
+/// Runs `body`, mapping any error to its exit code.
+func withExitCodes(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as ExitCode { throw e } catch { throw Failure.exit(for: error) }
+}

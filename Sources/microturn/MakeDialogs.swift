@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import MicroturnAudio
+import MicroturnInteraction
+
+struct MakeDialogs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make-dialogs",
+        abstract: "Generate labelled dialogs for `bench turns` (espeak-ng voices and rates, statements and questions, interruptions).",
+        discussion: "Writes dialog-NNN.wav (16 kHz mono, the microphone) and dialog-NNN.json (labels) into --out. tools/make-dialogs.sh runs this.")
+
+    @Option(help: "Output folder (created if missing).")
+    var out: String
+
+    @Option(help: "How many dialogs.")
+    var count = 12
+
+    @Option(help: "User turns per dialog.")
+    var turns = 5
+
+    @Option(help: "First seed; dialog k uses seed + k.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard (1...1000).contains(count) else { throw ValidationError("--count must be 1-1000") }
+        guard (1...50).contains(turns) else { throw ValidationError("--turns must be 1-50") }
+    }
+
+    func run() throws {
+        try withExitCodes {
+            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+                throw AudioError.fileIO(path: out, reason: "cannot create the folder")
+            }
+            for k in 0..<count {
+                let dialog = try DialogScript.make(seed: seed + UInt64(k), turns: turns)
+                let name = String(format: "dialog-%03d", k + 1)
+                try DialogScript.write(dialog, name: name, directory: out)
+                print("\(out)/\(name).wav  \(String(format: "%5.1f", dialog.labels.duration)) s  \(dialog.labels.utterances.count) utterances  echo \(dialog.labels.echoPath)  noise \(dialog.labels.noiseDb.map { String(format: "%.0f dBFS", $0) } ?? "none")")
+            }
+        }
+    }
+}

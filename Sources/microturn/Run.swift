@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import MicroturnInteraction
+import Synchronization
+
+let stopRequested = Atomic<Bool>(false)
+
+func installStopSignals() {
+    signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a session: live on ALSA devices, or on WAV files through virtual PCMs.",
+        discussion: """
+        Live: opens audio.capture_device and audio.playback_device (from the board profile, config or flags)
+        and runs until Ctrl-C / SIGTERM or --duration.
+
+        Files: --capture-file is the microphone and --playback-file records the loudspeaker. The same ALSA
+        code runs, on virtual PCMs (alsa-lib's file plugin). out.wav is 16 kHz mono and aligned with the
+        input: sample i is what the device played while input sample i was captured. Real time by default;
+        --fast runs on a virtual clock, as fast as the machine allows, with the same result every time.
+
+        Examples:
+          microturn run --capture-file user.wav --playback-file out.wav --events events.jsonl --fast
+          microturn run --capture-file user.wav --playback-file out.wav --echo-path 40:-10:150
+          microturn run --board generic-x86_64 --duration 60
+        """)
+
+    @OptionGroup var settings: SettingsOptions
+
+    @Option(help: "WAV file to use as the microphone (any rate and channel count).")
+    var captureFile: String?
+
+    @Option(help: "WAV file to write what the device plays (16 kHz mono, aligned with the capture file).")
+    var playbackFile: String?
+
+    @Option(help: "Write events as JSON lines to this file.")
+    var events: String?
+
+    @Flag(help: "With files: run on a virtual clock as fast as possible instead of in real time.")
+    var fast = false
+
+    @Option(help: "With files: simulate the loudspeaker's echo into the microphone, DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]].")
+    var echoPath: String?
+
+    @Option(help: "Live: stop after this many seconds.")
+    var duration: Double?
+
+    @Flag(help: "Print events as JSON lines instead of a timeline.")
+    var json = false
+
+    func validate() throws {
+        if (captureFile == nil) != (playbackFile == nil) {
+            throw ValidationError("--capture-file and --playback-file go together")
+        }
+        if captureFile == nil && (fast || echoPath != nil) {
+            throw ValidationError("--fast and --echo-path only apply to a run on files (--capture-file)")
+        }
+        if let echoPath, EchoPath.Spec(parsing: echoPath) == nil {
+            throw ValidationError("--echo-path takes DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]], e.g. 40:-10:150 (delay 0-500, gain -80..6)")
+        }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+    }
+
+    func run() throws {
+        try withExitCodes {
+            let config = try settings.load()
+            let output = try EventOutput(eventsPath: events, json: json)
+            installStopSignals()
+            let report: Session.Report
+            if let captureFile, let playbackFile {
+                let result = try Simulation.run(
+                    files: .init(capture: captureFile, playback: playbackFile), config: config, fast: fast,
+                    echoPath: echoPath.flatMap(EchoPath.Spec.init(parsing:)),
+                    shouldStop: { stopRequested.load(ordering: .relaxed) }, onEvent: output.write)
+                report = result.report
+            } else {
+                report = try runLive(config: config, output: output)
+            }
+            if !json { print(Summary.text(report)) }
+        }
+    }
+
+    private func runLive(config: MicroturnConfig, output: EventOutput) throws -> Session.Report {
+        let a = config.audio
+        let formats = a.formats.compactMap(SampleFormat.init(rawValue:))
+        let request = AlsaPCM.Request(rate: a.rate, channels: a.channels, formats: formats, periodMs: a.periodMs,
+                                      bufferPeriods: a.bufferPeriods)
+        let audio = DuplexAudio(setup: .init(capture: .init(name: a.captureDevice, request: request),
+                                             playback: .init(name: a.playbackDevice, request: request),
+                                             pacing: .device, reopenMaxSeconds: a.reopenMaxSeconds))
+        let synthesizer = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
+                                                             pitch: config.speech.pitch, gainDb: config.speech.gainDb))
+        let session = try Session(options: .init(config: config), audio: audio, synthesizer: synthesizer, onEvent: output.write)
+        let deadline = duration.map { MonotonicClock.now() + UInt64($0 * 1e9) }
+        return session.run {
+            stopRequested.load(ordering: .relaxed) || deadline.map { MonotonicClock.now() >= $0 } ?? false
+        }
+    }
+}
+
+enum Summary {
+    static func text(_ r: Session.Report) -> String {
+        var lines = ["", "turns: \(r.turns)   xruns: \(r.xruns)   audio processed: \(String(format: "%.2f", Double(r.frames) * 0.02)) s"]
+        for (i, l) in r.turnLatencies.enumerated() { lines.append(String(format: "  turn %d: latency %.0f ms", i + 1, l * 1000)) }
+        for (i, l) in r.bargeInStopLatencies.enumerated() { lines.append(String(format: "  barge-in %d: stopped %.0f ms after the user began", i + 1, l * 1000)) }
+        if let p50 = Percentile.of(r.turnLatencies, 50), let p95 = Percentile.of(r.turnLatencies, 95) {
+            lines.append(String(format: "turn latency p50 %.0f ms, p95 %.0f ms", p50 * 1000, p95 * 1000))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
