@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Generates the labelled dialogs that `microturn bench turns` runs: espeak-ng voices and rates,
+# statements and questions, user turns 3-4 s apart, interruptions while the device speaks, half of
+# them with background noise, each with its own simulated room echo.
+#   tools/make-dialogs.sh [DIR] [COUNT]     (default: out/dialogs 12)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="${1:-out/dialogs}"
+count="${2:-12}"
+bin=.build/release/microturn
+[ -x "$bin" ] || swift build -c release --product microturn
+"$bin" bench make-dialogs --out "$dir" --count "$count"
