@@ -1,22 +1,43 @@
 import Foundation
 
-/// What the VAD looks at in one 20 ms frame.
+/// What the VAD looks at in one 20 ms frame (16 kHz).
 public struct FrameFeatures: Sendable, Equatable {
     /// RMS level in dBFS (floor -100).
     public var levelDb: Double
-    /// Peak normalized autocorrelation over pitch lags (50-400 Hz): near 1 for voiced speech,
-    /// low for noise.
+    /// Level of the speech band (250-3500 Hz) in dBFS: most speech energy, a fraction of broadband noise.
+    public var bandLevelDb: Double
+    /// Spectral flatness of the speech band (geometric / arithmetic mean of power): near 0.5 for
+    /// white noise, well under 0.2 for voiced speech.
+    public var flatness: Double
+    /// Peak normalized autocorrelation over pitch lags (50-400 Hz): near 1 for voiced speech.
     public var voicing: Double
 
+    static let fft = FFT(size: 512)
+
     public static func measure(_ frame: [Float], sampleRate: Int = 16_000) -> FrameFeatures {
-        var energy: Double = 0
         var mean: Double = 0
         for x in frame { mean += Double(x) }
         mean /= Double(max(1, frame.count))
+        var energy: Double = 0
         for x in frame { let d = Double(x) - mean; energy += d * d }
-        let rms = (energy / Double(max(1, frame.count))).squareRoot()
-        let level = 20 * log10(max(rms, 1e-5))
-        return FrameFeatures(levelDb: level, voicing: level < -70 ? 0 : voicing(frame, mean: Float(mean), sampleRate: sampleRate))
+        let level = 10 * log10(max(energy / Double(max(1, frame.count)), 1e-10))
+        if level < -90 { return FrameFeatures(levelDb: level, bandLevelDb: level, flatness: 1, voicing: 0) }
+
+        let power = fft.powerSpectrum(frame, mean: Float(mean))
+        let binHz = Double(sampleRate) / Double(fft.size)
+        let lo = Int(250 / binHz), hi = Int(3500 / binHz)
+        var band: Double = 0, logSum: Double = 0
+        for k in lo...hi {
+            band += power[k]
+            logSum += log(max(power[k], 1e-20))
+        }
+        let bins = Double(hi - lo + 1)
+        let flatness = exp(logSum / bins) / max(band / bins, 1e-20)
+        // Parseval: the band's share of the frame energy, expressed as a level like `levelDb`.
+        let total = power.reduce(0, +)
+        let bandLevel = level + 10 * log10(max(band / max(total, 1e-20), 1e-10))
+        return FrameFeatures(levelDb: level, bandLevelDb: bandLevel, flatness: flatness,
+                             voicing: voicing(frame, mean: Float(mean), sampleRate: sampleRate))
     }
 
     /// Normalized autocorrelation peak over lags of 2.5-20 ms, on the frame decimated by 2

@@ -4,7 +4,7 @@ import MicroturnCore
 /// utterances: speech must last `onsetMs` to start, and gaps up to `hangoverMs` are bridged.
 ///
 /// Two frame classifiers share that logic:
-/// - `adaptive`: level above a tracked noise floor (a low percentile of the last 2 s of frame
+/// - `adaptive`: speech-band level above a tracked noise floor (a low percentile of the last 5 s of frame
 ///   levels: speech has gaps between words, noise has none), confirmed by voicing, so steady noise
 ///   of any level is not speech and quiet speech still is;
 /// - `energy`: a fixed dBFS threshold, the baseline it must beat.
@@ -28,10 +28,10 @@ public final class VoiceActivityDetector {
     public let snrDb: Double
     let onsetFrames: Int
     let hangoverFrames: Int
-    /// Tracked noise floor in dBFS.
+    /// Tracked noise floor of the speech band, dBFS.
     public private(set) var noiseFloorDb: Double = -60
     private var history: [Double] = []
-    private let historyFrames = 100
+    private let historyFrames = 250
     private var frameIndex = 0
     private var speechRun = 0
     private var runStart = 0
@@ -39,7 +39,7 @@ public final class VoiceActivityDetector {
     private var lastSpeechFrame = 0
     public private(set) var inSpeech = false
 
-    public init(method: Method, energyThresholdDb: Double = -40, snrDb: Double = 9, onsetMs: Int = 40, hangoverMs: Int = 60) {
+    public init(method: Method, energyThresholdDb: Double = -40, snrDb: Double = 6, onsetMs: Int = 40, hangoverMs: Int = 100) {
         self.method = method
         self.energyThresholdDb = energyThresholdDb
         self.snrDb = snrDb
@@ -58,7 +58,7 @@ public final class VoiceActivityDetector {
     public func process(_ frame: [Float], echoLikely: Bool = false) -> Result {
         let f = FrameFeatures.measure(frame)
         let speech = classify(f) && !echoLikely
-        trackNoise(f.levelDb)
+        trackNoise(f.bandLevelDb)
         defer { frameIndex += 1 }
         var result = Result(frameIsSpeech: speech, inSpeech: inSpeech, features: f)
         if speech {
@@ -88,9 +88,10 @@ public final class VoiceActivityDetector {
             return f.levelDb > energyThresholdDb
         case .adaptive:
             guard f.levelDb > -62 else { return false }
-            let snr = f.levelDb - noiseFloorDb
-            // Voiced frames need the SNR; unvoiced ones (fricatives) need more of it.
-            return (snr > snrDb && f.voicing > 0.45) || snr > snrDb + 9
+            let snr = f.bandLevelDb - noiseFloorDb
+            // Speech-like frames (voiced, or with a peaky spectrum) need the SNR; others need more of it.
+            let speechLike = f.voicing > 0.4 || f.flatness < 0.25
+            return (snr > snrDb && speechLike) || snr > snrDb + 8
         }
     }
 
@@ -98,6 +99,6 @@ public final class VoiceActivityDetector {
         if history.count < historyFrames { history.append(level) } else { history[frameIndex % historyFrames] = level }
         var sorted = history
         sorted.sort()
-        noiseFloorDb = sorted[sorted.count / 10]
+        noiseFloorDb = sorted[sorted.count / 20]
     }
 }

@@ -48,11 +48,11 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// Fixed threshold of the `energy` method, in dBFS.
         public var energyThresholdDb = -40.0
         /// How far above the tracked noise floor speech must be (dB), for `adaptive`.
-        public var snrDb = 9.0
+        public var snrDb = 6.0
         /// Speech must last this long before speech_start is declared.
         public var onsetMs = 40
         /// Non-speech frames bridged inside one utterance.
-        public var hangoverMs = 60
+        public var hangoverMs = 100
     }
 
     public struct Turn: Sendable, Equatable {

@@ -40,10 +40,8 @@ public final class Session {
     private let options: Options
     private let audio: DuplexAudio
     private let speechOut: SpeechOut
-    private let echoCanceller: EchoCanceller?
+    private let listener: Listener
     private let echoPath: EchoPath?
-    private let vad: VoiceActivityDetector
-    private let echoGuard: EchoGuard
     private let scheduler: MicroTurnScheduler
     private let composer = ReplyComposer()
     private let onEvent: (Event) -> Void
@@ -62,10 +60,8 @@ public final class Session {
         self.onEvent = onEvent
         speechOut = SpeechOut(audio: audio, synthesizer: synthesizer)
         let c = options.config
-        echoCanceller = c.echo.enabled ? try EchoCanceller(tailMs: c.echo.tailMs, suppressDb: c.echo.suppressDb) : nil
+        listener = try Listener(config: c)
         echoPath = options.echoPath.map(EchoPath.init(spec:))
-        vad = VoiceActivityDetector(config: c.vad)
-        echoGuard = EchoGuard(tailMs: c.echo.tailMs)
         scheduler = MicroTurnScheduler(microTurnMs: c.turn.microTurnMs, policy: SilenceTurnPolicy(config: c))
     }
 
@@ -100,11 +96,8 @@ public final class Session {
             references.removeFirst(drop)
             referenceStart += drop
 
-            var mic = echoPath?.microphone(near: frame, played: played) ?? frame
-            echoCanceller?.process(microphone: &mic, reference: played)
-            let echoLikely = echoGuard.explainedByEcho(playedLevelDb: EchoGuard.level(played),
-                                                       residualLevelDb: EchoGuard.level(mic))
-            let v = vad.process(mic, echoLikely: echoLikely)
+            let mic = echoPath?.microphone(near: frame, played: played) ?? frame
+            let v = listener.hear(microphone: mic, played: played)
 
             handleNotes()
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }

@@ -1,0 +1,26 @@
+import MicroturnCore
+
+/// What the device hears, one 20 ms frame at a time: the microphone with the echo of what it played
+/// cancelled, residual echo kept from counting as speech, and voice activity. One chain, used by the
+/// session and by every test that asks whether the device hears the user or itself.
+public final class Listener {
+    private let echoCanceller: EchoCanceller?
+    private let echoGuard: EchoGuard
+    private let vad: VoiceActivityDetector
+
+    public init(config: MicroturnConfig) throws(AudioError) {
+        echoCanceller = config.echo.enabled
+            ? try EchoCanceller(tailMs: config.echo.tailMs, suppressDb: config.echo.suppressDb) : nil
+        echoGuard = EchoGuard(tailMs: config.echo.tailMs)
+        vad = VoiceActivityDetector(config: config.vad)
+    }
+
+    /// `microphone` and `played` cover the same capture-clock samples.
+    public func hear(microphone: [Float], played: [Float]) -> VoiceActivityDetector.Result {
+        var mic = microphone
+        echoCanceller?.process(microphone: &mic, reference: played)
+        let echoLikely = echoGuard.explainedByEcho(playedLevelDb: EchoGuard.level(played),
+                                                   residualLevelDb: EchoGuard.level(mic))
+        return vad.process(mic, echoLikely: echoLikely)
+    }
+}

@@ -1,0 +1,34 @@
+import MicroturnAudio
+import Testing
+
+@Suite struct SpeechSynthesizerTests {
+    @Test func streamsSpeechInChunks() throws {
+        let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 175))
+        var chunks = 0
+        var total = 0
+        let n = try synth.speak("Okay, I hear you. Go on.") { chunk in
+            chunks += 1
+            total += chunk.count
+            return true
+        }
+        #expect(n == total)
+        #expect(chunks > 10, "espeak-ng hands speech over as it makes it")
+        #expect((0.8...3.0).contains(Double(total) / 16_000), "a short sentence lasts about a second or two")
+    }
+
+    @Test func stopsWhenTheConsumerSaysSo() throws {
+        let synth = try SpeechSynthesizer(voice: .init())
+        var chunks = 0
+        let n = try synth.speak("This sentence is long enough to be cut off well before it ends.") { _ in
+            chunks += 1
+            return chunks < 3
+        }
+        #expect(chunks == 3)
+        #expect(n < 16_000)
+    }
+
+    @Test func unknownVoiceIsAClearError() throws {
+        let synth = try SpeechSynthesizer(voice: .init(name: "xx-nonexistent"))
+        #expect(throws: AudioError.self) { try synth.synthesize("hello") }
+    }
+}

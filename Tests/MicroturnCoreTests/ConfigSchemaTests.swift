@@ -1,0 +1,56 @@
+import MicroturnCore
+import Testing
+
+@Suite struct ConfigSchemaTests {
+    @Test func appliesKnownKeys() throws {
+        var c = MicroturnConfig()
+        let board = try ConfigSchema.apply(toml: """
+            board_profile = "virtual"
+            [audio]
+            capture_device = "plughw:1,0"
+            period_ms = 5
+            formats = ["FLOAT_LE"]
+            [turn]
+            end_silence_ms = 300
+            [speech]
+            gain_db = -6
+            """, file: "t.toml", to: &c)
+        #expect(board == "virtual")
+        #expect(c.audio.captureDevice == "plughw:1,0")
+        #expect(c.audio.periodMs == 5)
+        #expect(c.audio.formats == ["FLOAT_LE"])
+        #expect(c.turn.endSilenceMs == 300)
+        #expect(c.speech.gainDb == -6)
+    }
+
+    @Test func unknownKeyNamesThePathAndTheKnownKeys() {
+        var c = MicroturnConfig()
+        #expect(throws: ConfigError.unknownKey(file: "t.toml", line: 2, path: "turn.end_silence",
+                                               known: ["turn.micro_turn_ms", "turn.end_silence_ms"])) {
+            try ConfigSchema.apply(toml: "[turn]\nend_silence = 3", file: "t.toml", to: &c)
+        }
+    }
+
+    @Test func badValueNamesThePathAndWhatIsAllowed() {
+        var c = MicroturnConfig()
+        do {
+            try ConfigSchema.apply(toml: "[turn]\nmicro_turn_ms = 500", file: "t.toml", to: &c)
+            Issue.record("a micro-turn of 500 ms was accepted")
+        } catch {
+            #expect(error.description.contains("turn.micro_turn_ms"))
+            #expect(error.description.contains("an integer from 40 to 400"))
+            #expect(error.description.contains("t.toml:2"))
+        }
+        #expect(throws: ConfigError.self) { try ConfigSchema.apply(toml: "[vad]\nmethod = \"magic\"", file: "t", to: &c) }
+        #expect(throws: ConfigError.self) { try ConfigSchema.apply(toml: "[audio]\nformats = [\"U8\"]", file: "t", to: &c) }
+        #expect(throws: ConfigError.self) { try ConfigSchema.apply(toml: "[echo]\nenabled = 1", file: "t", to: &c) }
+        #expect(c == MicroturnConfig(), "a rejected config leaves the settings as they were")
+    }
+
+    @Test func boardProfilesCannotNameAnotherBoard() {
+        var c = MicroturnConfig()
+        #expect(throws: ConfigError.self) {
+            try ConfigSchema.apply(toml: "board_profile = \"x\"", file: "b.toml", to: &c, allowBoardSelector: false)
+        }
+    }
+}

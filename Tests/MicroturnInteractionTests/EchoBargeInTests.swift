@@ -1,0 +1,65 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import MicroturnInteraction
+import Testing
+
+/// The device's own speech through synthetic echo paths, heard by the real listening chain
+/// (speexdsp canceller, echo guard, VAD) and judged by the real policy: echo alone must never
+/// barge in; the user talking over the device must.
+@Suite struct EchoBargeInTests {
+    static func deviceSpeech() throws -> [Float] {
+        var played: [Float] = []
+        for text in ["Okay, I hear you. Go on.", "Got it. Tell me a little more.", "I see. That makes sense to me.",
+                     "Right, understood. What else?", "Sorry, go ahead. I am listening."] {
+            played += try SpeechSynthesizer(voice: .init()).synthesize(text) + [Float](repeating: 0, count: 3200)
+        }
+        let rms = (played.reduce(0) { $0 + Double($1 * $1) } / Double(played.count)).squareRoot()
+        return played.map { $0 * Float(pow(10, -18 / 20) / rms) }
+    }
+
+    /// Runs the chain; returns the frames where the policy decided to barge in.
+    static func bargeIns(played: [Float], near: [Float], path: EchoPath.Spec) throws -> [Int] {
+        let config = MicroturnConfig()
+        let listener = try Listener(config: config)
+        let room = EchoPath(spec: path)
+        let policy = SilenceTurnPolicy(config: config)
+        var decisions: [Int] = []
+        let n = ProcessingFormat.frameSamples
+        for k in 0..<played.count / n {
+            let ref = Array(played[k * n..<(k + 1) * n])
+            let user = k * n + n <= near.count ? Array(near[k * n..<(k + 1) * n]) : [Float](repeating: 0, count: n)
+            let heard = listener.hear(microphone: room.microphone(near: user, played: ref), played: ref)
+            let speaking = ref.contains { $0 != 0 }
+            let f = FrameObservation(index: k, frameIsSpeech: heard.frameIsSpeech, inSpeech: heard.inSpeech,
+                                     utteranceStartFrame: heard.startedAtFrame, deviceSpeaking: speaking,
+                                     levelDb: heard.features.levelDb)
+            if case .bargeIn = policy.onFrame(f) { decisions.append(k) }
+        }
+        return decisions
+    }
+
+    @Test(arguments: [(20.0, -6.0, 1 as UInt64), (40.0, -10.0, 2), (60.0, -6.0, 3), (35.0, -3.0, 4)])
+    func echoAloneNeverBargesIn(delayMs: Double, gainDb: Double, seed: UInt64) throws {
+        let played = try Self.deviceSpeech()
+        let spec = EchoPath.Spec(delayMs: delayMs, gainDb: gainDb, reverbMs: 200, noiseDb: -65, seed: seed)
+        let decisions = try Self.bargeIns(played: played, near: [], path: spec)
+        #expect(decisions.isEmpty, "echo alone barged in at frames \(decisions)")
+    }
+
+    @Test func theUserTalkingOverTheDeviceBargesIn() throws {
+        let played = try Self.deviceSpeech()
+        var user = try SpeechSynthesizer(voice: .init(name: "en-us+f3")).synthesize("Wait one more thing.")
+        let rms = (user.reduce(0) { $0 + Double($1 * $1) } / Double(user.count)).squareRoot()
+        user = user.map { $0 * Float(pow(10, -26 / 20) / rms) }
+        let start = 6 * ProcessingFormat.sampleRate
+        let near = [Float](repeating: 0, count: start) + user
+        let decisions = try Self.bargeIns(played: played, near: near,
+                                          path: .init(delayMs: 40, gainDb: -8, reverbMs: 150, noiseDb: -65, seed: 5))
+        #expect(decisions.count == 1)
+        if let first = decisions.first {
+            let after = Double(first * ProcessingFormat.frameSamples - start) / Double(ProcessingFormat.sampleRate)
+            #expect(after >= 0 && after < 0.3, "barge-in decided \(after) s after the user began")
+        }
+    }
+}
