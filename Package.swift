@@ -33,7 +33,8 @@ let package = Package(
         .testTarget(name: "MicroturnAudioTests", dependencies: ["MicroturnAudio", "MicroturnCore"]),
         .testTarget(name: "MicroturnInteractionTests",
                     dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["microturn"]),
+        .testTarget(name: "IntegrationTests",
+                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -32,6 +32,7 @@ public final class VoiceActivityDetector {
     public private(set) var noiseFloorDb: Double = -60
     private var history: [Double] = []
     private let historyFrames = 250
+    private var historyNext = 0
     private var frameIndex = 0
     private var speechRun = 0
     private var runStart = 0
@@ -96,7 +97,9 @@ public final class VoiceActivityDetector {
     }
 
     private func trackNoise(_ level: Double) {
-        if history.count < historyFrames { history.append(level) } else { history[frameIndex % historyFrames] = level }
+        // Digital silence (a device starting up, a muted line) says nothing about the noise.
+        guard level > -90 else { return }
+        if history.count < historyFrames { history.append(level) } else { history[historyNext] = level; historyNext = (historyNext + 1) % historyFrames }
         var sorted = history
         sorted.sort()
         noiseFloorDb = sorted[sorted.count / 20]

@@ -76,14 +76,15 @@ public final class Session {
         var scratch = [Float](repeating: 0, count: 4096)
         var index = 0
         while !shouldStop() {
-            if !audio.captured.waitForData(n, timeoutMs: 100) {
-                handleNotes()
-                continue
-            }
+            if !audio.captured.waitForData(n, timeoutMs: 100) { continue }
             frame.withUnsafeMutableBufferPointer { _ = audio.captured.read(into: $0) }
             let t = index * n
 
-            // What playback wrote for these very samples (the echo canceller's reference).
+            // On the virtual clock, let playback reach exactly as far as it may (its buffer ahead of
+            // this frame) before anything is decided, so that speech queued or cut now lands at the
+            // same stream position on every run.
+            if audio.setup.pacing == .virtualClock { waitForPlayback(upTo: t + n + audio.playbackLead) }
+            // What playback wrote for these very samples: the echo canceller's reference.
             while true {
                 let got = scratch.withUnsafeMutableBufferPointer { audio.reference.read(into: $0) }
                 if got == 0 { break }
@@ -99,7 +100,7 @@ public final class Session {
             let mic = echoPath?.microphone(near: frame, played: played) ?? frame
             let v = listener.hear(microphone: mic, played: played)
 
-            handleNotes()
+            handleNotes(upTo: t + n)
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }
             if let e = v.endedAtFrame { emit(Event(time: seconds(e * n), kind: .speechEnd)) }
             let observation = FrameObservation(index: index, frameIsSpeech: v.frameIsSpeech, inSpeech: v.inSpeech,
@@ -115,8 +116,16 @@ public final class Session {
                 if idle || index * n >= input + ProcessingFormat.samples(seconds: options.maxTailSeconds) { break }
             }
         }
-        handleNotes()
+        handleNotes(upTo: .max)
         return report
+    }
+
+    private func waitForPlayback(upTo position: Int) {
+        // Only a dead playback thread takes this long; it must not hang the session.
+        let deadline = MonotonicClock.now() + 30_000_000_000
+        while audio.reference.totalWritten < position && MonotonicClock.now() < deadline {
+            _ = audio.reference.waitForData(audio.reference.count + 1, timeoutMs: 50)
+        }
     }
 
     private func act(on decision: TurnDecision, now: Int) {
@@ -146,8 +155,15 @@ public final class Session {
         }
     }
 
-    private func handleNotes() {
-        for note in audio.takeNotes() {
+    /// Device notes up to capture time `now` (later ones wait: on the virtual clock playback may
+    /// already be a little ahead, and the session must see things in capture-clock order).
+    private var heldNotes: [DeviceNote] = []
+
+    private func handleNotes(upTo now: Int) {
+        heldNotes += audio.takeNotes()
+        let due = heldNotes.filter { $0.time < now }.sorted { $0.time < $1.time }
+        heldNotes.removeAll { $0.time < now }
+        for note in due {
             let time = seconds(note.time)
             switch note.kind {
             case .playbackStart:

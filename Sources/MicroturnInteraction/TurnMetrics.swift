@@ -40,11 +40,12 @@ public struct TurnMetrics: Sendable, Equatable {
             } else {
                 m.interruptions += 1
                 let start = Int(u.start * rate)
-                let lookBack = max(0, start - Int(0.05 * rate))
+                // The device is speaking if it was heard within the last 400 ms (longer than any
+                // pause inside a reply), and it has stopped where 400 ms of quiet begin.
+                let quiet = Int(0.4 * rate)
+                let lookBack = max(0, start - quiet)
                 guard start < output.count, (lookBack..<start).contains(where: { abs(output[$0]) > active }) else { continue }
                 m.overlappingInterruptions += 1
-                // The device has stopped where 400 ms of quiet begin (longer than any pause inside a reply).
-                let quiet = Int(0.4 * rate)
                 var lastActive = start
                 var i = start
                 while i < output.count && i - lastActive < quiet {

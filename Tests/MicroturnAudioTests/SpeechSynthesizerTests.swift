@@ -32,3 +32,4 @@ import Testing
         #expect(throws: AudioError.self) { try synth.synthesize("hello") }
     }
 }
+

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// The `microturn` binary as a user runs it: exit codes and messages.
+@Suite struct CommandLineTests {
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("microturn").path
+    }
+
+    static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    static func temp(_ name: String, _ contents: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-cli-\(UUID().uuidString)-\(name)").path
+        FileManager.default.createFile(atPath: path, contents: Data(contents.utf8))
+        return path
+    }
+
+    @Test func aCaptureFileThatIsNotAWavExits65() throws {
+        let bad = Self.temp("user.wav", "this is a text file, not audio")
+        let r = try Self.run(["run", "--capture-file", bad, "--playback-file", bad + ".out.wav", "--fast"])
+        #expect(r.status == 65)
+        #expect(r.err.contains("not a usable WAV"))
+        #expect(!FileManager.default.fileExists(atPath: bad + ".out.wav"))
+    }
+
+    @Test func aBadConfigExits78AndNamesTheKey() throws {
+        let config = Self.temp("bad.toml", "[turn]\nmicro_turn_ms = 1000\n")
+        let r = try Self.run(["run", "--config", config, "--duration", "1"])
+        #expect(r.status == 78)
+        #expect(r.err.contains("turn.micro_turn_ms"))
+        #expect(r.err.contains("40 to 400"))
+        let unknown = Self.temp("unknown.toml", "[audio]\ncapture = \"hw:0\"\n")
+        let u = try Self.run(["run", "--config", unknown, "--duration", "1"])
+        #expect(u.status == 78)
+        #expect(u.err.contains("audio.capture") && u.err.contains("audio.capture_device"))
+        let missing = try Self.run(["run", "--config", "/nonexistent/microturn.toml", "--duration", "1"])
+        #expect(missing.status == 78)
+        let board = try Self.run(["run", "--board", "no-such-board", "--duration", "1"])
+        #expect(board.status == 78 && board.err.contains("no-such-board"))
+        let flag = try Self.run(["run", "--end-silence-ms", "10", "--duration", "1"])
+        #expect(flag.status == 78 && flag.err.contains("turn.end_silence_ms"))
+    }
+
+    @Test func aDeviceThatWillNotOpenIsNamedAndRetried() throws {
+        let r = try Self.run(["run", "--capture-device", "hw:CARD=NoSuchCard,DEV=0", "--playback-device", "hw:CARD=NoSuchCard,DEV=0",
+                              "--duration", "1.5", "--json"])
+        #expect(r.status == 0)
+        let lines = r.out.split(separator: "\n").filter { $0.contains("device_error") }
+        #expect(lines.count >= 4, "both devices fail and are retried with backoff")
+        #expect(lines.allSatisfy { $0.contains("hw:CARD=NoSuchCard,DEV=0") && $0.contains("retrying") })
+    }
+
+    /// `run --fast` on the virtual clock: the same out.wav and events on every run, on any machine.
+    @Test func theVirtualClockGivesTheSameResultEveryTime() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-cli-\(UUID().uuidString)").path
+        let made = try Self.run(["bench", "make-dialogs", "--out", dir, "--count", "1", "--turns", "2", "--seed", "11"])
+        #expect(made.status == 0)
+        var outs: [Data] = [], events: [String] = []
+        for k in 0..<2 {
+            let r = try Self.run(["run", "--capture-file", "\(dir)/dialog-001.wav", "--playback-file", "\(dir)/out\(k).wav",
+                                  "--events", "\(dir)/events\(k).jsonl", "--echo-path", "30:-8:150", "--fast"])
+            #expect(r.status == 0)
+            outs.append(FileManager.default.contents(atPath: "\(dir)/out\(k).wav") ?? Data())
+            events.append((try? String(contentsOfFile: "\(dir)/events\(k).jsonl", encoding: .utf8)) ?? "")
+        }
+        #expect(outs[0].count > 100_000)
+        let same = outs[0] == outs[1]
+        #expect(same, "two runs gave different out.wav")
+        #expect(events[0] == events[1] && events[0].contains("playback_start"))
+    }
+
+    @Test func helpTeaches() throws {
+        let r = try Self.run(["run", "--help"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("--capture-file") && r.out.contains("aligned"))
+        let top = try Self.run(["--help"])
+        #expect(top.out.contains("microturn demo") && top.out.contains("sysexits"))
+        let usage = try Self.run(["run", "--capture-file", "x.wav"])
+        #expect(usage.status == 64)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import MicroturnInteraction
+import Testing
+
+/// Whole sessions on virtual PCMs: synthesized dialogs in, out.wav and events out.
+@Suite struct SimulationTests {
+    static func dir() -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-it-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    static func simulate(seed: UInt64, turns: Int, interruptEvery: Int, fast: Bool = true,
+                         config: MicroturnConfig = MicroturnConfig()) throws -> (Simulation.Result, DialogLabels, String) {
+        let d = dir()
+        let dialog = try DialogScript.make(seed: seed, turns: turns, interruptEvery: interruptEvery, noise: seed % 2 == 1)
+        try DialogScript.write(dialog, name: "user", directory: d)
+        let result = try Simulation.run(files: .init(capture: "\(d)/user.wav", playback: "\(d)/out.wav"), config: config,
+                                        fast: fast, echoPath: EchoPath.Spec(parsing: dialog.labels.echoPath))
+        return (result, dialog.labels, d)
+    }
+
+    /// The labels and events side by side, for a failure message.
+    static func timeline(_ labels: DialogLabels, _ events: [Event]) -> String {
+        let said = labels.utterances.map { String(format: "%.2f-%.2f %@ %@", $0.start, $0.end, $0.kind, $0.text) }
+        return "\nlabels:\n" + said.joined(separator: "\n") + "\nevents:\n" + events.map(\.jsonLine).joined(separator: "\n")
+    }
+
+    static func active(_ x: ArraySlice<Float>) -> Bool { x.contains { abs($0) > 0.01 } }
+
+    @Test(arguments: [UInt64(2), 5, 8])
+    func oneReplyPerUserTurnAndTheEventsMatchOutWav(seed: UInt64) throws {
+        let (result, labels, d) = try Self.simulate(seed: seed, turns: 3, interruptEvery: 0)
+        let events = result.report.events
+        #expect(events.filter { $0.kind == .turnEnd }.count == 3, "\(Self.timeline(labels, events))")
+        #expect(events.filter { $0.kind == .replyStart }.count == 3)
+        #expect(events.filter { $0.kind == .bargeIn }.isEmpty, "the device interrupted itself")
+        let out = try WavFile.read(path: "\(d)/out.wav")
+        #expect(out.sampleRate == 16_000 && out.channels == 1)
+        #expect(out.frameCount >= Int(labels.duration * 16_000) - 1, "out.wav is at least as long as the input")
+        let rate = 16_000.0
+        for e in events where e.kind == .playbackStart {
+            let i = Int((e.time * rate).rounded())
+            let quietBefore = !Self.active(out.samples[max(0, i - 800)..<i])
+            let speaksAfter = Self.active(out.samples[i..<min(out.samples.count, i + 800)])
+            #expect(quietBefore, "out.wav is quiet before playback_start at \(e.time)")
+            #expect(speaksAfter, "out.wav speaks after playback_start at \(e.time)")
+        }
+        for e in events where e.kind == .playbackStop {
+            let i = Int((e.time * rate).rounded())
+            let spokeBefore = Self.active(out.samples[max(0, i - 1600)..<i])
+            let quietAfter = !Self.active(out.samples[i..<min(out.samples.count, i + 800)])
+            #expect(spokeBefore, "out.wav spoke before playback_stop at \(e.time)")
+            #expect(quietAfter, "out.wav is quiet after playback_stop at \(e.time)")
+        }
+        let m = TurnMetrics.measure(output: result.output, labels: labels, events: events)
+        #expect(m.missedTurns == 0)
+        #expect(m.turnLatencies.count == 3)
+        // The latency the device reports is the latency out.wav shows, give or take the VAD's idea of the end.
+        for (reported, measured) in zip(result.report.turnLatencies, m.turnLatencies) {
+            #expect(abs(reported - measured) < 0.25)
+        }
+    }
+
+    @Test func interruptionsStopTheDeviceAndAreAnswered() throws {
+        let (result, labels, _) = try Self.simulate(seed: 4, turns: 4, interruptEvery: 2)
+        let m = TurnMetrics.measure(output: result.output, labels: labels, events: result.report.events)
+        #expect(m.interruptions == 2)
+        #expect(m.overlappingInterruptions == 2, "the interruptions came while the device spoke \(Self.timeline(labels, result.report.events))")
+        #expect(m.stopLatencies.count == 2)
+        #expect(m.falseBargeIns == 0)
+        #expect(result.report.events.filter { $0.kind == .bargeIn }.count == 2)
+        #expect(result.report.events.filter { $0.kind == .playbackStop && $0.detail == "cut" }.count == 2)
+        #expect(m.replies == 6, "one reply per turn and per interruption")
+    }
+
+    @Test func otherRatesAndChannelCountsAreConverted() throws {
+        let d = Self.dir()
+        let speech = try SpeechSynthesizer(voice: .init()).synthesize("Can you tell me what the weather will be like tomorrow?")
+        // 44.1 kHz stereo: resample the 16 kHz speech, copy to both channels, pad with silence.
+        let up = try Resampler(from: 16_000, to: 44_100).process([Float](repeating: 0, count: 16_000) + speech.map { $0 * 0.5 })
+        var stereo: [Float] = []
+        for x in up + [Float](repeating: 0, count: 3 * 44_100) { stereo += [x, x] }
+        try WavFile(sampleRate: 44_100, channels: 2, samples: stereo).write(path: "\(d)/in.wav")
+        let r = try Simulation.run(files: .init(capture: "\(d)/in.wav", playback: "\(d)/out.wav"), config: MicroturnConfig(), fast: true)
+        #expect(r.report.turns == 1)
+        #expect(r.report.turnLatencies.count == 1)
+        let out = try WavFile.read(path: "\(d)/out.wav")
+        #expect(abs(Double(out.frameCount) / 16_000 - Double(up.count + 3 * 44_100) / 44_100) < 3, "16 kHz output spans the input")
+    }
+
+    @Test func realTimePacingRunsAtTheSpeedOfSound() throws {
+        let d = Self.dir()
+        let speech = try SpeechSynthesizer(voice: .init()).synthesize("How long does it take to boil an egg?")
+        try WavFile(sampleRate: 16_000, channels: 1,
+                    samples: [Float](repeating: 0, count: 8000) + speech.map { $0 * 0.3 } + [Float](repeating: 0, count: 16_000))
+            .write(path: "\(d)/in.wav")
+        let input = try WavFile.read(path: "\(d)/in.wav")
+        let start = Date()
+        let r = try Simulation.run(files: .init(capture: "\(d)/in.wav", playback: "\(d)/out.wav"), config: MicroturnConfig(), fast: false)
+        let wall = Date().timeIntervalSince(start)
+        #expect(r.report.turns == 1)
+        #expect(wall >= input.duration * 0.95, "real-time pacing took \(wall) s for \(input.duration) s of audio")
+    }
+}

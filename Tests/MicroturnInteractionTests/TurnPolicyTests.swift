@@ -1,0 +1,108 @@
+import MicroturnCore
+import MicroturnInteraction
+import Testing
+
+/// The silence policy on labelled feature sequences (no audio): each case says which frames are
+/// speech and whether the device is talking, and when the policy must decide what.
+@Suite struct TurnPolicyTests {
+    /// Feeds `speech` (true = speech frame) with the VAD's onset of 2 frames; returns decisions by frame.
+    static func run(_ speech: [Bool], deviceSpeaking: (Int) -> Bool = { _ in false },
+                    endSilenceMs: Int = 160, bargeInMs: Int = 60) -> [(Int, TurnDecision)] {
+        let policy = SilenceTurnPolicy(endSilenceMs: endSilenceMs, bargeInMs: bargeInMs)
+        var out: [(Int, TurnDecision)] = []
+        var run = 0, inSpeech = false, silent = 0
+        for (i, s) in speech.enumerated() {
+            var started: Int?
+            if s { run += 1; silent = 0 } else { run = 0; silent += 1 }
+            if s && run == 2 && !inSpeech { inSpeech = true; started = i - 1 }
+            if !s && silent > 5 { inSpeech = false }
+            let f = FrameObservation(index: i, frameIsSpeech: s, inSpeech: inSpeech, utteranceStartFrame: started,
+                                     deviceSpeaking: deviceSpeaking(i), levelDb: s ? -25 : -70)
+            if let d = policy.onFrame(f) { out.append((i, d)) }
+        }
+        return out
+    }
+
+    static func frames(_ pattern: [(Bool, Int)]) -> [Bool] { pattern.flatMap { Array(repeating: $0.0, count: $0.1) } }
+
+    @Test func turnEndsAfterTheSilenceThresholdOnTheFrameItIsReached() {
+        let d = Self.run(Self.frames([(false, 5), (true, 40), (false, 30)]))
+        #expect(d.count == 1)
+        // Speech frames 5...44; 160 ms = 8 silent frames: frames 45...52, decided on frame 52.
+        #expect(d.first?.0 == 52)
+        #expect(d.first?.1 == .turnEnd(speechEnd: 45 * 320, speechStart: 5 * 320))
+    }
+
+    @Test func pausesShorterThanTheThresholdDoNotEndTheTurn() {
+        let d = Self.run(Self.frames([(true, 20), (false, 6), (true, 20), (false, 20)]))
+        #expect(d.map(\.0) == [53])
+    }
+
+    @Test func aBlipIsNotATurn() {
+        #expect(Self.run(Self.frames([(false, 3), (true, 3), (false, 30)])).isEmpty)
+    }
+
+    @Test func longerThresholdWaitsLonger() {
+        let d = Self.run(Self.frames([(true, 30), (false, 40)]), endSilenceMs: 500)
+        #expect(d.first?.0 == 30 + 25 - 1)
+    }
+
+    @Test func speechOverTheDeviceBargesInAfterItsMinimumLength() {
+        // The device talks from frame 0 to 60; the user starts at frame 20.
+        let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 20)]), deviceSpeaking: { $0 < 60 })
+        #expect(d.first?.0 == 22, "three speech frames (60 ms) after onset")
+        #expect(d.first?.1 == .bargeIn(speechStart: 20 * 320))
+        #expect(d.count == 2, "one barge-in; the user's turn is answered once the device is quiet")
+        #expect(d.last?.0 == 60)
+    }
+
+    @Test func aTurnAfterABargeInIsAnsweredOnceTheDeviceIsQuiet() {
+        let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 20)]), deviceSpeaking: { $0 < 23 })
+        #expect(d.map(\.0) == [22, 57])
+        #expect(d.last?.1 == .turnEnd(speechEnd: 50 * 320, speechStart: 20 * 320))
+    }
+
+    @Test func shortSoundsOverTheDeviceNeitherBargeInNorMakeATurn() {
+        let d = Self.run(Self.frames([(false, 20), (true, 2), (false, 40)]), deviceSpeaking: { $0 < 30 })
+        #expect(d.isEmpty)
+    }
+
+    @Test func bargeInCanBeTurnedOff() {
+        let policy = SilenceTurnPolicy(endSilenceMs: 160, bargeInMs: 60, bargeInEnabled: false)
+        for i in 0..<10 {
+            let f = FrameObservation(index: i, frameIsSpeech: true, inSpeech: i >= 1, utteranceStartFrame: i == 1 ? 0 : nil,
+                                     deviceSpeaking: true, levelDb: -20)
+            #expect(policy.onFrame(f) == nil)
+        }
+    }
+
+    @Test(arguments: [(40, 2), (200, 10), (400, 20)])
+    func schedulerTicksOncePerMicroTurn(ms: Int, frames: Int) {
+        let s = MicroTurnScheduler(microTurnMs: ms, policy: SilenceTurnPolicy(endSilenceMs: 160, bargeInMs: 60))
+        #expect(s.framesPerMicroTurn == frames)
+        for i in 0..<100 {
+            _ = s.onFrame(FrameObservation(index: i, frameIsSpeech: false, inSpeech: false, utteranceStartFrame: nil,
+                                           deviceSpeaking: false, levelDb: -80))
+        }
+        #expect(s.microTurns == 100 / frames)
+    }
+
+    @Test func schedulerPassesUrgentDecisionsOnTheFrame() {
+        let s = MicroTurnScheduler(microTurnMs: 400, policy: SilenceTurnPolicy(endSilenceMs: 160, bargeInMs: 60))
+        var decidedAt: Int?
+        for (i, speech) in Self.frames([(true, 13), (false, 30)]).enumerated() {
+            let f = FrameObservation(index: i, frameIsSpeech: speech, inSpeech: speech && i >= 1,
+                                     utteranceStartFrame: i == 1 ? 0 : nil, deviceSpeaking: false, levelDb: -30)
+            if !s.onFrame(f).isEmpty && decidedAt == nil { decidedAt = i }
+        }
+        #expect(decidedAt == 20, "decided 160 ms after speech, not at the 400 ms micro-turn boundary")
+    }
+
+    @Test func repliesComeFromTheComposer() {
+        let c = ReplyComposer()
+        let a = c.reply(to: .init(index: 0, durationSeconds: 2, interrupted: false))
+        let b = c.reply(to: .init(index: 1, durationSeconds: 2, interrupted: false))
+        #expect(a != b)
+        #expect(c.reply(to: .init(index: 0, durationSeconds: 1, interrupted: true)).contains("go ahead"))
+    }
+}
