@@ -5,10 +5,11 @@ import Foundation
 ///
 /// It learns how loud the residual gets against what was played: while anything was played within
 /// the echo tail, it records (level after cancellation) - (loudest played level in the tail), and
-/// takes the 90th percentile of the last 2 s of those as the residual's gain. A frame is the user's
-/// only when it stands `marginDb` above that. A barge-in stops playback within a few frames, so the
-/// user's own speech stays under the top 10% of that history. Until it has heard 1 s of its own
-/// playback, it assumes the worst (the echo may be as loud as the playback itself).
+/// takes the 90th percentile of the last 1 s of those (short, so it follows the canceller as it
+/// converges) as the residual's gain. A frame is the user's only when it stands `marginDb` above
+/// that. A barge-in stops playback within a few frames, so the user's own speech stays under the
+/// top 10% of that history. Until it has heard 1 s of its own playback, it assumes the worst (the
+/// echo may be as loud as the playback itself).
 public final class EchoGuard {
     public let marginDb: Double
     private let tailFrames: Int
@@ -16,7 +17,7 @@ public final class EchoGuard {
     private var next = 0
     private var residuals: [Double] = []
     private var residualNext = 0
-    private let historyFrames = 100
+    private let historyFrames = 50
     private let learnedAfter = 50
     /// Below this the loudspeaker counts as silent.
     static let silentDb = -55.0

@@ -29,10 +29,11 @@ public final class VoiceActivityDetector {
     let onsetFrames: Int
     let hangoverFrames: Int
     /// Tracked noise floor of the speech band, dBFS.
-    public private(set) var noiseFloorDb: Double = -60
+    public private(set) var noiseFloorDb: Double = -80
     private var history: [Double] = []
     private let historyFrames = 250
     private var historyNext = 0
+    private let warmUpFrames = 10
     private var frameIndex = 0
     private var speechRun = 0
     private var runStart = 0
@@ -88,7 +89,8 @@ public final class VoiceActivityDetector {
         case .energy:
             return f.levelDb > energyThresholdDb
         case .adaptive:
-            guard f.levelDb > -62 else { return false }
+            // The first 200 ms are for learning the room's noise.
+            guard frameIndex >= warmUpFrames, f.levelDb > -62 else { return false }
             let snr = f.bandLevelDb - noiseFloorDb
             // Speech-like frames (voiced, or with a peaky spectrum) need the SNR; others need more of it.
             let speechLike = f.voicing > 0.4 || f.flatness < 0.25
@@ -96,12 +98,14 @@ public final class VoiceActivityDetector {
         }
     }
 
-    private func trackNoise(_ level: Double) {
-        // Digital silence (a device starting up, a muted line) says nothing about the noise.
-        guard level > -90 else { return }
+    private func trackNoise(_ measured: Double) {
+        // Digital silence counts as a very quiet room, not as no information.
+        let level = max(measured, -90)
         if history.count < historyFrames { history.append(level) } else { history[historyNext] = level; historyNext = (historyNext + 1) % historyFrames }
         var sorted = history
         sorted.sort()
-        noiseFloorDb = sorted[sorted.count / 20]
+        // The 5th percentile, but never the very lowest frames of a short history: one odd quiet
+        // frame (a device starting up) must not make the whole room sound loud.
+        noiseFloorDb = sorted[max(sorted.count / 20, min(2, sorted.count - 1))]
     }
 }

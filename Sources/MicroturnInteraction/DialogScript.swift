@@ -77,8 +77,9 @@ public enum DialogScript {
             let text = k % 2 == 0 ? pick(statements) : pick(questions)
             let end = try place(text, kind: "turn", at: t)
             if interruptEvery > 0 && k % interruptEvery == interruptEvery - 1 {
-                // The reply starts about 0.2 s after the turn and lasts over a second: talk over it.
-                let e2 = try place(pick(interruptions), kind: "interruption", at: end + uniform(0.7, 0.9))
+                // The reply starts about 0.2 s after the turn and lasts about two seconds: talk over
+                // it somewhere in its first part (in a word or in a pause between words).
+                let e2 = try place(pick(interruptions), kind: "interruption", at: end + uniform(0.5, 1.6))
                 t = e2 + uniform(3, 4)
             } else {
                 t = end + uniform(3, 4)

@@ -133,21 +133,26 @@ struct Figures {
     var table: String {
         let p = { (m: TurnMetrics, q: Double) in Percentile.of(m.turnLatencies, q) }
         let s = { (m: TurnMetrics, q: Double) in Percentile.of(m.stopLatencies, q) }
+        func row(_ name: String, _ a: String, _ b: String, _ r: String = "") -> String {
+            name.padding(toLength: 34, withPad: " ", startingAt: 0) + pad(a, 10) + pad(b, 14) + pad(r, 8)
+        }
+        func pad(_ v: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - v.count)) + v }
         var rows = [
             "dialogs: \(dialogs), user turns: \(ours.userTurns), interruptions: \(ours.interruptions) (\(ours.overlappingInterruptions) while the device spoke)",
             "",
-            "                               microturn   peer(500ms)   ratio",
-            String(format: "turn latency p50 (ms)          %9@   %11@   %5@", ms(p(ours, 50)) as NSString, ms(p(peer, 50)) as NSString, ratio(p(ours, 50), p(peer, 50)) as NSString),
-            String(format: "turn latency p95 (ms)          %9@   %11@   %5@", ms(p(ours, 95)) as NSString, ms(p(peer, 95)) as NSString, ratio(p(ours, 95), p(peer, 95)) as NSString),
-            String(format: "turns unanswered               %9d   %11d", ours.missedTurns, peer.missedTurns),
-            String(format: "barge-in stop p50 (ms)         %9@   %11@", ms(s(ours, 50)) as NSString, ms(s(peer, 50)) as NSString),
-            String(format: "barge-in stop p95 (ms)         %9@   %11@", ms(s(ours, 95)) as NSString, ms(s(peer, 95)) as NSString),
-            String(format: "echo-triggered barge-ins       %9d   %11d", ours.falseBargeIns, peer.falseBargeIns),
-            String(format: "replies / (turns+interruptions) %4d/%-4d   %6d/%-4d", ours.replies, ours.userTurns + ours.interruptions, peer.replies, peer.userTurns + peer.interruptions),
+            row("", "microturn", "peer (500 ms)", "ratio"),
+            row("turn latency p50 (ms)", ms(p(ours, 50)), ms(p(peer, 50)), ratio(p(ours, 50), p(peer, 50))),
+            row("turn latency p95 (ms)", ms(p(ours, 95)), ms(p(peer, 95)), ratio(p(ours, 95), p(peer, 95))),
+            row("turns unanswered", "\(ours.missedTurns)", "\(peer.missedTurns)"),
+            row("barge-in stop p50 (ms)", ms(s(ours, 50)), ms(s(peer, 50))),
+            row("barge-in stop p95 (ms)", ms(s(ours, 95)), ms(s(peer, 95))),
+            row("echo-triggered barge-ins", "\(ours.falseBargeIns)", "\(peer.falseBargeIns)"),
+            row("replies / (turns + interruptions)", "\(ours.replies)/\(ours.userTurns + ours.interruptions)",
+                "\(peer.replies)/\(peer.userTurns + peer.interruptions)"),
         ]
         if let idle {
-            rows.append(String(format: "idle CPU (%% of one core)       %9.2f", idle.cpuPercent))
-            rows.append(String(format: "peak RSS (MB)                  %9.1f", idle.rssMB))
+            rows.append(row("idle CPU (% of one core)", String(format: "%.2f", idle.cpuPercent), ""))
+            rows.append(row("peak RSS (MB)", String(format: "%.1f", idle.rssMB), ""))
         }
         return rows.joined(separator: "\n")
     }

@@ -71,7 +71,7 @@ import Testing
         #expect(m.overlappingInterruptions == 2, "the interruptions came while the device spoke \(Self.timeline(labels, result.report.events))")
         #expect(m.stopLatencies.count == 2)
         #expect(m.falseBargeIns == 0)
-        #expect(result.report.events.filter { $0.kind == .bargeIn }.count == 2)
+        #expect(result.report.events.filter { $0.kind == .bargeIn }.count == 2, "\(Self.timeline(labels, result.report.events))")
         #expect(result.report.events.filter { $0.kind == .playbackStop && $0.detail == "cut" }.count == 2)
         #expect(m.replies == 6, "one reply per turn and per interruption")
     }
