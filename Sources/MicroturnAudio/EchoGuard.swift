@@ -22,7 +22,7 @@ public final class EchoGuard {
     /// Below this the loudspeaker counts as silent.
     static let silentDb = -55.0
 
-    public init(tailMs: Int, marginDb: Double = 12, frameMs: Int = 20) {
+    public init(tailMs: Int, marginDb: Double = 20, frameMs: Int = 20) {
         self.marginDb = marginDb
         tailFrames = max(1, (tailMs + frameMs - 1) / frameMs + 1)
         played = [Double](repeating: -100, count: tailFrames)

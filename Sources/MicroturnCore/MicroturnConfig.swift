@@ -72,6 +72,6 @@ public struct MicroturnConfig: Sendable, Equatable {
     public struct BargeIn: Sendable, Equatable {
         public var enabled = true
         /// Speech while the device talks must last this long to stop it.
-        public var minSpeechMs = 60
+        public var minSpeechMs = 40
     }
 }
