@@ -27,7 +27,9 @@ public final class EchoCanceller {
         speex_preprocess_ctl(p, SPEEX_PREPROCESS_SET_ECHO_STATE, UnsafeMutableRawPointer(e))
         var suppress = Int32(suppressDb)
         speex_preprocess_ctl(p, SPEEX_PREPROCESS_SET_ECHO_SUPPRESS, &suppress)
-        var suppressActive = Int32(suppressDb / 2)
+        // While the user talks over the device, suppress gently: their voice must come through
+        // for barge-in (the echo guard keeps residual echo from counting as speech).
+        var suppressActive = Int32(max(suppressDb / 4, -15))
         speex_preprocess_ctl(p, SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE, &suppressActive)
         // The preprocessor applies residual-echo suppression through its denoiser gains, so the
         // denoiser stays on, but gently: the VAD does its own noise tracking.

@@ -70,7 +70,11 @@ public enum Simulation {
                 raw.bindMemory(to: Int16.self).map { Float($0) / 32768 }
             }
         }
-        if output.count < inputSamples { output += [Float](repeating: 0, count: inputSamples - output.count) }
+        // Exactly as long as the session ran (playback may have run a little further before it was
+        // stopped), and never shorter than the input.
+        let length = max(inputSamples, report.frames * ProcessingFormat.frameSamples)
+        if output.count > length { output.removeLast(output.count - length) }
+        if output.count < length { output += [Float](repeating: 0, count: length - output.count) }
         try WavFile(sampleRate: ProcessingFormat.sampleRate, channels: 1, samples: output).write(path: files.playback)
         return Result(report: report, output: output, inputSeconds: input.duration)
     }

@@ -47,11 +47,14 @@ import Testing
         #expect(decisions.isEmpty, "echo alone barged in at frames \(decisions)")
     }
 
-    @Test func theUserTalkingOverTheDeviceBargesIn() throws {
+    /// The device plays at -18 dBFS; its echo reaches the microphone 8 dB down, about as loud as
+    /// the user at -26 dBFS, louder than a quiet user at -32.
+    @Test(arguments: [-26.0, -32.0])
+    func theUserTalkingOverTheDeviceBargesIn(userDb: Double) throws {
         let played = try Self.deviceSpeech()
         var user = try SpeechSynthesizer(voice: .init(name: "en-us+f3")).synthesize("Wait one more thing.")
         let rms = (user.reduce(0) { $0 + Double($1 * $1) } / Double(user.count)).squareRoot()
-        user = user.map { $0 * Float(pow(10, -26 / 20) / rms) }
+        user = user.map { $0 * Float(pow(10, userDb / 20) / rms) }
         let start = 6 * ProcessingFormat.sampleRate
         let near = [Float](repeating: 0, count: start) + user
         let decisions = try Self.bargeIns(played: played, near: near,
