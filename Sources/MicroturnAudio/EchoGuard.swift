@@ -3,13 +3,14 @@ import Foundation
 /// Tells whether what is left after echo cancellation can be explained by the device's own echo,
 /// so that residual echo never counts as the user's speech (no self-interruption).
 ///
-/// It learns how loud the residual gets against what was played: while anything was played within
-/// the echo tail, it records (level after cancellation) - (loudest played level in the tail), and
-/// takes the 90th percentile of the last 1 s of those (short, so it follows the canceller as it
-/// converges) as the residual's gain. A frame is the user's only when it stands `marginDb` above
-/// that. A barge-in stops playback within a few frames, so the user's own speech stays under the
-/// top 10% of that history. Until it has heard 1 s of its own playback, it assumes the worst (the
-/// echo may be as loud as the playback itself).
+/// It learns how loud the residual gets against what was played: on frames where the canceller
+/// took most of the sound away (at least `cancelledDb` between microphone and residual, so the
+/// microphone held mostly echo, not the user), it records (level after cancellation) - (loudest
+/// played level in the echo tail), and takes the 90th percentile of the last 1 s of those (short,
+/// so it follows the canceller as it converges) as the residual's gain. A frame is the user's
+/// only when it stands `marginDb` above that. Until it has seen 1 s of such frames, it assumes the
+/// worst (the echo may be as loud as the playback itself), so no one can barge in before the
+/// canceller has converged, and nothing the user says teaches it that echo is that loud.
 public final class EchoGuard {
     public let marginDb: Double
     private let tailFrames: Int
@@ -19,6 +20,8 @@ public final class EchoGuard {
     private var residualNext = 0
     private let historyFrames = 50
     private let learnedAfter = 50
+    /// A frame counts as mostly echo when cancellation took at least this much away.
+    static let cancelledDb = 10.0
     /// Below this the loudspeaker counts as silent.
     static let silentDb = -55.0
 
@@ -35,17 +38,15 @@ public final class EchoGuard {
         return sorted[sorted.count * 9 / 10]
     }
 
-    /// Feeds one frame: the level of what was played for it and the level after cancellation.
-    /// Returns true when the frame's sound can be the device's own echo.
-    public func explainedByEcho(playedLevelDb: Double, residualLevelDb: Double) -> Bool {
+    /// Feeds one frame: the level of what was played for it, of the microphone, and after
+    /// cancellation. Returns true when the frame's sound can be the device's own echo.
+    public func explainedByEcho(playedLevelDb: Double, microphoneLevelDb: Double, residualLevelDb: Double) -> Bool {
         played[next] = playedLevelDb
         next = (next + 1) % tailFrames
         let envelope = played.max() ?? -100
         guard envelope > Self.silentDb else { return false }
         let relative = residualLevelDb - envelope
-        // Learn only while playing: after playback is cut, the tail window still counts as
-        // playing, but what the microphone hears then is mostly the user who cut it.
-        if playedLevelDb > Self.silentDb {
+        if playedLevelDb > Self.silentDb && microphoneLevelDb - residualLevelDb >= Self.cancelledDb {
             if residuals.count < historyFrames { residuals.append(relative) } else { residuals[residualNext] = relative }
             residualNext = (residualNext + 1) % historyFrames
         }

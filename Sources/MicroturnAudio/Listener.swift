@@ -20,6 +20,7 @@ public final class Listener {
         var mic = microphone
         echoCanceller?.process(microphone: &mic, reference: played)
         let echoLikely = echoGuard.explainedByEcho(playedLevelDb: EchoGuard.level(played),
+                                                   microphoneLevelDb: EchoGuard.level(microphone),
                                                    residualLevelDb: EchoGuard.level(mic))
         return vad.process(mic, echoLikely: echoLikely)
     }

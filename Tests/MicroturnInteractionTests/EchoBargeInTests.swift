@@ -59,10 +59,12 @@ import Testing
         let near = [Float](repeating: 0, count: start) + user
         let decisions = try Self.bargeIns(played: played, near: near,
                                           path: .init(delayMs: 40, gainDb: -8, reverbMs: 150, noiseDb: -65, seed: 5))
-        #expect(decisions.count == 1)
-        if let first = decisions.first {
-            let after = Double(first * ProcessingFormat.frameSamples - start) / Double(ProcessingFormat.sampleRate)
-            #expect(after >= 0 && after < 0.3, "barge-in decided \(after) s after the user began")
-        }
+        // The harness keeps playing after a barge-in (a session would stop), so the user may cut
+        // in again during their own utterance; none may come from echo before or after it.
+        let seconds = decisions.map { Double($0 * ProcessingFormat.frameSamples - start) / Double(ProcessingFormat.sampleRate) }
+        let userSeconds = Double(user.count) / Double(ProcessingFormat.sampleRate)
+        #expect(!seconds.isEmpty, "the user was never heard over the device")
+        #expect(seconds.allSatisfy { $0 >= 0 && $0 <= userSeconds + 0.3 }, "barge-ins at \(seconds) s from the user's start")
+        if let first = seconds.first { #expect(first < 0.3, "barge-in decided \(first) s after the user began") }
     }
 }
