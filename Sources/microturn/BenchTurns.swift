@@ -66,7 +66,8 @@ struct BenchTurns: ParsableCommand {
             }
             if !json { FileHandle.standardError.write(Data("\n".utf8)) }
             let idle = idleSeconds > 0 ? try measureIdle(seconds: idleSeconds, config: settings) : nil
-            let figures = Figures(ours: ours, peer: theirs, idle: idle, dialogs: names.count)
+            let firstChunk = try measureFirstChunk(config: config)
+            let figures = Figures(ours: ours, peer: theirs, idle: idle, firstChunk: firstChunk, dialogs: names.count)
             print(json ? figures.json : figures.table)
         }
     }
@@ -82,6 +83,28 @@ struct BenchTurns: ParsableCommand {
             throw AudioError.fileIO(path: dialogs, reason: "no NAME.wav + NAME.json pairs; make them with tools/make-dialogs.sh")
         }
         return names
+    }
+
+    /// Wall time from asking espeak-ng for each reply to its first 16 kHz chunk (what playback can
+    /// start on), p50 and p95 over every reply text, several times each.
+    private func measureFirstChunk(config: MicroturnConfig) throws -> (p50: Double, p95: Double) {
+        let synth = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
+                                                       pitch: config.speech.pitch, gainDb: config.speech.gainDb))
+        let composer = ReplyComposer()
+        var times: [Double] = []
+        for round in 0..<10 {
+            for k in 0..<5 {
+                let text = composer.reply(to: .init(index: k, durationSeconds: 2, interrupted: k == 4))
+                let start = MonotonicClock.now()
+                var first: UInt64?
+                try synth.speak(text) { _ in
+                    if first == nil { first = MonotonicClock.now() }
+                    return round < 0  // the first chunk is all this measures
+                }
+                if let first { times.append(Double(first - start) / 1e9) }
+            }
+        }
+        return (Percentile.of(times, 50) ?? 0, Percentile.of(times, 95) ?? 0)
     }
 
     /// Runs `microturn run` in real time on silence in a child process and reads its CPU time and
@@ -122,6 +145,7 @@ struct Figures {
     var ours: TurnMetrics
     var peer: TurnMetrics
     var idle: (cpuPercent: Double, rssMB: Double)?
+    var firstChunk: (p50: Double, p95: Double)
     var dialogs: Int
 
     private func ms(_ v: Double?) -> String { v.map { String(format: "%.0f", $0 * 1000) } ?? "-" }
@@ -147,6 +171,7 @@ struct Figures {
             row("barge-in stop p50 (ms)", ms(s(ours, 50)), ms(s(peer, 50))),
             row("barge-in stop p95 (ms)", ms(s(ours, 95)), ms(s(peer, 95))),
             row("echo-triggered barge-ins", "\(ours.falseBargeIns)", "\(peer.falseBargeIns)"),
+            row("speech first chunk p50/p95 (ms)", String(format: "%.1f/%.1f", firstChunk.p50 * 1000, firstChunk.p95 * 1000), ""),
             row("replies / (turns + interruptions)", "\(ours.replies)/\(ours.userTurns + ours.interruptions)",
                 "\(peer.replies)/\(peer.userTurns + peer.interruptions)"),
         ]
@@ -166,6 +191,7 @@ struct Figures {
                 + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies)}"
         }
         var out = "{\"dialogs\":\(dialogs),\"microturn\":\(stats(ours)),\"peer_fixed_500ms\":\(stats(peer))"
+        out += String(format: ",\"speech_first_chunk_p50_s\":%.5f,\"speech_first_chunk_p95_s\":%.5f", firstChunk.p50, firstChunk.p95)
         if let idle { out += String(format: ",\"idle_cpu_percent\":%.3f,\"peak_rss_mb\":%.2f", idle.cpuPercent, idle.rssMB) }
         return out + "}"
     }
