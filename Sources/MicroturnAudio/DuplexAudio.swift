@@ -58,7 +58,6 @@ public final class DuplexAudio: @unchecked Sendable {
     private let processed = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let flushRequests = Atomic<Int>(0)
-    private let exhausted = Atomic<Bool>(false)
     private let offset = Atomic<Int>(0)
     private let noteBox = Mutex<[DeviceNote]>([])
     private let progress = DispatchSemaphore(value: 0)
@@ -100,8 +99,6 @@ public final class DuplexAudio: @unchecked Sendable {
     /// Cuts playback short: what is queued in `speech` is dropped at the next period.
     public func flushPlayback() { flushRequests.add(1, ordering: .releasing) }
 
-    /// True once all of a file input has been captured.
-    public var inputExhausted: Bool { exhausted.load(ordering: .acquiring) }
     /// Capture time of playback stream sample 0.
     public var referenceOffset: Int { offset.load(ordering: .acquiring) }
 
@@ -164,14 +161,12 @@ public final class DuplexAudio: @unchecked Sendable {
                     xruns = pcm.xruns
                     note(.xrun, time: captured.totalWritten, device: pcm.name, "capture overrun \(xruns), recovered")
                 }
-                var last = false
                 if let limit = setup.inputFrames {
                     let real = max(0, min(p.periodFrames, limit - deviceFrames))
                     if real < p.periodFrames {
                         buffer.advanced(by: real * p.bytesPerFrame)
                             .initializeMemory(as: UInt8.self, repeating: 0, count: (p.periodFrames - real) * p.bytesPerFrame)
                     }
-                    last = deviceFrames + p.periodFrames >= limit
                 }
                 deviceFrames += p.periodFrames
                 SampleConversion.toMono(buffer, frames: p.periodFrames, channels: p.channels, format: p.format, into: &mono)
@@ -190,7 +185,6 @@ public final class DuplexAudio: @unchecked Sendable {
                     note(.xrun, time: captured.totalWritten, device: pcm.name,
                          "processing fell behind: dropped \(out.count - written) captured samples")
                 }
-                if last { exhausted.store(true, ordering: .releasing) }
             }
         }
     }

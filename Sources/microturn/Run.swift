@@ -64,6 +64,9 @@ struct Run: ParsableCommand {
             throw ValidationError("--echo-path takes DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]], e.g. 40:-10:150 (delay 0-500, gain -80..6)")
         }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if duration != nil && captureFile != nil {
+            throw ValidationError("--duration is for live runs; a run on files lasts as long as the capture file")
+        }
     }
 
     func run() throws {
