@@ -17,12 +17,14 @@ let package = Package(
         .systemLibrary(name: "CAlsa", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
+        .systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx",
+                       providers: [.apt(["libpocketsphinx-dev", "pocketsphinx-en-us"])]),
         // Namespaced C wrappers (mt_*) for what Swift cannot import directly.
         .target(name: "CMicroturnShims", linkerSettings: [.linkedLibrary("asound")]),
 
         .target(name: "MicroturnCore"),
         .target(name: "MicroturnAudio",
-                dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CMicroturnShims"]),
+                dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "CMicroturnShims"]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction",

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data)
+packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)
