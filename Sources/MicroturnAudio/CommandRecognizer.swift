@@ -33,7 +33,7 @@ public final class CommandRecognizer {
     private var active = false
     private var scratch: [Int16] = []
 
-    public init(phrases: [String], margin: Double = 0,
+    public init(phrases: [String], margin: Double = -0.3,
                 modelDirectory: String = CommandRecognizer.defaultModel) throws(AudioError) {
         self.phrases = phrases.map { $0.lowercased() }
         self.margin = margin
@@ -114,7 +114,7 @@ public final class CommandRecognizer {
         let perFrame = Double(commandScore - otherScore) * 1024 * log(1.0001) / Double(max(1, samples / 160))
         let phrase = command(in: heard)
         let covered = wordCoverage()
-        return Result(phrase: perFrame >= margin && covered >= 0.7 ? phrase : nil, heard: heard, confidence: perFrame)
+        return Result(phrase: perFrame >= margin && covered >= 0.75 ? phrase : nil, heard: heard, confidence: perFrame)
     }
 
     /// How much of the loud part of the utterance (10 ms frames within 30 dB of the loudest) the

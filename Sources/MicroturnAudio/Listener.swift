@@ -7,6 +7,8 @@ public final class Listener {
     private let echoCanceller: EchoCanceller?
     private let echoGuard: EchoGuard
     private let vad: VoiceActivityDetector
+    /// The last frame as heard after echo cancellation (what speech recognition gets).
+    public private(set) var cleaned: [Float] = []
 
     public init(config: MicroturnConfig) throws(AudioError) {
         echoCanceller = config.echo.enabled
@@ -19,6 +21,7 @@ public final class Listener {
     public func hear(microphone: [Float], played: [Float]) -> VoiceActivityDetector.Result {
         var mic = microphone
         echoCanceller?.process(microphone: &mic, reference: played)
+        cleaned = mic
         let echoLikely = echoGuard.explainedByEcho(playedLevelDb: EchoGuard.level(played),
                                                    microphoneLevelDb: EchoGuard.level(microphone),
                                                    residualLevelDb: EchoGuard.level(mic))

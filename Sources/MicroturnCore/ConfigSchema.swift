@@ -35,6 +35,11 @@ public enum ConfigSchema {
         double("speech.gain_db", -40...12, \.speech.gainDb),
         bool("barge_in.enabled", \.bargeIn.enabled),
         int("barge_in.min_speech_ms", 20...1000, \.bargeIn.minSpeechMs),
+        bool("commands.enabled", \.commands.enabled),
+        stringList("commands.phrases", oneOf: MicroturnConfig.Commands().phrases, \.commands.phrases),
+        double("commands.margin", -5...5, \.commands.margin),
+        int("commands.end_silence_ms", 40...2000, \.commands.endSilenceMs),
+        path("commands.requests_directory", \.commands.requestsDirectory),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.
@@ -121,6 +126,14 @@ public enum ConfigSchema {
         let allowed = choices.map { "one of " + $0.map { "\"\($0)\"" }.joined(separator: ", ") } ?? "a non-empty string"
         return Key(path: path, allowed: allowed) { c, v in
             guard case .string(let s) = v, !s.isEmpty, choices?.contains(s) ?? true else { return false }
+            c[keyPath: kp] = s
+            return true
+        }
+    }
+
+    static func path(_ path: String, _ kp: WritableKeyPath<MicroturnConfig, String> & Sendable) -> Key {
+        Key(path: path, allowed: "a folder path (string), or \"\" for none") { c, v in
+            guard case .string(let s) = v else { return false }
             c[keyPath: kp] = s
             return true
         }

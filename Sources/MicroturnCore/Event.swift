@@ -10,6 +10,10 @@ public struct Event: Sendable, Equatable {
         case bargeIn = "barge_in"
         case xrun
         case deviceError = "device_error"
+        /// A local command was recognized (text: the command; detail: its confidence).
+        case command
+        /// Speech that is not a local command, kept for the background server (text: transcript if any).
+        case request
     }
 
     public var time: Double

@@ -8,6 +8,7 @@ public struct MicroturnConfig: Sendable, Equatable {
     public var turn = Turn()
     public var speech = Speech()
     public var bargeIn = BargeIn()
+    public var commands = Commands()
 
     public init() {}
 
@@ -67,6 +68,19 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var rateWpm = 175
         public var pitch = 50
         public var gainDb = 0.0
+    }
+
+    public struct Commands: Sendable, Equatable {
+        public var enabled = true
+        /// Phrases the grammar accepts. Each must be one of the built-in local skills.
+        public var phrases = ["stop", "pause", "resume", "repeat that", "louder", "quieter", "what time is it",
+                              "how many reps", "help"]
+        /// How much better (log-likelihood per 10 ms) a command must explain the audio than other speech.
+        public var margin = -0.3
+        /// Silence after a complete command that ends the turn.
+        public var endSilenceMs = 100
+        /// Where speech for the background server is kept (WAV + JSON per request); empty: in memory only.
+        public var requestsDirectory = ""
     }
 
     public struct BargeIn: Sendable, Equatable {

@@ -42,7 +42,7 @@ public enum DialogScript {
         "Which song was playing in the shop today?",
         "Is it too late to plant tomatoes this year?",
     ]
-    static let interruptions = ["Wait one more thing.", "Hold on stop please.", "No wait a second."]
+    static let interruptions = ["Wait one more thing.", "Hold on one second.", "No wait a second."]
     static let voices = ["en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb+f4"]
     static let rates = [140, 175, 210]
 

@@ -1,16 +1,53 @@
-/// The one place that decides what the device says. This issue's device acknowledges each user
-/// turn; local skills and background answers extend `reply(to:)` later.
+import Foundation
+
+/// The one place that decides what the device says and does after a user turn: local skills for
+/// recognized commands, and a short acknowledgement for anything else (which is kept as a pending
+/// request for the background server).
 public struct ReplyComposer: Sendable {
     public struct UserTurn: Sendable, Equatable {
         public var index: Int
         public var durationSeconds: Double
         /// The turn interrupted the device.
         public var interrupted: Bool
-        public init(index: Int, durationSeconds: Double, interrupted: Bool) {
+        /// The local command recognized in the turn, if any.
+        public var command: String?
+        public init(index: Int, durationSeconds: Double, interrupted: Bool, command: String? = nil) {
             self.index = index
             self.durationSeconds = durationSeconds
             self.interrupted = interrupted
+            self.command = command
         }
+    }
+
+    /// What the device knows when it answers.
+    public struct Context: Sendable {
+        public var lastReply: String?
+        public var hasPausedSpeech: Bool
+        public var now: Date
+        public var repetitions: Int
+        public init(lastReply: String? = nil, hasPausedSpeech: Bool = false, now: Date = Date(), repetitions: Int = 0) {
+            self.lastReply = lastReply
+            self.hasPausedSpeech = hasPausedSpeech
+            self.now = now
+            self.repetitions = repetitions
+        }
+    }
+
+    public enum Action: Sendable, Equatable {
+        case none
+        /// Drop what the device was saying (and anything paused).
+        case halt
+        /// Keep what the device was saying, to resume later.
+        case pause
+        case resume
+        case changeVolume(db: Double)
+        /// Not a local command: keep the request for the background server.
+        case delegate
+    }
+
+    public struct Reply: Sendable, Equatable {
+        public var text: String?
+        public var action: Action
     }
 
     static let acknowledgements = [
@@ -20,11 +57,39 @@ public struct ReplyComposer: Sendable {
         "Right, understood. What else?",
     ]
     static let afterInterruption = "Sorry, go ahead. I am listening."
+    public static let volumeStepDb = 6.0
 
     public init() {}
 
-    public func reply(to turn: UserTurn) -> String {
-        if turn.interrupted { return Self.afterInterruption }
-        return Self.acknowledgements[turn.index % Self.acknowledgements.count]
+    public func reply(to turn: UserTurn, context: Context = Context()) -> Reply {
+        switch turn.command {
+        case "stop":
+            return Reply(text: nil, action: .halt)
+        case "pause":
+            return Reply(text: nil, action: .pause)
+        case "resume":
+            return context.hasPausedSpeech ? Reply(text: nil, action: .resume)
+                : Reply(text: "There is nothing to resume.", action: .none)
+        case "repeat that":
+            return Reply(text: context.lastReply ?? "I have not said anything yet.", action: .none)
+        case "louder":
+            return Reply(text: "Louder.", action: .changeVolume(db: Self.volumeStepDb))
+        case "quieter":
+            return Reply(text: "Quieter.", action: .changeVolume(db: -Self.volumeStepDb))
+        case "what time is it":
+            let parts = Calendar.current.dateComponents([.hour, .minute], from: context.now)
+            let h = parts.hour ?? 0, m = parts.minute ?? 0
+            let minutes = m == 0 ? "o'clock" : m < 10 ? "oh \(m)" : "\(m)"
+            return Reply(text: "It is \(h % 12 == 0 ? 12 : h % 12) \(minutes) \(h < 12 ? "a m" : "p m").", action: .none)
+        case "how many reps":
+            let n = context.repetitions
+            return Reply(text: n == 0 ? "No reps counted yet." : "\(n) \(n == 1 ? "rep" : "reps") so far.", action: .none)
+        case "help":
+            return Reply(text: "You can say stop, pause, resume, repeat that, louder, quieter, what time is it, or how many reps.",
+                         action: .none)
+        default:
+            let text = turn.interrupted ? Self.afterInterruption : Self.acknowledgements[turn.index % Self.acknowledgements.count]
+            return Reply(text: text, action: .delegate)
+        }
     }
 }

@@ -44,6 +44,9 @@ public final class Session {
     private let echoPath: EchoPath?
     private let scheduler: MicroTurnScheduler
     private let composer = ReplyComposer()
+    private let recognizer: CommandRecognizer?
+    /// Speech that was not a command, for the background server.
+    public let requests: PendingRequests
     private let onEvent: (Event) -> Void
     private var report = Report()
 
@@ -52,6 +55,11 @@ public final class Session {
     private var pendingBargeIn: Int?       // capture sample where the interrupting speech began
     private var turnIndex = 0
     private var interrupted = false
+    private var lastReply: String?
+    private var cutShort: [Float] = []     // what the last barge-in left unsaid
+    private var paused: [Float]?           // what "pause" kept for "resume"
+    private var recentFrames: [[Float]] = []  // the last frames as heard, to start a turn's audio at its onset
+    private var userAudio: [Float] = []    // the pending user turn, as heard
 
     public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer,
                 onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {
@@ -63,6 +71,8 @@ public final class Session {
         listener = try Listener(config: c)
         echoPath = options.echoPath.map(EchoPath.init(spec:))
         scheduler = MicroTurnScheduler(microTurnMs: c.turn.microTurnMs, policy: SilenceTurnPolicy(config: c))
+        recognizer = c.commands.enabled ? try CommandRecognizer(phrases: c.commands.phrases, margin: c.commands.margin) : nil
+        requests = PendingRequests(directory: c.commands.requestsDirectory.isEmpty ? nil : c.commands.requestsDirectory)
     }
 
     /// Runs until `shouldStop()` returns true (checked every frame) or a file input is done.
@@ -99,13 +109,14 @@ public final class Session {
 
             let mic = echoPath?.microphone(near: frame, played: played) ?? frame
             let v = listener.hear(microphone: mic, played: played)
+            let completeCommand = follow(v, frame: index)
 
             handleNotes(upTo: t + n)
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }
             if let e = v.endedAtFrame { emit(Event(time: seconds(e * n), kind: .speechEnd)) }
             let observation = FrameObservation(index: index, frameIsSpeech: v.frameIsSpeech, inSpeech: v.inSpeech,
                                                utteranceStartFrame: v.startedAtFrame, deviceSpeaking: speaking,
-                                               levelDb: v.features.levelDb)
+                                               levelDb: v.features.levelDb, completeCommand: completeCommand)
             for decision in scheduler.onFrame(observation) { act(on: decision, now: t + n) }
             speechOut.pump()
             index += 1
@@ -128,11 +139,32 @@ public final class Session {
         }
     }
 
+    /// Keeps the audio of the user's turn from its onset and streams it to the command
+    /// recognizer. Returns whether what was said so far is exactly a command (checked in pauses).
+    private func follow(_ v: VoiceActivityDetector.Result, frame index: Int) -> Bool {
+        recentFrames.append(listener.cleaned)
+        if recentFrames.count > 15 { recentFrames.removeFirst() }
+        // A new utterance, or speech going on after a turn was just answered.
+        if userAudio.isEmpty, let start = v.startedAtFrame ?? (v.frameIsSpeech ? index : nil) {
+            // The utterance began a few frames ago: take it from there, with 200 ms of what came
+            // before (the recognizer needs to hear the silence around the words).
+            let back = min(recentFrames.count, index - start + 1 + 10)
+            userAudio = recentFrames.suffix(back).flatMap { $0 }
+            recognizer?.begin()
+            recognizer?.feed(userAudio)
+            return false
+        }
+        guard !userAudio.isEmpty else { return false }
+        userAudio += listener.cleaned
+        recognizer?.feed(listener.cleaned)
+        return !v.frameIsSpeech && recognizer?.partialCommand() != nil
+    }
+
     private func act(on decision: TurnDecision, now: Int) {
         switch decision {
         case let .bargeIn(speechStart):
             guard speaking else { return }
-            speechOut.cancel()
+            cutShort = speechOut.cancel(at: now)
             speaking = false
             interrupted = true
             pendingBargeIn = speechStart
@@ -141,17 +173,64 @@ public final class Session {
             turnIndex += 1
             emit(Event(time: seconds(now), kind: .turnEnd,
                        detail: "user spoke \(Event.format(seconds(speechStart)))-\(Event.format(seconds(speechEnd))) s"))
-            let text = composer.reply(to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart),
-                                               interrupted: interrupted))
+            let heard = recognizer?.finish()
+            if let command = heard?.phrase {
+                emit(Event(time: seconds(now), kind: .command, text: command,
+                           detail: String(format: "confidence %.2f", heard?.confidence ?? 0)))
+            }
+            let reply = composer.reply(
+                to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted,
+                          command: heard?.phrase),
+                context: .init(lastReply: lastReply, hasPausedSpeech: paused != nil))
+            perform(reply.action, speechEnd: speechEnd, now: now)
             interrupted = false
-            emit(Event(time: seconds(now), kind: .replyStart, text: text))
-            pendingTurnEnd = speechEnd
-            speaking = true
-            do { try speechOut.say(text) } catch {
-                speaking = false
-                pendingTurnEnd = nil
+            userAudio.removeAll()
+            // "Repeat that" repeats what the device last said about something, not "Louder."
+            let remember = reply.action == .delegate || (reply.action == .none && heard?.phrase != "repeat that")
+            if let text = reply.text { say(text, speechEnd: speechEnd, now: now, remember: remember) }
+        }
+    }
+
+    private func perform(_ action: ReplyComposer.Action, speechEnd: Int, now: Int) {
+        switch action {
+        case .none:
+            break
+        case .halt:
+            if speaking { speechOut.cancel(at: now) }
+            speaking = false
+            paused = nil
+        case .pause:
+            paused = speaking ? speechOut.cancel(at: now) : cutShort
+            speaking = false
+        case .resume:
+            if let rest = paused, !rest.isEmpty {
+                pendingTurnEnd = speechEnd
+                speaking = true
+                speechOut.play(rest)
+            }
+            paused = nil
+        case let .changeVolume(db):
+            speechOut.changeGain(by: db)
+        case .delegate:
+            do {
+                let r = try requests.add(time: seconds(speechEnd), audio: userAudio, transcript: nil)
+                emit(Event(time: seconds(now), kind: .request, detail: "request \(r.id), \(Event.format(seconds(r.audio.count))) s of speech"))
+            } catch {
                 emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
             }
+        }
+        cutShort = []
+    }
+
+    private func say(_ text: String, speechEnd: Int, now: Int, remember: Bool) {
+        emit(Event(time: seconds(now), kind: .replyStart, text: text))
+        pendingTurnEnd = speechEnd
+        speaking = true
+        if remember { lastReply = text }
+        do { try speechOut.say(text) } catch {
+            speaking = false
+            pendingTurnEnd = nil
+            emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
         }
     }
 
@@ -167,6 +246,7 @@ public final class Session {
             let time = seconds(note.time)
             switch note.kind {
             case .playbackStart:
+                speechOut.startedAt = note.time
                 let latency = pendingTurnEnd.map { seconds(note.time - $0) }
                 pendingTurnEnd = nil
                 emit(Event(time: time, kind: .playbackStart, latency: latency))

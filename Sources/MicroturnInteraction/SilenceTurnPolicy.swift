@@ -1,9 +1,11 @@
 import MicroturnCore
 
 /// The first turn-taking policy: the user's turn ends after speech followed by `endSilenceMs` of
-/// silence; speech that lasts `bargeInMs` while the device talks is a barge-in.
+/// silence (`commandSilenceMs` when what was said is exactly a local command); speech that lasts
+/// `bargeInMs` while the device talks is a barge-in.
 public final class SilenceTurnPolicy: TurnPolicy {
     let endSilenceFrames: Int
+    let commandSilenceFrames: Int
     let minUtteranceFrames: Int
     let bargeInFrames: Int
     let bargeInEnabled: Bool
@@ -14,9 +16,11 @@ public final class SilenceTurnPolicy: TurnPolicy {
     private var overlapRun = 0       // consecutive speech frames while the device talks
     private var bargedIn = false
 
-    public init(endSilenceMs: Int, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100) {
+    public init(endSilenceMs: Int, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
+                commandSilenceMs: Int? = nil) {
         let frameMs = 1000 * ProcessingFormat.frameSamples / ProcessingFormat.sampleRate
         endSilenceFrames = max(1, (endSilenceMs + frameMs - 1) / frameMs)
+        commandSilenceFrames = min(endSilenceFrames, max(1, ((commandSilenceMs ?? endSilenceMs) + frameMs - 1) / frameMs))
         bargeInFrames = max(1, (bargeInMs + frameMs - 1) / frameMs)
         minUtteranceFrames = max(1, minUtteranceMs / frameMs)
         self.bargeInEnabled = bargeInEnabled
@@ -24,7 +28,8 @@ public final class SilenceTurnPolicy: TurnPolicy {
 
     public convenience init(config: MicroturnConfig) {
         self.init(endSilenceMs: config.turn.endSilenceMs, bargeInMs: config.bargeIn.minSpeechMs,
-                  bargeInEnabled: config.bargeIn.enabled)
+                  bargeInEnabled: config.bargeIn.enabled,
+                  commandSilenceMs: config.commands.enabled ? config.commands.endSilenceMs : nil)
     }
 
     public func onFrame(_ f: FrameObservation) -> TurnDecision? {
@@ -52,7 +57,8 @@ public final class SilenceTurnPolicy: TurnPolicy {
             return nil
         }
         overlapRun = 0
-        guard let start = userStart, f.index + 1 - lastSpeechEnd >= endSilenceFrames else { return nil }
+        let needed = f.completeCommand ? commandSilenceFrames : endSilenceFrames
+        guard let start = userStart, f.index + 1 - lastSpeechEnd >= needed else { return nil }
         let frames = speechFrames
         userStart = nil
         speechFrames = 0

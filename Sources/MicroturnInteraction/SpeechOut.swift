@@ -1,13 +1,19 @@
+import Foundation
 import MicroturnAudio
 import MicroturnCore
 
 /// Speech on its way to the loudspeaker. Synthesis streams chunks into the playback ring as they
-/// are made; what does not fit yet waits here and is topped up every frame. `cancel` drops it all.
+/// are made; what does not fit yet waits here and is topped up every frame. It keeps the whole
+/// utterance, so a cut can say what was left unsaid (for "resume").
 final class SpeechOut {
     private let audio: DuplexAudio
     private let synthesizer: SpeechSynthesizer
-    private var pending: [Float] = []
+    private var utterance: [Float] = []
     private var sent = 0
+    /// Capture-clock sample where the current utterance started to be heard.
+    var startedAt: Int?
+    /// Playback gain on top of the voice's own, dB.
+    private(set) var gainDb = 0.0
 
     init(audio: DuplexAudio, synthesizer: SpeechSynthesizer) {
         self.audio = audio
@@ -15,30 +21,48 @@ final class SpeechOut {
     }
 
     /// Samples synthesized but not yet handed to playback.
-    var backlog: Int { pending.count - sent }
+    var backlog: Int { utterance.count - sent }
 
     func say(_ text: String) throws(AudioError) {
+        begin()
+        let gain = Float(pow(10, gainDb / 20))
         try synthesizer.speak(text) { chunk in
-            pending.append(contentsOf: chunk)
+            utterance.append(contentsOf: gain == 1 ? chunk : chunk.map { $0 * gain })
             pump()
             return true
         }
     }
 
-    /// Moves what fits from the backlog into the playback ring.
-    func pump() {
-        guard sent < pending.count else { return }
-        let n = pending.withUnsafeBufferPointer { audio.speech.write(UnsafeBufferPointer(rebasing: $0[sent...])) }
-        sent += n
-        if sent == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            sent = 0
-        }
+    /// Plays samples again (what a cut left unsaid).
+    func play(_ samples: [Float]) {
+        begin()
+        utterance = samples
+        pump()
     }
 
-    func cancel() {
-        pending.removeAll(keepingCapacity: true)
+    func changeGain(by db: Double) { gainDb = min(12, max(-30, gainDb + db)) }
+
+    /// Moves what fits from the backlog into the playback ring.
+    func pump() {
+        guard sent < utterance.count else { return }
+        sent += utterance.withUnsafeBufferPointer { audio.speech.write(UnsafeBufferPointer(rebasing: $0[sent...])) }
+    }
+
+    /// Stops speaking at capture time `time`; returns what was not yet heard.
+    @discardableResult
+    func cancel(at time: Int) -> [Float] {
+        let heard = startedAt.map { min(utterance.count, max(0, time - $0)) } ?? 0
+        let rest = Array(utterance[heard...])
+        utterance.removeAll(keepingCapacity: true)
         sent = 0
+        startedAt = nil
         audio.flushPlayback()
+        return rest
+    }
+
+    private func begin() {
+        utterance.removeAll(keepingCapacity: true)
+        sent = 0
+        startedAt = nil
     }
 }

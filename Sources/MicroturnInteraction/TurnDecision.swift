@@ -23,14 +23,18 @@ public struct FrameObservation: Sendable, Equatable {
     /// The device is speaking (queued or audible).
     public var deviceSpeaking: Bool
     public var levelDb: Double
+    /// What the user said so far is exactly a local command (so the turn can end sooner).
+    public var completeCommand: Bool
 
-    public init(index: Int, frameIsSpeech: Bool, inSpeech: Bool, utteranceStartFrame: Int?, deviceSpeaking: Bool, levelDb: Double) {
+    public init(index: Int, frameIsSpeech: Bool, inSpeech: Bool, utteranceStartFrame: Int?, deviceSpeaking: Bool,
+                levelDb: Double, completeCommand: Bool = false) {
         self.index = index
         self.frameIsSpeech = frameIsSpeech
         self.inSpeech = inSpeech
         self.utteranceStartFrame = utteranceStartFrame
         self.deviceSpeaking = deviceSpeaking
         self.levelDb = levelDb
+        self.completeCommand = completeCommand
     }
 }
 

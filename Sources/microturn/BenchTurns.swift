@@ -94,7 +94,7 @@ struct BenchTurns: ParsableCommand {
         var times: [Double] = []
         for round in 0..<10 {
             for k in 0..<5 {
-                let text = composer.reply(to: .init(index: k, durationSeconds: 2, interrupted: k == 4))
+                let text = composer.reply(to: .init(index: k, durationSeconds: 2, interrupted: k == 4)).text ?? ""
                 let start = MonotonicClock.now()
                 var first: UInt64?
                 try synth.speak(text) { _ in

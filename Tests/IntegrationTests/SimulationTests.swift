@@ -73,7 +73,7 @@ import Testing
         #expect(m.falseBargeIns == 0)
         #expect(result.report.events.filter { $0.kind == .bargeIn }.count == 2, "\(Self.timeline(labels, result.report.events))")
         #expect(result.report.events.filter { $0.kind == .playbackStop && $0.detail == "cut" }.count == 2)
-        #expect(m.replies == 6, "one reply per turn and per interruption")
+        #expect(m.replies == 6, "one reply per turn and per interruption \(Self.timeline(labels, result.report.events))")
     }
 
     @Test func otherRatesAndChannelCountsAreConverted() throws {
