@@ -33,7 +33,7 @@ public final class CommandRecognizer {
     private var active = false
     private var scratch: [Int16] = []
 
-    public init(phrases: [String], margin: Double = -0.3,
+    public init(phrases: [String], margin: Double = 0.3,
                 modelDirectory: String = CommandRecognizer.defaultModel) throws(AudioError) {
         self.phrases = phrases.map { $0.lowercased() }
         self.margin = margin
@@ -42,16 +42,24 @@ public final class CommandRecognizer {
             throw .speech(reason: "PocketSphinx model file \(path) is missing; install pocketsphinx-en-us (apt-get install pocketsphinx-en-us)")
         }
         guard !phrases.isEmpty else { throw .speech(reason: "no command phrases configured") }
-        let unknown = Self.unknownWords(in: self.phrases, dictionary: dict)
+        // Only the words the grammars use: loading all of cmudict costs a second and 40 MB per decoder.
+        let commandWords = Set(self.phrases.flatMap { $0.split(separator: " ").map(String.init) } + ["please"])
+        let (entries, missing) = Self.pronunciations(of: commandWords.union(OtherSpeech.words), dictionary: dict)
+        let unknown = missing.intersection(commandWords)
+        let (commands, otherSpeech) = Self.grammars(for: self.phrases, otherWords: OtherSpeech.words.filter { !missing.contains($0) })
         guard unknown.isEmpty else {
-            throw .speech(reason: "command words not in the pronunciation dictionary: \(unknown.joined(separator: ", ")); use other words for those commands")
+            throw .speech(reason: "command words not in the pronunciation dictionary: \(unknown.sorted().joined(separator: ", ")); use other words for those commands")
         }
-        guard let d = Self.makeDecoder(hmm: hmm, dict: dict), let o = Self.makeDecoder(hmm: hmm, dict: dict) else {
+        let smallDict = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-\(getpid())-\(UUID().uuidString).dict").path
+        guard FileManager.default.createFile(atPath: smallDict, contents: Data(entries.joined(separator: "\n").utf8)) else {
+            throw .fileIO(path: smallDict, reason: "cannot write the command dictionary")
+        }
+        defer { try? FileManager.default.removeItem(atPath: smallDict) }
+        guard let d = Self.makeDecoder(hmm: hmm, dict: smallDict), let o = Self.makeDecoder(hmm: hmm, dict: smallDict) else {
             throw .speech(reason: "PocketSphinx failed to start with the model in \(modelDirectory)")
         }
         decoder = d
         other = o
-        let (commands, otherSpeech) = Self.grammars(for: self.phrases)
         guard ps_set_jsgf_string(d, "commands", commands) == 0, ps_set_search(d, "commands") == 0,
               ps_set_jsgf_string(o, "other", otherSpeech) == 0, ps_set_search(o, "other") == 0 else {
             ps_free(d)
@@ -93,12 +101,12 @@ public final class CommandRecognizer {
         }
     }
 
-    /// The command the utterance so far amounts to, if it is exactly one (for deciding the turn is over).
+    /// The command the utterance so far amounts to, if it is exactly one and passes the same checks
+    /// as at the end (for deciding the turn is over sooner). Commands are short: after 2.5 s of
+    /// audio, nothing so far is one.
     public func partialCommand() -> String? {
-        guard active else { return nil }
-        var score: Int32 = 0
-        guard let hyp = ps_get_hyp(decoder, &score) else { return nil }
-        return command(in: String(cString: hyp))
+        guard active, samples <= 40_000 else { return nil }
+        return judge().phrase
     }
 
     /// Ends the utterance and decides.
@@ -107,13 +115,19 @@ public final class CommandRecognizer {
         active = false
         ps_end_utt(decoder)
         ps_end_utt(other)
+        return judge()
+    }
+
+    /// The command decoder's best words, accepted when they beat other speech by `margin` per frame
+    /// and span most of the loud audio.
+    private func judge() -> Result {
         var commandScore: Int32 = 0, otherScore: Int32 = 0
         let heard = ps_get_hyp(decoder, &commandScore).map { String(cString: $0) } ?? ""
         _ = ps_get_hyp(other, &otherScore)
         // PocketSphinx scores are log base 1.0001, acoustic scores shifted by 10 bits.
         let perFrame = Double(commandScore - otherScore) * 1024 * log(1.0001) / Double(max(1, samples / 160))
         let phrase = command(in: heard)
-        let covered = wordCoverage()
+        let covered = phrase == nil ? 0 : wordCoverage()
         return Result(phrase: perFrame >= margin && covered >= 0.75 ? phrase : nil, heard: heard, confidence: perFrame)
     }
 
@@ -144,9 +158,9 @@ public final class CommandRecognizer {
 
     /// The command grammar (commands, optionally with "please") and its competitor (any run of
     /// other common words).
-    static func grammars(for phrases: [String]) -> (commands: String, other: String) {
+    static func grammars(for phrases: [String], otherWords: [String]) -> (commands: String, other: String) {
         let commandWords = Set(phrases.flatMap { $0.split(separator: " ").map(String.init) } + ["please"])
-        let filler = OtherSpeech.words.filter { !commandWords.contains($0) }
+        let filler = otherWords.filter { !commandWords.contains($0) }
         let commands = "#JSGF V1.0;\ngrammar commands;\npublic <command> = [please] ( \(phrases.joined(separator: " | ")) );\n"
         let other = "#JSGF V1.0;\ngrammar other;\npublic <other> = ( \(filler.joined(separator: " | ")) )+;\n"
         return (commands, other)
@@ -164,14 +178,20 @@ public final class CommandRecognizer {
         return ps_init(config)
     }
 
-    /// Words of `phrases` missing from the pronunciation dictionary.
-    static func unknownWords(in phrases: [String], dictionary: String) -> [String] {
-        guard let data = FileManager.default.contents(atPath: dictionary) else { return [] }
-        var known = Set<String>()
+    /// The dictionary lines (with alternative pronunciations) of `words`, and the words it lacks.
+    static func pronunciations(of words: Set<String>, dictionary: String) -> (entries: [String], missing: Set<String>) {
+        guard let data = FileManager.default.contents(atPath: dictionary) else { return ([], words) }
+        var entries: [String] = []
+        var found = Set<String>()
         for line in data.split(separator: UInt8(ascii: "\n")) {
-            if let word = line.split(separator: UInt8(ascii: " ")).first { known.insert(String(decoding: word, as: UTF8.self)) }
+            guard let first = line.split(separator: UInt8(ascii: " ")).first else { continue }
+            let word = String(decoding: first, as: UTF8.self)
+            let base = word.split(separator: "(").first.map(String.init) ?? word  // "read(2)" -> "read"
+            if words.contains(base) {
+                entries.append(String(decoding: line, as: UTF8.self))
+                found.insert(base)
+            }
         }
-        let words = phrases.flatMap { $0.split(separator: " ").map(String.init) }
-        return Array(Set(words.filter { !known.contains($0) })).sorted()
+        return (entries, words.subtracting(found))
     }
 }

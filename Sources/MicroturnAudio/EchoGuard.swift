@@ -5,10 +5,11 @@ import Foundation
 ///
 /// It learns how loud the residual gets against what was played: on frames where the canceller
 /// took most of the sound away (at least `cancelledDb` between microphone and residual, so the
-/// microphone held mostly echo, not the user), it records (level after cancellation) - (loudest
+/// microphone held mostly echo, not the user), or where the microphone hardly hears the
+/// loudspeaker at all, it records (level after cancellation) - (loudest
 /// played level in the echo tail), and takes the 90th percentile of the last 1 s of those (short,
 /// so it follows the canceller as it converges) as the residual's gain. A frame is the user's
-/// only when it stands `marginDb` above that. Until it has seen 1 s of such frames, it assumes the
+/// only when it stands `marginDb` above that. Until it has seen 0.5 s of such frames, it assumes the
 /// worst (the echo may be as loud as the playback itself), so no one can barge in before the
 /// canceller has converged, and nothing the user says teaches it that echo is that loud.
 public final class EchoGuard {
@@ -19,9 +20,11 @@ public final class EchoGuard {
     private var residuals: [Double] = []
     private var residualNext = 0
     private let historyFrames = 50
-    private let learnedAfter = 50
+    private let learnedAfter = 25
     /// A frame counts as mostly echo when cancellation took at least this much away.
     static let cancelledDb = 10.0
+    /// A microphone this far below the playback hears no echo worth the name.
+    static let inaudibleDb = 30.0
     /// Below this the loudspeaker counts as silent.
     static let silentDb = -55.0
 
@@ -46,7 +49,10 @@ public final class EchoGuard {
         let envelope = played.max() ?? -100
         guard envelope > Self.silentDb else { return false }
         let relative = residualLevelDb - envelope
-        if playedLevelDb > Self.silentDb && microphoneLevelDb - residualLevelDb >= Self.cancelledDb {
+        // Learn from frames that are the device's alone: the canceller took most of it away, or the
+        // microphone barely hears the loudspeaker at all (headphones, a well-isolated speaker).
+        let echoOnly = microphoneLevelDb - residualLevelDb >= Self.cancelledDb || microphoneLevelDb <= envelope - Self.inaudibleDb
+        if playedLevelDb > Self.silentDb && echoOnly {
             if residuals.count < historyFrames { residuals.append(relative) } else { residuals[residualNext] = relative }
             residualNext = (residualNext + 1) % historyFrames
         }

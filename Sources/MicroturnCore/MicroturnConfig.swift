@@ -76,7 +76,7 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var phrases = ["stop", "pause", "resume", "repeat that", "louder", "quieter", "what time is it",
                               "how many reps", "help"]
         /// How much better (log-likelihood per 10 ms) a command must explain the audio than other speech.
-        public var margin = -0.3
+        public var margin = 0.3
         /// Silence after a complete command that ends the turn.
         public var endSilenceMs = 100
         /// Where speech for the background server is kept (WAV + JSON per request); empty: in memory only.

@@ -9,7 +9,8 @@ public struct DialogLabels: Codable, Sendable, Equatable {
         /// Annotated speech start and end, seconds (first and last sample above -50 dBFS).
         public var start: Double
         public var end: Double
-        /// `turn`: a user turn the device should answer; `interruption`: speech over the device's reply.
+        /// `turn`: a user turn the device should answer; `interruption`: speech over the device's reply;
+        /// `command`: a local command (the text is the command).
         public var kind: String
         public var text: String
         public var voice: String
@@ -43,12 +44,15 @@ public enum DialogScript {
         "Is it too late to plant tomatoes this year?",
     ]
     static let interruptions = ["Wait one more thing.", "Hold on one second.", "No wait a second."]
+    /// Commands that get a spoken answer when the device is quiet (stop, pause and resume act on
+    /// the device's own speech and are tested where it talks).
+    static let spokenCommands = ["repeat that", "louder", "quieter", "what time is it", "how many reps", "help"]
     static let voices = ["en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb+f4"]
     static let rates = [140, 175, 210]
 
     /// Builds dialog number `seed`: `turns` user turns 3-4 s apart, every `interruptEvery`-th one
     /// followed by an interruption while the device answers, with or without background noise.
-    public static func make(seed: UInt64, turns: Int = 5, interruptEvery: Int = 3,
+    public static func make(seed: UInt64, turns: Int = 5, interruptEvery: Int = 3, commandEvery: Int = 0,
                             noise: Bool? = nil) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
         var rng = SplitMix64(seed: seed &* 7919 &+ 17)
         func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
@@ -74,6 +78,10 @@ public enum DialogScript {
 
         var t = 1.0
         for k in 0..<turns {
+            if commandEvery > 0 && k % commandEvery == commandEvery - 1 {
+                t = try place(pick(spokenCommands), kind: "command", at: t) + uniform(3, 4)
+                continue
+            }
             let text = k % 2 == 0 ? pick(statements) : pick(questions)
             let end = try place(text, kind: "turn", at: t)
             if interruptEvery > 0 && k % interruptEvery == interruptEvery - 1 {

@@ -17,6 +17,13 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Replies started, against user turns plus interruptions (one reply each is right).
     public var replies = 0
     public var userTurns = 0
+    /// Spoken commands, how many were recognized as exactly that command, and end of speech to
+    /// the first sample of the answer.
+    public var commands = 0
+    public var commandsRecognized = 0
+    public var commandLatencies: [Double] = []
+    /// Ordinary speech (turns and interruptions) taken for a command.
+    public var commandFalseAccepts = 0
 
     public init() {}
 
@@ -29,11 +36,20 @@ public struct TurnMetrics: Sendable, Equatable {
         for (k, u) in utterances.enumerated() {
             let endSample = Int(u.end * rate)
             let next = k + 1 < utterances.count ? Int(utterances[k + 1].start * rate) : output.count
+            let commandHeard = events.first { $0.kind == .command && $0.time >= u.start && $0.time <= u.end + 1.0 }
+            let limit = min(next, endSample + Int(2.5 * rate), output.count)
+            let answer = endSample < limit ? (endSample..<limit).first(where: { abs(output[$0]) > active }) : nil
+            if u.kind == "command" {
+                m.commands += 1
+                if commandHeard?.text == u.text { m.commandsRecognized += 1 }
+                if let answer { m.commandLatencies.append(Double(answer - endSample) / rate) }
+                continue
+            }
+            if commandHeard != nil { m.commandFalseAccepts += 1 }
             if u.kind == "turn" {
                 m.userTurns += 1
-                let limit = min(next, endSample + Int(2.5 * rate), output.count)
-                if endSample < limit, let i = (endSample..<limit).first(where: { abs(output[$0]) > active }) {
-                    m.turnLatencies.append(Double(i - endSample) / rate)
+                if let answer {
+                    m.turnLatencies.append(Double(answer - endSample) / rate)
                 } else {
                     m.missedTurns += 1
                 }
@@ -72,6 +88,10 @@ public struct TurnMetrics: Sendable, Equatable {
         falseBargeIns += other.falseBargeIns
         replies += other.replies
         userTurns += other.userTurns
+        commands += other.commands
+        commandsRecognized += other.commandsRecognized
+        commandLatencies += other.commandLatencies
+        commandFalseAccepts += other.commandFalseAccepts
     }
 }
 

@@ -15,8 +15,8 @@ struct BenchTurns: ParsableCommand {
         device sample above -40 dBFS), barge-in stop latency (start of the interruption to the device's last
         sample above -40 dBFS) and barge-ins with no user speech (echo-triggered). The same dialogs also run
         with a peer policy that waits a fixed 500 ms of silence (OpenAI server VAD's default); ratios are
-        Microturn / peer. Idle CPU and peak RSS come from a real-time `microturn run` on silence in a child
-        process: build with -c release for meaningful figures.
+        Microturn / peer. Idle CPU (without start-up) and peak RSS come from real-time `microturn run`s on
+        silence in child processes: build with -c release for meaningful figures.
         """)
 
     @Option(help: "Folder of dialog-NNN.wav + dialog-NNN.json.")
@@ -65,7 +65,7 @@ struct BenchTurns: ParsableCommand {
                 }
             }
             if !json { FileHandle.standardError.write(Data("\n".utf8)) }
-            let idle = idleSeconds > 0 ? try measureIdle(seconds: idleSeconds, config: settings) : nil
+            let idle = idleSeconds > 0 ? try measureIdleRate(seconds: idleSeconds, config: settings) : nil
             let firstChunk = try measureFirstChunk(config: config)
             let figures = Figures(ours: ours, peer: theirs, idle: idle, firstChunk: firstChunk, dialogs: names.count)
             print(json ? figures.json : figures.table)
@@ -107,9 +107,18 @@ struct BenchTurns: ParsableCommand {
         return (Percentile.of(times, 50) ?? 0, Percentile.of(times, 95) ?? 0)
     }
 
+    /// Idle CPU while listening, without start-up (loading models): the difference between a run of
+    /// 2 x `seconds` and one of `seconds`, over the difference in wall time. Peak RSS is the larger run's.
+    private func measureIdleRate(seconds: Double, config: SettingsOptions) throws -> (cpuPercent: Double, rssMB: Double) {
+        let short = try measureIdle(seconds: seconds, config: config)
+        let long = try measureIdle(seconds: 2 * seconds, config: config)
+        let rate = max(0, long.cpu - short.cpu) / max(0.001, long.wall - short.wall)
+        return (100 * rate, max(short.rssMB, long.rssMB))
+    }
+
     /// Runs `microturn run` in real time on silence in a child process and reads its CPU time and
     /// peak RSS from the kernel (wait4's rusage), so the figures are the runtime's alone.
-    private func measureIdle(seconds: Double, config: SettingsOptions) throws -> (cpuPercent: Double, rssMB: Double) {
+    private func measureIdle(seconds: Double, config: SettingsOptions) throws -> (cpu: Double, wall: Double, rssMB: Double) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-idle-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -136,7 +145,7 @@ struct BenchTurns: ParsableCommand {
         let wall = Double(MonotonicClock.now() - start) / 1e9
         let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return (100 * cpu / wall, Double(usage.ru_maxrss) / 1024)
+        return (cpu, wall, Double(usage.ru_maxrss) / 1024)
     }
 }
 
@@ -171,6 +180,11 @@ struct Figures {
             row("barge-in stop p50 (ms)", ms(s(ours, 50)), ms(s(peer, 50))),
             row("barge-in stop p95 (ms)", ms(s(ours, 95)), ms(s(peer, 95))),
             row("echo-triggered barge-ins", "\(ours.falseBargeIns)", "\(peer.falseBargeIns)"),
+            row("commands recognized", "\(ours.commandsRecognized)/\(ours.commands)", "\(peer.commandsRecognized)/\(peer.commands)"),
+            row("speech taken for a command", "\(ours.commandFalseAccepts)/\(ours.userTurns + ours.interruptions)",
+                "\(peer.commandFalseAccepts)/\(peer.userTurns + peer.interruptions)"),
+            row("command answer p50 (ms)", ms(Percentile.of(ours.commandLatencies, 50)), ms(Percentile.of(peer.commandLatencies, 50))),
+            row("command answer p95 (ms)", ms(Percentile.of(ours.commandLatencies, 95)), ms(Percentile.of(peer.commandLatencies, 95))),
             row("speech first chunk p50/p95 (ms)", String(format: "%.1f/%.1f", firstChunk.p50 * 1000, firstChunk.p95 * 1000), ""),
             row("replies / (turns + interruptions)", "\(ours.replies)/\(ours.userTurns + ours.interruptions)",
                 "\(peer.replies)/\(peer.userTurns + peer.interruptions)"),
@@ -188,7 +202,9 @@ struct Figures {
             return "{\"turn_latency_p50_s\":\(f(Percentile.of(m.turnLatencies, 50))),\"turn_latency_p95_s\":\(f(Percentile.of(m.turnLatencies, 95))),"
                 + "\"turns\":\(m.userTurns),\"unanswered\":\(m.missedTurns),\"interruptions\":\(m.interruptions),"
                 + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
-                + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies)}"
+                + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies),"
+                + "\"commands\":\(m.commands),\"commands_recognized\":\(m.commandsRecognized),\"command_false_accepts\":\(m.commandFalseAccepts),"
+                + "\"command_answer_p50_s\":\(f(Percentile.of(m.commandLatencies, 50))),\"command_answer_p95_s\":\(f(Percentile.of(m.commandLatencies, 95)))}"
         }
         var out = "{\"dialogs\":\(dialogs),\"microturn\":\(stats(ours)),\"peer_fixed_500ms\":\(stats(peer))"
         out += String(format: ",\"speech_first_chunk_p50_s\":%.5f,\"speech_first_chunk_p95_s\":%.5f", firstChunk.p50, firstChunk.p95)

@@ -105,3 +105,71 @@ import Testing
         #expect(wall >= input.duration * 0.95, "real-time pacing took \(wall) s for \(input.duration) s of audio")
     }
 }
+
+/// Local commands through a whole session: recognized offline and answered by local skills.
+@Suite struct LocalCommandTests {
+    /// Speaks `script` (text, seconds of silence before it) in one voice into a session.
+    static func run(_ script: [(String, Double)], config: MicroturnConfig = MicroturnConfig()) throws -> (Simulation.Result, [Double]) {
+        let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 160))
+        var audio: [Float] = []
+        var ends: [Double] = []
+        for (text, gap) in script {
+            audio += [Float](repeating: 0, count: Int(gap * 16_000))
+            let speech = try synth.synthesize(text).map { $0 * 0.3 }
+            audio += speech
+            ends.append(Double(audio.count) / 16_000)
+        }
+        audio += [Float](repeating: 0, count: 4 * 16_000)
+        let d = SimulationTests.dir()
+        try WavFile(sampleRate: 16_000, channels: 1, samples: audio).write(path: "\(d)/in.wav")
+        let r = try Simulation.run(files: .init(capture: "\(d)/in.wav", playback: "\(d)/out.wav"), config: config, fast: true)
+        return (r, ends)
+    }
+
+    static func rms(_ x: ArraySlice<Float>) -> Double { (x.reduce(0) { $0 + Double($1 * $1) } / Double(max(1, x.count))).squareRoot() }
+
+    @Test func commandsAreAnsweredByLocalSkills() throws {
+        let (r, _) = try Self.run([("My sister is coming to visit on Saturday.", 1), ("repeat that", 3.5), ("louder", 3.5),
+                                   ("what time is it", 3.5), ("help", 3.5)])
+        let events = r.report.events
+        let commands = events.filter { $0.kind == .command }.compactMap(\.text)
+        #expect(commands == ["repeat that", "louder", "what time is it", "help"], "\(events.map(\.jsonLine))")
+        let replies = events.filter { $0.kind == .replyStart }.compactMap(\.text)
+        #expect(replies.count == 5)
+        if replies.count == 5 {
+            #expect(replies[1] == replies[0], "repeat that repeats the last reply")
+            #expect(replies[2] == "Louder.")
+            #expect(replies[3].hasPrefix("It is "))
+            #expect(replies[4].hasPrefix("You can say"))
+        }
+        #expect(events.filter { $0.kind == .request }.count == 1, "the sentence is kept for the background server")
+        // "Louder" raises the playback level of what follows by the volume step.
+        let starts = events.filter { $0.kind == .playbackStart }.map { Int($0.time * 16_000) }
+        if starts.count == 5 {
+            let before = Self.rms(r.output[starts[1]..<starts[1] + 8000])
+            let after = Self.rms(r.output[starts[3]..<starts[3] + 8000])
+            #expect(after > before * 1.5, "louder: \(before) -> \(after)")
+        }
+    }
+
+    @Test func stopHaltsTheDeviceWithoutAReply() throws {
+        var config = MicroturnConfig()
+        config.echo.enabled = true
+        let (r, _) = try Self.run([("My sister is coming to visit on Saturday.", 1), ("stop", 0.9)], config: config)
+        let events = r.report.events
+        #expect(events.contains { $0.kind == .bargeIn })
+        #expect(events.filter { $0.kind == .command }.compactMap(\.text) == ["stop"], "\(events.map(\.jsonLine))")
+        #expect(events.filter { $0.kind == .replyStart }.count == 1, "no reply to stop")
+    }
+
+    @Test func requestsAreKeptOnDisk() throws {
+        var config = MicroturnConfig()
+        let dir = SimulationTests.dir()
+        config.commands.requestsDirectory = dir
+        let (r, _) = try Self.run([("Could you remind me to call the dentist?", 1)], config: config)
+        #expect(r.report.events.filter { $0.kind == .request }.count == 1)
+        let saved = try WavFile.read(path: "\(dir)/0001.wav")
+        #expect(saved.duration > 1.0)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/0001.json"))
+    }
+}
