@@ -12,6 +12,7 @@ final class SpeechOut {
     private var sent = 0
     /// Capture-clock sample where the current utterance started to be heard.
     var startedAt: Int?
+    static let ceiling: Float = 0.99
     /// Playback gain on top of the voice's own, dB.
     private(set) var gainDb = 0.0
 
@@ -27,7 +28,9 @@ final class SpeechOut {
         begin()
         let gain = Float(pow(10, gainDb / 20))
         try synthesizer.speak(text) { chunk in
-            utterance.append(contentsOf: gain == 1 ? chunk : chunk.map { $0 * gain })
+            // Limit here, so that what playback writes (the echo canceller's reference) is exactly
+            // what the loudspeaker plays: clipping later would make the echo nonlinear.
+            utterance.append(contentsOf: chunk.map { max(-Self.ceiling, min(Self.ceiling, $0 * gain)) })
             pump()
             return true
         }
