@@ -1,6 +1,8 @@
 /// Common English words that stand for "anything else" in the command grammar: speech that is not
 /// a command decodes as a run of these instead of being forced onto the nearest command.
-/// (Frequent function words and everyday verbs and nouns; command words are removed at use.)
+/// (Frequent function words, everyday verbs and nouns, and the backchannels and fillers people say
+/// while listening, "sure", "uh huh", so those are not heard as "stop"; command words are removed at
+/// use, words missing from the pronunciation dictionary are skipped.)
 enum OtherSpeech {
     static let words = """
     a about after again all also am an and any are as ask at away back bad be because been before being \
@@ -12,6 +14,7 @@ enum OtherSpeech {
     so some something song start still such take tell than thank thanks that the their them then there these \
     they thing think this those three through to today together tomorrow too took train turn two up us use \
     very visit want was watch water way we weather week well went were what when where which while who why \
-    will with work would yeah year yes yesterday you your
+    will with work would yeah year yes yesterday you your \
+    sure uh huh hmm mm um ah alright cool fine nice wow exactly indeed
     """.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
 }

@@ -14,6 +14,8 @@ public struct Event: Sendable, Equatable {
         case command
         /// Speech that is not a local command, kept for the background server (text: transcript if any).
         case request
+        /// The device goes on with what a backchannel cut short.
+        case resume
     }
 
     public var time: Double

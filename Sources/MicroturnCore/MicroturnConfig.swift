@@ -87,5 +87,8 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var enabled = true
         /// Speech while the device talks must last this long to stop it.
         public var minSpeechMs = 40
+        /// Speech over the device shorter than this that is not a command is a backchannel
+        /// ("yeah", "okay"): the device goes on from where it stopped.
+        public var backchannelMaxMs = 600
     }
 }

@@ -10,7 +10,8 @@ public struct DialogLabels: Codable, Sendable, Equatable {
         public var start: Double
         public var end: Double
         /// `turn`: a user turn the device should answer; `interruption`: speech over the device's reply;
-        /// `command`: a local command (the text is the command).
+        /// `command`: a local command (the text is the command); `backchannel`: a short
+        /// acknowledgement over the device's reply, which should not stop it.
         public var kind: String
         public var text: String
         public var voice: String
@@ -43,6 +44,7 @@ public enum DialogScript {
         "Which song was playing in the shop today?",
         "Is it too late to plant tomatoes this year?",
     ]
+    static let backchannels = ["yeah", "okay", "right", "uh huh", "sure"]
     static let interruptions = ["Wait one more thing.", "Hold on one second.", "No wait a second."]
     /// Commands that get a spoken answer when the device is quiet (stop, pause and resume act on
     /// the device's own speech and are tested where it talks).
@@ -53,7 +55,7 @@ public enum DialogScript {
     /// Builds dialog number `seed`: `turns` user turns 3-4 s apart, every `interruptEvery`-th one
     /// followed by an interruption while the device answers, with or without background noise.
     public static func make(seed: UInt64, turns: Int = 5, interruptEvery: Int = 3, commandEvery: Int = 0,
-                            noise: Bool? = nil) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
+                            backchannelEvery: Int = 0, noise: Bool? = nil) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
         var rng = SplitMix64(seed: seed &* 7919 &+ 17)
         func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
         func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(rng.next() % 10_000) / 10_000 }
@@ -89,6 +91,10 @@ public enum DialogScript {
                 // it somewhere in its first part (in a word or in a pause between words).
                 let e2 = try place(pick(interruptions), kind: "interruption", at: end + uniform(0.5, 1.6))
                 t = e2 + uniform(3, 4)
+            } else if backchannelEvery > 0 && k % backchannelEvery == backchannelEvery - 2 {
+                // A short acknowledgement while the device answers: it should go on.
+                let e2 = try place(pick(backchannels), kind: "backchannel", at: end + uniform(0.6, 1.2))
+                t = e2 + uniform(3.5, 4.5)
             } else {
                 t = end + uniform(3, 4)
             }

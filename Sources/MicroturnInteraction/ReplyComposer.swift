@@ -23,11 +23,18 @@ public struct ReplyComposer: Sendable {
     public struct Context: Sendable {
         public var lastReply: String?
         public var hasPausedSpeech: Bool
+        /// The turn cut the device short, and what it was saying can still go on.
+        public var hasCutSpeech: Bool
+        /// Interruptions shorter than this (and not commands) are backchannels: "yeah", "okay".
+        public var backchannelMaxSeconds: Double
         public var now: Date
         public var repetitions: Int
-        public init(lastReply: String? = nil, hasPausedSpeech: Bool = false, now: Date = Date(), repetitions: Int = 0) {
+        public init(lastReply: String? = nil, hasPausedSpeech: Bool = false, hasCutSpeech: Bool = false,
+                    backchannelMaxSeconds: Double = 0.6, now: Date = Date(), repetitions: Int = 0) {
             self.lastReply = lastReply
             self.hasPausedSpeech = hasPausedSpeech
+            self.hasCutSpeech = hasCutSpeech
+            self.backchannelMaxSeconds = backchannelMaxSeconds
             self.now = now
             self.repetitions = repetitions
         }
@@ -40,6 +47,8 @@ public struct ReplyComposer: Sendable {
         /// Keep what the device was saying, to resume later.
         case pause
         case resume
+        /// The user only acknowledged: go on from where the device was cut.
+        case continueSpeaking
         case changeVolume(db: Double)
         /// Not a local command: keep the request for the background server.
         case delegate
@@ -48,6 +57,10 @@ public struct ReplyComposer: Sendable {
     public struct Reply: Sendable, Equatable {
         public var text: String?
         public var action: Action
+        public init(text: String?, action: Action) {
+            self.text = text
+            self.action = action
+        }
     }
 
     static let acknowledgements = [
@@ -87,6 +100,8 @@ public struct ReplyComposer: Sendable {
         case "help":
             return Reply(text: "You can say stop, pause, resume, repeat that, louder, quieter, what time is it, or how many reps.",
                          action: .none)
+        case nil where turn.interrupted && context.hasCutSpeech && turn.durationSeconds < context.backchannelMaxSeconds:
+            return Reply(text: nil, action: .continueSpeaking)
         default:
             let text = turn.interrupted ? Self.afterInterruption : Self.acknowledgements[turn.index % Self.acknowledgements.count]
             return Reply(text: text, action: .delegate)

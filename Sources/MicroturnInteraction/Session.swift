@@ -181,7 +181,8 @@ public final class Session {
             let reply = composer.reply(
                 to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted,
                           command: heard?.phrase),
-                context: .init(lastReply: lastReply, hasPausedSpeech: paused != nil))
+                context: .init(lastReply: lastReply, hasPausedSpeech: paused != nil, hasCutSpeech: !cutShort.isEmpty,
+                               backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000))
             perform(reply.action, speechEnd: speechEnd, now: now)
             interrupted = false
             userAudio.removeAll()
@@ -209,6 +210,11 @@ public final class Session {
                 speechOut.play(rest)
             }
             paused = nil
+        case .continueSpeaking:
+            emit(Event(time: seconds(now), kind: .resume, detail: "a backchannel, going on"))
+            pendingTurnEnd = speechEnd
+            speaking = true
+            speechOut.play(cutShort)
         case let .changeVolume(db):
             speechOut.changeGain(by: db)
         case .delegate:

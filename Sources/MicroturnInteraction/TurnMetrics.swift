@@ -24,6 +24,9 @@ public struct TurnMetrics: Sendable, Equatable {
     public var commandLatencies: [Double] = []
     /// Ordinary speech (turns and interruptions) taken for a command.
     public var commandFalseAccepts = 0
+    /// Backchannels said while the device spoke, and how many of those made it stop for good.
+    public var backchannels = 0
+    public var backchannelStops = 0
 
     public init() {}
 
@@ -46,6 +49,17 @@ public struct TurnMetrics: Sendable, Equatable {
                 continue
             }
             if commandHeard != nil { m.commandFalseAccepts += 1 }
+            if u.kind == "backchannel" {
+                let start = Int(u.start * rate)
+                let lookBack = max(0, start - Int(0.4 * rate))
+                guard start < output.count, (lookBack..<start).contains(where: { abs(output[$0]) > active }) else { continue }
+                m.backchannels += 1
+                // It stopped for good unless it went on with what it was saying.
+                let wentOn = events.contains { $0.kind == .resume && $0.time >= u.start && $0.time <= u.end + 1.0 }
+                let cut = events.contains { $0.kind == .bargeIn && $0.time >= u.start && $0.time <= u.end + 0.5 }
+                if cut && !wentOn { m.backchannelStops += 1 }
+                continue
+            }
             if u.kind == "turn" {
                 m.userTurns += 1
                 if let answer {
@@ -92,6 +106,8 @@ public struct TurnMetrics: Sendable, Equatable {
         commandsRecognized += other.commandsRecognized
         commandLatencies += other.commandLatencies
         commandFalseAccepts += other.commandFalseAccepts
+        backchannels += other.backchannels
+        backchannelStops += other.backchannelStops
     }
 }
 

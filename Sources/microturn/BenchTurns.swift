@@ -157,6 +157,7 @@ struct Figures {
     var firstChunk: (p50: Double, p95: Double)
     var dialogs: Int
 
+    private func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.1f", 100 * Double(a) / Double(b)) }
     private func ms(_ v: Double?) -> String { v.map { String(format: "%.0f", $0 * 1000) } ?? "-" }
     private func ratio(_ a: Double?, _ b: Double?) -> String {
         guard let a, let b, b > 0 else { return "-" }
@@ -180,6 +181,10 @@ struct Figures {
             row("barge-in stop p50 (ms)", ms(s(ours, 50)), ms(s(peer, 50))),
             row("barge-in stop p95 (ms)", ms(s(ours, 95)), ms(s(peer, 95))),
             row("echo-triggered barge-ins", "\(ours.falseBargeIns)", "\(peer.falseBargeIns)"),
+            row("smooth turns taken (%)", pct(ours.userTurns - ours.missedTurns, ours.userTurns),
+                pct(peer.userTurns - peer.missedTurns, peer.userTurns)),
+            row("backchannels that stopped it", "\(ours.backchannelStops)/\(ours.backchannels)",
+                "\(peer.backchannelStops)/\(peer.backchannels)"),
             row("commands recognized", "\(ours.commandsRecognized)/\(ours.commands)", "\(peer.commandsRecognized)/\(peer.commands)"),
             row("speech taken for a command", "\(ours.commandFalseAccepts)/\(ours.userTurns + ours.interruptions)",
                 "\(peer.commandFalseAccepts)/\(peer.userTurns + peer.interruptions)"),
@@ -203,6 +208,7 @@ struct Figures {
                 + "\"turns\":\(m.userTurns),\"unanswered\":\(m.missedTurns),\"interruptions\":\(m.interruptions),"
                 + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
                 + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies),"
+                + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),"
                 + "\"commands\":\(m.commands),\"commands_recognized\":\(m.commandsRecognized),\"command_false_accepts\":\(m.commandFalseAccepts),"
                 + "\"command_answer_p50_s\":\(f(Percentile.of(m.commandLatencies, 50))),\"command_answer_p95_s\":\(f(Percentile.of(m.commandLatencies, 95)))}"
         }

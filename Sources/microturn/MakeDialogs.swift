@@ -21,6 +21,9 @@ struct MakeDialogs: ParsableCommand {
     @Option(help: "Every Nth user turn is a spoken local command (0: none).")
     var commandEvery = 4
 
+    @Option(help: "Every Nth user turn is followed by a backchannel (\"yeah\") over the device's answer (0: none).")
+    var backchannelEvery = 3
+
     @Option(help: "First seed; dialog k uses seed + k.")
     var seed: UInt64 = 1
 
@@ -35,7 +38,8 @@ struct MakeDialogs: ParsableCommand {
                 throw AudioError.fileIO(path: out, reason: "cannot create the folder")
             }
             for k in 0..<count {
-                let dialog = try DialogScript.make(seed: seed + UInt64(k), turns: turns, commandEvery: commandEvery)
+                let dialog = try DialogScript.make(seed: seed + UInt64(k), turns: turns, commandEvery: commandEvery,
+                                               backchannelEvery: backchannelEvery)
                 let name = String(format: "dialog-%03d", k + 1)
                 try DialogScript.write(dialog, name: name, directory: out)
                 print("\(out)/\(name).wav  \(String(format: "%5.1f", dialog.labels.duration)) s  \(dialog.labels.utterances.count) utterances  echo \(dialog.labels.echoPath)  noise \(dialog.labels.noiseDb.map { String(format: "%.0f dBFS", $0) } ?? "none")")

@@ -162,6 +162,15 @@ import Testing
         #expect(events.filter { $0.kind == .replyStart }.count == 1, "no reply to stop")
     }
 
+    @Test func aBackchannelLetsTheDeviceGoOn() throws {
+        let (r, _) = try Self.run([("My sister is coming to visit on Saturday.", 1), ("okay", 1.0)])
+        let events = r.report.events
+        #expect(events.contains { $0.kind == .bargeIn }, "the device yields at once")
+        #expect(events.contains { $0.kind == .resume }, "then goes on: \(events.map(\.jsonLine))")
+        #expect(events.filter { $0.kind == .replyStart }.count == 1, "no new reply to a backchannel")
+        #expect(events.filter { $0.kind == .request }.count == 1, "a backchannel is not a request")
+    }
+
     @Test func requestsAreKeptOnDisk() throws {
         var config = MicroturnConfig()
         let dir = SimulationTests.dir()

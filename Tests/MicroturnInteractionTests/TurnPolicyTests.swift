@@ -1,3 +1,4 @@
+import Foundation
 import MicroturnCore
 import MicroturnInteraction
 import Testing
@@ -96,6 +97,27 @@ import Testing
             if !s.onFrame(f).isEmpty && decidedAt == nil { decidedAt = i }
         }
         #expect(decidedAt == 20, "decided 160 ms after speech, not at the 400 ms micro-turn boundary")
+    }
+
+    @Test func skillsAnswerCommands() {
+        let c = ReplyComposer()
+        func reply(_ command: String?, interrupted: Bool = false, seconds: Double = 0.4,
+                   context: ReplyComposer.Context = .init()) -> ReplyComposer.Reply {
+            c.reply(to: .init(index: 0, durationSeconds: seconds, interrupted: interrupted, command: command), context: context)
+        }
+        #expect(reply("stop") == .init(text: nil, action: .halt))
+        #expect(reply("pause").action == .pause)
+        #expect(reply("resume").text == "There is nothing to resume.")
+        #expect(reply("resume", context: .init(hasPausedSpeech: true)).action == .resume)
+        #expect(reply("repeat that", context: .init(lastReply: "Hello there.")).text == "Hello there.")
+        #expect(reply("louder").action == .changeVolume(db: ReplyComposer.volumeStepDb))
+        #expect(reply("quieter").action == .changeVolume(db: -ReplyComposer.volumeStepDb))
+        let noon = Calendar.current.date(from: DateComponents(year: 2026, month: 1, day: 1, hour: 15, minute: 5))!
+        #expect(reply("what time is it", context: .init(now: noon)).text == "It is 3 oh 5 p m.")
+        #expect(reply("how many reps").text == "No reps counted yet.")
+        #expect(reply("how many reps", context: .init(repetitions: 12)).text == "12 reps so far.")
+        #expect(reply(nil, interrupted: true, seconds: 0.4, context: .init(hasCutSpeech: true)).action == .continueSpeaking)
+        #expect(reply(nil, interrupted: true, seconds: 1.2, context: .init(hasCutSpeech: true)).action == .delegate)
     }
 
     @Test func repliesComeFromTheComposer() {
