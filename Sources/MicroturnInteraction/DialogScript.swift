@@ -16,6 +16,10 @@ public struct DialogLabels: Codable, Sendable, Equatable {
         public var text: String
         public var voice: String
         public var rateWpm: Int
+        /// A pause inside the turn (after a comma, a filler or an unfinished phrase), seconds:
+        /// the device must not take the turn there.
+        public var pauseStart: Double?
+        public var pauseEnd: Double?
     }
 
     public var sampleRate: Int
@@ -44,6 +48,15 @@ public enum DialogScript {
         "Which song was playing in the shop today?",
         "Is it too late to plant tomatoes this year?",
     ]
+    /// Turns with a pause inside: after a comma, a filler, or an unfinished phrase.
+    static let pausedTurns = [
+        ("I would like to plan a trip,", "to the mountains next week."),
+        ("My sister is coming to visit, um,", "on Saturday I think."),
+        ("We need to buy coffee and", "some bread for the morning."),
+        ("The kitchen light has been flickering,", "since yesterday evening."),
+        ("Could you remind me, uh,", "to call the dentist tomorrow?"),
+        ("I was thinking that maybe", "we could go out for dinner."),
+    ]
     static let backchannels = ["yeah", "okay", "right", "uh huh", "sure"]
     static let interruptions = ["Wait one more thing.", "Hold on one second.", "No wait a second."]
     /// Commands that get a spoken answer when the device is quiet (stop, pause and resume act on
@@ -55,7 +68,7 @@ public enum DialogScript {
     /// Builds dialog number `seed`: `turns` user turns 3-4 s apart, every `interruptEvery`-th one
     /// followed by an interruption while the device answers, with or without background noise.
     public static func make(seed: UInt64, turns: Int = 5, interruptEvery: Int = 3, commandEvery: Int = 0,
-                            backchannelEvery: Int = 0, noise: Bool? = nil) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
+                            backchannelEvery: Int = 0, pauseEvery: Int = 0, noise: Bool? = nil) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
         var rng = SplitMix64(seed: seed &* 7919 &+ 17)
         func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
         func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(rng.next() % 10_000) / 10_000 }
@@ -63,8 +76,8 @@ public enum DialogScript {
         var audio = [Float](repeating: 0, count: rate)
         var utterances: [DialogLabels.Utterance] = []
 
-        func place(_ text: String, kind: String, at time: Double) throws(AudioError) -> Double {
-            let voice = pick(voices), wpm = pick(rates)
+        func place(_ text: String, kind: String, at time: Double, voice chosen: (String, Int)? = nil) throws(AudioError) -> Double {
+            let voice = chosen?.0 ?? pick(voices), wpm = chosen?.1 ?? pick(rates)
             let synth = try SpeechSynthesizer(voice: .init(name: voice, rateWpm: wpm))
             var speech = trimmed(try synth.synthesize(text))
             let rms = (speech.reduce(0) { $0 + Double($1 * $1) } / Double(max(1, speech.count))).squareRoot()
@@ -74,7 +87,8 @@ public enum DialogScript {
             if audio.count < start + speech.count { audio += [Float](repeating: 0, count: start + speech.count - audio.count) }
             for i in speech.indices { audio[start + i] += speech[i] }
             let end = Double(start + speech.count) / Double(rate)
-            utterances.append(.init(start: time, end: end, kind: kind, text: text, voice: voice, rateWpm: wpm))
+            utterances.append(.init(start: time, end: end, kind: kind, text: text, voice: voice, rateWpm: wpm,
+                                    pauseStart: nil, pauseEnd: nil))
             return end
         }
 
@@ -84,8 +98,22 @@ public enum DialogScript {
                 t = try place(pick(spokenCommands), kind: "command", at: t) + uniform(3, 4)
                 continue
             }
-            let text = k % 2 == 0 ? pick(statements) : pick(questions)
-            let end = try place(text, kind: "turn", at: t)
+            let end: Double
+            if pauseEvery > 0 && k % pauseEvery == pauseEvery - 1 {
+                // One turn in two parts, the same voice, with a pause of 0.4-1.5 s between them.
+                let (firstPart, secondPart) = pick(pausedTurns)
+                let voice = (pick(voices), pick(rates))
+                let firstEnd = try place(firstPart, kind: "turn", at: t, voice: voice)
+                let resume = firstEnd + uniform(0.4, 1.5)
+                end = try place(secondPart, kind: "turn", at: resume, voice: voice)
+                let tail = utterances.removeLast()
+                utterances[utterances.count - 1].text += " " + tail.text
+                utterances[utterances.count - 1].end = tail.end
+                utterances[utterances.count - 1].pauseStart = firstEnd
+                utterances[utterances.count - 1].pauseEnd = resume
+            } else {
+                end = try place(k % 2 == 0 ? pick(statements) : pick(questions), kind: "turn", at: t)
+            }
             if interruptEvery > 0 && k % interruptEvery == interruptEvery - 1 {
                 // The reply starts about 0.2 s after the turn and lasts about two seconds: talk over
                 // it somewhere in its first part (in a word or in a pause between words).

@@ -24,6 +24,9 @@ public struct TurnMetrics: Sendable, Equatable {
     public var commandLatencies: [Double] = []
     /// Ordinary speech (turns and interruptions) taken for a command.
     public var commandFalseAccepts = 0
+    /// Turns with a pause inside, and how many times the device took the turn in the pause.
+    public var pausedTurns = 0
+    public var pauseTakeovers = 0
     /// Backchannels said while the device spoke, and how many of those made it stop for good.
     public var backchannels = 0
     public var backchannelStops = 0
@@ -59,6 +62,11 @@ public struct TurnMetrics: Sendable, Equatable {
                 let cut = events.contains { $0.kind == .bargeIn && $0.time >= u.start && $0.time <= u.end + 0.5 }
                 if cut && !wentOn { m.backchannelStops += 1 }
                 continue
+            }
+            if let ps = u.pauseStart, let pe = u.pauseEnd {
+                m.pausedTurns += 1
+                let a = Int(ps * rate), b = min(Int(pe * rate), output.count)
+                if a < b && (a..<b).contains(where: { abs(output[$0]) > active }) { m.pauseTakeovers += 1 }
             }
             if u.kind == "turn" {
                 m.userTurns += 1
@@ -106,6 +114,8 @@ public struct TurnMetrics: Sendable, Equatable {
         commandsRecognized += other.commandsRecognized
         commandLatencies += other.commandLatencies
         commandFalseAccepts += other.commandFalseAccepts
+        pausedTurns += other.pausedTurns
+        pauseTakeovers += other.pauseTakeovers
         backchannels += other.backchannels
         backchannelStops += other.backchannelStops
     }

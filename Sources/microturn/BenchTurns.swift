@@ -183,6 +183,8 @@ struct Figures {
             row("echo-triggered barge-ins", "\(ours.falseBargeIns)", "\(peer.falseBargeIns)"),
             row("smooth turns taken (%)", pct(ours.userTurns - ours.missedTurns, ours.userTurns),
                 pct(peer.userTurns - peer.missedTurns, peer.userTurns)),
+            row("pauses where it took the turn", "\(ours.pauseTakeovers)/\(ours.pausedTurns)",
+                "\(peer.pauseTakeovers)/\(peer.pausedTurns)"),
             row("backchannels that stopped it", "\(ours.backchannelStops)/\(ours.backchannels)",
                 "\(peer.backchannelStops)/\(peer.backchannels)"),
             row("commands recognized", "\(ours.commandsRecognized)/\(ours.commands)", "\(peer.commandsRecognized)/\(peer.commands)"),
@@ -208,6 +210,7 @@ struct Figures {
                 + "\"turns\":\(m.userTurns),\"unanswered\":\(m.missedTurns),\"interruptions\":\(m.interruptions),"
                 + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
                 + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies),"
+                + "\"paused_turns\":\(m.pausedTurns),\"pause_takeovers\":\(m.pauseTakeovers),"
                 + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),"
                 + "\"commands\":\(m.commands),\"commands_recognized\":\(m.commandsRecognized),\"command_false_accepts\":\(m.commandFalseAccepts),"
                 + "\"command_answer_p50_s\":\(f(Percentile.of(m.commandLatencies, 50))),\"command_answer_p95_s\":\(f(Percentile.of(m.commandLatencies, 95)))}"

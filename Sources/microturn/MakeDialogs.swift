@@ -24,6 +24,9 @@ struct MakeDialogs: ParsableCommand {
     @Option(help: "Every Nth user turn is followed by a backchannel (\"yeah\") over the device's answer (0: none).")
     var backchannelEvery = 3
 
+    @Option(help: "Every Nth user turn has a pause of 0.4-1.5 s inside it (0: none).")
+    var pauseEvery = 5
+
     @Option(help: "First seed; dialog k uses seed + k.")
     var seed: UInt64 = 1
 
@@ -39,7 +42,7 @@ struct MakeDialogs: ParsableCommand {
             }
             for k in 0..<count {
                 let dialog = try DialogScript.make(seed: seed + UInt64(k), turns: turns, commandEvery: commandEvery,
-                                               backchannelEvery: backchannelEvery)
+                                               backchannelEvery: backchannelEvery, pauseEvery: pauseEvery)
                 let name = String(format: "dialog-%03d", k + 1)
                 try DialogScript.write(dialog, name: name, directory: out)
                 print("\(out)/\(name).wav  \(String(format: "%5.1f", dialog.labels.duration)) s  \(dialog.labels.utterances.count) utterances  echo \(dialog.labels.echoPath)  noise \(dialog.labels.noiseDb.map { String(format: "%.0f dBFS", $0) } ?? "none")")
