@@ -60,6 +60,8 @@ public final class Session {
     private var paused: [Float]?           // what "pause" kept for "resume"
     private var recentFrames: [[Float]] = []  // the last frames as heard, to start a turn's audio at its onset
     private var userAudio: [Float] = []    // the pending user turn, as heard
+    static let maxRequestSamples = 60 * ProcessingFormat.sampleRate
+    static let maxCommandSamples = 10 * ProcessingFormat.sampleRate
 
     public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer,
                 onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {
@@ -155,8 +157,9 @@ public final class Session {
             return false
         }
         guard !userAudio.isEmpty else { return false }
-        userAudio += listener.cleaned
-        recognizer?.feed(listener.cleaned)
+        // Bounded: a request keeps its first minute, and no command is longer than a few seconds.
+        if userAudio.count < Self.maxRequestSamples { userAudio += listener.cleaned }
+        if userAudio.count < Self.maxCommandSamples { recognizer?.feed(listener.cleaned) }
         return !v.frameIsSpeech && recognizer?.partialCommand() != nil
     }
 
