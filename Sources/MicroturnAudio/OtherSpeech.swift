@@ -1,3 +1,5 @@
+import Foundation
+
 /// Common English words that stand for "anything else" in the command grammar: speech that is not
 /// a command decodes as a run of these instead of being forced onto the nearest command.
 /// (Frequent function words, everyday verbs and nouns, and the backchannels and fillers people say
