@@ -83,7 +83,6 @@ public final class CommandRecognizer {
         active = true
     }
 
-
     public func feed(_ audio: [Float]) {
         guard active, !audio.isEmpty else { return }
         scratch.removeAll(keepingCapacity: true)
