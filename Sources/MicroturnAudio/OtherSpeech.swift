@@ -17,6 +17,6 @@ enum OtherSpeech {
     they thing think this those three through to today together tomorrow too took train turn two up us use \
     very visit want was watch water way we weather week well went were what when where which while who why \
     will with work would yeah year yes yesterday you your \
-    sure uh huh hmm mm um ah alright cool fine nice wow exactly indeed
+    sure uh huh hmm mm um ah alright cool fine nice wow exactly indeed maybe
     """.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
 }

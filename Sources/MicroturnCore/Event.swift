@@ -16,6 +16,8 @@ public struct Event: Sendable, Equatable {
         case request
         /// The device goes on with what a backchannel cut short.
         case resume
+        /// The device murmurs an acknowledgement ("mm-hm") in a pause of a long user turn.
+        case backchannel
     }
 
     public var time: Double

@@ -59,8 +59,24 @@ public struct MicroturnConfig: Sendable, Equatable {
     public struct Turn: Sendable, Equatable {
         /// Length of one micro-turn, the period of non-urgent decisions (40-400 ms).
         public var microTurnMs = 200
-        /// Silence after speech that ends the user's turn.
+        /// Silence after speech that ends the user's turn: the shortest wait, when the turn-end
+        /// model is sure (or the whole wait, with the model off).
         public var endSilenceMs = 160
+        /// Weigh how the speech ended (pitch, energy, a trailing "and" or "um") to decide how long
+        /// to wait; off: a fixed `end_silence_ms`.
+        public var predict = true
+        /// The longest wait, when the model is sure the user is only pausing.
+        public var maxSilenceMs = 1600
+        /// Probability that the user is done at which the device takes the turn.
+        public var threshold = 0.34
+        /// Silence that adds one to the model's log-odds (each 500 ms of silence makes an end more
+        /// likely by a factor e).
+        public var msPerLogit = 500
+        /// Murmur "mm-hm" in a pause of a long user turn that the model says is not over (off by
+        /// default: a kiosk should not talk while a stranger thinks).
+        public var backchannel = false
+        /// The user must have talked this long in the turn before the device murmurs.
+        public var backchannelAfterMs = 2500
     }
 
     public struct Speech: Sendable, Equatable {

@@ -48,14 +48,16 @@ public enum DialogScript {
         "Which song was playing in the shop today?",
         "Is it too late to plant tomatoes this year?",
     ]
-    /// Turns with a pause inside: after a comma, a filler, or an unfinished phrase.
+    /// Turns with a pause inside: after a comma, a filler, or an unfinished phrase. Every first part
+    /// ends in a comma because espeak-ng ends any other text on a full stop's final fall, and a
+    /// speaker who stops in mid-phrase does not; the comma gives its continuation tune instead.
     static let pausedTurns = [
         ("I would like to plan a trip,", "to the mountains next week."),
         ("My sister is coming to visit, um,", "on Saturday I think."),
-        ("We need to buy coffee and", "some bread for the morning."),
+        ("We need to buy coffee and,", "some bread for the morning."),
         ("The kitchen light has been flickering,", "since yesterday evening."),
         ("Could you remind me, uh,", "to call the dentist tomorrow?"),
-        ("I was thinking that maybe", "we could go out for dinner."),
+        ("I was thinking that maybe,", "we could go out for dinner."),
     ]
     static let backchannels = ["yeah", "okay", "right", "uh huh", "sure"]
     static let interruptions = ["Wait one more thing.", "Hold on one second.", "No wait a second."]

@@ -4,6 +4,8 @@ import Foundation
 /// recognized commands, and a short acknowledgement for anything else (which is kept as a pending
 /// request for the background server).
 public struct ReplyComposer: Sendable {
+    /// What the device murmurs in a long user turn's pause (`turn.backchannel`).
+    public static let backchannel = "Mm-hm."
     public struct UserTurn: Sendable, Equatable {
         public var index: Int
         public var durationSeconds: Double

@@ -35,6 +35,16 @@ public final class Session {
         public var bargeInStopLatencies: [Double] {
             events.compactMap { $0.kind == .playbackStop && $0.detail == "cut" ? $0.latency : nil }
         }
+        /// Every stop in the user's speech: when (seconds), the cues at it, and the model's log-odds
+        /// that the turn was over (nil when the model is off).
+        public struct SpeechStop: Sendable {
+            public var time: Double
+            public var cues: TurnEndCues.Features
+            public var logit: Double?
+            /// How long the silence lasted, seconds (nil: the turn was taken or the input ended first).
+            public var silence: Double?
+        }
+        public var speechStops: [SpeechStop] = []
     }
 
     private let options: Options
@@ -42,9 +52,11 @@ public final class Session {
     private let speechOut: SpeechOut
     private let listener: Listener
     private let echoPath: EchoPath?
+    private let policy: TurnTakingPolicy
     private let scheduler: MicroTurnScheduler
     private let composer = ReplyComposer()
-    private let recognizer: CommandRecognizer?
+    private let userSpeech: UserSpeech
+    private let turnEndModel: TurnEndModel?
     /// Speech that was not a command, for the background server.
     public let requests: PendingRequests
     private let onEvent: (Event) -> Void
@@ -58,10 +70,10 @@ public final class Session {
     private var lastReply: String?
     private var cutShort: [Float] = []     // what the last barge-in left unsaid
     private var paused: [Float]?           // what "pause" kept for "resume"
-    private var recentFrames: [[Float]] = []  // the last frames as heard, to start a turn's audio at its onset
-    private var userAudio: [Float] = []    // the pending user turn, as heard
-    static let maxRequestSamples = 60 * ProcessingFormat.sampleRate
-    static let maxCommandSamples = 10 * ProcessingFormat.sampleRate
+    private var turnEndLogit: Double?      // the model's say on the silence going on now
+    private var silentSince: Int?          // the speech stop whose silence is going on
+    private var murmuring = false          // the device's "mm-hm" is playing
+    private var murmured = false           // ... and has been, in this user turn
 
     public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer,
                 onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {
@@ -72,8 +84,10 @@ public final class Session {
         let c = options.config
         listener = try Listener(config: c)
         echoPath = options.echoPath.map(EchoPath.init(spec:))
-        scheduler = MicroTurnScheduler(microTurnMs: c.turn.microTurnMs, policy: SilenceTurnPolicy(config: c))
-        recognizer = c.commands.enabled ? try CommandRecognizer(phrases: c.commands.phrases, margin: c.commands.margin) : nil
+        policy = TurnTakingPolicy(config: c)
+        scheduler = MicroTurnScheduler(microTurnMs: c.turn.microTurnMs, policy: policy)
+        userSpeech = try UserSpeech(config: c)
+        turnEndModel = c.turn.predict ? TurnEndModel.fitted : nil
         requests = PendingRequests(directory: c.commands.requestsDirectory.isEmpty ? nil : c.commands.requestsDirectory)
     }
 
@@ -111,14 +125,17 @@ public final class Session {
 
             let mic = echoPath?.microphone(near: frame, played: played) ?? frame
             let v = listener.hear(microphone: mic, played: played)
-            let completeCommand = follow(v, frame: index)
+            let heard = userSpeech.hear(v, cleaned: listener.cleaned, frame: index)
+            weigh(heard, isSpeech: v.frameIsSpeech, at: t)
+            murmurIfDue(isSpeech: v.frameIsSpeech, at: t)
 
             handleNotes(upTo: t + n)
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }
             if let e = v.endedAtFrame { emit(Event(time: seconds(e * n), kind: .speechEnd)) }
             let observation = FrameObservation(index: index, frameIsSpeech: v.frameIsSpeech, inSpeech: v.inSpeech,
                                                utteranceStartFrame: v.startedAtFrame, deviceSpeaking: speaking,
-                                               levelDb: v.features.levelDb, completeCommand: completeCommand)
+                                               levelDb: v.features.levelDb, completeCommand: heard.completeCommand,
+                                               turnEndLogit: turnEndLogit)
             for decision in scheduler.onFrame(observation) { act(on: decision, now: t + n) }
             speechOut.pump()
             index += 1
@@ -133,34 +150,54 @@ public final class Session {
         return report
     }
 
+    /// Keeps the turn-end model's say on the silence going on (from the cues where the user's
+    /// speech stopped), and a record of every stop.
+    private func weigh(_ heard: UserSpeech.Heard, isSpeech: Bool, at t: Int) {
+        if isSpeech {
+            if let k = silentSince {
+                report.speechStops[k].silence = seconds(t) - report.speechStops[k].time
+                silentSince = nil
+            }
+            turnEndLogit = nil
+        }
+        if let cues = heard.stop {
+            let logit = turnEndModel?.logit(cues)
+            turnEndLogit = logit
+            silentSince = report.speechStops.count
+            report.speechStops.append(.init(time: seconds(t), cues: cues, logit: logit))
+        }
+    }
+
+    /// The device's own backchannel: "mm-hm" in a pause of a long user turn, when the model expects
+    /// the user to go on for at least another half second; never started over speech, and cut the
+    /// moment the user speaks again.
+    private func murmurIfDue(isSpeech: Bool, at t: Int) {
+        if murmuring && isSpeech {
+            speechOut.cancel(at: t + ProcessingFormat.frameSamples)
+            murmuring = false
+            return
+        }
+        let c = options.config.turn
+        guard c.backchannel, !speaking, !murmuring, !murmured, let k = silentSince, let logit = turnEndLogit,
+              userSpeech.audio.count >= ProcessingFormat.samples(seconds: Double(c.backchannelAfterMs) / 1000) else { return }
+        let silence = seconds(t) - report.speechStops[k].time
+        let wait = Double(policy.waits.silenceMs(logit: logit)) / 1000
+        guard silence >= 0.3, wait - silence >= 0.5 else { return }
+        murmuring = true
+        murmured = true
+        emit(Event(time: seconds(t), kind: .backchannel, text: ReplyComposer.backchannel))
+        do { try speechOut.say(ReplyComposer.backchannel) } catch {
+            murmuring = false
+            emit(Event(time: seconds(t), kind: .deviceError, detail: "\(error)"))
+        }
+    }
+
     private func waitForPlayback(upTo position: Int) {
         // Only a dead playback thread takes this long; it must not hang the session.
         let deadline = MonotonicClock.now() + 30_000_000_000
         while audio.reference.totalWritten < position && MonotonicClock.now() < deadline {
             _ = audio.reference.waitForData(audio.reference.count + 1, timeoutMs: 50)
         }
-    }
-
-    /// Keeps the audio of the user's turn from its onset and streams it to the command
-    /// recognizer. Returns whether what was said so far is exactly a command (checked in pauses).
-    private func follow(_ v: VoiceActivityDetector.Result, frame index: Int) -> Bool {
-        recentFrames.append(listener.cleaned)
-        if recentFrames.count > 15 { recentFrames.removeFirst() }
-        // A new utterance, or speech going on after a turn was just answered.
-        if userAudio.isEmpty, let start = v.startedAtFrame ?? (v.frameIsSpeech ? index : nil) {
-            // The utterance began a few frames ago: take it from there, with 200 ms of what came
-            // before (the recognizer needs to hear the silence around the words).
-            let back = min(recentFrames.count, index - start + 1 + 10)
-            userAudio = recentFrames.suffix(back).flatMap { $0 }
-            recognizer?.begin()
-            recognizer?.feed(userAudio)
-            return false
-        }
-        guard !userAudio.isEmpty else { return false }
-        // Bounded: a request keeps its first minute, and no command is longer than a few seconds.
-        if userAudio.count < Self.maxRequestSamples { userAudio += listener.cleaned }
-        if userAudio.count < Self.maxCommandSamples { recognizer?.feed(listener.cleaned) }
-        return !v.frameIsSpeech && recognizer?.partialCommand() != nil
     }
 
     private func act(on decision: TurnDecision, now: Int) {
@@ -174,9 +211,11 @@ public final class Session {
             emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"))
         case let .turnEnd(speechEnd, speechStart):
             turnIndex += 1
+            silentSince = nil
+            murmured = false
             emit(Event(time: seconds(now), kind: .turnEnd,
                        detail: "user spoke \(Event.format(seconds(speechStart)))-\(Event.format(seconds(speechEnd))) s"))
-            let heard = recognizer?.finish()
+            let (heard, userAudio) = userSpeech.finish()
             if let command = heard?.phrase {
                 emit(Event(time: seconds(now), kind: .command, text: command,
                            detail: String(format: "confidence %.2f", heard?.confidence ?? 0)))
@@ -186,16 +225,15 @@ public final class Session {
                           command: heard?.phrase),
                 context: .init(lastReply: lastReply, hasPausedSpeech: paused != nil, hasCutSpeech: !cutShort.isEmpty,
                                backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000))
-            perform(reply.action, speechEnd: speechEnd, now: now)
+            perform(reply.action, speechEnd: speechEnd, userAudio: userAudio, now: now)
             interrupted = false
-            userAudio.removeAll()
             // "Repeat that" repeats what the device last said about something, not "Louder."
             let remember = reply.action == .delegate || (reply.action == .none && heard?.phrase != "repeat that")
             if let text = reply.text { say(text, speechEnd: speechEnd, now: now, remember: remember) }
         }
     }
 
-    private func perform(_ action: ReplyComposer.Action, speechEnd: Int, now: Int) {
+    private func perform(_ action: ReplyComposer.Action, speechEnd: Int, userAudio: [Float], now: Int) {
         switch action {
         case .none:
             break
@@ -262,6 +300,7 @@ public final class Session {
             case let .playbackStop(flushed):
                 let latency = flushed ? pendingBargeIn.map { seconds(note.time - $0) } : nil
                 if flushed { pendingBargeIn = nil }
+                murmuring = false
                 // Speech that ran out while more is being synthesized is a gap, not the end.
                 if !flushed && speechOut.backlog == 0 && pendingTurnEnd == nil { speaking = false }
                 emit(Event(time: time, kind: .playbackStop, latency: latency, detail: flushed ? "cut" : "done"))

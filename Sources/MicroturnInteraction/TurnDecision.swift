@@ -25,9 +25,12 @@ public struct FrameObservation: Sendable, Equatable {
     public var levelDb: Double
     /// What the user said so far is exactly a local command (so the turn can end sooner).
     public var completeCommand: Bool
+    /// The turn-end model's log-odds that the user is done, from the cues where their speech last
+    /// stopped (nil while they speak, or with no model: then silence alone decides).
+    public var turnEndLogit: Double?
 
     public init(index: Int, frameIsSpeech: Bool, inSpeech: Bool, utteranceStartFrame: Int?, deviceSpeaking: Bool,
-                levelDb: Double, completeCommand: Bool = false) {
+                levelDb: Double, completeCommand: Bool = false, turnEndLogit: Double? = nil) {
         self.index = index
         self.frameIsSpeech = frameIsSpeech
         self.inSpeech = inSpeech
@@ -35,6 +38,7 @@ public struct FrameObservation: Sendable, Equatable {
         self.deviceSpeaking = deviceSpeaking
         self.levelDb = levelDb
         self.completeCommand = completeCommand
+        self.turnEndLogit = turnEndLogit
     }
 }
 

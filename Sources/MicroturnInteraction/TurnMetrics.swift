@@ -12,6 +12,8 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Interruptions that started while the device was speaking (the others could not be measured).
     public var overlappingInterruptions = 0
     public var interruptions = 0
+    /// Interruptions after which the device took the turn: it answered within 2.5 s of their end.
+    public var interruptionTakeovers = 0
     /// Barge-ins the device took with no user speech going on: its own echo (or noise) stopped it.
     public var falseBargeIns = 0
     /// Replies started, against user turns plus interruptions (one reply each is right).
@@ -30,6 +32,9 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Backchannels said while the device spoke, and how many of those made it stop for good.
     public var backchannels = 0
     public var backchannelStops = 0
+    /// The device's own backchannels, and how many of them sounded during the user's words.
+    public var deviceBackchannels = 0
+    public var deviceBackchannelsOverSpeech = 0
 
     public init() {}
 
@@ -39,6 +44,11 @@ public struct TurnMetrics: Sendable, Equatable {
         var m = TurnMetrics()
         let rate = Double(labels.sampleRate)
         let utterances = labels.utterances.sorted { $0.start < $1.start }
+        // Where the device murmured its own backchannel (to its playback_stop): not a turn it took.
+        let murmurs: [Range<Int>] = events.filter { $0.kind == .backchannel }.map { e in
+            let stop = events.first { $0.kind == .playbackStop && $0.time > e.time }?.time ?? e.time + 1
+            return Int(e.time * rate)..<Int(stop * rate)
+        }
         for (k, u) in utterances.enumerated() {
             let endSample = Int(u.end * rate)
             let next = k + 1 < utterances.count ? Int(utterances[k + 1].start * rate) : output.count
@@ -66,7 +76,8 @@ public struct TurnMetrics: Sendable, Equatable {
             if let ps = u.pauseStart, let pe = u.pauseEnd {
                 m.pausedTurns += 1
                 let a = Int(ps * rate), b = min(Int(pe * rate), output.count)
-                if a < b && (a..<b).contains(where: { abs(output[$0]) > active }) { m.pauseTakeovers += 1 }
+                let spoke = a < b && (a..<b).contains { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } }
+                if spoke { m.pauseTakeovers += 1 }
             }
             if u.kind == "turn" {
                 m.userTurns += 1
@@ -77,6 +88,7 @@ public struct TurnMetrics: Sendable, Equatable {
                 }
             } else {
                 m.interruptions += 1
+                if answer != nil { m.interruptionTakeovers += 1 }
                 let start = Int(u.start * rate)
                 // The device is speaking if it was heard within the last 400 ms (longer than any
                 // pause inside a reply), and it has stopped where 400 ms of quiet begin.
@@ -97,6 +109,15 @@ public struct TurnMetrics: Sendable, Equatable {
             let real = utterances.contains { e.time >= $0.start && e.time <= $0.end + 0.5 }
             if !real { m.falseBargeIns += 1 }
         }
+        for murmur in murmurs {
+            m.deviceBackchannels += 1
+            let from = murmur.lowerBound, to = min(output.count, murmur.upperBound)
+            let talking = utterances.contains { u in
+                let a = max(from, Int(u.start * rate)), b = min(to, Int(u.end * rate))
+                return a < b && (a..<b).contains { abs(output[$0]) > active }
+            }
+            if talking { m.deviceBackchannelsOverSpeech += 1 }
+        }
         m.replies = events.filter { $0.kind == .replyStart }.count
         return m
     }
@@ -107,6 +128,7 @@ public struct TurnMetrics: Sendable, Equatable {
         stopLatencies += other.stopLatencies
         overlappingInterruptions += other.overlappingInterruptions
         interruptions += other.interruptions
+        interruptionTakeovers += other.interruptionTakeovers
         falseBargeIns += other.falseBargeIns
         replies += other.replies
         userTurns += other.userTurns
@@ -118,6 +140,8 @@ public struct TurnMetrics: Sendable, Equatable {
         pauseTakeovers += other.pauseTakeovers
         backchannels += other.backchannels
         backchannelStops += other.backchannelStops
+        deviceBackchannels += other.deviceBackchannels
+        deviceBackchannelsOverSpeech += other.deviceBackchannelsOverSpeech
     }
 }
 

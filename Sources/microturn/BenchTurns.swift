@@ -36,7 +36,7 @@ struct BenchTurns: ParsableCommand {
     func run() throws {
         try withExitCodes {
             let config = try settings.load()
-            let names = try dialogNames()
+            let names = try DialogFolder.names(in: dialogs)
             if let keep { try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true) }
             var peer = config
             peer.turn.endSilenceMs = 500
@@ -70,19 +70,6 @@ struct BenchTurns: ParsableCommand {
             let figures = Figures(ours: ours, peer: theirs, idle: idle, firstChunk: firstChunk, dialogs: names.count)
             print(json ? figures.json : figures.table)
         }
-    }
-
-    private func dialogNames() throws -> [String] {
-        let files: [String]
-        do { files = try FileManager.default.contentsOfDirectory(atPath: dialogs) } catch {
-            throw AudioError.fileIO(path: dialogs, reason: "cannot list the dialogs folder; make one with tools/make-dialogs.sh")
-        }
-        let names = files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
-            .filter { files.contains("\($0).wav") }.sorted()
-        guard !names.isEmpty else {
-            throw AudioError.fileIO(path: dialogs, reason: "no NAME.wav + NAME.json pairs; make them with tools/make-dialogs.sh")
-        }
-        return names
     }
 
     /// Wall time from asking espeak-ng for each reply to its first 16 kHz chunk (what playback can
@@ -180,6 +167,8 @@ struct Figures {
             row("turns unanswered", "\(ours.missedTurns)", "\(peer.missedTurns)"),
             row("barge-in stop p50 (ms)", ms(s(ours, 50)), ms(s(peer, 50))),
             row("barge-in stop p95 (ms)", ms(s(ours, 95)), ms(s(peer, 95))),
+            row("interruptions taken over", "\(ours.interruptionTakeovers)/\(ours.interruptions)",
+                "\(peer.interruptionTakeovers)/\(peer.interruptions)"),
             row("echo-triggered barge-ins", "\(ours.falseBargeIns)", "\(peer.falseBargeIns)"),
             row("smooth turns taken (%)", pct(ours.userTurns - ours.missedTurns, ours.userTurns),
                 pct(peer.userTurns - peer.missedTurns, peer.userTurns)),
@@ -187,6 +176,8 @@ struct Figures {
                 "\(peer.pauseTakeovers)/\(peer.pausedTurns)"),
             row("backchannels that stopped it", "\(ours.backchannelStops)/\(ours.backchannels)",
                 "\(peer.backchannelStops)/\(peer.backchannels)"),
+            row("device backchannels (over speech)", "\(ours.deviceBackchannels) (\(ours.deviceBackchannelsOverSpeech))",
+                "\(peer.deviceBackchannels) (\(peer.deviceBackchannelsOverSpeech))"),
             row("commands recognized", "\(ours.commandsRecognized)/\(ours.commands)", "\(peer.commandsRecognized)/\(peer.commands)"),
             row("speech taken for a command", "\(ours.commandFalseAccepts)/\(ours.userTurns + ours.interruptions)",
                 "\(peer.commandFalseAccepts)/\(peer.userTurns + peer.interruptions)"),
@@ -207,11 +198,12 @@ struct Figures {
         func stats(_ m: TurnMetrics) -> String {
             let f = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "null" }
             return "{\"turn_latency_p50_s\":\(f(Percentile.of(m.turnLatencies, 50))),\"turn_latency_p95_s\":\(f(Percentile.of(m.turnLatencies, 95))),"
-                + "\"turns\":\(m.userTurns),\"unanswered\":\(m.missedTurns),\"interruptions\":\(m.interruptions),"
+                + "\"turns\":\(m.userTurns),\"unanswered\":\(m.missedTurns),\"interruptions\":\(m.interruptions),\"interruption_takeovers\":\(m.interruptionTakeovers),"
                 + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
                 + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies),"
                 + "\"paused_turns\":\(m.pausedTurns),\"pause_takeovers\":\(m.pauseTakeovers),"
                 + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),"
+                + "\"device_backchannels\":\(m.deviceBackchannels),\"device_backchannels_over_speech\":\(m.deviceBackchannelsOverSpeech),"
                 + "\"commands\":\(m.commands),\"commands_recognized\":\(m.commandsRecognized),\"command_false_accepts\":\(m.commandFalseAccepts),"
                 + "\"command_answer_p50_s\":\(f(Percentile.of(m.commandLatencies, 50))),\"command_answer_p95_s\":\(f(Percentile.of(m.commandLatencies, 95)))}"
         }

@@ -23,7 +23,7 @@ import Testing
         let config = MicroturnConfig()
         let listener = try Listener(config: config)
         let room = EchoPath(spec: path)
-        let policy = SilenceTurnPolicy(config: config)
+        let policy = TurnTakingPolicy(config: config)
         var decisions: [Int] = []
         let n = ProcessingFormat.frameSamples
         for k in 0..<played.count / n {

@@ -8,8 +8,12 @@ import Testing
 @Suite struct TurnPolicyTests {
     /// Feeds `speech` (true = speech frame) with the VAD's onset of 2 frames; returns decisions by frame.
     static func run(_ speech: [Bool], deviceSpeaking: (Int) -> Bool = { _ in false },
-                    endSilenceMs: Int = 160, bargeInMs: Int = 60) -> [(Int, TurnDecision)] {
-        let policy = SilenceTurnPolicy(endSilenceMs: endSilenceMs, bargeInMs: bargeInMs)
+                    endSilenceMs: Int = 160, bargeInMs: Int = 60,
+                    waits: TurnTakingPolicy.Waits? = nil, logitAtStop: (Int) -> Double? = { _ in nil },
+                    completeCommand: (Int) -> Bool = { _ in false }) -> [(Int, TurnDecision)] {
+        let policy = TurnTakingPolicy(waits: waits ?? .init(endSilenceMs: endSilenceMs), bargeInMs: bargeInMs,
+                                      commandSilenceMs: 100)
+        var logit: Double?
         var out: [(Int, TurnDecision)] = []
         var run = 0, inSpeech = false, silent = 0
         for (i, s) in speech.enumerated() {
@@ -17,8 +21,11 @@ import Testing
             if s { run += 1; silent = 0 } else { run = 0; silent += 1 }
             if s && run == 2 && !inSpeech { inSpeech = true; started = i - 1 }
             if !s && silent > 5 { inSpeech = false }
+            // The model's say is read where speech stops, and holds until speech resumes.
+            if s { logit = nil } else if i > 0 && speech[i - 1] { logit = logitAtStop(i) }
             let f = FrameObservation(index: i, frameIsSpeech: s, inSpeech: inSpeech, utteranceStartFrame: started,
-                                     deviceSpeaking: deviceSpeaking(i), levelDb: s ? -25 : -70)
+                                     deviceSpeaking: deviceSpeaking(i), levelDb: s ? -25 : -70,
+                                     completeCommand: !s && completeCommand(i), turnEndLogit: logit)
             if let d = policy.onFrame(f) { out.append((i, d)) }
         }
         return out
@@ -48,6 +55,41 @@ import Testing
         #expect(d.first?.0 == 30 + 25 - 1)
     }
 
+    // The turn-end model's say sets the wait: 160 ms when it is sure, up to 1.6 s when it expects
+    // more, one logit per 500 ms of silence; a threshold of 0.5 is a log-odds of 0.
+    static let waits = TurnTakingPolicy.Waits(endSilenceMs: 160, maxSilenceMs: 1600, threshold: 0.5, msPerLogit: 500)
+
+    @Test func aSureEndIsTakenAfterTheShortestWait() {
+        let d = Self.run(Self.frames([(true, 40), (false, 100)]), waits: Self.waits, logitAtStop: { _ in 3 })
+        #expect(d.map(\.0) == [40 + 8 - 1])
+    }
+
+    @Test func anOpenEndWaitsOutAPauseAndTheTurnEndsAfterTheRest() {
+        // "We need to buy coffee and, ..." (log-odds -2: wait 160 + 2 x 500 = 1160 ms), a 1 s pause,
+        // then the rest of the sentence, falling to an end the model is sure of.
+        let speech = Self.frames([(true, 40), (false, 50), (true, 40), (false, 100)])
+        let d = Self.run(speech, waits: Self.waits, logitAtStop: { $0 == 40 ? -2 : 3 })
+        #expect(d.map(\.0) == [130 + 8 - 1])
+        // The same pause with the silence timer alone is taken as the end of the turn.
+        #expect(Self.run(speech).map(\.0) == [47, 137])
+    }
+
+    @Test func theWaitGrowsWithDoubtAndIsBounded() {
+        #expect(Self.waits.silenceMs(logit: nil) == 160)
+        #expect(Self.waits.silenceMs(logit: 0.5) == 160)
+        #expect(Self.waits.silenceMs(logit: -1) == 660)
+        #expect(Self.waits.silenceMs(logit: -9) == 1600)
+        var strict = Self.waits
+        strict.threshold = 0.9  // log-odds 2.2: even a fairly sure end waits
+        #expect(strict.silenceMs(logit: 0) > 1200)
+    }
+
+    @Test func aCompleteCommandEndsSoonerWhateverTheProsody() {
+        let d = Self.run(Self.frames([(true, 25), (false, 100)]), waits: Self.waits, logitAtStop: { _ in -3 },
+                         completeCommand: { _ in true })
+        #expect(d.map(\.0) == [25 + 5 - 1])
+    }
+
     @Test func speechOverTheDeviceBargesInAfterItsMinimumLength() {
         // The device talks from frame 0 to 60; the user starts at frame 20.
         let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 20)]), deviceSpeaking: { $0 < 60 })
@@ -69,7 +111,7 @@ import Testing
     }
 
     @Test func bargeInCanBeTurnedOff() {
-        let policy = SilenceTurnPolicy(endSilenceMs: 160, bargeInMs: 60, bargeInEnabled: false)
+        let policy = TurnTakingPolicy(endSilenceMs: 160, bargeInMs: 60, bargeInEnabled: false)
         for i in 0..<10 {
             let f = FrameObservation(index: i, frameIsSpeech: true, inSpeech: i >= 1, utteranceStartFrame: i == 1 ? 0 : nil,
                                      deviceSpeaking: true, levelDb: -20)
@@ -79,7 +121,7 @@ import Testing
 
     @Test(arguments: [(40, 2), (200, 10), (400, 20)])
     func schedulerTicksOncePerMicroTurn(ms: Int, frames: Int) {
-        let s = MicroTurnScheduler(microTurnMs: ms, policy: SilenceTurnPolicy(endSilenceMs: 160, bargeInMs: 60))
+        let s = MicroTurnScheduler(microTurnMs: ms, policy: TurnTakingPolicy(endSilenceMs: 160, bargeInMs: 60))
         #expect(s.framesPerMicroTurn == frames)
         for i in 0..<100 {
             _ = s.onFrame(FrameObservation(index: i, frameIsSpeech: false, inSpeech: false, utteranceStartFrame: nil,
@@ -89,7 +131,7 @@ import Testing
     }
 
     @Test func schedulerPassesUrgentDecisionsOnTheFrame() {
-        let s = MicroTurnScheduler(microTurnMs: 400, policy: SilenceTurnPolicy(endSilenceMs: 160, bargeInMs: 60))
+        let s = MicroTurnScheduler(microTurnMs: 400, policy: TurnTakingPolicy(endSilenceMs: 160, bargeInMs: 60))
         var decidedAt: Int?
         for (i, speech) in Self.frames([(true, 13), (false, 30)]).enumerated() {
             let f = FrameObservation(index: i, frameIsSpeech: speech, inSpeech: speech && i >= 1,

@@ -1,0 +1,110 @@
+import Foundation
+import MicroturnCore
+
+/// Microturn's turn-taking: speech that lasts `bargeInMs` while the device talks is a barge-in;
+/// the user's turn ends when, after their speech stops, the probability that they are done reaches
+/// `threshold`. That probability starts from the turn-end model's log-odds at the stop
+/// (`FrameObservation.turnEndLogit`) and grows with the silence, one logit per `msPerLogit`; the
+/// wait is at least `endSilenceMs` and at most `maxSilenceMs`. So a falling, finished sentence is
+/// answered after `endSilenceMs`, a trailing "and" or "um" waits out the pause, and a complete
+/// command waits only `commandSilenceMs`. With no model, the wait is a fixed `endSilenceMs` (the
+/// silence-timer baseline).
+public final class TurnTakingPolicy: TurnPolicy {
+    public struct Waits: Sendable {
+        public var endSilenceMs: Int
+        public var maxSilenceMs: Int
+        public var threshold: Double
+        public var msPerLogit: Int
+
+        public init(endSilenceMs: Int, maxSilenceMs: Int? = nil, threshold: Double = 0.5, msPerLogit: Int = 500) {
+            self.endSilenceMs = endSilenceMs
+            self.maxSilenceMs = max(endSilenceMs, maxSilenceMs ?? endSilenceMs)
+            self.threshold = threshold
+            self.msPerLogit = msPerLogit
+        }
+
+        /// Silence (ms) after which a stop with log-odds `logit` counts as the end of the turn.
+        public func silenceMs(logit: Double?) -> Int {
+            guard let logit else { return endSilenceMs }
+            let needed = log(threshold / (1 - threshold)) - logit
+            let ms = Double(endSilenceMs) + max(0, needed) * Double(msPerLogit)
+            return min(maxSilenceMs, Int(ms.rounded(.up)))
+        }
+    }
+
+    public let waits: Waits
+    let frameMs = 1000 * ProcessingFormat.frameSamples / ProcessingFormat.sampleRate
+    let commandSilenceFrames: Int
+    let minUtteranceFrames: Int
+    let bargeInFrames: Int
+    let bargeInEnabled: Bool
+
+    private var userStart: Int?      // first frame of the user's pending turn
+    private var lastSpeechEnd = 0    // frame index just after the last speech frame
+    private var speechFrames = 0     // speech frames in the pending turn
+    private var overlapRun = 0       // consecutive speech frames while the device talks
+    private var bargedIn = false
+
+    public init(waits: Waits, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
+                commandSilenceMs: Int? = nil) {
+        self.waits = waits
+        let endSilenceMs = waits.endSilenceMs
+        commandSilenceFrames = max(1, (min(endSilenceMs, commandSilenceMs ?? endSilenceMs) + frameMs - 1) / frameMs)
+        bargeInFrames = max(1, (bargeInMs + frameMs - 1) / frameMs)
+        minUtteranceFrames = max(1, minUtteranceMs / frameMs)
+        self.bargeInEnabled = bargeInEnabled
+    }
+
+    public convenience init(endSilenceMs: Int, bargeInMs: Int, bargeInEnabled: Bool = true) {
+        self.init(waits: Waits(endSilenceMs: endSilenceMs), bargeInMs: bargeInMs, bargeInEnabled: bargeInEnabled)
+    }
+
+    public convenience init(config: MicroturnConfig) {
+        let t = config.turn
+        self.init(waits: Waits(endSilenceMs: t.endSilenceMs, maxSilenceMs: t.maxSilenceMs, threshold: t.threshold,
+                               msPerLogit: t.msPerLogit),
+                  bargeInMs: config.bargeIn.minSpeechMs,
+                  bargeInEnabled: config.bargeIn.enabled,
+                  commandSilenceMs: config.commands.enabled ? config.commands.endSilenceMs : nil)
+    }
+
+    public func onFrame(_ f: FrameObservation) -> TurnDecision? {
+        if f.frameIsSpeech {
+            lastSpeechEnd = f.index + 1
+            if userStart != nil { speechFrames += 1 }
+        }
+        if let start = f.utteranceStartFrame, userStart == nil {
+            userStart = start
+            speechFrames = f.index + 1 - start
+        }
+        if f.deviceSpeaking {
+            overlapRun = f.frameIsSpeech ? overlapRun + 1 : 0
+            if bargeInEnabled, !bargedIn, f.inSpeech, overlapRun >= bargeInFrames {
+                bargedIn = true
+                let start = min(userStart ?? f.index, f.index + 1 - overlapRun)
+                userStart = start
+                return .bargeIn(speechStart: start * ProcessingFormat.frameSamples)
+            }
+            // While the device talks, speech too short to barge in does not make a turn of its own.
+            if !bargedIn && !f.inSpeech {
+                userStart = nil
+                speechFrames = 0
+            }
+            return nil
+        }
+        overlapRun = 0
+        let needed = f.completeCommand ? commandSilenceFrames
+            : (waits.silenceMs(logit: f.turnEndLogit) + frameMs - 1) / frameMs
+        guard let start = userStart, f.index + 1 - lastSpeechEnd >= needed else { return nil }
+        let frames = speechFrames
+        userStart = nil
+        speechFrames = 0
+        bargedIn = false
+        guard frames >= minUtteranceFrames else { return nil }
+        return .turnEnd(speechEnd: lastSpeechEnd * ProcessingFormat.frameSamples,
+                        speechStart: start * ProcessingFormat.frameSamples)
+    }
+
+    /// The silence policy takes all of its decisions per frame.
+    public func onMicroTurn(_ s: MicroTurnSummary) -> TurnDecision? { nil }
+}

@@ -1,0 +1,66 @@
+import MicroturnAudio
+import MicroturnCore
+
+/// The user's speech in the turn being heard: its audio from the onset (what a background request
+/// carries), the command recognizer fed as it goes, and the cues at each stop that say whether the
+/// user is done. One per session; the turn-end model is fitted on what this hears, so the session
+/// and the fitting tool (`bench fit-turns`) both use it.
+public final class UserSpeech {
+    /// What one frame added.
+    public struct Heard {
+        /// What was said so far is exactly a local command (checked in pauses).
+        public var completeCommand = false
+        /// Speech stopped at this frame: the cues at its end.
+        public var stop: TurnEndCues.Features?
+    }
+
+    public let recognizer: CommandRecognizer?
+    private let cues = TurnEndCues()
+    /// The pending turn as heard, from 200 ms before its onset.
+    public private(set) var audio: [Float] = []
+    private var recentFrames: [[Float]] = []
+    private var wasSpeech = false
+    static let maxRequestSamples = 60 * ProcessingFormat.sampleRate
+    static let maxCommandSamples = 10 * ProcessingFormat.sampleRate
+
+    public init(config: MicroturnConfig) throws(AudioError) {
+        recognizer = config.commands.enabled
+            ? try CommandRecognizer(phrases: config.commands.phrases, margin: config.commands.margin) : nil
+    }
+
+    public func hear(_ v: VoiceActivityDetector.Result, cleaned: [Float], frame index: Int) -> Heard {
+        defer { wasSpeech = v.frameIsSpeech }
+        cues.add(cleaned, isSpeech: v.frameIsSpeech, levelDb: v.features.levelDb)
+        recentFrames.append(cleaned)
+        if recentFrames.count > 15 { recentFrames.removeFirst() }
+        // A new utterance, or speech going on after a turn was just answered.
+        if audio.isEmpty, let start = v.startedAtFrame ?? (v.frameIsSpeech ? index : nil) {
+            // The utterance began a few frames ago: take it from there, with 200 ms of what came
+            // before (the recognizer needs to hear the silence around the words).
+            let back = min(recentFrames.count, index - start + 1 + 10)
+            audio = recentFrames.suffix(back).flatMap { $0 }
+            recognizer?.begin()
+            recognizer?.feed(audio)
+            return Heard()
+        }
+        guard !audio.isEmpty else { return Heard() }
+        // Bounded: a request keeps its first minute, and no command is longer than a few seconds.
+        if audio.count < Self.maxRequestSamples { audio += cleaned }
+        if audio.count < Self.maxCommandSamples { recognizer?.feed(cleaned) }
+        var heard = Heard()
+        if !v.frameIsSpeech {
+            heard.completeCommand = recognizer?.partialCommand() != nil
+            if wasSpeech { heard.stop = cues.measure() }
+        }
+        return heard
+    }
+
+    /// Ends the turn: what the recognizer made of it, and its audio.
+    public func finish() -> (command: CommandRecognizer.Result?, audio: [Float]) {
+        defer {
+            audio.removeAll()
+            cues.reset()
+        }
+        return (recognizer?.finish(), audio)
+    }
+}
