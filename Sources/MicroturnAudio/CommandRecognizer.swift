@@ -6,7 +6,9 @@ import MicroturnCore
 /// configured phrases. Speech outside the grammar is rejected, not forced onto the nearest command:
 /// a second decoder hears the same audio as a free run of common English words (without the
 /// command words), and the command is accepted only when it explains the audio at least as well as
-/// that, within `margin` (log-likelihood per 10 ms frame), and when its words span most of the
+/// that, by `margin` (log-likelihood per 10 ms frame) plus `marginPerWord` for each word after the
+/// first (a phrase of several words that was really said beats word soup by far more than a
+/// one-word command does, and a long sentence can otherwise pass for "what time is it"), and when its words span most of the
 /// loud part of the utterance (the grammar can otherwise call the rest of a sentence noise).
 ///
 /// Streaming: `begin`, then `feed` 16 kHz audio as it is heard, then `finish` at the end of the
@@ -26,6 +28,7 @@ public final class CommandRecognizer {
 
     public let phrases: [String]
     public let margin: Double
+    public let marginPerWord: Double
     private let decoder: OpaquePointer
     private let other: OpaquePointer
     private var samples = 0
@@ -33,10 +36,11 @@ public final class CommandRecognizer {
     private var active = false
     private var scratch: [Int16] = []
 
-    public init(phrases: [String], margin: Double = 0.3,
+    public init(phrases: [String], margin: Double = 0.3, marginPerWord: Double = 0.25,
                 modelDirectory: String = CommandRecognizer.defaultModel) throws(AudioError) {
         self.phrases = phrases.map { $0.lowercased() }
         self.margin = margin
+        self.marginPerWord = marginPerWord
         let hmm = "\(modelDirectory)/en-us", dict = "\(modelDirectory)/cmudict-en-us.dict"
         for path in [hmm, dict] where !FileManager.default.fileExists(atPath: path) {
             throw .speech(reason: "PocketSphinx model file \(path) is missing; install pocketsphinx-en-us (apt-get install pocketsphinx-en-us)")
@@ -126,7 +130,8 @@ public final class CommandRecognizer {
         let perFrame = Double(commandScore - otherScore) * 1024 * log(1.0001) / Double(max(1, samples / 160))
         let phrase = command(in: heard)
         let covered = phrase == nil ? 0 : wordCoverage()
-        return Result(phrase: perFrame >= margin && covered >= 0.75 ? phrase : nil, heard: heard, confidence: perFrame)
+        let needed = margin + marginPerWord * Double(max(0, (phrase?.split(separator: " ").count ?? 1) - 1))
+        return Result(phrase: perFrame >= needed && covered >= 0.75 ? phrase : nil, heard: heard, confidence: perFrame)
     }
 
     /// How much of the loud part of the utterance (10 ms frames within 30 dB of the loudest) the

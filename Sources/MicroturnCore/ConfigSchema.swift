@@ -45,6 +45,7 @@ public enum ConfigSchema {
         bool("commands.enabled", \.commands.enabled),
         stringList("commands.phrases", oneOf: MicroturnConfig.Commands().phrases, \.commands.phrases),
         double("commands.margin", -5...5, \.commands.margin),
+        double("commands.margin_per_word", 0...5, \.commands.marginPerWord),
         int("commands.end_silence_ms", 40...2000, \.commands.endSilenceMs),
         path("commands.requests_directory", \.commands.requestsDirectory),
     ]

@@ -68,10 +68,10 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// The longest wait, when the model is sure the user is only pausing.
         public var maxSilenceMs = 1600
         /// Probability that the user is done at which the device takes the turn.
-        public var threshold = 0.34
-        /// Silence that adds one to the model's log-odds (each 500 ms of silence makes an end more
-        /// likely by a factor e).
-        public var msPerLogit = 500
+        public var threshold = 0.32
+        /// Silence that adds one to the model's log-odds (each 2 s of silence makes an end more
+        /// likely by a factor e): the model's doubt, more than the silence, sets the wait.
+        public var msPerLogit = 2000
         /// Murmur "mm-hm" in a pause of a long user turn that the model says is not over (off by
         /// default: a kiosk should not talk while a stranger thinks).
         public var backchannel = false
@@ -93,6 +93,8 @@ public struct MicroturnConfig: Sendable, Equatable {
                               "how many reps", "help"]
         /// How much better (log-likelihood per 10 ms) a command must explain the audio than other speech.
         public var margin = 0.3
+        /// More margin for each word of a command after the first.
+        public var marginPerWord = 0.25
         /// Silence after a complete command that ends the turn.
         public var endSilenceMs = 100
         /// Where speech for the background server is kept (WAV + JSON per request); empty: in memory only.

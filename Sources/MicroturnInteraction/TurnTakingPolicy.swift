@@ -16,7 +16,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         public var threshold: Double
         public var msPerLogit: Int
 
-        public init(endSilenceMs: Int, maxSilenceMs: Int? = nil, threshold: Double = 0.5, msPerLogit: Int = 500) {
+        public init(endSilenceMs: Int, maxSilenceMs: Int? = nil, threshold: Double = 0.5, msPerLogit: Int = 2000) {
             self.endSilenceMs = endSilenceMs
             self.maxSilenceMs = max(endSilenceMs, maxSilenceMs ?? endSilenceMs)
             self.threshold = threshold

@@ -25,7 +25,8 @@ public final class UserSpeech {
 
     public init(config: MicroturnConfig) throws(AudioError) {
         recognizer = config.commands.enabled
-            ? try CommandRecognizer(phrases: config.commands.phrases, margin: config.commands.margin) : nil
+            ? try CommandRecognizer(phrases: config.commands.phrases, margin: config.commands.margin,
+                                    marginPerWord: config.commands.marginPerWord) : nil
     }
 
     public func hear(_ v: VoiceActivityDetector.Result, cleaned: [Float], frame index: Int) -> Heard {

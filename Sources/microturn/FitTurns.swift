@@ -71,9 +71,10 @@ struct FitTurns: ParsableCommand {
             print("bias".padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%8.3f", model.bias))
             print("\n    public static let fitted = \(model.swiftLiteral)\n")
             let waits = TurnTakingPolicy(config: config).waits
-            // The threshold at which 95% of turn ends wait at most the margin more than the shortest wait.
+            // The threshold at which 95% of the ends of ordinary turns (commands have their own wait)
+            // wait at most the margin more than the shortest wait.
             var suggested = waits
-            let endLogits = samples.filter(\.ended).map { model.logit(vector: $0.features) }
+            let endLogits = samples.filter { $0.ended && $0.utterance.kind == "turn" }.map { model.logit(vector: $0.features) }
             let low = Percentile.of(endLogits.map { -$0 }, 95).map { -$0 } ?? 0
             let thresholdLogit = low + Double(endWaitMarginMs) / Double(waits.msPerLogit)
             suggested.threshold = 1 / (1 + exp(-thresholdLogit))

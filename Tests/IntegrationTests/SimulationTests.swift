@@ -181,4 +181,52 @@ import Testing
         #expect(saved.duration > 1.0)
         #expect(FileManager.default.fileExists(atPath: "\(dir)/0001.json"))
     }
+
+    @Test func theDeviceBackchannelsInPausesButNeverOverTheUser() throws {
+        var config = MicroturnConfig()
+        config.turn.backchannel = true
+        config.turn.backchannelAfterMs = 600
+        // A strict threshold: every pause is waited out (up to 1.6 s), so each one leaves room.
+        config.turn.threshold = 0.97
+        let d = SimulationTests.dir()
+        let dialog = try DialogScript.make(seed: 12, turns: 3, interruptEvery: 0, pauseEvery: 1, noise: false)
+        try DialogScript.write(dialog, name: "user", directory: d)
+        let r = try Simulation.run(files: .init(capture: "\(d)/user.wav", playback: "\(d)/out.wav"), config: config,
+                                   fast: true, echoPath: EchoPath.Spec(parsing: dialog.labels.echoPath))
+        let events = r.report.events, labels = dialog.labels
+        let murmurs = events.filter { $0.kind == Event.Kind.backchannel }
+        let longPauses = labels.utterances.filter { u in
+            guard let ps = u.pauseStart, let pe = u.pauseEnd else { return false }
+            return pe - ps >= 0.9
+        }
+        #expect(murmurs.count >= longPauses.count && !murmurs.isEmpty, "\(SimulationTests.timeline(labels, events))")
+        for m in murmurs {
+            let inPause = labels.utterances.contains { u in
+                guard let ps = u.pauseStart, let pe = u.pauseEnd else { return false }
+                return m.time >= ps && m.time < pe
+            }
+            #expect(inPause, "murmured at \(m.time) outside a pause: \(SimulationTests.timeline(labels, events))")
+        }
+        // A murmur sounds over the user's words only while being cut: within 150 ms (the barge-in
+        // target) of their speaking again.
+        let rate = 16_000.0
+        var segments: [(Double, Double)] = []
+        for u in labels.utterances {
+            if let ps = u.pauseStart, let pe = u.pauseEnd {
+                segments += [(u.start, ps), (pe, u.end)]
+            } else {
+                segments.append((u.start, u.end))
+            }
+        }
+        for m in murmurs {
+            let stop: Double = events.first { $0.kind == Event.Kind.playbackStop && $0.time > m.time }?.time ?? m.time + 1
+            for (from, to) in segments {
+                let a: Int = max(Int(m.time * rate), Int((from + 0.15) * rate))
+                let b: Int = min(Int(stop * rate), Int(to * rate))
+                let over: [Int] = a < b ? (a..<b).filter { abs(r.output[$0]) > 0.01 } : []
+                #expect(over.isEmpty, "the murmur at \(m.time) s sounded over the user at \(Double(over.first ?? 0) / rate) s")
+            }
+        }
+        #expect(events.filter { $0.kind == Event.Kind.turnEnd }.count == 3, "each paused turn is still answered once")
+    }
 }

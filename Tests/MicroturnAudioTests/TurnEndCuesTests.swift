@@ -46,7 +46,7 @@ import Testing
         let rise = try #require(Self.cues(Self.voiced(seconds: 1.4, f0: { $0 < 1 ? 140 : 140 + 100 * ($0 - 1) })))
         #expect(fall.finalSlope < -10 && rise.finalSlope > 10)
         #expect(fall.finalPitch < -3 && rise.finalPitch > 3)
-        #expect(rise.finalRise > 3 && fall.finalRise < 1)
+        #expect(rise.finalRise > 2 && fall.finalRise < 1)
         #expect(abs(fall.duration - 1.4) < 0.05)
     }
 

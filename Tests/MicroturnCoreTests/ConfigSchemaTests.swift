@@ -25,9 +25,9 @@ import Testing
 
     @Test func unknownKeyNamesThePathAndTheKnownKeys() {
         var c = MicroturnConfig()
-        #expect(throws: ConfigError.unknownKey(file: "t.toml", line: 2, path: "turn.end_silence",
-                                               known: ["turn.micro_turn_ms", "turn.end_silence_ms"])) {
-            try ConfigSchema.apply(toml: "[turn]\nend_silence = 3", file: "t.toml", to: &c)
+        #expect(throws: ConfigError.unknownKey(file: "t.toml", line: 2, path: "speech.rate",
+                                               known: ["speech.voice", "speech.rate_wpm", "speech.pitch", "speech.gain_db"])) {
+            try ConfigSchema.apply(toml: "[speech]\nrate = 3", file: "t.toml", to: &c)
         }
     }
 
