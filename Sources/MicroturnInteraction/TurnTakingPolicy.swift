@@ -38,6 +38,7 @@ public final class TurnTakingPolicy: TurnPolicy {
     let minUtteranceFrames: Int
     let bargeInFrames: Int
     let bargeInEnabled: Bool
+    let backchannelMaxFrames: Int
 
     private var userStart: Int?      // first frame of the user's pending turn
     private var lastSpeechEnd = 0    // frame index just after the last speech frame
@@ -46,13 +47,14 @@ public final class TurnTakingPolicy: TurnPolicy {
     private var bargedIn = false
 
     public init(waits: Waits, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
-                commandSilenceMs: Int? = nil) {
+                commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600) {
         self.waits = waits
         let endSilenceMs = waits.endSilenceMs
         commandSilenceFrames = max(1, (min(endSilenceMs, commandSilenceMs ?? endSilenceMs) + frameMs - 1) / frameMs)
         bargeInFrames = max(1, (bargeInMs + frameMs - 1) / frameMs)
         minUtteranceFrames = max(1, minUtteranceMs / frameMs)
         self.bargeInEnabled = bargeInEnabled
+        backchannelMaxFrames = backchannelMaxMs / frameMs
     }
 
     public convenience init(endSilenceMs: Int, bargeInMs: Int, bargeInEnabled: Bool = true) {
@@ -65,7 +67,8 @@ public final class TurnTakingPolicy: TurnPolicy {
                                msPerLogit: t.msPerLogit),
                   bargeInMs: config.bargeIn.minSpeechMs,
                   bargeInEnabled: config.bargeIn.enabled,
-                  commandSilenceMs: config.commands.enabled ? config.commands.endSilenceMs : nil)
+                  commandSilenceMs: config.commands.enabled ? config.commands.endSilenceMs : nil,
+                  backchannelMaxMs: config.bargeIn.backchannelMaxMs)
     }
 
     public func onFrame(_ f: FrameObservation) -> TurnDecision? {
@@ -93,8 +96,11 @@ public final class TurnTakingPolicy: TurnPolicy {
             return nil
         }
         overlapRun = 0
+        // Something short that cut the device ("yeah", "stop") is dealt with after the shortest
+        // wait: the device should not hang silent (the model knows turns, not backchannels).
+        let short = bargedIn && speechFrames <= backchannelMaxFrames
         let needed = f.completeCommand ? commandSilenceFrames
-            : (waits.silenceMs(logit: f.turnEndLogit) + frameMs - 1) / frameMs
+            : (waits.silenceMs(logit: short ? nil : f.turnEndLogit) + frameMs - 1) / frameMs
         guard let start = userStart, f.index + 1 - lastSpeechEnd >= needed else { return nil }
         let frames = speechFrames
         userStart = nil

@@ -90,6 +90,14 @@ import Testing
         #expect(d.map(\.0) == [25 + 5 - 1])
     }
 
+    @Test func aShortSoundThatCutTheDeviceIsDealtWithAfterTheShortestWait() {
+        // "yeah" over the device (frames 20-34): whatever the model thinks of so short a thing,
+        // the device goes on (or obeys a command) 160 ms after it, not after a long doubt.
+        let d = Self.run(Self.frames([(false, 20), (true, 15), (false, 100)]), deviceSpeaking: { $0 < 24 },
+                         waits: Self.waits, logitAtStop: { _ in -5 })
+        #expect(d.map(\.0) == [22, 35 + 8 - 1])
+    }
+
     @Test func speechOverTheDeviceBargesInAfterItsMinimumLength() {
         // The device talks from frame 0 to 60; the user starts at frame 20.
         let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 20)]), deviceSpeaking: { $0 < 60 })
