@@ -15,12 +15,17 @@ public final class Session {
         public var inputSamples: Int?
         /// After a file input ends, how long the device may go on speaking before the session ends.
         public var maxTailSeconds: Double
+        /// The report keeps at most this many of the latest events and speech stops (nil: all; a
+        /// file is finite, a live session that runs for months is not).
+        public var recordLimit: Int?
 
-        public init(config: MicroturnConfig, echoPath: EchoPath.Spec? = nil, inputSamples: Int? = nil, maxTailSeconds: Double = 8) {
+        public init(config: MicroturnConfig, echoPath: EchoPath.Spec? = nil, inputSamples: Int? = nil, maxTailSeconds: Double = 8,
+                    recordLimit: Int? = nil) {
             self.config = config
             self.echoPath = echoPath
             self.inputSamples = inputSamples
             self.maxTailSeconds = maxTailSeconds
+            self.recordLimit = recordLimit
         }
     }
 
@@ -71,7 +76,7 @@ public final class Session {
     private var cutShort: [Float] = []     // what the last barge-in left unsaid
     private var paused: [Float]?           // what "pause" kept for "resume"
     private var turnEndLogit: Double?      // the model's say on the silence going on now
-    private var silentSince: Int?          // the speech stop whose silence is going on
+    private var silentSince: Int?          // capture sample where the silence going on began
     private var murmuring = false          // the device's "mm-hm" is playing
     private var murmured = false           // ... and has been, in this user turn
 
@@ -154,17 +159,19 @@ public final class Session {
     /// speech stopped), and a record of every stop.
     private func weigh(_ heard: UserSpeech.Heard, isSpeech: Bool, at t: Int) {
         if isSpeech {
-            if let k = silentSince {
-                report.speechStops[k].silence = seconds(t) - report.speechStops[k].time
-                silentSince = nil
+            // The silence that ends here belongs to the last stop recorded.
+            if let since = silentSince, let k = report.speechStops.indices.last, report.speechStops[k].time == seconds(since) {
+                report.speechStops[k].silence = seconds(t - since)
             }
+            silentSince = nil
             turnEndLogit = nil
         }
         if let cues = heard.stop {
             let logit = turnEndModel?.logit(cues)
             turnEndLogit = logit
-            silentSince = report.speechStops.count
+            silentSince = t
             report.speechStops.append(.init(time: seconds(t), cues: cues, logit: logit))
+            trim(&report.speechStops)
         }
     }
 
@@ -178,9 +185,9 @@ public final class Session {
             return
         }
         let c = options.config.turn
-        guard c.backchannel, !speaking, !murmuring, !murmured, let k = silentSince, let logit = turnEndLogit,
+        guard c.backchannel, !speaking, !murmuring, !murmured, let since = silentSince, let logit = turnEndLogit,
               userSpeech.audio.count >= ProcessingFormat.samples(seconds: Double(c.backchannelAfterMs) / 1000) else { return }
-        let silence = seconds(t) - report.speechStops[k].time
+        let silence = seconds(t - since)
         let wait = Double(policy.waits.silenceMs(logit: logit)) / 1000
         guard silence >= 0.3, wait - silence >= 0.5 else { return }
         murmuring = true
@@ -314,7 +321,13 @@ public final class Session {
 
     private func emit(_ event: Event) {
         report.events.append(event)
+        trim(&report.events)
         onEvent(event)
+    }
+
+    /// Keeps the latest `recordLimit` entries (trimmed in batches, so appending stays cheap).
+    private func trim<T>(_ list: inout [T]) {
+        if let limit = options.recordLimit, list.count > 2 * limit { list.removeFirst(list.count - limit) }
     }
 
     private func seconds(_ samples: Int) -> Double { ProcessingFormat.seconds(samples) }

@@ -102,11 +102,13 @@ public final class TurnTakingPolicy: TurnPolicy {
         let needed = f.completeCommand ? commandSilenceFrames
             : (waits.silenceMs(logit: short ? nil : f.turnEndLogit) + frameMs - 1) / frameMs
         guard let start = userStart, f.index + 1 - lastSpeechEnd >= needed else { return nil }
-        let frames = speechFrames
+        let frames = speechFrames, cutTheDevice = bargedIn
         userStart = nil
         speechFrames = 0
         bargedIn = false
-        guard frames >= minUtteranceFrames else { return nil }
+        // A blip is not a turn, unless it cut the device: then the device must hear that it is
+        // over, to go on with what it was saying.
+        guard frames >= minUtteranceFrames || cutTheDevice else { return nil }
         return .turnEnd(speechEnd: lastSpeechEnd * ProcessingFormat.frameSamples,
                         speechStart: start * ProcessingFormat.frameSamples)
     }

@@ -98,7 +98,9 @@ struct Run: ParsableCommand {
                                              pacing: .device, reopenMaxSeconds: a.reopenMaxSeconds))
         let synthesizer = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
                                                              pitch: config.speech.pitch, gainDb: config.speech.gainDb))
-        let session = try Session(options: .init(config: config), audio: audio, synthesizer: synthesizer, onEvent: output.write)
+        // Events go out as they happen; the report keeps the latest for the summary at the end.
+        let session = try Session(options: .init(config: config, recordLimit: 10_000), audio: audio, synthesizer: synthesizer,
+                                  onEvent: output.write)
         let deadline = duration.map { MonotonicClock.now() + UInt64($0 * 1e9) }
         return session.run {
             stopRequested.load(ordering: .relaxed) || deadline.map { MonotonicClock.now() >= $0 } ?? false

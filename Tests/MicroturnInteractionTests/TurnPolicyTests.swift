@@ -98,6 +98,14 @@ import Testing
         #expect(d.map(\.0) == [22, 35 + 8 - 1])
     }
 
+    @Test func aBlipThatCutTheDeviceStillEndsATurn() {
+        // 80 ms of sound over the device: enough to barge in, too little for a turn of its own;
+        // the device is told it is over so it can go on.
+        let d = Self.run(Self.frames([(false, 20), (true, 4), (false, 30)]), deviceSpeaking: { $0 < 23 })
+        #expect(d.map(\.0) == [22, 24 + 8 - 1])
+        #expect(d.last?.1 == .turnEnd(speechEnd: 24 * 320, speechStart: 20 * 320))
+    }
+
     @Test func speechOverTheDeviceBargesInAfterItsMinimumLength() {
         // The device talks from frame 0 to 60; the user starts at frame 20.
         let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 20)]), deviceSpeaking: { $0 < 60 })
