@@ -26,8 +26,9 @@ let package = Package(
         .target(name: "MicroturnAudio",
                 dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "CMicroturnShims"]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio"]),
+        .target(name: "MicroturnInference"),
         .executableTarget(name: "microturn", dependencies: [
-            "MicroturnCore", "MicroturnAudio", "MicroturnInteraction",
+            "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -35,6 +36,7 @@ let package = Package(
         .testTarget(name: "MicroturnAudioTests", dependencies: ["MicroturnAudio", "MicroturnCore"]),
         .testTarget(name: "MicroturnInteractionTests",
                     dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
+        .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["microturn", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
     ],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnInference
 
 /// Turns an error into its message on stderr and the sysexits code that says what kind it was.
 enum Failure {
@@ -18,6 +19,9 @@ enum Failure {
             case .alsa, .noUsableFormat: code = 69
             case .speech, .dsp: code = 69
             }
+            report(e.description)
+        case let e as GGUFError:
+            if case .cannotOpen = e { code = 66 } else { code = 65 }
             report(e.description)
         case let e as UsageError:
             code = 64

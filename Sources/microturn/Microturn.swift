@@ -13,9 +13,10 @@ struct Microturn: ParsableCommand {
           microturn run --capture-file in.wav --playback-file out.wav --events ev.jsonl
           microturn run --board generic-x86_64   live, on the board's sound card (Ctrl-C stops)
           microturn bench turns --dialogs DIR    turn latency, barge-in, echo and idle cost
+          microturn model inspect FILE.gguf      what a model file holds
 
         Exit codes follow sysexits: 64 usage, 65 bad input data, 69 device unavailable, 74 I/O error, 78 bad config.
         """,
-        subcommands: [Run.self, Demo.self, Bench.self]
+        subcommands: [Run.self, Demo.self, Bench.self, Model.self]
     )
 }
