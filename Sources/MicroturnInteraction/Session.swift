@@ -186,7 +186,7 @@ public final class Session {
         }
         let c = options.config.turn
         guard c.backchannel, !speaking, !murmuring, !murmured, let since = silentSince, let logit = turnEndLogit,
-              userSpeech.audio.count >= ProcessingFormat.samples(seconds: Double(c.backchannelAfterMs) / 1000) else { return }
+              let talked = report.speechStops.last?.cues.duration, talked * 1000 >= Double(c.backchannelAfterMs) else { return }
         let silence = seconds(t - since)
         let wait = Double(policy.waits.silenceMs(logit: logit)) / 1000
         guard silence >= 0.3, wait - silence >= 0.5 else { return }

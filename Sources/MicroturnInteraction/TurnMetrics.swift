@@ -32,7 +32,8 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Backchannels said while the device spoke, and how many of those made it stop for good.
     public var backchannels = 0
     public var backchannelStops = 0
-    /// The device's own backchannels, and how many of them sounded during the user's words.
+    /// The device's own backchannels, and how many of them sounded over the user's words: started
+    /// while the user spoke, or still sounding 150 ms after they spoke again (not cut in time).
     public var deviceBackchannels = 0
     public var deviceBackchannelsOverSpeech = 0
 
@@ -109,14 +110,20 @@ public struct TurnMetrics: Sendable, Equatable {
             let real = utterances.contains { e.time >= $0.start && e.time <= $0.end + 0.5 }
             if !real { m.falseBargeIns += 1 }
         }
+        // The user's speech, pauses left out.
+        let speech: [Range<Int>] = utterances.flatMap { u -> [Range<Int>] in
+            let (a, b) = (Int(u.start * rate), Int(u.end * rate))
+            guard let ps = u.pauseStart, let pe = u.pauseEnd else { return [a..<b] }
+            return [a..<Int(ps * rate), Int(pe * rate)..<b]
+        }
+        let grace = Int(0.15 * rate)
         for murmur in murmurs {
             m.deviceBackchannels += 1
-            let from = murmur.lowerBound, to = min(output.count, murmur.upperBound)
-            let talking = utterances.contains { u in
-                let a = max(from, Int(u.start * rate)), b = min(to, Int(u.end * rate))
-                return a < b && (a..<b).contains { abs(output[$0]) > active }
+            let over = speech.contains { s in
+                let a = max(murmur.lowerBound, s.lowerBound + grace), b = min(murmur.upperBound, s.upperBound, output.count)
+                return s.contains(murmur.lowerBound) || (a < b && (a..<b).contains { abs(output[$0]) > active })
             }
-            if talking { m.deviceBackchannelsOverSpeech += 1 }
+            if over { m.deviceBackchannelsOverSpeech += 1 }
         }
         m.replies = events.filter { $0.kind == .replyStart }.count
         return m

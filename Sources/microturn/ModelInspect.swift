@@ -8,10 +8,11 @@ struct ModelInspect: ParsableCommand {
         commandName: "inspect",
         abstract: "Show what a GGUF model file holds.",
         discussion: """
-        Prints the architecture and its hyper-parameters, the tokenizer, every tensor with its type, shape
-        and bytes, the quantization mix (bytes per type) and, for Mixture-of-Experts models, the expert
-        count and the bytes of one expert. The whole file is checked on the way: a damaged or truncated
-        file gets an error naming the key or tensor (exit 65).
+        Prints the architecture and its hyper-parameters, the tokenizer, every tensor with its type, \
+        shape and bytes, the quantization mix (bytes per type) and, for Mixture-of-Experts models, the \
+        expert count and the bytes of one expert. The whole file is checked on the way: a damaged or \
+        truncated file gets an error naming the key or tensor (exit 65; a file that cannot be opened: 66).
+
         Example: microturn model inspect granite-moe.Q4_K_M.gguf --json
         """)
 
@@ -52,7 +53,9 @@ struct ModelSummary {
     var expertBytes: Int { model.tensors.filter { $0.name.contains("_exps") }.reduce(0) { $0 + $1.byteCount } }
     var tokenCount: Int? { model.metadata["tokenizer.ggml.tokens"]?.array?.count }
 
-    static func mb(_ bytes: Int) -> String { String(format: "%.2f MB", Double(bytes) / 1_048_576) }
+    static func mb(_ bytes: Int) -> String {
+        bytes < 1_048_576 ? String(format: "%.1f KB", Double(bytes) / 1024) : String(format: "%.2f MB", Double(bytes) / 1_048_576)
+    }
 
     var text: String {
         var lines = ["file: \(model.path), GGUF v\(model.version), alignment \(model.alignment), data at byte \(model.dataOffset)",
@@ -66,8 +69,8 @@ struct ModelSummary {
         lines.append("tensors: \(model.tensors.count), \(Self.mb(totalBytes))")
         let total = Double(max(1, totalBytes))
         for m in mix {
-            lines.append(String(format: "  %-6@ %5.1f %%  %@ in %d tensors", m.type.name, 100 * Double(m.bytes) / total,
-                                Self.mb(m.bytes), m.tensors))
+            lines.append("  " + m.type.name.padding(toLength: 6, withPad: " ", startingAt: 0)
+                         + String(format: " %5.1f %%  ", 100 * Double(m.bytes) / total) + "\(Self.mb(m.bytes)) in \(m.tensors) tensors")
         }
         if let experts = expertCount, experts > 0 {
             let used = model.metadata["\(architecture).expert_used_count"]?.integer

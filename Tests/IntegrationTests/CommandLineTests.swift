@@ -90,4 +90,25 @@ import Testing
         let usage = try Self.run(["run", "--capture-file", "x.wav"])
         #expect(usage.status == 64)
     }
+
+    @Test func modelInspectReadsAFileAndNamesWhatIsWrongWithABadOne() throws {
+        // A GGUF v3 file with no tensors and one metadata entry: general.architecture = "llama".
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        let key = "general.architecture", value = "llama"
+        var bytes = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(0)) + le(UInt64(1))
+        bytes += le(UInt64(key.utf8.count)) + Array(key.utf8) + le(UInt32(8)) + le(UInt64(value.utf8.count)) + Array(value.utf8)
+        let path = Self.temp("tiny.gguf", "")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let ok = try Self.run(["model", "inspect", path, "--json"])
+        #expect(ok.status == 0)
+        #expect(ok.out.contains("\"architecture\":\"llama\""))
+        let cut = Self.temp("cut.gguf", "")
+        try Data(bytes.dropLast(3)).write(to: URL(fileURLWithPath: cut))
+        let bad = try Self.run(["model", "inspect", cut])
+        #expect(bad.status == 65)
+        #expect(bad.err.contains("cut short") && bad.err.contains("general.architecture"))
+        let text = try Self.run(["model", "inspect", Self.temp("notes.txt", "hello, not a model")])
+        #expect(text.status == 65 && text.err.contains("not a GGUF model file"))
+        #expect(try Self.run(["model", "inspect", path + ".missing"]).status == 66)
+    }
 }
