@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for Microturn: installs the Debian packages the build and the
-# tests need, then builds the `microturn` binary in release mode (.build/release/microturn).
+# tests need (and two PyPI packages the tests' reference data needs), then builds the `microturn` binary in release mode (.build/release/microturn).
 #   tools/setup.sh          packages + release build
 #   tools/setup.sh --deps   packages only (what `swift test` needs)
 set -euo pipefail
@@ -16,6 +16,21 @@ else
   echo "setup: installing ${packages[*]}"
   $sudo apt-get update -q
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+# Python packages for the reference data in tests (gguf-py, an implementation independent of ours).
+python_packages=(gguf numpy)
+if python3 -c "import gguf, numpy" 2>/dev/null; then
+  echo "setup: Python packages already installed: ${python_packages[*]}"
+else
+  echo "setup: installing Python packages ${python_packages[*]}"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    $sudo apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip
+  fi
+  # Debian's own Python refuses pip installs outside a venv unless told (PEP 668).
+  python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${python_packages[@]}"
 fi
 
 if ! command -v swift >/dev/null; then

@@ -217,6 +217,11 @@ public final class Session {
             pendingBargeIn = speechStart
             emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"))
         case let .turnEnd(speechEnd, speechStart):
+            // The answer replaces a murmur still playing.
+            if murmuring {
+                speechOut.cancel(at: now)
+                murmuring = false
+            }
             turnIndex += 1
             silentSince = nil
             murmured = false

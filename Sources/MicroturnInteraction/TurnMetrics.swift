@@ -55,7 +55,9 @@ public struct TurnMetrics: Sendable, Equatable {
             let next = k + 1 < utterances.count ? Int(utterances[k + 1].start * rate) : output.count
             let commandHeard = events.first { $0.kind == .command && $0.time >= u.start && $0.time <= u.end + 1.0 }
             let limit = min(next, endSample + Int(2.5 * rate), output.count)
-            let answer = endSample < limit ? (endSample..<limit).first(where: { abs(output[$0]) > active }) : nil
+            // The answer is the first sound that is not the device's own murmured backchannel.
+            let answer = endSample < limit
+                ? (endSample..<limit).first { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } } : nil
             if u.kind == "command" {
                 m.commands += 1
                 if commandHeard?.text == u.text { m.commandsRecognized += 1 }
