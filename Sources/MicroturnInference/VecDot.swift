@@ -1,0 +1,161 @@
+/// Dot products of one weight row with activations quantized the way llama.cpp pairs them
+/// (`activation(for:)`): integer sums inside each block, scaled once per block. Scalar: the
+/// reference that fast kernels must equal.
+public enum VecDot {
+    /// The form activations take against a weight type.
+    public enum Activation: Sendable, Equatable {
+        case f32, f16, bf16, q8_0, q8_K
+
+        /// Bytes of `count` activations in this form.
+        public func bytes(_ count: Int) -> Int {
+            switch self {
+            case .f32: 4 * count
+            case .f16, .bf16: 2 * count
+            case .q8_0: count / 32 * 34
+            case .q8_K: count / 256 * QuantizeActivations.q8KBlockBytes
+            }
+        }
+    }
+
+    public static func activation(for weight: GGMLType) -> Activation {
+        switch weight {
+        case .f16: .f16
+        case .bf16: .bf16
+        case .q8_0, .q4_0: .q8_0
+        case .q4_K, .q5_K, .q6_K: .q8_K
+        default: .f32
+        }
+    }
+
+    /// Converts `count` floats into the form `activation(for: weight)`.
+    public static func prepare(_ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into out: UnsafeMutableRawPointer) {
+        switch activation(for: weight) {
+        case .f32: out.copyMemory(from: x, byteCount: 4 * count)
+        case .f16: for i in 0..<count { out.storeBytes(of: Float16(x[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self) }
+        case .bf16: for i in 0..<count { out.storeBytes(of: bf16(x[i]), toByteOffset: 2 * i, as: UInt16.self) }
+        case .q8_0: QuantizeActivations.q8_0(x, count: count, into: out)
+        case .q8_K: QuantizeActivations.q8_K(x, count: count, into: out)
+        }
+    }
+
+    /// Float to bfloat16, rounding to nearest even (NaN kept quiet), as ggml does.
+    static func bf16(_ f: Float) -> UInt16 {
+        let u = f.bitPattern
+        if f.isNaN { return UInt16(u >> 16) | 64 }
+        return UInt16((u + 0x7FFF + ((u >> 16) & 1)) >> 16)
+    }
+
+    /// Weight row `w` (`count` elements of `type`) dot prepared activations `a`.
+    public static func row(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
+        switch type {
+        case .f32:
+            var s: Float = 0
+            for i in 0..<count { s += w.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) * a.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+            return s
+        case .f16:
+            var s: Float = 0
+            for i in 0..<count {
+                s += Float(Float16(bitPattern: w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                    * Float(Float16(bitPattern: a.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
+            return s
+        case .bf16:
+            var s: Float = 0
+            for i in 0..<count {
+                s += Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+                    * Float(bitPattern: UInt32(a.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+            }
+            return s
+        case .q8_0: return blocks32(w, a, count: count, bytes: 34) { wb, q in
+            let x = (wb + 2).assumingMemoryBound(to: Int8.self)
+            var s: Int32 = 0
+            for i in 0..<32 { s += Int32(x[i]) * Int32(q[i]) }
+            return s
+        }
+        case .q4_0: return blocks32(w, a, count: count, bytes: 18) { wb, q in
+            let x = (wb + 2).assumingMemoryBound(to: UInt8.self)
+            var s: Int32 = 0
+            for i in 0..<16 {
+                s += (Int32(x[i] & 0xF) - 8) * Int32(q[i]) + (Int32(x[i] >> 4) - 8) * Int32(q[i + 16])
+            }
+            return s
+        }
+        case .q4_K: return kBlocks(w, a, count: count, bytes: 144, kind: 4)
+        case .q5_K: return kBlocks(w, a, count: count, bytes: 176, kind: 5)
+        case .q6_K: return q6K(w, a, count: count)
+        default: preconditionFailure("\(type.name) is not a supported type; GGUFFile rejects it before this")
+        }
+    }
+
+    /// 32-element weight blocks (f16 scale first) against Q8_0 activations.
+    @inline(__always) static func blocks32(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, bytes: Int,
+                                           _ dot: (UnsafeRawPointer, UnsafePointer<Int8>) -> Int32) -> Float {
+        var s: Float = 0
+        for b in 0..<(count / 32) {
+            let wb = w + bytes * b, ab = a + 34 * b
+            let sum = dot(wb, (ab + 2).assumingMemoryBound(to: Int8.self))
+            s += Float(sum) * (Dequantize.half(wb) * Dequantize.half(ab))
+        }
+        return s
+    }
+
+    /// Q4_K and Q5_K against Q8_K: per sub-block of 32, scale x (values . activations); the mins
+    /// come off through the activations' sums of 16.
+    static func kBlocks(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, bytes: Int, kind: Int) -> Float {
+        var s: Float = 0
+        for b in 0..<(count / 256) {
+            let wb = w + bytes * b, ab = a + QuantizeActivations.q8KBlockBytes * b
+            let scales = (wb + 4).assumingMemoryBound(to: UInt8.self)
+            let qh = (wb + 16).assumingMemoryBound(to: UInt8.self)
+            let qs = (wb + (kind == 5 ? 48 : 16)).assumingMemoryBound(to: UInt8.self)
+            let q8 = (ab + 4).assumingMemoryBound(to: Int8.self)
+            let sums = (ab + 260).assumingMemoryBound(to: Int16.self)
+            var isum: Int32 = 0, msum: Int32 = 0
+            for j in 0..<8 {
+                let (sc, m) = Dequantize.scaleMin(j, scales)
+                let pair = j / 2, high = j % 2 == 1
+                let bit = UInt8(1) << j
+                var dot: Int32 = 0
+                for l in 0..<32 {
+                    let byte = qs[32 * pair + l]
+                    var v = Int32(high ? byte >> 4 : byte & 0xF)
+                    if kind == 5 && qh[l] & bit != 0 { v += 16 }
+                    dot += v * Int32(q8[32 * j + l])
+                }
+                isum += Int32(sc) * dot
+                msum += Int32(m) * (Int32(sums[2 * j]) + Int32(sums[2 * j + 1]))
+            }
+            let ad = ab.loadUnaligned(as: Float.self)
+            s += Dequantize.half(wb) * ad * Float(isum) - Dequantize.half(wb, 2) * ad * Float(msum)
+        }
+        return s
+    }
+
+    /// Q6_K against Q8_K: 16 sub-blocks of 16, each with its signed scale.
+    static func q6K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var s: Float = 0
+        for b in 0..<(count / 256) {
+            let wb = w + 210 * b, ab = a + QuantizeActivations.q8KBlockBytes * b
+            let ql = wb.assumingMemoryBound(to: UInt8.self), qh = (wb + 128).assumingMemoryBound(to: UInt8.self)
+            let sc = (wb + 192).assumingMemoryBound(to: Int8.self)
+            let q8 = (ab + 4).assumingMemoryBound(to: Int8.self)
+            var isum: Int32 = 0
+            for half in 0..<2 {
+                let l0 = ql + 64 * half, h0 = qh + 32 * half, s0 = sc + 8 * half, a0 = q8 + 128 * half
+                // Sub-block k (16 values) of this half: runs of 32 at offsets 0, 32, 64, 96, two each.
+                for k in 0..<8 {
+                    let run = k / 2, first = 16 * (k % 2)
+                    var dot: Int32 = 0
+                    for l in first..<(first + 16) {
+                        let low = run % 2 == 0 ? l0[l] : l0[l + 32]
+                        let v = Int32((run < 2 ? low & 0xF : low >> 4) | (((h0[l] >> (2 * run)) & 3) << 4)) - 32
+                        dot += v * Int32(a0[32 * run + l])
+                    }
+                    isum += Int32(s0[2 * run + k % 2]) * dot
+                }
+            }
+            s += Dequantize.half(wb, 208) * ab.loadUnaligned(as: Float.self) * Float(isum)
+        }
+        return s
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+@testable import MicroturnInference
+import Testing
+
+/// The block dot products against the plain definition: decode both sides to floats and sum in
+/// double precision. They must agree to float rounding, for every supported weight type.
+@Suite struct VecDotTests {
+    /// A deterministic generator (xorshift) for random blocks and activations.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+        mutating func normal() -> Float {
+            let u1 = max(Double(next() % 1_000_000) / 1_000_000, 1e-9), u2 = Double(next() % 1_000_000) / 1_000_000
+            return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+        }
+    }
+
+    /// Random bytes are a valid block once its f16 scales are finite.
+    static func randomRow(_ type: GGMLType, count: Int, _ rng: inout Random) -> [UInt8] {
+        let (size, bytes) = type.block
+        var row = (0..<(count / size * bytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let scaleOffsets: [Int] = switch type {
+        case .q8_0, .q4_0: [0]
+        case .q4_K, .q5_K: [0, 2]
+        case .q6_K: [208]
+        default: []
+        }
+        func put(_ h: UInt16, at i: Int) { row[i] = UInt8(h & 0xFF); row[i + 1] = UInt8(h >> 8) }
+        for b in 0..<(count / size) {
+            for o in scaleOffsets { put(Float16(rng.normal() * 0.01).bitPattern, at: b * bytes + o) }
+        }
+        switch type {
+        case .f32: return (0..<count).flatMap { _ in withUnsafeBytes(of: rng.normal()) { Array($0) } }
+        case .f16: for i in 0..<count { put(Float16(rng.normal()).bitPattern, at: 2 * i) }
+        case .bf16: for i in 0..<count { put(VecDot.bf16(rng.normal()), at: 2 * i) }
+        default: break
+        }
+        return row
+    }
+
+    /// Decodes prepared activations back to floats.
+    static func decode(_ a: [UInt8], _ kind: VecDot.Activation, count: Int) -> [Float] {
+        a.withUnsafeBytes { p in
+            (0..<count).map { i in
+                switch kind {
+                case .f32: p.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
+                case .f16: Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                case .bf16: Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+                case .q8_0:
+                    Dequantize.half(p.baseAddress! + 34 * (i / 32)) * Float(Int8(bitPattern: p[34 * (i / 32) + 2 + i % 32]))
+                case .q8_K:
+                    p.loadUnaligned(fromByteOffset: 292 * (i / 256), as: Float.self) * Float(Int8(bitPattern: p[292 * (i / 256) + 4 + i % 256]))
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K])
+    func blockDotsEqualTheDefinition(type: GGMLType) {
+        var rng = Random(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(type.rawValue))
+        let count = 1024
+        for _ in 0..<20 {
+            let w = Self.randomRow(type, count: count, &rng)
+            let x = (0..<count).map { _ in rng.normal() }
+            let kind = VecDot.activation(for: type)
+            var a = [UInt8](repeating: 0, count: kind.bytes(count))
+            x.withUnsafeBufferPointer { xp in a.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: count, for: type, into: $0.baseAddress!) } }
+            let ours = w.withUnsafeBytes { wp in a.withUnsafeBytes { VecDot.row(wp.baseAddress!, type: type, $0.baseAddress!, count: count) } }
+            var weights = [Float](repeating: 0, count: count)
+            w.withUnsafeBytes { wp in weights.withUnsafeMutableBufferPointer { Dequantize.row(wp.baseAddress!, type: type, count: count, into: $0.baseAddress!) } }
+            let acts = Self.decode(a, kind, count: count)
+            var exact = 0.0, scale = 0.0
+            for i in 0..<count {
+                exact += Double(weights[i]) * Double(acts[i])
+                scale += abs(Double(weights[i]) * Double(acts[i]))
+            }
+            #expect(abs(Double(ours) - exact) <= 2e-6 * scale + 1e-9, "\(type.name): \(ours) vs \(exact)")
+            // Quantizing the activations loses at most half a step per value, plus, for Q8_0, what
+            // storing the scale as f16 costs (127 steps x 2^-11).
+            if kind == .q8_0 || kind == .q8_K {
+                let step = Double(x.map { abs($0) }.max()!) / 127
+                let worst = zip(x, acts).map { abs(Double($0) - Double($1)) }.max()!
+                #expect(worst <= step * (0.5 + (kind == .q8_0 ? 127.0 / 2048 : 1e-3)))
+            }
+        }
+    }
+
+    @Test func q8KSumsAreTheSumsOfItsValues() {
+        var rng = Random(state: 42)
+        let x = (0..<512).map { _ in rng.normal() * 3 }
+        var a = [UInt8](repeating: 0, count: VecDot.Activation.q8_K.bytes(512))
+        x.withUnsafeBufferPointer { xp in a.withUnsafeMutableBytes { QuantizeActivations.q8_K(xp.baseAddress!, count: 512, into: $0.baseAddress!) } }
+        a.withUnsafeBytes { p in
+            for b in 0..<2 {
+                for j in 0..<16 {
+                    let sum = (0..<16).reduce(0) { $0 + Int(Int8(bitPattern: p[292 * b + 4 + 16 * j + $1])) }
+                    #expect(Int(p.loadUnaligned(fromByteOffset: 292 * b + 260 + 2 * j, as: Int16.self)) == sum)
+                }
+            }
+        }
+        // All zeros: a zero scale, not a division by zero.
+        let zeros = [Float](repeating: 0, count: 256)
+        var z = [UInt8](repeating: 1, count: 292)
+        zeros.withUnsafeBufferPointer { xp in z.withUnsafeMutableBytes { QuantizeActivations.q8_K(xp.baseAddress!, count: 256, into: $0.baseAddress!) } }
+        #expect(z.allSatisfy { $0 == 0 })
+    }
+}
