@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""llama.cpp, through llama-cpp-python (which vendors it), as the reference MicroturnInference is
+checked against: the same GGUF files, the same questions.
+
+  tools/llama-reference.py logits --model F.gguf --tokens 1,2,3 --out F.f32
+      Logits of every position, raw little-endian float32, row-major (one row per position).
+      The key/value cache is kept in F32 so an F32 model is compared at full precision.
+  tools/llama-reference.py tokenize --model F.gguf --text "..." [--no-special]
+      Token ids, comma-separated, as llama.cpp's tokenizer gives them (no BOS added).
+  tools/llama-reference.py generate --model F.gguf --tokens 1,2,3 -n 32
+      Greedy continuation, comma-separated token ids.
+  tools/llama-reference.py quantize --model F32.gguf --out Q.gguf --type Q4_K_M
+      llama.cpp's own quantizer (K-quants: Q4_K_M mixes Q4_K and Q6_K).
+
+Needs llama-cpp-python built from its PyPI source package (tools/setup.sh --reference builds it
+with llama.cpp's tools and examples off).
+"""
+import argparse
+import sys
+
+try:
+    import numpy as np
+    import llama_cpp
+except ImportError as e:
+    sys.exit(f"llama-reference.py: {e}; build it with tools/setup.sh --reference")
+
+FTYPES = {"Q4_0": 2, "Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18}
+
+
+def load(path, n_ctx=512, logits_all=False, threads=1):
+    kwargs = dict(model_path=path, n_ctx=n_ctx, logits_all=logits_all, n_threads=threads, n_threads_batch=threads,
+                  verbose=False, type_k=0, type_v=0, n_batch=n_ctx)
+    try:
+        return llama_cpp.Llama(flash_attn=False, **kwargs)
+    except TypeError:
+        return llama_cpp.Llama(**kwargs)
+
+
+def ids(text):
+    return [int(t) for t in text.split(",") if t.strip()]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    lg = sub.add_parser("logits")
+    lg.add_argument("--model", required=True)
+    lg.add_argument("--tokens", required=True)
+    lg.add_argument("--out", required=True)
+    tk = sub.add_parser("tokenize")
+    tk.add_argument("--model", required=True)
+    tk.add_argument("--text", required=True)
+    tk.add_argument("--no-special", action="store_true", help="treat special-token text as plain text")
+    gn = sub.add_parser("generate")
+    gn.add_argument("--model", required=True)
+    gn.add_argument("--tokens", required=True)
+    gn.add_argument("-n", type=int, default=32)
+    qz = sub.add_parser("quantize")
+    qz.add_argument("--model", required=True)
+    qz.add_argument("--out", required=True)
+    qz.add_argument("--type", required=True, choices=sorted(FTYPES))
+    a = p.parse_args()
+
+    if a.command == "logits":
+        tokens = ids(a.tokens)
+        llm = load(a.model, n_ctx=max(64, len(tokens) + 8), logits_all=True)
+        llm.eval(tokens)
+        np.asarray(llm.scores[: len(tokens)], dtype="<f4").tofile(a.out)
+    elif a.command == "tokenize":
+        llm = load(a.model)
+        print(",".join(str(t) for t in llm.tokenize(a.text.encode("utf-8"), add_bos=False, special=not a.no_special)))
+    elif a.command == "generate":
+        tokens = ids(a.tokens)
+        llm = load(a.model, n_ctx=len(tokens) + a.n + 8)
+        out = []
+        for t in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+            out.append(t)
+            if len(out) == a.n:
+                break
+        print(",".join(str(t) for t in out))
+    elif a.command == "quantize":
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = FTYPES[a.type]
+        if llama_cpp.llama_model_quantize(a.model.encode(), a.out.encode(), params) != 0:
+            sys.exit(f"llama-reference.py: llama.cpp could not quantize {a.model}")
+
+
+if __name__ == "__main__":
+    main()
