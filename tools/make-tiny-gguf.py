@@ -154,6 +154,8 @@ def main():
         for k, v in PRESETS[a.preset].items():
             setattr(a, k, v)
     name, tokenizer, pre, moe, shared, qk_norm = ARCHS[a.arch]
+    if a.arch == "olmoe":
+        a.kv_heads = a.heads  # OLMoE has no grouped-query attention; llama.cpp sizes its k-norm by the width
     qtype = T[a.type]
     block = gguf.GGML_QUANT_SIZES[qtype][0]
     for what, n in [("--width", a.width), ("--ff", a.ff), ("--heads x --head-dim", a.heads * a.head_dim)]:
