@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for Microturn: installs the Debian packages the build and the
-# tests need (and two PyPI packages the tests' reference data needs), then builds the `microturn` binary in release mode (.build/release/microturn).
+# tests need (and the PyPI packages the model engine's tests need: gguf, numpy, llama-cpp-python), then builds the `microturn` binary in release mode (.build/release/microturn).
 #   tools/setup.sh          packages + release build
 #   tools/setup.sh --deps   packages only (what `swift test` needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us)
+packages=(pkg-config g++ libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)
@@ -18,19 +18,30 @@ else
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 fi
 
-# Python packages for the reference data in tests (gguf-py, an implementation independent of ours).
-python_packages=(gguf numpy)
-if python3 -c "import gguf, numpy" 2>/dev/null; then
-  echo "setup: Python packages already installed: ${python_packages[*]}"
-else
-  echo "setup: installing Python packages ${python_packages[*]}"
+# Python packages for the model engine's tests: gguf-py writes tiny models and reference data (an
+# implementation independent of ours), llama-cpp-python runs llama.cpp on them. llama-cpp-python is
+# built from its source package (it vendors llama.cpp), with llama.cpp's tools and examples off: a
+# few minutes once, then pip's wheel cache has it.
+pip_install() {
   if ! python3 -m pip --version >/dev/null 2>&1; then
     $sudo apt-get update -q
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip
   fi
   # Debian's own Python refuses pip installs outside a venv unless told (PEP 668).
-  python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages "${python_packages[@]}"
+  python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
+}
+if python3 -c "import gguf, numpy" 2>/dev/null; then
+  echo "setup: Python packages already installed: gguf numpy"
+else
+  echo "setup: installing Python packages gguf numpy"
+  pip_install gguf numpy
+fi
+if python3 -c "import llama_cpp" 2>/dev/null; then
+  echo "setup: llama-cpp-python already installed"
+else
+  echo "setup: building llama-cpp-python (llama.cpp, the reference for the model engine's tests; a few minutes)"
+  CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" pip_install --no-binary llama-cpp-python llama-cpp-python
 fi
 
 if ! command -v swift >/dev/null; then

@@ -9,17 +9,20 @@ import Testing
         .deletingLastPathComponent()
 
     /// Runs a tools/ script; a missing Python package is a failure that says how to install it.
-    static func tool(_ arguments: [String]) throws -> (status: Int32, err: String) {
+    static func tool(_ arguments: [String], stdout: Bool = false) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3"] + arguments
         p.currentDirectoryURL = repository
-        let err = Pipe()
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = stdout ? out : FileHandle.nullDevice
         p.standardError = err
         try p.run()
+        // The tools print little: read stdout, then stderr.
+        let o = stdout ? out.fileHandleForReading.readDataToEndOfFile() : Data()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
     @Test(arguments: [1, 2])

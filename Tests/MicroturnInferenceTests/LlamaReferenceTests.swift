@@ -1,0 +1,91 @@
+import Foundation
+@testable import MicroturnInference
+import Testing
+
+/// The engine against llama.cpp (llama-cpp-python, tools/llama-reference.py) on the same tiny
+/// models: logits at every position of a 64-token prompt, and greedy continuations.
+@Suite(.serialized) struct LlamaReferenceTests {
+    static let architectures = ["llama", "mixtral", "qwen3", "qwen3moe", "olmoe", "qwen2moe", "granitemoe"]
+    static let prompt = (0..<64).map { ($0 * 37 + 11) % 509 + 3 }
+
+    static func temp(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString)-\(name)").path
+    }
+
+    static func run(_ arguments: [String]) throws -> String {
+        let r = try DequantizeTests.tool(arguments)
+        try #require(r.status == 0, "\(arguments.first ?? "") failed (tools/setup.sh --deps builds llama-cpp-python): \(r.err)")
+        return r.err
+    }
+
+    /// A tiny model of `arch` in `type`; K-quants come from llama.cpp's quantizer, on rows of 256.
+    static func model(_ arch: String, _ type: String) throws -> String {
+        let path = temp("\(arch)-\(type).gguf")
+        if type == "Q4_K_M" {
+            let f32 = temp("\(arch)-f32.gguf")
+            defer { try? FileManager.default.removeItem(atPath: f32) }
+            _ = try run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", "F32", "--width", "256", "--ff", "256",
+                         "--head-dim", "64", "--out", f32])
+            _ = try run(["tools/llama-reference.py", "quantize", "--model", f32, "--out", path, "--type", "Q4_K_M"])
+        } else {
+            _ = try run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
+        }
+        return path
+    }
+
+    static func reference(_ path: String, tokens: [Int]) throws -> [Float] {
+        let out = temp("ref.f32")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = try run(["tools/llama-reference.py", "logits", "--model", path, "--tokens",
+                     tokens.map(String.init).joined(separator: ","), "--out", out])
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    @Test(arguments: architectures, ["F32", "Q8_0", "Q4_0", "Q4_K_M"])
+    func logitsAgreeAtEveryPosition(arch: String, type: String) throws {
+        let path = try Self.model(arch, type)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let engine = try Transformer(path: path)
+        let vocab = engine.config.vocabulary
+        let expected = try Self.reference(path, tokens: Self.prompt)
+        try #require(expected.count == Self.prompt.count * vocab)
+        let range = Double((expected.max() ?? 0) - (expected.min() ?? 0))
+        let tolerance = (type == "F32" ? 1e-4 : 1e-2) * range
+        var worst = 0.0, topMismatches: [Int] = []
+        for (p, token) in Self.prompt.enumerated() {
+            let ours = engine.forward(token: token)
+            let theirs = expected[(p * vocab)..<((p + 1) * vocab)]
+            for i in 0..<vocab { worst = max(worst, Double(abs(ours[i] - theirs[theirs.startIndex + i]))) }
+            // The same top token wherever llama.cpp's top two are clearly apart.
+            let ranked = theirs.indices.sorted { theirs[$0] > theirs[$1] }
+            if Double(theirs[ranked[0]] - theirs[ranked[1]]) > tolerance,
+               ours.indices.max(by: { ours[$0] < ours[$1] }) != ranked[0] - theirs.startIndex {
+                topMismatches.append(p)
+            }
+        }
+        #expect(worst <= tolerance, "\(arch) \(type): max |difference| \(worst), range \(range)")
+        #expect(topMismatches.isEmpty, "\(arch) \(type): top token differs at positions \(topMismatches)")
+    }
+
+    @Test(arguments: architectures)
+    func greedyGenerationsAreIdentical(arch: String) throws {
+        let path = try Self.model(arch, "F32")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let start = Array(Self.prompt.prefix(8))
+        let r = try DequantizeTests.tool(["tools/llama-reference.py", "generate", "--model", path, "--tokens",
+                                         start.map(String.init).joined(separator: ","), "-n", "32"], stdout: true)
+        try #require(r.status == 0, "\(r.err)")
+        let theirs = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+        let engine = try Transformer(path: path)
+        var logits: [Float] = []
+        for t in start { logits = engine.forward(token: t) }
+        var ours: [Int] = []
+        for _ in 0..<32 {
+            let next = logits.indices.max { logits[$0] < logits[$1] }!
+            ours.append(next)
+            logits = engine.forward(token: next)
+        }
+        #expect(ours == theirs, "\(arch): ours \(ours), llama.cpp \(theirs)")
+    }
+}
