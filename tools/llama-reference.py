@@ -5,8 +5,9 @@ checked against: the same GGUF files, the same questions.
   tools/llama-reference.py logits --model F.gguf --tokens 1,2,3 --out F.f32
       Logits of every position, raw little-endian float32, row-major (one row per position).
       The key/value cache is kept in F32 so an F32 model is compared at full precision.
-  tools/llama-reference.py tokenize --model F.gguf --text "..." [--no-special]
-      Token ids, comma-separated, as llama.cpp's tokenizer gives them (no BOS added).
+  tools/llama-reference.py tokenize --model F.gguf (--text "..." | --texts-json F.json) [--no-special]
+      Token ids, comma-separated, as llama.cpp's tokenizer gives them (no BOS added); with
+      --texts-json (a JSON list of strings), a JSON list of id lists.
   tools/llama-reference.py generate --model F.gguf --tokens 1,2,3 -n 32
       Greedy continuation, comma-separated token ids.
   tools/llama-reference.py quantize --model F32.gguf --out Q.gguf --type Q4_K_M
@@ -16,6 +17,7 @@ Needs llama-cpp-python built from its PyPI source package (tools/setup.sh --refe
 with llama.cpp's tools and examples off).
 """
 import argparse
+import json
 import sys
 
 try:
@@ -49,7 +51,8 @@ def main():
     lg.add_argument("--out", required=True)
     tk = sub.add_parser("tokenize")
     tk.add_argument("--model", required=True)
-    tk.add_argument("--text", required=True)
+    tk.add_argument("--text")
+    tk.add_argument("--texts-json")
     tk.add_argument("--no-special", action="store_true", help="treat special-token text as plain text")
     gn = sub.add_parser("generate")
     gn.add_argument("--model", required=True)
@@ -68,7 +71,14 @@ def main():
         np.asarray(llm.scores[: len(tokens)], dtype="<f4").tofile(a.out)
     elif a.command == "tokenize":
         llm = load(a.model)
-        print(",".join(str(t) for t in llm.tokenize(a.text.encode("utf-8"), add_bos=False, special=not a.no_special)))
+        encode = lambda text: llm.tokenize(text.encode("utf-8"), add_bos=False, special=not a.no_special)
+        if a.texts_json:
+            with open(a.texts_json, encoding="utf-8") as f:
+                print(json.dumps([encode(t) for t in json.load(f)]))
+        elif a.text is not None:
+            print(",".join(str(t) for t in encode(a.text)))
+        else:
+            sys.exit("llama-reference.py tokenize: give --text or --texts-json")
     elif a.command == "generate":
         tokens = ids(a.tokens)
         llm = load(a.model, n_ctx=len(tokens) + a.n + 8)

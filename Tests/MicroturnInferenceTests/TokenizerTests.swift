@@ -1,0 +1,50 @@
+import Foundation
+@testable import MicroturnInference
+import Testing
+
+/// Tokenization against llama.cpp's on the same vocabularies: SentencePiece-style (llama) and
+/// byte-level BPE with the Qwen2 (qwen3) and GPT-2/OLMo (olmoe) pre-tokenizers.
+@Suite struct TokenizerTests {
+    static let corpus = [
+        "Hello world", " leading space", "trailing space ", "  two  spaces   three", "\ttabs\tand\nnew\nlines\r\n\n",
+        "Numbers 1 12 123 1234 12345 3.14159 -42", "It's we're they've I'm you'll he'd IT'S",
+        "naïve café résumé Über — “quotes” ‘single’", "日本語のテキスト 中文文本 한국어", "emoji 🙂🎉 👩‍👩‍👧 flags 🇫🇷",
+        "def add(a, b):\n    return a + b\n", "x[i] = y{j}; /* c */ // d #e $f %g ^h &&", "<|im_end|> special <|endoftext|>text</s>",
+        "", " ", "\n", "a", "The quick brown fox jumps over the lazy dog. The train was late again this morning.",
+    ]
+
+    @Test(arguments: ["llama", "qwen3", "olmoe"])
+    func idsMatchLlamaCpp(arch: String) throws {
+        let model = LlamaReferenceTests.temp("\(arch).gguf"), texts = LlamaReferenceTests.temp("texts.json")
+        defer {
+            try? FileManager.default.removeItem(atPath: model)
+            try? FileManager.default.removeItem(atPath: texts)
+        }
+        _ = try LlamaReferenceTests.run(["tools/make-tiny-gguf.py", "--arch", arch, "--out", model])
+        try JSONSerialization.data(withJSONObject: Self.corpus).write(to: URL(fileURLWithPath: texts))
+        for special in [true, false] {
+            let r = try DequantizeTests.tool(["tools/llama-reference.py", "tokenize", "--model", model, "--texts-json", texts]
+                                             + (special ? [] : ["--no-special"]), stdout: true)
+            try #require(r.status == 0, "\(r.err)")
+            let expected = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[Int]])
+            let tokenizer = try Tokenizer(file: GGUFFile(path: model))
+            for (text, theirs) in zip(Self.corpus, expected) {
+                let ours = tokenizer.encode(text, special: special)
+                #expect(ours == theirs, "\(arch) special=\(special) \(text.debugDescription): ours \(ours), llama.cpp \(theirs)")
+            }
+        }
+    }
+
+    @Test(arguments: ["llama", "qwen3"])
+    func decodingGivesTheTextBack(arch: String) throws {
+        let model = LlamaReferenceTests.temp("\(arch).gguf")
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        _ = try LlamaReferenceTests.run(["tools/make-tiny-gguf.py", "--arch", arch, "--out", model])
+        let tokenizer = try Tokenizer(file: GGUFFile(path: model))
+        for text in Self.corpus where !text.contains("<") {
+            let back = tokenizer.decode(tokenizer.encode(text))
+            // SentencePiece adds one leading space.
+            #expect(back == (arch == "llama" && !text.isEmpty ? " " + text : text), "\(text.debugDescription) -> \(back.debugDescription)")
+        }
+    }
+}
