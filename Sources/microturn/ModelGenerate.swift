@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import MicroturnInference
+
+struct ModelGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Continue a prompt with a model, printing tokens as they come.",
+        discussion: """
+        Greedy by default (--greedy, or --temp 0); with --temp T the next token is drawn after top-k, \
+        top-p and min-p filtering and a repetition penalty, from --seed S (the same seed gives the same text). \
+        Stops after -n tokens or at the model's end-of-sequence token.
+
+        Example: microturn model generate --model tiny.gguf --prompt "The cat" -n 32 --temp 0.8 --top-k 40 --seed 7
+        """)
+
+    @Option(help: "The .gguf model file.")
+    var model: String
+
+    @Option(help: "The text to continue.")
+    var prompt: String
+
+    @Option(name: .short, help: "How many tokens to generate.")
+    var n = 32
+
+    @Flag(help: "Always take the most likely token (the default).")
+    var greedy = false
+
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temp: Float = 0
+
+    @Option(help: "Keep the k most likely tokens (0: all).")
+    var topK = 0
+
+    @Option(help: "Keep the most likely tokens whose probabilities add up to p.")
+    var topP: Float = 1
+
+    @Option(help: "Drop tokens less likely than this fraction of the most likely.")
+    var minP: Float = 0
+
+    @Option(help: "Penalize recently seen tokens (1: off).")
+    var repeatPenalty: Float = 1
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard n > 0 else { throw ValidationError("-n must be at least 1") }
+        guard temp >= 0, topK >= 0, (0...1).contains(topP), (0...1).contains(minP), repeatPenalty > 0 else {
+            throw ValidationError("--temp, --top-k >= 0; --top-p and --min-p in 0...1; --repeat-penalty > 0")
+        }
+        if greedy && temp > 0 { throw ValidationError("--greedy and --temp > 0 contradict each other") }
+    }
+
+    func run() throws {
+        try withExitCodes {
+            let file = try GGUFFile(path: model)
+            let tokenizer = try Tokenizer(file: file)
+            let transformer = try Transformer(file: file)
+            var ids = tokenizer.encode(prompt)
+            if tokenizer.addBOS, let bos = tokenizer.bos { ids.insert(bos, at: 0) }
+            guard !ids.isEmpty else { throw UsageError(message: "--prompt: the prompt has no tokens") }
+            var settings = Sampler.Settings()
+            settings.temperature = greedy ? 0 : temp
+            settings.topK = topK
+            settings.topP = topP
+            settings.minP = minP
+            settings.repetitionPenalty = repeatPenalty
+            settings.seed = seed
+            var sampler = Sampler(settings)
+            var logits: [Float] = []
+            for t in ids { logits = transformer.forward(token: t) }
+            var history = ids, produced: [Int] = []
+            for _ in 0..<n {
+                let next = sampler.next(logits, history: history)
+                if next == tokenizer.eos { break }
+                // Print what the new token adds to the text (a token can end inside a character).
+                let before = tokenizer.decode(produced)
+                produced.append(next)
+                history.append(next)
+                let after = tokenizer.decode(produced)
+                if after.hasPrefix(before) { FileHandle.standardOutput.write(Data(after.dropFirst(before.count).utf8)) }
+                if produced.count < n { logits = transformer.forward(token: next) }
+            }
+            print("")
+        }
+    }
+}
