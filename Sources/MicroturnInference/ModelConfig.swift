@@ -30,27 +30,35 @@ public struct ModelConfig: Sendable, Equatable {
                                reason: "'\(name)' is not an architecture this engine runs (\(Architecture.registry.keys.sorted().joined(separator: ", ")))")
         }
         func int(_ key: String) throws(GGUFError) -> Int {
-            guard let v = try file.required("\(name).\(key)").integer, v > 0 else {
+            guard let v = try file.required("\(name).\(key)").integer, v > 0, v <= 1 << 24 else {
                 throw .badMetadata(path: file.path, key: "\(name).\(key)", reason: "must be a positive integer")
             }
             return v
+        }
+        /// An optional count: absent gives `fallback`; present, it must be positive (and sane).
+        func int(_ key: String, or fallback: Int) throws(GGUFError) -> Int {
+            guard let v = file.metadata["\(name).\(key)"] else { return fallback }
+            guard let n = v.integer, n > 0, n <= 1 << 24 else {
+                throw .badMetadata(path: file.path, key: "\(name).\(key)", reason: "must be a positive integer, got \(v)")
+            }
+            return n
         }
         func float(_ key: String, _ fallback: Double) -> Float { Float(file.metadata["\(name).\(key)"]?.double ?? fallback) }
         architecture = arch
         layers = try int("block_count")
         width = try int("embedding_length")
         heads = try int("attention.head_count")
-        kvHeads = file.metadata["\(name).attention.head_count_kv"]?.integer ?? heads
-        headDim = file.metadata["\(name).attention.key_length"]?.integer ?? width / heads
+        kvHeads = try int("attention.head_count_kv", or: heads)
+        headDim = try int("attention.key_length", or: max(1, width / heads))
         contextLength = try int("context_length")
         rmsEpsilon = float("attention.layer_norm_rms_epsilon", 1e-5)
         ropeBase = float("rope.freq_base", 10_000)
-        ropeDims = file.metadata["\(name).rope.dimension_count"]?.integer ?? headDim
+        ropeDims = try int("rope.dimension_count", or: headDim)
         guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.array?.count else {
             throw .missingMetadata(path: file.path, key: "tokenizer.ggml.tokens", architecture: name)
         }
         vocabulary = tokens
-        experts = file.metadata["\(name).expert_count"]?.integer ?? 0
+        experts = try int("expert_count", or: 0)
         expertsUsed = experts > 0 ? try int("expert_used_count") : 0
         attentionScale = 1 / Float(headDim).squareRoot()
         if arch.graniteScales {
