@@ -10,6 +10,8 @@ checked against: the same GGUF files, the same questions.
       --texts-json (a JSON list of strings), a JSON list of id lists.
   tools/llama-reference.py generate --model F.gguf --tokens 1,2,3 -n 32
       Greedy continuation, comma-separated token ids.
+  tools/llama-reference.py bench --model F.gguf --threads N --prefill 128 --decode 64
+      Prints {"prefill_s": ..., "decode_s": ...}: one prefill of N tokens, then N greedy decodes.
   tools/llama-reference.py quantize --model F32.gguf --out Q.gguf --type Q4_K_M
       llama.cpp's own quantizer (K-quants: Q4_K_M mixes Q4_K and Q6_K).
 
@@ -58,6 +60,11 @@ def main():
     gn.add_argument("--model", required=True)
     gn.add_argument("--tokens", required=True)
     gn.add_argument("-n", type=int, default=32)
+    bn = sub.add_parser("bench")
+    bn.add_argument("--model", required=True)
+    bn.add_argument("--threads", type=int, default=1)
+    bn.add_argument("--prefill", type=int, default=128)
+    bn.add_argument("--decode", type=int, default=64)
     qz = sub.add_parser("quantize")
     qz.add_argument("--model", required=True)
     qz.add_argument("--out", required=True)
@@ -88,6 +95,22 @@ def main():
             if len(out) == a.n:
                 break
         print(",".join(str(t) for t in out))
+    elif a.command == "bench":
+        import time
+        llm = load(a.model, n_ctx=a.prefill + a.decode + 8, threads=a.threads)
+        n_vocab = llm.n_vocab()
+        prompt = [(i * 7919 + 13) % (n_vocab - 3) + 3 for i in range(a.prefill)]
+        llm.eval(prompt[:4])  # warm up (page in the weights, build the graphs), then start over
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.eval(prompt)
+        t1 = time.perf_counter()
+        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        for _ in range(a.decode):
+            llm.eval([token])
+            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        t2 = time.perf_counter()
+        print(json.dumps({"prefill_s": t1 - t0, "decode_s": t2 - t1}))
     elif a.command == "quantize":
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = FTYPES[a.type]

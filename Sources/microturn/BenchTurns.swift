@@ -112,28 +112,12 @@ struct BenchTurns: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let silence = WavFile(sampleRate: 16_000, channels: 1, samples: [Float](repeating: 0, count: Int(seconds * 16_000)))
         try silence.write(path: "\(dir)/silence.wav")
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         var args = ["run", "--capture-file", "\(dir)/silence.wav", "--playback-file", "\(dir)/out.wav"]
         if let c = config.config { args += ["--config", c] }
         if let b = config.board { args += ["--board", b] }
-        var pid: pid_t = 0
-        let argv = ([exe] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        let start = MonotonicClock.now()
-        guard posix_spawn(&pid, exe, &actions, nil, argv, environ) == 0 else {
-            throw AudioError.fileIO(path: exe, reason: "cannot start the idle run")
-        }
-        var status: Int32 = 0
-        var usage = rusage()
-        wait4(pid, &status, 0, &usage)
-        let wall = Double(MonotonicClock.now() - start) / 1e9
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return (cpu, wall, Double(usage.ru_maxrss) / 1024)
+        let r = try ChildProcess.run(ChildProcess.microturn, args)
+        guard r.status == 0 else { throw AudioError.fileIO(path: ChildProcess.microturn, reason: "the idle run failed (exit \(r.status))") }
+        return (r.cpuSeconds, r.wallSeconds, r.peakRSSMB)
     }
 }
 
