@@ -31,12 +31,16 @@ public final class Transformer {
     private var values: [[Float]]
     public private(set) var position = 0
 
-    public convenience init(path: String) throws(GGUFError) {
-        try self.init(file: GGUFFile(path: path))
+    /// Shares each matrix product's rows (nil: the calling thread alone).
+    let pool: WorkerPool?
+
+    public convenience init(path: String, threads: Int = 1) throws(GGUFError) {
+        try self.init(file: GGUFFile(path: path), threads: threads)
     }
 
-    public init(file: GGUFFile) throws(GGUFError) {
+    public init(file: GGUFFile, threads: Int = 1) throws(GGUFError) {
         self.file = file
+        pool = threads > 1 ? WorkerPool(threads: threads) : nil
         let c = try ModelConfig(file)
         config = c
         let w = TensorLookup(file: file)
@@ -121,15 +125,15 @@ public final class Transformer {
             for j in x.indices { x[j] += f[j] * c.residualScale }
         }
         position += 1
-        var logits = output.apply(Self.rmsNorm(x, outputNorm, c.rmsEpsilon))
+        var logits = output.apply(Self.rmsNorm(x, outputNorm, c.rmsEpsilon), pool: pool)
         if c.logitScale != 1 { for i in logits.indices { logits[i] /= c.logitScale } }
         return logits
     }
 
     func attention(_ h: [Float], layer: Layer, index: Int) -> [Float] {
         let c = config, d = c.headDim
-        var q = layer.q.apply(h), k = layer.k.apply(h)
-        let v = layer.v.apply(h)
+        var q = layer.q.apply(h, pool: pool), k = layer.k.apply(h, pool: pool)
+        let v = layer.v.apply(h, pool: pool)
         switch c.architecture.qkNorm {
         case .none: break
         case .whole:
@@ -169,7 +173,7 @@ public final class Transformer {
                 }
             }
         }
-        return layer.o.apply(out)
+        return layer.o.apply(out, pool: pool)
     }
 
     /// Rotary position embedding of one head starting at `from`, at the current position.
@@ -186,9 +190,9 @@ public final class Transformer {
     }
 
     func feedForward(_ h: [Float], layer: Layer) -> [Float] {
-        if let dense = layer.dense { return Self.swiglu(h, dense) }
+        if let dense = layer.dense { return swiglu(h, dense) }
         let c = config
-        let logits = layer.router!.apply(h)
+        let logits = layer.router!.apply(h, pool: pool)
         // Softmax over all experts, keep the top k (ties to the lower index), optionally renormalized.
         let best = logits.max() ?? 0
         var probs = logits.map { exp($0 - best) }
@@ -199,24 +203,24 @@ public final class Transformer {
         var out = [Float](repeating: 0, count: c.width)
         for e in chosen {
             let weight = c.architecture.normalizeExpertWeights ? probs[e] / sum : probs[e]
-            let y = Self.swiglu(h, layer.experts[e])
+            let y = swiglu(h, layer.experts[e])
             for j in out.indices { out[j] += weight * y[j] }
         }
         if let gate = layer.sharedGate, let shared = layer.shared {
             var g: Float = 0
             for j in h.indices { g += gate[j] * h[j] }
             let weight = 1 / (1 + exp(-g))
-            let y = Self.swiglu(h, shared)
+            let y = swiglu(h, shared)
             for j in out.indices { out[j] += weight * y[j] }
         }
         return out
     }
 
-    static func swiglu(_ h: [Float], _ f: FeedForward) -> [Float] {
-        let g = f.gate.apply(h), u = f.up.apply(h)
+    func swiglu(_ h: [Float], _ f: FeedForward) -> [Float] {
+        let g = f.gate.apply(h, pool: pool), u = f.up.apply(h, pool: pool)
         var a = [Float](repeating: 0, count: g.count)
         for i in a.indices { a[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-        return f.down.apply(a)
+        return f.down.apply(a, pool: pool)
     }
 
     static func rmsNorm(_ x: [Float], _ w: [Float], _ eps: Float) -> [Float] {

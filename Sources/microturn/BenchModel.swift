@@ -96,7 +96,7 @@ struct BenchModel: ParsableCommand {
 
     /// The child's side: our engine on the same prompt as llama-reference.py's.
     func runEngine() throws {
-        let transformer = try Transformer(path: model)
+        let transformer = try Transformer(path: model, threads: threads)
         let vocab = transformer.config.vocabulary
         let prompt = (0..<prefill).map { ($0 * 7919 + 13) % (vocab - 3) + 3 }
         // Warm up (page in the weights) as llama-reference.py does, then start over.

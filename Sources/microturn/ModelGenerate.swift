@@ -17,6 +17,9 @@ struct ModelGenerate: ParsableCommand {
     @Option(help: "The .gguf model file.")
     var model: String
 
+    @Option(help: "Threads for the matrix products (the board profile's board.threads is 2 by default).")
+    var threads = 2
+
     @Option(help: "The text to continue.")
     var prompt: String
 
@@ -56,7 +59,7 @@ struct ModelGenerate: ParsableCommand {
         try withExitCodes {
             let file = try GGUFFile(path: model)
             let tokenizer = try Tokenizer(file: file)
-            let transformer = try Transformer(file: file)
+            let transformer = try Transformer(file: file, threads: threads)
             var ids = tokenizer.encode(prompt)
             if tokenizer.addBOS, let bos = tokenizer.bos { ids.insert(bos, at: 0) }
             guard !ids.isEmpty else { throw UsageError(message: "--prompt: the prompt has no tokens") }

@@ -1,0 +1,26 @@
+import Foundation
+@testable import MicroturnInference
+import Testing
+
+@Suite struct WorkerPoolTests {
+    @Test(arguments: [1, 2, 4])
+    func everyIndexRunsExactlyOnce(threads: Int) {
+        let pool = WorkerPool(threads: threads)
+        for count in [0, 1, 7, 1000] {
+            // Each index has its own slot, so a correct pool never has two threads write one.
+            let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, count))
+            defer { hits.deallocate() }
+            hits.initialize(repeating: 0)
+            pool.parallelFor(count) { hits[$0] += 1 }
+            #expect(hits.prefix(count).allSatisfy { $0 == 1 }, "\(threads) threads, \(count) indices")
+        }
+    }
+
+    @Test func threadsDoNotChangeTheLogits() throws {
+        let path = LlamaReferenceTests.temp("qwen3moe.gguf")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try LlamaReferenceTests.run(["tools/make-tiny-gguf.py", "--arch", "qwen3moe", "--type", "Q8_0", "--out", path])
+        let one = try Transformer(path: path, threads: 1), two = try Transformer(path: path, threads: 3)
+        for t in LlamaReferenceTests.prompt.prefix(16) { #expect(one.forward(token: t) == two.forward(token: t)) }
+    }
+}
