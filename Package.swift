@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "MicroturnAudio",
                 dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "CMicroturnShims"]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio"]),
-        .target(name: "MicroturnInference"),
+        // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
+        .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -36,7 +38,7 @@ let package = Package(
         .testTarget(name: "MicroturnAudioTests", dependencies: ["MicroturnAudio", "MicroturnCore"]),
         .testTarget(name: "MicroturnInteractionTests",
                     dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
-        .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference"]),
+        .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference", "CMicroturnKernels"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["microturn", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
     ],

@@ -1,3 +1,5 @@
+import CMicroturnKernels
+
 /// Dot products of one weight row with activations quantized the way llama.cpp pairs them
 /// (`activation(for:)`): integer sums inside each block, scaled once per block. Scalar: the
 /// reference that fast kernels must equal.
@@ -45,8 +47,19 @@ public enum VecDot {
         return UInt16((u + 0x7FFF + ((u >> 16) & 1)) >> 16)
     }
 
-    /// Weight row `w` (`count` elements of `type`) dot prepared activations `a`.
+    /// Weight row `w` (`count` elements of `type`) dot prepared activations `a`: the C SIMD
+    /// kernels where there are some (CMicroturnKernels, each equal to its scalar twin), else
+    /// `scalarRow`.
     public static func row(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
+        switch type {
+        case .q8_0: mt_dot_q8_0(w, a, Int32(count))
+        case .q4_0: mt_dot_q4_0(w, a, Int32(count))
+        default: scalarRow(w, type: type, a, count: count)
+        }
+    }
+
+    /// The Swift scalar reference of `row`.
+    public static func scalarRow(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
         switch type {
         case .f32:
             var s: Float = 0

@@ -1,4 +1,5 @@
 import Foundation
+import CMicroturnKernels
 @testable import MicroturnInference
 import Testing
 
@@ -71,6 +72,8 @@ import Testing
             var a = [UInt8](repeating: 0, count: kind.bytes(count))
             x.withUnsafeBufferPointer { xp in a.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: count, for: type, into: $0.baseAddress!) } }
             let ours = w.withUnsafeBytes { wp in a.withUnsafeBytes { VecDot.row(wp.baseAddress!, type: type, $0.baseAddress!, count: count) } }
+            let scalar = w.withUnsafeBytes { wp in a.withUnsafeBytes { VecDot.scalarRow(wp.baseAddress!, type: type, $0.baseAddress!, count: count) } }
+            #expect(ours == scalar, "\(type.name): the fast kernel equals the Swift scalar reference exactly")
             var weights = [Float](repeating: 0, count: count)
             w.withUnsafeBytes { wp in weights.withUnsafeMutableBufferPointer { Dequantize.row(wp.baseAddress!, type: type, count: count, into: $0.baseAddress!) } }
             let acts = Self.decode(a, kind, count: count)
@@ -88,6 +91,28 @@ import Testing
                 #expect(worst <= step * (0.5 + (kind == .q8_0 ? 127.0 / 2048 : 1e-3)))
             }
         }
+    }
+
+    @Test(arguments: [GGMLType.q8_0, .q4_0])
+    func simdKernelsEqualTheirScalarTwinsOnRandomBlocks(type: GGMLType) {
+        var rng = Random(state: 77 ^ UInt64(type.rawValue))
+        for count in [32, 256, 4096] {
+            for _ in 0..<50 {
+                // Every byte pattern, -128 included (activations too: any Q8_0 block).
+                let w = Self.randomRow(type, count: count, &rng), a = Self.randomRow(.q8_0, count: count, &rng)
+                w.withUnsafeBytes { wp in
+                    a.withUnsafeBytes { ap in
+                        let fast = type == .q8_0 ? mt_dot_q8_0(wp.baseAddress!, ap.baseAddress!, Int32(count))
+                            : mt_dot_q4_0(wp.baseAddress!, ap.baseAddress!, Int32(count))
+                        let twin = type == .q8_0 ? mt_dot_q8_0_scalar(wp.baseAddress!, ap.baseAddress!, Int32(count))
+                            : mt_dot_q4_0_scalar(wp.baseAddress!, ap.baseAddress!, Int32(count))
+                        #expect(fast == twin)
+                        #expect(fast == VecDot.scalarRow(wp.baseAddress!, type: type, ap.baseAddress!, count: count))
+                    }
+                }
+            }
+        }
+        #expect(mt_kernels_have_avx2() == 1, "this machine has AVX2: the fast path was the one tested")
     }
 
     @Test func q8KSumsAreTheSumsOfItsValues() {
