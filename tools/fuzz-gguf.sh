@@ -10,9 +10,14 @@ seconds="${1:-60}"
 out=.build-fuzz
 mkdir -p "$out/corpus"
 echo "fuzz: building $out/gguf-fuzz"
+# The C kernels: compiled on their own, and a module map so the Swift sources can import them.
+mkdir -p "$out/modules"
+printf 'module CMicroturnKernels {\n  header "%s"\n  export *\n}\n' "$PWD/Sources/CMicroturnKernels/include/mt_kernels.h" \
+  > "$out/modules/module.modulemap"
+clang -O2 -fsanitize=fuzzer-no-link,address -I Sources/CMicroturnKernels/include -c Sources/CMicroturnKernels/mt_kernels.c -o "$out/mt_kernels.o"
 # (ld.gold warns about every ASan helper symbol it cannot export: noise, filtered out.)
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MicroturnInference \
-  Sources/MicroturnInference/*.swift tools/fuzz/gguf-fuzz.swift -o "$out/gguf-fuzz" 2>&1 \
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MicroturnInference -I "$out/modules" \
+  Sources/MicroturnInference/*.swift tools/fuzz/gguf-fuzz.swift "$out/mt_kernels.o" -o "$out/gguf-fuzz" 2>&1 \
   | { grep -v "Cannot export local symbol" || true; }
 [ -x "$out/gguf-fuzz" ] || { echo "fuzz: the build failed" >&2; exit 1; }
 if [ -z "$(ls -A "$out/corpus")" ]; then
