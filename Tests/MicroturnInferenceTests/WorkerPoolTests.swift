@@ -16,6 +16,17 @@ import Testing
         }
     }
 
+    @Test func poolsComeAndGoCleanly() {
+        // Each pool's threads outlive it briefly while they notice it is gone.
+        for k in 0..<50 {
+            let pool = WorkerPool(threads: 3)
+            var total = 0
+            let lock = NSLock()
+            pool.parallelFor(k + 2) { i in lock.withLock { total += i } }
+            #expect(total == (k + 2) * (k + 1) / 2)
+        }
+    }
+
     @Test func threadsDoNotChangeTheLogits() throws {
         let path = LlamaReferenceTests.temp("qwen3moe.gguf")
         defer { try? FileManager.default.removeItem(atPath: path) }
