@@ -51,18 +51,22 @@ public struct FrameFeatures: Sendable, Equatable {
         guard maxLag > minLag else { return 0 }
         var best: Float = 0
         x.withUnsafeBufferPointer { p in
-            for lag in minLag...maxLag {
-                var xy: Float = 0, xx: Float = 0, yy: Float = 0
-                for i in 0..<(n - lag) {
-                    let a = p[i], b = p[i + lag]
-                    xy += a * b
-                    xx += a * a
-                    yy += b * b
-                }
-                let denom = (xx * yy).squareRoot()
-                if denom > 1e-12 { best = max(best, xy / denom) }
-            }
+            for lag in minLag...maxLag { best = max(best, normalizedAutocorrelation(p, lag: lag)) }
         }
         return Double(best)
+    }
+
+    /// Correlation of `x` with itself `lag` samples later, normalized by both parts' energy
+    /// (0 for silence): near 1 when the signal repeats with that period.
+    static func normalizedAutocorrelation(_ p: UnsafeBufferPointer<Float>, lag: Int) -> Float {
+        var xy: Float = 0, xx: Float = 0, yy: Float = 0
+        for i in 0..<(p.count - lag) {
+            let a = p[i], b = p[i + lag]
+            xy += a * b
+            xx += a * a
+            yy += b * b
+        }
+        let denom = (xx * yy).squareRoot()
+        return denom > 1e-12 ? xy / denom : 0
     }
 }

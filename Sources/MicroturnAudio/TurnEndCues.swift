@@ -147,17 +147,7 @@ public final class TurnEndCues {
         let minLag = 20, maxLag = min(120, n / 2)
         var r = [Float](repeating: 0, count: maxLag + 2)
         x.withUnsafeBufferPointer { p in
-            for lag in minLag...(maxLag + 1) {
-                var xy: Float = 0, xx: Float = 0, yy: Float = 0
-                for i in 0..<(n - lag) {
-                    let a = p[i], b = p[i + lag]
-                    xy += a * b
-                    xx += a * a
-                    yy += b * b
-                }
-                let d = (xx * yy).squareRoot()
-                r[lag] = d > 1e-12 ? xy / d : 0
-            }
+            for lag in minLag...(maxLag + 1) { r[lag] = FrameFeatures.normalizedAutocorrelation(p, lag: lag) }
         }
         guard let best = r[minLag...maxLag].max(), best >= 0.6 else { return nil }
         guard let lag = (minLag...maxLag).first(where: { r[$0] >= 0.9 * best && r[$0] >= r[$0 - 1] && r[$0] >= r[$0 + 1] }) else { return nil }

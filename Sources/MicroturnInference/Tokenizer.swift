@@ -136,8 +136,9 @@ public final class Tokenizer {
     }
 
     /// SentencePiece-style: start from UTF-8 characters, repeatedly merge the neighbouring pair
-    /// whose joined text is the best-scored token (leftmost on ties), then emit each piece, or
-    /// the pieces it was merged from, or its bytes as <0xXX> tokens.
+    /// whose joined text is the best-scored token (leftmost on ties), then emit each piece: a
+    /// merged piece is a token by construction, a single character not in the vocabulary goes
+    /// out as its bytes' <0xXX> tokens.
     func sentencePiece(_ text: [UInt8], into out: inout [Int]) {
         struct Symbol { var start: Int, length: Int, prev: Int, next: Int }
         var symbols: [Symbol] = []
@@ -148,13 +149,11 @@ public final class Tokenizer {
             offset += n
         }
         var queue = BigramQueue()
-        var merged: [[UInt8]: (Int, Int)] = [:]
         func consider(_ l: Int, _ r: Int) {
             guard l >= 0, r >= 0 else { return }
             let piece = Array(text[symbols[l].start..<(symbols[r].start + symbols[r].length)])
             guard let id = ids[piece] else { return }
             queue.push(.init(left: l, right: r, score: id < scores.count ? scores[id] : 0, size: piece.count))
-            merged[piece] = (l, r)
         }
         for i in symbols.indices.dropFirst() { consider(i - 1, i) }
         while let b = queue.pop() {
@@ -169,13 +168,6 @@ public final class Tokenizer {
         }
         func emit(_ piece: [UInt8]) {
             if let id = ids[piece] { out.append(id); return }
-            if let (l, r) = merged[piece] {
-                // Both halves were symbols when merged: their texts are the piece's two parts.
-                let split = symbols[r].start - symbols[l].start
-                emit(Array(piece[..<split]))
-                emit(Array(piece[split...]))
-                return
-            }
             for byte in piece {
                 let name = "<0x" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2) + ">"
                 out.append(ids[Array(name.utf8)] ?? 0)

@@ -116,9 +116,10 @@ public final class Transformer {
         precondition(token >= 0 && token < c.vocabulary, "token \(token) is outside the vocabulary")
         var x = embedding.floats(row: token)
         if c.embeddingScale != 1 { for i in x.indices { x[i] *= c.embeddingScale } }
+        let rotations = ropeRotations()
         for (i, layer) in layers.enumerated() {
             let h = Self.rmsNorm(x, layer.attentionNorm, c.rmsEpsilon)
-            let a = attention(h, layer: layer, index: i)
+            let a = attention(h, layer: layer, index: i, rotations: rotations)
             for j in x.indices { x[j] += a[j] * c.residualScale }
             let g = Self.rmsNorm(x, layer.ffnNorm, c.rmsEpsilon)
             let f = feedForward(g, layer: layer)
@@ -130,7 +131,7 @@ public final class Transformer {
         return logits
     }
 
-    func attention(_ h: [Float], layer: Layer, index: Int) -> [Float] {
+    func attention(_ h: [Float], layer: Layer, index: Int, rotations: [(cos: Float, sin: Float)]) -> [Float] {
         let c = config, d = c.headDim
         var q = layer.q.apply(h, pool: pool), k = layer.k.apply(h, pool: pool)
         let v = layer.v.apply(h, pool: pool)
@@ -143,8 +144,8 @@ public final class Transformer {
             for hd in 0..<c.heads { Self.rmsNormInPlace(&q, from: hd * d, count: d, layer.qNorm!, c.rmsEpsilon) }
             for hd in 0..<c.kvHeads { Self.rmsNormInPlace(&k, from: hd * d, count: d, layer.kNorm!, c.rmsEpsilon) }
         }
-        for hd in 0..<c.heads { rope(&q, from: hd * d) }
-        for hd in 0..<c.kvHeads { rope(&k, from: hd * d) }
+        for hd in 0..<c.heads { rope(&q, from: hd * d, rotations) }
+        for hd in 0..<c.kvHeads { rope(&k, from: hd * d, rotations) }
         keys[index] += k
         values[index] += v
         let positions = position + 1, kvDim = c.kvHeads * d, group = c.heads / c.kvHeads
@@ -176,12 +177,21 @@ public final class Transformer {
         return layer.o.apply(out, pool: pool)
     }
 
-    /// Rotary position embedding of one head starting at `from`, at the current position.
-    func rope(_ x: inout [Float], from: Int) {
-        let c = config, n = c.ropeDims, half = n / 2
+    /// The rotation angles' cosines and sines at the current position, one pair per rotated pair
+    /// of dimensions: the same for every head of every layer, so worked out once per token.
+    func ropeRotations() -> [(cos: Float, sin: Float)] {
+        let n = config.ropeDims
+        return (0..<(n / 2)).map { i in
+            let theta = Float(position) * pow(config.ropeBase, -2 * Float(i) / Float(n))
+            return (cos(theta), sin(theta))
+        }
+    }
+
+    /// Rotary position embedding of one head starting at `from`.
+    func rope(_ x: inout [Float], from: Int, _ rotations: [(cos: Float, sin: Float)]) {
+        let c = config, half = c.ropeDims / 2
         for i in 0..<half {
-            let theta = Float(position) * pow(c.ropeBase, -2 * Float(i) / Float(n))
-            let (cs, sn) = (cos(theta), sin(theta))
+            let (cs, sn) = rotations[i]
             let (a, b) = c.architecture.rope == .norm ? (from + 2 * i, from + 2 * i + 1) : (from + i, from + i + half)
             let (x0, x1) = (x[a], x[b])
             x[a] = x0 * cs - x1 * sn

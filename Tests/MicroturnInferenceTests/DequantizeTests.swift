@@ -5,31 +5,11 @@ import Testing
 /// Our block decoders against gguf-py's (PyPI `gguf`), an independent implementation of the same
 /// layouts: tools/gguf-reference.py writes random blocks of every type with gguf-py's decoding.
 @Suite struct DequantizeTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    /// Runs a tools/ script; a missing Python package is a failure that says how to install it.
-    static func tool(_ arguments: [String], stdout: Bool = false) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + arguments
-        p.currentDirectoryURL = repository
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = stdout ? out : FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        // The tools print little: read stdout, then stderr.
-        let o = stdout ? out.fileHandleForReading.readDataToEndOfFile() : Data()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
     @Test(arguments: [1, 2])
     func everyTypeDecodesLikeGgufPy(seed: Int) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let r = try Self.tool(["tools/gguf-reference.py", "blocks", path, "--seed", "\(seed)"])
+        let r = try ReferenceTools.tool(["tools/gguf-reference.py", "blocks", path, "--seed", "\(seed)"])
         try #require(r.status == 0, "tools/gguf-reference.py failed (tools/setup.sh --deps installs gguf and numpy): \(r.err)")
         let file = try GGUFFile(path: path)
         let types: [GGMLType] = [.f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]

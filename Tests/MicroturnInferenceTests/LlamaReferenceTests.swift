@@ -8,35 +8,25 @@ import Testing
     static let architectures = ["llama", "mixtral", "qwen3", "qwen3moe", "olmoe", "qwen2moe", "granitemoe"]
     static let prompt = (0..<64).map { ($0 * 37 + 11) % 509 + 3 }
 
-    static func temp(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString)-\(name)").path
-    }
-
-    static func run(_ arguments: [String]) throws -> String {
-        let r = try DequantizeTests.tool(arguments)
-        try #require(r.status == 0, "\(arguments.first ?? "") failed (tools/setup.sh --deps builds llama-cpp-python): \(r.err)")
-        return r.err
-    }
-
     /// A tiny model of `arch` in `type`; K-quants come from llama.cpp's quantizer, on rows of 256.
     static func model(_ arch: String, _ type: String) throws -> String {
-        let path = temp("\(arch)-\(type).gguf")
+        let path = ReferenceTools.temp("\(arch)-\(type).gguf")
         if type == "Q4_K_M" {
-            let f32 = temp("\(arch)-f32.gguf")
+            let f32 = ReferenceTools.temp("\(arch)-f32.gguf")
             defer { try? FileManager.default.removeItem(atPath: f32) }
-            _ = try run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", "F32", "--width", "256", "--ff", "256",
+            _ = try ReferenceTools.run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", "F32", "--width", "256", "--ff", "256",
                          "--head-dim", "64", "--out", f32])
-            _ = try run(["tools/llama-reference.py", "quantize", "--model", f32, "--out", path, "--type", "Q4_K_M"])
+            _ = try ReferenceTools.run(["tools/llama-reference.py", "quantize", "--model", f32, "--out", path, "--type", "Q4_K_M"])
         } else {
-            _ = try run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
+            _ = try ReferenceTools.run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
         }
         return path
     }
 
     static func reference(_ path: String, tokens: [Int]) throws -> [Float] {
-        let out = temp("ref.f32")
+        let out = ReferenceTools.temp("ref.f32")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        _ = try run(["tools/llama-reference.py", "logits", "--model", path, "--tokens",
+        _ = try ReferenceTools.run(["tools/llama-reference.py", "logits", "--model", path, "--tokens",
                      tokens.map(String.init).joined(separator: ","), "--out", out])
         let data = try Data(contentsOf: URL(fileURLWithPath: out))
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
@@ -73,7 +63,7 @@ import Testing
         let path = try Self.model(arch, "F32")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let start = Array(Self.prompt.prefix(8))
-        let r = try DequantizeTests.tool(["tools/llama-reference.py", "generate", "--model", path, "--tokens",
+        let r = try ReferenceTools.tool(["tools/llama-reference.py", "generate", "--model", path, "--tokens",
                                          start.map(String.init).joined(separator: ","), "-n", "32"], stdout: true)
         try #require(r.status == 0, "\(r.err)")
         let theirs = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }

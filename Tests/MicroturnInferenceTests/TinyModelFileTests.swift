@@ -8,7 +8,7 @@ import Testing
     static func make(_ arch: String, _ type: String) throws -> GGUFFile {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-tiny-\(arch)-\(type)-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }  // the mapping outlives the name
-        let r = try DequantizeTests.tool(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
+        let r = try ReferenceTools.tool(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
         try #require(r.status == 0, "tools/make-tiny-gguf.py failed (tools/setup.sh --deps installs gguf and numpy): \(r.err)")
         return try GGUFFile(path: path)
     }

@@ -15,15 +15,15 @@ import Testing
 
     @Test(arguments: ["llama", "qwen3", "olmoe"])
     func idsMatchLlamaCpp(arch: String) throws {
-        let model = LlamaReferenceTests.temp("\(arch).gguf"), texts = LlamaReferenceTests.temp("texts.json")
+        let model = ReferenceTools.temp("\(arch).gguf"), texts = ReferenceTools.temp("texts.json")
         defer {
             try? FileManager.default.removeItem(atPath: model)
             try? FileManager.default.removeItem(atPath: texts)
         }
-        _ = try LlamaReferenceTests.run(["tools/make-tiny-gguf.py", "--arch", arch, "--out", model])
+        _ = try ReferenceTools.run(["tools/make-tiny-gguf.py", "--arch", arch, "--out", model])
         try JSONSerialization.data(withJSONObject: Self.corpus).write(to: URL(fileURLWithPath: texts))
         for special in [true, false] {
-            let r = try DequantizeTests.tool(["tools/llama-reference.py", "tokenize", "--model", model, "--texts-json", texts]
+            let r = try ReferenceTools.tool(["tools/llama-reference.py", "tokenize", "--model", model, "--texts-json", texts]
                                              + (special ? [] : ["--no-special"]), stdout: true)
             try #require(r.status == 0, "\(r.err)")
             let expected = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[Int]])
@@ -37,9 +37,9 @@ import Testing
 
     @Test(arguments: ["llama", "qwen3"])
     func decodingGivesTheTextBack(arch: String) throws {
-        let model = LlamaReferenceTests.temp("\(arch).gguf")
+        let model = ReferenceTools.temp("\(arch).gguf")
         defer { try? FileManager.default.removeItem(atPath: model) }
-        _ = try LlamaReferenceTests.run(["tools/make-tiny-gguf.py", "--arch", arch, "--out", model])
+        _ = try ReferenceTools.run(["tools/make-tiny-gguf.py", "--arch", arch, "--out", model])
         let tokenizer = try Tokenizer(file: GGUFFile(path: model))
         for text in Self.corpus where !text.contains("<") {
             let back = tokenizer.decode(tokenizer.encode(text))

@@ -28,9 +28,9 @@ import Testing
     }
 
     @Test func threadsDoNotChangeTheLogits() throws {
-        let path = LlamaReferenceTests.temp("qwen3moe.gguf")
+        let path = ReferenceTools.temp("qwen3moe.gguf")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        _ = try LlamaReferenceTests.run(["tools/make-tiny-gguf.py", "--arch", "qwen3moe", "--type", "Q8_0", "--out", path])
+        _ = try ReferenceTools.run(["tools/make-tiny-gguf.py", "--arch", "qwen3moe", "--type", "Q8_0", "--out", path])
         let one = try Transformer(path: path, threads: 1), two = try Transformer(path: path, threads: 3)
         for t in LlamaReferenceTests.prompt.prefix(16) { #expect(one.forward(token: t) == two.forward(token: t)) }
     }

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+/// The tools/ scripts the engine's tests get their reference data from (gguf-py, llama.cpp),
+/// run from the repository, and temporary files for what they write.
+enum ReferenceTools {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Runs a tools/ script; a missing Python package is a failure that says how to install it.
+    static func tool(_ arguments: [String], stdout: Bool = false) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3"] + arguments
+        p.currentDirectoryURL = repository
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = stdout ? out : FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        // The tools print little: read stdout, then stderr.
+        let o = stdout ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// A path in the temporary folder that no other test uses.
+    static func temp(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString)-\(name)").path
+    }
+
+    /// Runs a tools/ script that must succeed; returns what it said on stderr.
+    static func run(_ arguments: [String]) throws -> String {
+        let r = try tool(arguments)
+        try #require(r.status == 0, "\(arguments.first ?? "") failed (tools/setup.sh --deps builds llama-cpp-python): \(r.err)")
+        return r.err
+    }
+}
