@@ -27,7 +27,7 @@ let package = Package(
                 dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "CMicroturnShims"]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio"]),
         // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
-        .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference",

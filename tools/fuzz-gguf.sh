@@ -14,10 +14,15 @@ echo "fuzz: building $out/gguf-fuzz"
 mkdir -p "$out/modules"
 printf 'module CMicroturnKernels {\n  header "%s"\n  export *\n}\n' "$PWD/Sources/CMicroturnKernels/include/mt_kernels.h" \
   > "$out/modules/module.modulemap"
-clang -O2 -fsanitize=fuzzer-no-link,address -I Sources/CMicroturnKernels/include -c Sources/CMicroturnKernels/mt_kernels.c -o "$out/mt_kernels.o"
+objects=()
+for f in Sources/CMicroturnKernels/*.c; do
+  o="$out/$(basename "$f" .c).o"
+  clang -O2 -ffp-contract=off -fsanitize=fuzzer-no-link,address -I Sources/CMicroturnKernels/include -c "$f" -o "$o"
+  objects+=("$o")
+done
 # (ld.gold warns about every ASan helper symbol it cannot export: noise, filtered out.)
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MicroturnInference -I "$out/modules" \
-  Sources/MicroturnInference/*.swift tools/fuzz/gguf-fuzz.swift "$out/mt_kernels.o" -o "$out/gguf-fuzz" 2>&1 \
+  Sources/MicroturnInference/*.swift tools/fuzz/gguf-fuzz.swift "${objects[@]}" -o "$out/gguf-fuzz" 2>&1 \
   | { grep -v "Cannot export local symbol" || true; }
 [ -x "$out/gguf-fuzz" ] || { echo "fuzz: the build failed" >&2; exit 1; }
 if [ -z "$(ls -A "$out/corpus")" ]; then

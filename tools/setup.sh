@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config g++ libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us)
+# The last three: the engine's Arm kernels are cross-compiled and tested under qemu-user
+# (tools/test-kernels-aarch64.sh), since most boards are Arm.
+packages=(pkg-config g++ libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)

@@ -1,126 +1,146 @@
+// The scalar twins (the reference every SIMD variant must equal bit for bit; see mt_kernels.h for
+// the float order) and the choice of variant, made once when the library loads.
 #include "mt_kernels.h"
+#include "mt_kernels_internal.h"
 
-#include <stdint.h>
-#include <string.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define MT_X86 1
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
 #endif
-
-// IEEE half to float, exactly (normal, subnormal, zero, infinity, NaN).
-static inline float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else {  // subnormal: normalize
-            exp = 127 - 15 + 1;
-            while ((mant & 0x400) == 0) { mant <<= 1; exp--; }
-            bits = sign | (exp << 23) | ((mant & 0x3FF) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7F800000 | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-static inline float scale_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return half_to_float(h);
-}
+#endif
 
 float mt_dot_q8_0_scalar(const void *weights, const void *activations, int n) {
     const uint8_t *w = weights, *a = activations;
-    float s = 0;
-    for (int b = 0; b < n / 32; b++, w += 34, a += 34) {
+    float s[8] = {0};
+    for (int b = 0; b < n / 32; b++, w += MT_Q8_0, a += MT_Q8_0) {
         const int8_t *x = (const int8_t *)(w + 2), *y = (const int8_t *)(a + 2);
-        int32_t sum = 0;
-        for (int i = 0; i < 32; i++) sum += (int32_t)x[i] * (int32_t)y[i];
-        s += (float)sum * (scale_at(w) * scale_at(a));
+        float scale = mt_half(w) * mt_half(a);
+        for (int l = 0; l < 8; l++) {
+            int32_t p = 0;
+            for (int i = 4 * l; i < 4 * l + 4; i++) p += (int32_t)x[i] * (int32_t)y[i];
+            s[l] = s[l] + (float)p * scale;
+        }
     }
-    return s;
+    return mt_sum8(s);
 }
 
 float mt_dot_q4_0_scalar(const void *weights, const void *activations, int n) {
     const uint8_t *w = weights, *a = activations;
-    float s = 0;
-    for (int b = 0; b < n / 32; b++, w += 18, a += 34) {
+    float s[8] = {0};
+    for (int b = 0; b < n / 32; b++, w += MT_Q4_0, a += MT_Q8_0) {
         const uint8_t *x = w + 2;
         const int8_t *y = (const int8_t *)(a + 2);
-        int32_t sum = 0;
-        for (int i = 0; i < 16; i++) {
-            sum += ((int32_t)(x[i] & 0xF) - 8) * (int32_t)y[i] + ((int32_t)(x[i] >> 4) - 8) * (int32_t)y[i + 16];
+        float scale = mt_half(w) * mt_half(a);
+        for (int l = 0; l < 8; l++) {
+            int32_t p = 0;
+            for (int i = 4 * l; i < 4 * l + 4; i++) {
+                int32_t v = i < 16 ? (x[i] & 0xF) : (x[i - 16] >> 4);
+                p += (v - 8) * (int32_t)y[i];
+            }
+            s[l] = s[l] + (float)p * scale;
         }
-        s += (float)sum * (scale_at(w) * scale_at(a));
     }
-    return s;
+    return mt_sum8(s);
 }
 
-#ifdef MT_X86
-// 32 int8 times 32 int8, summed exactly: widened to 16 bits, multiplied and pair-summed to 32.
-__attribute__((target("avx2"))) static inline int32_t dot32_avx2(__m256i x, __m256i y) {
-    __m256i x0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(x)), x1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(x, 1));
-    __m256i y0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(y)), y1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(y, 1));
-    __m256i p = _mm256_add_epi32(_mm256_madd_epi16(x0, y0), _mm256_madd_epi16(x1, y1));
-    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
-    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
-    return _mm_cvtsi128_si32(q);
-}
-
-__attribute__((target("avx2"))) static float dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
+// Q4_K (kind 4) and Q5_K (kind 5): sub-block j of 32 takes nibbles of qs[32 * (j / 2) ...] (low for
+// even j, high for odd), plus 16 where bit j of qh[l] is set (Q5_K).
+static float dot_k45_scalar(const uint8_t *w, const uint8_t *a, int n, int kind) {
     float s = 0;
-    for (int b = 0; b < n / 32; b++, w += 34, a += 34) {
-        int32_t sum = dot32_avx2(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_loadu_si256((const __m256i *)(a + 2)));
-        s += (float)sum * (scale_at(w) * scale_at(a));
+    int bytes = kind == 5 ? MT_Q5_K : MT_Q4_K;
+    for (int b = 0; b < n / 256; b++, w += bytes, a += MT_Q8_K) {
+        const uint8_t *scales = w + 4, *qh = w + 16, *qs = w + (kind == 5 ? 48 : 16);
+        const int8_t *q8 = (const int8_t *)(a + 4);
+        int32_t isum = 0;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            mt_scale_min_k4(j, scales, &sc, &m);
+            int32_t dot = 0;
+            for (int l = 0; l < 32; l++) {
+                uint8_t byte = qs[32 * (j / 2) + l];
+                int32_t v = j % 2 ? byte >> 4 : byte & 0xF;
+                if (kind == 5 && (qh[l] >> j) & 1) v += 16;
+                dot += v * (int32_t)q8[32 * j + l];
+            }
+            isum += (int32_t)sc * dot;
+        }
+        int32_t msum = mt_k4_min_sum(scales, a + 260);
+        float ad = mt_f32(a);
+        s += mt_half(w) * ad * (float)isum - mt_half(w + 2) * ad * (float)msum;
     }
     return s;
 }
 
-__attribute__((target("avx2"))) static float dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
-    const __m128i low4 = _mm_set1_epi8(0xF);
-    const __m256i eight = _mm256_set1_epi8(8);
+float mt_dot_q4_K_scalar(const void *weights, const void *activations, int n) {
+    return dot_k45_scalar(weights, activations, n, 4);
+}
+
+float mt_dot_q5_K_scalar(const void *weights, const void *activations, int n) {
+    return dot_k45_scalar(weights, activations, n, 5);
+}
+
+// Q6_K: two halves of 128; in each, runs r = 0..3 of 32 values: low bits from ql[l] (r even) or
+// ql[l + 32] (r odd), low nibble for r < 2, high otherwise; two high bits from qh[l] >> 2r; minus 32.
+// Sub-blocks of 16 have their own signed scale.
+float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n) {
+    const uint8_t *w = weights, *a = activations;
     float s = 0;
-    for (int b = 0; b < n / 32; b++, w += 18, a += 34) {
-        __m128i packed = _mm_loadu_si128((const __m128i *)(w + 2));
-        __m128i lo = _mm_and_si128(packed, low4), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
-        __m256i x = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
-        int32_t sum = dot32_avx2(x, _mm256_loadu_si256((const __m256i *)(a + 2)));
-        s += (float)sum * (scale_at(w) * scale_at(a));
+    for (int b = 0; b < n / 256; b++, w += MT_Q6_K, a += MT_Q8_K) {
+        const int8_t *sc = (const int8_t *)(w + 192), *q8 = (const int8_t *)(a + 4);
+        int32_t isum = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
+            for (int r = 0; r < 4; r++) {
+                for (int part = 0; part < 2; part++) {
+                    int32_t dot = 0;
+                    for (int l = 16 * part; l < 16 * part + 16; l++) {
+                        uint8_t low = ql[l + 32 * (r % 2)];
+                        int32_t v = ((r < 2 ? low & 0xF : low >> 4) | (((qh[l] >> (2 * r)) & 3) << 4)) - 32;
+                        dot += v * (int32_t)q8[128 * h + 32 * r + l];
+                    }
+                    isum += (int32_t)sc[8 * h + 2 * r + part] * dot;
+                }
+            }
+        }
+        s += mt_half(w + 208) * mt_f32(a) * (float)isum;
     }
     return s;
 }
-#endif
 
-int mt_kernels_have_avx2(void) {
-#ifdef MT_X86
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+typedef float (*mt_dot_fn)(const uint8_t *, const uint8_t *, int);
+
+static const char *variant = "scalar";
+static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn)mt_dot_q4_0_scalar,
+                 dot_q4_K = (mt_dot_fn)mt_dot_q4_K_scalar, dot_q5_K = (mt_dot_fn)mt_dot_q5_K_scalar,
+                 dot_q6_K = (mt_dot_fn)mt_dot_q6_K_scalar;
+
+// Chosen before any caller can run, so the pointers are never written while read.
+__attribute__((constructor)) static void choose_variant(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
+        variant = "avx2";
+        dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_0 = mt_dot_q4_0_avx2, dot_q4_K = mt_dot_q4_K_avx2;
+        dot_q5_K = mt_dot_q5_K_avx2, dot_q6_K = mt_dot_q6_K_avx2;
     }
-    return cached;
-#else
-    return 0;
+#elif defined(__aarch64__)
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
+        variant = "neon-dotprod";
+        dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_0 = mt_dot_q4_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod;
+        dot_q5_K = mt_dot_q5_K_neon_dotprod, dot_q6_K = mt_dot_q6_K_neon_dotprod;
+    } else {
+        variant = "neon";
+        dot_q8_0 = mt_dot_q8_0_neon, dot_q4_0 = mt_dot_q4_0_neon, dot_q4_K = mt_dot_q4_K_neon;
+        dot_q5_K = mt_dot_q5_K_neon, dot_q6_K = mt_dot_q6_K_neon;
+    }
 #endif
 }
 
-float mt_dot_q8_0(const void *weights, const void *activations, int n) {
-#ifdef MT_X86
-    if (mt_kernels_have_avx2()) return dot_q8_0_avx2(weights, activations, n);
-#endif
-    return mt_dot_q8_0_scalar(weights, activations, n);
-}
+const char *mt_kernels_variant(void) { return variant; }
 
-float mt_dot_q4_0(const void *weights, const void *activations, int n) {
-#ifdef MT_X86
-    if (mt_kernels_have_avx2()) return dot_q4_0_avx2(weights, activations, n);
-#endif
-    return mt_dot_q4_0_scalar(weights, activations, n);
-}
+float mt_dot_q8_0(const void *w, const void *a, int n) { return dot_q8_0(w, a, n); }
+float mt_dot_q4_0(const void *w, const void *a, int n) { return dot_q4_0(w, a, n); }
+float mt_dot_q4_K(const void *w, const void *a, int n) { return dot_q4_K(w, a, n); }
+float mt_dot_q5_K(const void *w, const void *a, int n) { return dot_q5_K(w, a, n); }
+float mt_dot_q6_K(const void *w, const void *a, int n) { return dot_q6_K(w, a, n); }

@@ -111,55 +111,97 @@ public final class Transformer {
     }
 
     /// Feeds one token at the next position; returns the logits for what comes after it.
-    public func forward(token: Int) -> [Float] {
-        let c = config
-        precondition(token >= 0 && token < c.vocabulary, "token \(token) is outside the vocabulary")
-        var x = embedding.floats(row: token)
-        if c.embeddingScale != 1 { for i in x.indices { x[i] *= c.embeddingScale } }
-        let rotations = ropeRotations()
-        for (i, layer) in layers.enumerated() {
-            let h = Self.rmsNorm(x, layer.attentionNorm, c.rmsEpsilon)
-            let a = attention(h, layer: layer, index: i, rotations: rotations)
-            for j in x.indices { x[j] += a[j] * c.residualScale }
-            let g = Self.rmsNorm(x, layer.ffnNorm, c.rmsEpsilon)
-            let f = feedForward(g, layer: layer)
-            for j in x.indices { x[j] += f[j] * c.residualScale }
+    public func forward(token: Int) -> [Float] { forward(tokens: [token]) }
+
+    /// Tokens fed as one batch at most (longer prompts go in several, which bounds the memory).
+    public static let maxBatch = 256
+
+    /// Feeds `tokens` at the next positions in batches (each row of weights is read once for a
+    /// whole batch); returns the logits after the last one, or after each one with `allLogits`
+    /// (row-major, `vocabulary` per token). The results equal feeding them one at a time.
+    public func forward(tokens: [Int], allLogits: Bool = false) -> [Float] {
+        precondition(!tokens.isEmpty, "no tokens to feed")
+        var logits: [Float] = []
+        for start in stride(from: 0, to: tokens.count, by: Self.maxBatch) {
+            let batch = Array(tokens[start..<min(tokens.count, start + Self.maxBatch)])
+            let last = start + batch.count == tokens.count
+            if allLogits || last { logits += forwardBatch(batch, allLogits: allLogits) } else { _ = forwardBatch(batch, allLogits: false) }
         }
-        position += 1
-        var logits = output.apply(Self.rmsNorm(x, outputNorm, c.rmsEpsilon), pool: pool)
+        return logits
+    }
+
+    func forwardBatch(_ tokens: [Int], allLogits: Bool) -> [Float] {
+        let c = config, n = tokens.count
+        let x = Activations(rows: n, cols: c.width)
+        for (i, token) in tokens.enumerated() {
+            precondition(token >= 0 && token < c.vocabulary, "token \(token) is outside the vocabulary")
+            let row = embedding.floats(row: token), xi = x.row(i)
+            for j in 0..<c.width { xi[j] = row[j] * c.embeddingScale }
+        }
+        let rotations = (0..<n).map { ropeRotations(at: position + $0) }
+        for (i, layer) in layers.enumerated() {
+            addResidual(x, attention(normed(x, layer.attentionNorm), layer: layer, index: i, rotations: rotations))
+            addResidual(x, feedForward(normed(x, layer.ffnNorm), layer: layer))
+        }
+        position += n
+        let wanted = allLogits ? Array(0..<n) : [n - 1]
+        var logits = [Float](repeating: 0, count: wanted.count * c.vocabulary)
+        let final = normed(x, outputNorm)
+        logits.withUnsafeMutableBufferPointer {
+            Product.run([Product(matrix: output, input: final, tokens: wanted, output: $0.baseAddress!, outputStride: c.vocabulary)], pool: pool)
+        }
         if c.logitScale != 1 { for i in logits.indices { logits[i] /= c.logitScale } }
         return logits
     }
 
-    func attention(_ h: [Float], layer: Layer, index: Int, rotations: [(cos: Float, sin: Float)]) -> [Float] {
-        let c = config, d = c.headDim
-        var q = layer.q.apply(h, pool: pool), k = layer.k.apply(h, pool: pool)
-        let v = layer.v.apply(h, pool: pool)
-        switch c.architecture.qkNorm {
-        case .none: break
-        case .whole:
-            q = Self.rmsNorm(q, layer.qNorm!, c.rmsEpsilon)
-            k = Self.rmsNorm(k, layer.kNorm!, c.rmsEpsilon)
-        case .perHead:
-            for hd in 0..<c.heads { Self.rmsNormInPlace(&q, from: hd * d, count: d, layer.qNorm!, c.rmsEpsilon) }
-            for hd in 0..<c.kvHeads { Self.rmsNormInPlace(&k, from: hd * d, count: d, layer.kNorm!, c.rmsEpsilon) }
+    func addResidual(_ x: Activations, _ y: Activations) {
+        let s = config.residualScale
+        for i in 0..<(x.rows * x.cols) { x.floats[i] += y.floats[i] * s }
+    }
+
+    /// Each row RMS-normalized and scaled by `w`.
+    func normed(_ x: Activations, _ w: [Float]) -> Activations {
+        let y = Activations(rows: x.rows, cols: x.cols)
+        y.floats.update(from: x.floats, count: x.rows * x.cols)
+        for t in 0..<x.rows { Self.rmsNorm(y.row(t), count: x.cols, w, config.rmsEpsilon) }
+        return y
+    }
+
+    func attention(_ h: Activations, layer: Layer, index: Int, rotations: [[(cos: Float, sin: Float)]]) -> Activations {
+        let c = config, d = c.headDim, n = h.rows, all = Array(0..<n)
+        let qDim = c.heads * d, kvDim = c.kvHeads * d, group = c.heads / c.kvHeads
+        let q = Activations(rows: n, cols: qDim), k = Activations(rows: n, cols: kvDim), v = Activations(rows: n, cols: kvDim)
+        Product.run([Product(matrix: layer.q, input: h, tokens: all, output: q.floats, outputStride: qDim),
+                     Product(matrix: layer.k, input: h, tokens: all, output: k.floats, outputStride: kvDim),
+                     Product(matrix: layer.v, input: h, tokens: all, output: v.floats, outputStride: kvDim)], pool: pool)
+        for t in 0..<n {
+            switch c.architecture.qkNorm {
+            case .none: break
+            case .whole:
+                Self.rmsNorm(q.row(t), count: qDim, layer.qNorm!, c.rmsEpsilon)
+                Self.rmsNorm(k.row(t), count: kvDim, layer.kNorm!, c.rmsEpsilon)
+            case .perHead:
+                for hd in 0..<c.heads { Self.rmsNorm(q.row(t) + hd * d, count: d, layer.qNorm!, c.rmsEpsilon) }
+                for hd in 0..<c.kvHeads { Self.rmsNorm(k.row(t) + hd * d, count: d, layer.kNorm!, c.rmsEpsilon) }
+            }
+            for hd in 0..<c.heads { rope(q.row(t) + hd * d, rotations[t]) }
+            for hd in 0..<c.kvHeads { rope(k.row(t) + hd * d, rotations[t]) }
         }
-        for hd in 0..<c.heads { rope(&q, from: hd * d, rotations) }
-        for hd in 0..<c.kvHeads { rope(&k, from: hd * d, rotations) }
-        keys[index] += k
-        values[index] += v
-        let positions = position + 1, kvDim = c.kvHeads * d, group = c.heads / c.kvHeads
-        var out = [Float](repeating: 0, count: c.heads * d)
-        var scores = [Float](repeating: 0, count: positions)
+        keys[index].append(contentsOf: UnsafeBufferPointer(start: k.floats, count: n * kvDim))
+        values[index].append(contentsOf: UnsafeBufferPointer(start: v.floats, count: n * kvDim))
+        let out = Activations(rows: n, cols: qDim), first = position, scale = c.attentionScale
         keys[index].withUnsafeBufferPointer { K in
             values[index].withUnsafeBufferPointer { V in
-                for hd in 0..<c.heads {
-                    let kvh = hd / group
+                // One job per token and head: token t sees positions 0...first + t.
+                let head = { (job: Int) in
+                    let t = job / c.heads, hd = job % c.heads, kvh = hd / group, positions = first + t + 1
+                    let qh = q.row(t) + hd * d, o = out.row(t) + hd * d
+                    var scores = [Float](repeating: 0, count: positions)
                     var best = -Float.infinity
                     for p in 0..<positions {
                         var s: Float = 0
-                        for j in 0..<d { s += q[hd * d + j] * K[p * kvDim + kvh * d + j] }
-                        scores[p] = s * c.attentionScale
+                        for j in 0..<d { s += qh[j] * K[p * kvDim + kvh * d + j] }
+                        scores[p] = s * scale
                         best = max(best, scores[p])
                     }
                     var total: Float = 0
@@ -169,17 +211,20 @@ public final class Transformer {
                     }
                     for p in 0..<positions {
                         let w = scores[p] / total
-                        for j in 0..<d { out[hd * d + j] += w * V[p * kvDim + kvh * d + j] }
+                        for j in 0..<d { o[j] += w * V[p * kvDim + kvh * d + j] }
                     }
                 }
+                if let pool { pool.parallelFor(n * c.heads, head) } else { for job in 0..<(n * c.heads) { head(job) } }
             }
         }
-        return layer.o.apply(out, pool: pool)
+        let o = Activations(rows: n, cols: c.width)
+        Product.run([Product(matrix: layer.o, input: out, tokens: all, output: o.floats, outputStride: c.width)], pool: pool)
+        return o
     }
 
-    /// The rotation angles' cosines and sines at the current position, one pair per rotated pair
-    /// of dimensions: the same for every head of every layer, so worked out once per token.
-    func ropeRotations() -> [(cos: Float, sin: Float)] {
+    /// The rotation angles' cosines and sines at `position`, one pair per rotated pair of
+    /// dimensions: the same for every head of every layer, so worked out once per token.
+    func ropeRotations(at position: Int) -> [(cos: Float, sin: Float)] {
         let n = config.ropeDims
         return (0..<(n / 2)).map { i in
             let theta = Float(position) * pow(config.ropeBase, -2 * Float(i) / Float(n))
@@ -187,62 +232,87 @@ public final class Transformer {
         }
     }
 
-    /// Rotary position embedding of one head starting at `from`.
-    func rope(_ x: inout [Float], from: Int, _ rotations: [(cos: Float, sin: Float)]) {
-        let c = config, half = c.ropeDims / 2
+    /// Rotary position embedding of one head.
+    func rope(_ x: UnsafeMutablePointer<Float>, _ rotations: [(cos: Float, sin: Float)]) {
+        let half = config.ropeDims / 2, norm = config.architecture.rope == .norm
         for i in 0..<half {
             let (cs, sn) = rotations[i]
-            let (a, b) = c.architecture.rope == .norm ? (from + 2 * i, from + 2 * i + 1) : (from + i, from + i + half)
+            let (a, b) = norm ? (2 * i, 2 * i + 1) : (i, i + half)
             let (x0, x1) = (x[a], x[b])
             x[a] = x0 * cs - x1 * sn
             x[b] = x0 * sn + x1 * cs
         }
     }
 
-    func feedForward(_ h: [Float], layer: Layer) -> [Float] {
-        if let dense = layer.dense { return swiglu(h, dense) }
-        let c = config
-        let logits = layer.router!.apply(h, pool: pool)
-        // Softmax over all experts, keep the top k (ties to the lower index), optionally renormalized.
-        let best = logits.max() ?? 0
-        var probs = logits.map { exp($0 - best) }
-        let total = probs.reduce(0, +)
-        for i in probs.indices { probs[i] /= total }
-        let chosen = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(c.expertsUsed)
-        let sum = chosen.reduce(Float(0)) { $0 + probs[$1] }
-        var out = [Float](repeating: 0, count: c.width)
-        for e in chosen {
-            let weight = c.architecture.normalizeExpertWeights ? probs[e] / sum : probs[e]
-            let y = swiglu(h, layer.experts[e])
-            for j in out.indices { out[j] += weight * y[j] }
+    func feedForward(_ h: Activations, layer: Layer) -> Activations {
+        let c = config, n = h.rows, all = Array(0..<n)
+        if let dense = layer.dense { return swiglu(h, [(dense, all)])[0] }
+        let logits = Activations(rows: n, cols: c.experts)
+        Product.run([Product(matrix: layer.router!, input: h, tokens: all, output: logits.floats, outputStride: c.experts)], pool: pool)
+        // Per token: softmax over all experts, keep the top k (ties to the lower index), weights
+        // optionally renormalized; each chosen expert runs on the tokens that chose it.
+        var tokensOf = [[Int]](repeating: [], count: c.experts)
+        var picks: [[(expert: Int, row: Int, weight: Float)]] = []
+        for t in 0..<n {
+            let l = UnsafeBufferPointer(start: logits.row(t), count: c.experts)
+            let best = l.max() ?? 0
+            var probs = l.map { exp($0 - best) }
+            let total = probs.reduce(0, +)
+            for i in probs.indices { probs[i] /= total }
+            let chosen = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(c.expertsUsed)
+            let sum = chosen.reduce(Float(0)) { $0 + probs[$1] }
+            picks.append(chosen.map { e in
+                tokensOf[e].append(t)
+                return (e, tokensOf[e].count - 1, c.architecture.normalizeExpertWeights ? probs[e] / sum : probs[e])
+            })
         }
-        if let gate = layer.sharedGate, let shared = layer.shared {
-            var g: Float = 0
-            for j in h.indices { g += gate[j] * h[j] }
-            let weight = 1 / (1 + exp(-g))
-            let y = swiglu(h, shared)
-            for j in out.indices { out[j] += weight * y[j] }
+        let active = tokensOf.indices.filter { !tokensOf[$0].isEmpty }
+        var parts = active.map { (layer.experts[$0], tokensOf[$0]) }
+        if let shared = layer.shared { parts.append((shared, all)) }
+        let ys = swiglu(h, parts)
+        var part = [Int](repeating: -1, count: c.experts)
+        for (i, e) in active.enumerated() { part[e] = i }
+        let out = Activations(rows: n, cols: c.width)
+        for t in 0..<n {
+            let o = out.row(t)
+            for pick in picks[t] {
+                let y = ys[part[pick.expert]].row(pick.row)
+                for j in 0..<c.width { o[j] += pick.weight * y[j] }
+            }
+            if let gate = layer.sharedGate {
+                let hRow = h.row(t)
+                var g: Float = 0
+                for j in 0..<c.width { g += gate[j] * hRow[j] }
+                let weight = 1 / (1 + exp(-g)), y = ys[active.count].row(t)
+                for j in 0..<c.width { o[j] += weight * y[j] }
+            }
         }
         return out
     }
 
-    func swiglu(_ h: [Float], _ f: FeedForward) -> [Float] {
-        let g = f.gate.apply(h, pool: pool), u = f.up.apply(h, pool: pool)
-        var a = [Float](repeating: 0, count: g.count)
-        for i in a.indices { a[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-        return f.down.apply(a, pool: pool)
+    /// SwiGLU feed-forward blocks, each on its own rows of `h`: all gates and ups as one job on
+    /// the pool, then all downs; part i's result has one row per token of its list.
+    func swiglu(_ h: Activations, _ parts: [(ff: FeedForward, tokens: [Int])]) -> [Activations] {
+        let gates = parts.map { Activations(rows: $0.tokens.count, cols: $0.ff.gate.rows) }
+        let ups = parts.map { Activations(rows: $0.tokens.count, cols: $0.ff.up.rows) }
+        Product.run(parts.indices.flatMap { i in
+            [Product(matrix: parts[i].ff.gate, input: h, tokens: parts[i].tokens, output: gates[i].floats, outputStride: gates[i].cols),
+             Product(matrix: parts[i].ff.up, input: h, tokens: parts[i].tokens, output: ups[i].floats, outputStride: ups[i].cols)]
+        }, pool: pool)
+        for (g, u) in zip(gates, ups) {
+            for i in 0..<(g.rows * g.cols) { g.floats[i] = g.floats[i] / (1 + exp(-g.floats[i])) * u.floats[i] }
+        }
+        let downs = parts.map { Activations(rows: $0.tokens.count, cols: $0.ff.down.rows) }
+        Product.run(parts.indices.map { i in
+            Product(matrix: parts[i].ff.down, input: gates[i], tokens: Array(0..<parts[i].tokens.count), output: downs[i].floats, outputStride: downs[i].cols)
+        }, pool: pool)
+        return downs
     }
 
-    static func rmsNorm(_ x: [Float], _ w: [Float], _ eps: Float) -> [Float] {
-        var y = x
-        rmsNormInPlace(&y, from: 0, count: x.count, w, eps)
-        return y
-    }
-
-    static func rmsNormInPlace(_ x: inout [Float], from: Int, count: Int, _ w: [Float], _ eps: Float) {
+    static func rmsNorm(_ x: UnsafeMutablePointer<Float>, count: Int, _ w: [Float], _ eps: Float) {
         var sum: Float = 0
-        for i in from..<(from + count) { sum += x[i] * x[i] }
+        for i in 0..<count { sum += x[i] * x[i] }
         let scale = 1 / (sum / Float(count) + eps).squareRoot()
-        for i in 0..<count { x[from + i] = x[from + i] * scale * w[i] }
+        for i in 0..<count { x[i] = x[i] * scale * w[i] }
     }
 }

@@ -54,6 +54,9 @@ public enum VecDot {
         switch type {
         case .q8_0: mt_dot_q8_0(w, a, Int32(count))
         case .q4_0: mt_dot_q4_0(w, a, Int32(count))
+        case .q4_K: mt_dot_q4_K(w, a, Int32(count))
+        case .q5_K: mt_dot_q5_K(w, a, Int32(count))
+        case .q6_K: mt_dot_q6_K(w, a, Int32(count))
         default: scalarRow(w, type: type, a, count: count)
         }
     }
@@ -79,19 +82,10 @@ public enum VecDot {
                     * Float(bitPattern: UInt32(a.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
             }
             return s
-        case .q8_0: return blocks32(w, a, count: count, bytes: 34) { wb, q in
-            let x = (wb + 2).assumingMemoryBound(to: Int8.self)
-            var s: Int32 = 0
-            for i in 0..<32 { s += Int32(x[i]) * Int32(q[i]) }
-            return s
-        }
-        case .q4_0: return blocks32(w, a, count: count, bytes: 18) { wb, q in
-            let x = (wb + 2).assumingMemoryBound(to: UInt8.self)
-            var s: Int32 = 0
-            for i in 0..<16 {
-                s += (Int32(x[i] & 0xF) - 8) * Int32(q[i]) + (Int32(x[i] >> 4) - 8) * Int32(q[i + 16])
-            }
-            return s
+        case .q8_0: return blocks32(w, a, count: count, bytes: 34) { wb, i in Int32((wb + 2).load(fromByteOffset: i, as: Int8.self)) }
+        case .q4_0: return blocks32(w, a, count: count, bytes: 18) { wb, i in
+            let byte = (wb + 2).load(fromByteOffset: i % 16, as: UInt8.self)
+            return Int32(i < 16 ? byte & 0xF : byte >> 4) - 8
         }
         case .q4_K: return kBlocks(w, a, count: count, bytes: 144, kind: 4)
         case .q5_K: return kBlocks(w, a, count: count, bytes: 176, kind: 5)
@@ -100,16 +94,22 @@ public enum VecDot {
         }
     }
 
-    /// 32-element weight blocks (f16 scale first) against Q8_0 activations.
+    /// 32-element weight blocks (f16 scale first; `value(block, i)` is element i) against Q8_0
+    /// activations, in the kernels' float order (mt_kernels.h): eight running sums, sum l taking
+    /// each block's integer dot of elements 4l..4l+3 times the two scales, added up pairwise.
     @inline(__always) static func blocks32(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, bytes: Int,
-                                           _ dot: (UnsafeRawPointer, UnsafePointer<Int8>) -> Int32) -> Float {
-        var s: Float = 0
+                                           _ value: (UnsafeRawPointer, Int) -> Int32) -> Float {
+        var s = [Float](repeating: 0, count: 8)
         for b in 0..<(count / 32) {
             let wb = w + bytes * b, ab = a + 34 * b
-            let sum = dot(wb, (ab + 2).assumingMemoryBound(to: Int8.self))
-            s += Float(sum) * (Dequantize.half(wb) * Dequantize.half(ab))
+            let scale = Dequantize.half(wb) * Dequantize.half(ab)
+            for l in 0..<8 {
+                var p: Int32 = 0
+                for i in (4 * l)..<(4 * l + 4) { p += value(wb, i) * Int32(ab.load(fromByteOffset: 2 + i, as: Int8.self)) }
+                s[l] = s[l] + Float(p) * scale
+            }
         }
-        return s
+        return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
     }
 
     /// Q4_K and Q5_K against Q8_K: per sub-block of 32, scale x (values . activations); the mins

@@ -20,25 +20,6 @@ public struct Matrix: @unchecked Sendable {
 
     func row(_ r: Int) -> UnsafeRawPointer { base + r * rowBytes }
 
-    /// y = W x, with x already prepared for this matrix's type (`VecDot.prepare`); rows are
-    /// shared by the pool's threads in chunks of 16.
-    func apply(prepared x: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
-        let chunk = 16, chunks = (rows + chunk - 1) / chunk
-        let body = { (c: Int) in
-            for r in (c * chunk)..<min(rows, (c + 1) * chunk) { y[r] = VecDot.row(self.row(r), type: self.type, x, count: self.cols) }
-        }
-        if let pool { pool.parallelFor(chunks, body) } else { for c in 0..<chunks { body(c) } }
-    }
-
-    /// y = W x for a float vector.
-    func apply(_ x: [Float], pool: WorkerPool? = nil) -> [Float] {
-        var prepared = [UInt8](repeating: 0, count: VecDot.activation(for: type).bytes(cols))
-        x.withUnsafeBufferPointer { xp in prepared.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: cols, for: type, into: $0.baseAddress!) } }
-        var y = [Float](repeating: 0, count: rows)
-        prepared.withUnsafeBytes { p in y.withUnsafeMutableBufferPointer { apply(prepared: p.baseAddress!, into: $0.baseAddress!, pool: pool) } }
-        return y
-    }
-
     /// Row `r` as floats (an embedding lookup).
     func floats(row r: Int) -> [Float] {
         var out = [Float](repeating: 0, count: cols)

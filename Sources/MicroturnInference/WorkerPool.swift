@@ -1,28 +1,51 @@
+import CMicroturnKernels
 import Foundation
 import Synchronization
 
-/// A fixed set of threads that share the rows of a matrix product (the size comes from the board
+/// A fixed set of threads that share the rows of matrix products (the size comes from the board
 /// profile's `board.threads`). The calling thread works too, so `threads` is the total.
+///
+/// A forward pass hands the pool a few hundred short jobs per token, so the workers spin for a
+/// while between jobs instead of sleeping (a wake-up through the kernel costs about as much as a
+/// small job); after `spinLimit` idle checks they sleep until the next job.
 public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
     /// What the workers use; they hold it themselves, so it outlives the pool until they exit.
     private let shared = Shared()
 
     final class Shared: @unchecked Sendable {
-        let start = DispatchSemaphore(value: 0)
-        let finished = DispatchSemaphore(value: 0)
+        /// Idle checks (each a CPU spin hint) before a worker goes to sleep: about a millisecond.
+        static let spinLimit = 20_000
+        /// Bumped once per job (under `lock`, so a worker checking it under the lock before
+        /// sleeping cannot miss the broadcast); spinning workers read it without the lock.
+        let generation = Atomic<Int>(0)
+        /// Workers that have not finished the current job.
+        let pending = Atomic<Int>(0)
         let next = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
-        // The job being shared: set before the workers are woken, read only while they run.
+        let lock = NSCondition()
+        // The job being shared: set before `generation` is bumped, read only while it runs.
         var job: ((Int) -> Void)?
         var count = 0
 
         func serve() {
+            var seen = 0
             while true {
-                start.wait()
-                if stopping.load(ordering: .sequentiallyConsistent) { return }
+                var idle = 0
+                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+                    idle += 1
+                    if idle < Self.spinLimit {
+                        mt_spin_pause()
+                        continue
+                    }
+                    lock.lock()
+                    while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) { lock.wait() }
+                    lock.unlock()
+                }
+                if stopping.load(ordering: .acquiring) { return }
+                seen = generation.load(ordering: .acquiring)
                 work()
-                finished.signal()
+                pending.subtract(1, ordering: .releasing)
             }
         }
 
@@ -33,6 +56,14 @@ public final class WorkerPool: @unchecked Sendable {
                 if i >= count { return }
                 job(i)
             }
+        }
+
+        /// Starts the next job (or the end, with `stop`) and wakes the workers that sleep.
+        func post(stop: Bool = false) {
+            lock.lock()
+            if stop { stopping.store(true, ordering: .releasing) } else { generation.add(1, ordering: .releasing) }
+            lock.broadcast()
+            lock.unlock()
         }
     }
 
@@ -46,10 +77,7 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    deinit {
-        shared.stopping.store(true, ordering: .sequentiallyConsistent)
-        for _ in 1..<threads { shared.start.signal() }
-    }
+    deinit { shared.post(stop: true) }
 
     /// Runs `body(0..<count)` spread over the threads; returns when all are done.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
@@ -61,10 +89,11 @@ public final class WorkerPool: @unchecked Sendable {
             let s = shared
             s.job = escaping
             s.count = count
-            s.next.store(0, ordering: .sequentiallyConsistent)
-            for _ in 1..<threads { s.start.signal() }
+            s.next.store(0, ordering: .relaxed)
+            s.pending.store(threads - 1, ordering: .relaxed)
+            s.post()
             s.work()
-            for _ in 1..<threads { s.finished.wait() }
+            while s.pending.load(ordering: .acquiring) > 0 { mt_spin_pause() }
             s.job = nil
         }
     }

@@ -100,11 +100,10 @@ struct BenchModel: ParsableCommand {
         let vocab = transformer.config.vocabulary
         let prompt = (0..<prefill).map { ($0 * 7919 + 13) % (vocab - 3) + 3 }
         // Warm up (page in the weights) as llama-reference.py does, then start over.
-        for t in prompt.prefix(4) { _ = transformer.forward(token: t) }
+        _ = transformer.forward(tokens: Array(prompt.prefix(4)))
         transformer.reset()
         let t0 = Date()
-        var logits: [Float] = []
-        for t in prompt { logits = transformer.forward(token: t) }
+        var logits = transformer.forward(tokens: prompt)
         let t1 = Date()
         for _ in 0..<decode {
             let next = logits.indices.max { logits[$0] < logits[$1] } ?? 0

@@ -71,8 +71,7 @@ struct ModelGenerate: ParsableCommand {
             settings.repetitionPenalty = repeatPenalty
             settings.seed = seed
             var sampler = Sampler(settings)
-            var logits: [Float] = []
-            for t in ids { logits = transformer.forward(token: t) }
+            var logits = transformer.forward(tokens: ids)
             var history = ids, produced: [Int] = []
             for _ in 0..<n {
                 let next = sampler.next(logits, history: history)

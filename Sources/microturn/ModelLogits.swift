@@ -45,11 +45,8 @@ struct ModelLogits: ParsableCommand {
             if let bad = ids.first(where: { $0 >= transformer.config.vocabulary }) {
                 throw UsageError(message: "--tokens: \(bad) is outside the vocabulary (0..<\(transformer.config.vocabulary))")
             }
-            var rows: [[Float]] = []
-            for (i, id) in ids.enumerated() {
-                let logits = transformer.forward(token: id)
-                if all || i == ids.count - 1 { rows.append(logits) }
-            }
+            let flat = transformer.forward(tokens: ids, allLogits: all), vocab = transformer.config.vocabulary
+            let rows = stride(from: 0, to: flat.count, by: vocab).map { Array(flat[$0..<($0 + vocab)]) }
             if let out {
                 var data = Data()
                 for row in rows { row.withUnsafeBytes { data.append(contentsOf: $0) } }

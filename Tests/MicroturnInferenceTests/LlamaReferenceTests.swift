@@ -43,8 +43,10 @@ import Testing
         let range = Double((expected.max() ?? 0) - (expected.min() ?? 0))
         let tolerance = (type == "F32" ? 1e-4 : 1e-2) * range
         var worst = 0.0, topMismatches: [Int] = []
-        for (p, token) in Self.prompt.enumerated() {
-            let ours = engine.forward(token: token)
+        // The whole prompt as one batch (BatchTests: the same as one token at a time).
+        let all = engine.forward(tokens: Self.prompt, allLogits: true)
+        for p in Self.prompt.indices {
+            let ours = Array(all[(p * vocab)..<((p + 1) * vocab)])
             let theirs = expected[(p * vocab)..<((p + 1) * vocab)]
             for i in 0..<vocab { worst = max(worst, Double(abs(ours[i] - theirs[theirs.startIndex + i]))) }
             // The same top token wherever llama.cpp's top two are clearly apart.

@@ -7,11 +7,12 @@ enum ReferenceTools {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Runs a tools/ script; a missing Python package is a failure that says how to install it.
-    static func tool(_ arguments: [String], stdout: Bool = false) throws -> (status: Int32, out: String, err: String) {
+    /// Runs a tools/ script (Python unless `interpreter` says otherwise); a missing Python package
+    /// is a failure that says how to install it.
+    static func tool(_ arguments: [String], stdout: Bool = false, interpreter: String = "python3") throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + arguments
+        p.arguments = [interpreter] + arguments
         p.currentDirectoryURL = repository
         let out = Pipe(), err = Pipe()
         p.standardOutput = stdout ? out : FileHandle.nullDevice

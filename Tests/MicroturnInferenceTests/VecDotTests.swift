@@ -93,26 +93,50 @@ import Testing
         }
     }
 
-    @Test(arguments: [GGMLType.q8_0, .q4_0])
+    /// The C kernels of `type`: the one this CPU runs and its scalar twin.
+    static func kernels(_ type: GGMLType) -> (fast: (UnsafeRawPointer?, UnsafeRawPointer?, Int32) -> Float,
+                                              twin: (UnsafeRawPointer?, UnsafeRawPointer?, Int32) -> Float) {
+        switch type {
+        case .q8_0: (mt_dot_q8_0, mt_dot_q8_0_scalar)
+        case .q4_0: (mt_dot_q4_0, mt_dot_q4_0_scalar)
+        case .q4_K: (mt_dot_q4_K, mt_dot_q4_K_scalar)
+        case .q5_K: (mt_dot_q5_K, mt_dot_q5_K_scalar)
+        default: (mt_dot_q6_K, mt_dot_q6_K_scalar)
+        }
+    }
+
+    @Test(arguments: [GGMLType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K])
     func simdKernelsEqualTheirScalarTwinsOnRandomBlocks(type: GGMLType) {
         var rng = Random(state: 77 ^ UInt64(type.rawValue))
-        for count in [32, 256, 4096] {
-            for _ in 0..<50 {
-                // Every byte pattern, -128 included (activations too: any Q8_0 block).
-                let w = Self.randomRow(type, count: count, &rng), a = Self.randomRow(.q8_0, count: count, &rng)
+        let (fast, twin) = Self.kernels(type)
+        let kind = VecDot.activation(for: type)
+        for count in [256, 512, 4096] {
+            for trial in 0..<50 {
+                // Weights: every byte pattern (-128 included). Activations: quantized from floats
+                // with heavy tails and some exact zeros, so every value in -127...127 comes up.
+                let w = Self.randomRow(type, count: count, &rng)
+                let x = (0..<count).map { i in trial % 5 == 0 && i % 7 == 0 ? 0 : rng.normal() * (rng.next() % 16 == 0 ? 40 : 1) }
+                var a = [UInt8](repeating: 0, count: kind.bytes(count))
+                x.withUnsafeBufferPointer { xp in a.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: count, for: type, into: $0.baseAddress!) } }
                 w.withUnsafeBytes { wp in
                     a.withUnsafeBytes { ap in
-                        let fast = type == .q8_0 ? mt_dot_q8_0(wp.baseAddress!, ap.baseAddress!, Int32(count))
-                            : mt_dot_q4_0(wp.baseAddress!, ap.baseAddress!, Int32(count))
-                        let twin = type == .q8_0 ? mt_dot_q8_0_scalar(wp.baseAddress!, ap.baseAddress!, Int32(count))
-                            : mt_dot_q4_0_scalar(wp.baseAddress!, ap.baseAddress!, Int32(count))
-                        #expect(fast == twin)
-                        #expect(fast == VecDot.scalarRow(wp.baseAddress!, type: type, ap.baseAddress!, count: count))
+                        let f = fast(wp.baseAddress!, ap.baseAddress!, Int32(count))
+                        #expect(f == twin(wp.baseAddress!, ap.baseAddress!, Int32(count)), "\(type.name), \(count) values")
+                        #expect(f == VecDot.scalarRow(wp.baseAddress!, type: type, ap.baseAddress!, count: count), "\(type.name), \(count) values")
                     }
                 }
             }
         }
-        #expect(mt_kernels_have_avx2() == 1, "this machine has AVX2: the fast path was the one tested")
+        #expect(String(cString: mt_kernels_variant()) == "avx2", "this machine has AVX2: the fast path was the one tested")
+    }
+
+    /// The NEON variants (with and without the dot product extension), cross-compiled for aarch64
+    /// and run under qemu-user, equal their scalar twins too.
+    @Test func armKernelsEqualTheirScalarTwinsUnderQemu() throws {
+        let r = try ReferenceTools.tool(["tools/test-kernels-aarch64.sh"], stdout: true, interpreter: "bash")
+        #expect(r.status == 0, "tools/test-kernels-aarch64.sh: \(r.err)\n\(r.out)")
+        #expect(r.out.contains("chosen variant: neon-dotprod") && r.out.contains("chosen variant: neon\n"), "\(r.out)")
+        #expect(r.out.components(separatedBy: "all equal").count == 3, "both emulated CPUs: \(r.out)")
     }
 
     @Test func q8KSumsAreTheSumsOfItsValues() {

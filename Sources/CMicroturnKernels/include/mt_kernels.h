@@ -1,17 +1,41 @@
-// Block dot products in C with SIMD intrinsics, each with a scalar twin it must equal exactly:
-// integer sums per block, then the same float operations in the same order as the Swift scalar
-// reference (VecDot.scalarRow). Blocks are ggml's: Q8_0 = f16 scale + 32 int8, Q4_0 = f16 scale
-// + 16 bytes of nibbles offset by 8. Activations are Q8_0 blocks.
+// Block dot products in C with SIMD intrinsics (AVX2 on x86-64, NEON with or without the dot
+// product extension on aarch64), chosen at run time, each with a scalar twin it must equal
+// exactly. Blocks are ggml's. Weights: Q8_0 (f16 scale + 32 int8), Q4_0 (f16 scale + 16 bytes of
+// nibbles offset by 8), Q4_K, Q5_K, Q6_K (256 values). Activations come from
+// MicroturnInference's QuantizeActivations: Q8_0 blocks against Q8_0/Q4_0, Q8_K blocks (f32 scale,
+// 256 int8, 16 int16 sums) against the K-quants; their values are never -128.
+//
+// Float order (the same in every variant, so results are equal bit for bit):
+// - Q8_0, Q4_0: eight running sums; sum l takes, block after block, (float)(the integer dot of
+//   elements 4l..4l+3 of the block) * (weight scale * activation scale); at the end
+//   ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
+// - K-quants: one integer sum per block, then s += d * ad * isum (- dmin * ad * msum), in block order.
 #ifndef MT_KERNELS_H
 #define MT_KERNELS_H
 
-/// 1 when the AVX2 kernels run on this CPU.
-int mt_kernels_have_avx2(void);
+/// The variant this CPU runs: "avx2", "neon-dotprod", "neon" or "scalar".
+const char *mt_kernels_variant(void);
 
-/// Sum over `n / 32` blocks of (integer dot of the block) * (weight scale * activation scale).
+/// `n` elements (a whole number of blocks) of weights dot prepared activations.
 float mt_dot_q8_0(const void *weights, const void *activations, int n);
-float mt_dot_q8_0_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q4_0(const void *weights, const void *activations, int n);
+float mt_dot_q4_K(const void *weights, const void *activations, int n);
+float mt_dot_q5_K(const void *weights, const void *activations, int n);
+float mt_dot_q6_K(const void *weights, const void *activations, int n);
+
+float mt_dot_q8_0_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q4_0_scalar(const void *weights, const void *activations, int n);
+float mt_dot_q4_K_scalar(const void *weights, const void *activations, int n);
+float mt_dot_q5_K_scalar(const void *weights, const void *activations, int n);
+float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n);
+
+/// A hint to the CPU that this thread is spinning on a flag (x86 PAUSE, Arm YIELD).
+static inline void mt_spin_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 #endif

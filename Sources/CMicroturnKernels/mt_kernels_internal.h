@@ -1,0 +1,99 @@
+// What the scalar twins and the SIMD variants share: scale decoding and the final sums.
+#ifndef MT_KERNELS_INTERNAL_H
+#define MT_KERNELS_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+// IEEE half to float, exactly (normal, subnormal, zero, infinity, NaN).
+static inline float mt_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {  // subnormal: normalize
+            exp = 127 - 15 + 1;
+            while ((mant & 0x400) == 0) { mant <<= 1; exp--; }
+            bits = sign | (exp << 23) | ((mant & 0x3FF) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000 | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float mt_f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+static inline int16_t mt_i16(const uint8_t *p) {
+    int16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+// The eight running sums of the 32-element kinds, added up in their fixed order.
+static inline float mt_sum8(const float s[8]) {
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// Q4_K/Q5_K: the 6-bit scale and min of sub-block j from the 12 packed bytes.
+static inline void mt_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+// The mins of a Q4_K/Q5_K block against the activations' sums of 16.
+static inline int32_t mt_k4_min_sum(const uint8_t *scales, const uint8_t *bsums) {
+    int32_t msum = 0;
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        mt_scale_min_k4(j, scales, &sc, &m);
+        msum += (int32_t)m * ((int32_t)mt_i16(bsums + 4 * j) + (int32_t)mt_i16(bsums + 4 * j + 2));
+    }
+    return msum;
+}
+
+// Q6_K: 32 x the scale-weighted activation sums, taken off the dot of the unsigned values.
+static inline int32_t mt_q6_offset(const int8_t *scales, const uint8_t *bsums) {
+    int32_t s = 0;
+    for (int j = 0; j < 16; j++) s += (int32_t)scales[j] * (int32_t)mt_i16(bsums + 2 * j);
+    return 32 * s;
+}
+
+// Block sizes in bytes.
+enum { MT_Q8_0 = 34, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292 };
+
+#if defined(__x86_64__)
+float mt_dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_q4_K_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_q5_K_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n);
+#endif
+
+#if defined(__aarch64__)
+#define MT_NEON_DECLARE(suffix) \
+    float mt_dot_q8_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q4_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q4_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q5_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q6_K_##suffix(const uint8_t *w, const uint8_t *a, int n);
+MT_NEON_DECLARE(neon)
+MT_NEON_DECLARE(neon_dotprod)
+#endif
+
+#endif

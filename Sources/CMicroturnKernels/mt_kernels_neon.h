@@ -1,0 +1,104 @@
+// The NEON variants' bodies, included twice by mt_kernels_arm.c: with MT_DOTPROD set (SDOT, the
+// Armv8.2 dot product extension) and without (widening multiplies, any Armv8). MT_NAME(x) names
+// the functions of this copy, MT_TARGET is its target attribute. Integer sums are exact; float
+// steps follow mt_kernels.h's order.
+
+// acc lane l += the integer dot of bytes 4l..4l+3 of x and y.
+static inline MT_TARGET int32x4_t MT_NAME(quads)(int32x4_t acc, int8x16_t x, int8x16_t y) {
+#if MT_DOTPROD
+    return vdotq_s32(acc, x, y);
+#else
+    int16x8_t p0 = vmull_s8(vget_low_s8(x), vget_low_s8(y)), p1 = vmull_high_s8(x, y);
+    return vaddq_s32(acc, vpaddq_s32(vpaddlq_s16(p0), vpaddlq_s16(p1)));
+#endif
+}
+
+static inline MT_TARGET int32_t MT_NAME(dot32)(int8x16_t x0, int8x16_t x1, const uint8_t *y) {
+    int32x4_t acc = MT_NAME(quads)(vdupq_n_s32(0), x0, vld1q_s8((const int8_t *)y));
+    return vaddvq_s32(MT_NAME(quads)(acc, x1, vld1q_s8((const int8_t *)y + 16)));
+}
+
+static inline MT_TARGET float MT_NAME(blocks32)(const uint8_t *w, const uint8_t *a, int n, int q4) {
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    const uint8x16_t low4 = vdupq_n_u8(0xF);
+    const int8x16_t eight = vdupq_n_s8(8);
+    for (int b = 0; b < n / 32; b++, w += q4 ? MT_Q4_0 : MT_Q8_0, a += MT_Q8_0) {
+        int8x16_t x0, x1;
+        if (q4) {
+            uint8x16_t packed = vld1q_u8(w + 2);
+            x0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(packed, low4)), eight);
+            x1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(packed, 4)), eight);
+        } else {
+            x0 = vld1q_s8((const int8_t *)w + 2);
+            x1 = vld1q_s8((const int8_t *)w + 18);
+        }
+        int32x4_t p0 = MT_NAME(quads)(vdupq_n_s32(0), x0, vld1q_s8((const int8_t *)a + 2));
+        int32x4_t p1 = MT_NAME(quads)(vdupq_n_s32(0), x1, vld1q_s8((const int8_t *)a + 18));
+        float32x4_t scale = vdupq_n_f32(mt_half_hw(w) * mt_half_hw(a));
+        s0 = vaddq_f32(s0, vmulq_f32(vcvtq_f32_s32(p0), scale));
+        s1 = vaddq_f32(s1, vmulq_f32(vcvtq_f32_s32(p1), scale));
+    }
+    float s[8];
+    vst1q_f32(s, s0);
+    vst1q_f32(s + 4, s1);
+    return mt_sum8(s);
+}
+
+MT_TARGET float MT_NAME(mt_dot_q8_0)(const uint8_t *w, const uint8_t *a, int n) { return MT_NAME(blocks32)(w, a, n, 0); }
+MT_TARGET float MT_NAME(mt_dot_q4_0)(const uint8_t *w, const uint8_t *a, int n) { return MT_NAME(blocks32)(w, a, n, 1); }
+
+static inline MT_TARGET float MT_NAME(k45)(const uint8_t *w, const uint8_t *a, int n, int kind) {
+    const uint8x16_t low4 = vdupq_n_u8(0xF), sixteen = vdupq_n_u8(16);
+    int bytes = kind == 5 ? MT_Q5_K : MT_Q4_K;
+    float s = 0;
+    for (int b = 0; b < n / 256; b++, w += bytes, a += MT_Q8_K) {
+        const uint8_t *scales = w + 4, *qs = w + (kind == 5 ? 48 : 16), *q8 = a + 4;
+        uint8x16_t qh0 = vld1q_u8(w + 16), qh1 = vld1q_u8(w + 32);
+        int32_t isum = 0;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            mt_scale_min_k4(j, scales, &sc, &m);
+            uint8x16_t q0 = vld1q_u8(qs + 32 * (j / 2)), q1 = vld1q_u8(qs + 32 * (j / 2) + 16);
+            uint8x16_t v0 = j % 2 ? vshrq_n_u8(q0, 4) : vandq_u8(q0, low4), v1 = j % 2 ? vshrq_n_u8(q1, 4) : vandq_u8(q1, low4);
+            if (kind == 5) {
+                uint8x16_t bit = vdupq_n_u8((uint8_t)(1 << j));
+                v0 = vaddq_u8(v0, vandq_u8(vtstq_u8(qh0, bit), sixteen));
+                v1 = vaddq_u8(v1, vandq_u8(vtstq_u8(qh1, bit), sixteen));
+            }
+            isum += (int32_t)sc * MT_NAME(dot32)(vreinterpretq_s8_u8(v0), vreinterpretq_s8_u8(v1), q8 + 32 * j);
+        }
+        int32_t msum = mt_k4_min_sum(scales, a + 260);
+        float ad = mt_f32(a);
+        s += mt_half_hw(w) * ad * (float)isum - mt_half_hw(w + 2) * ad * (float)msum;
+    }
+    return s;
+}
+
+MT_TARGET float MT_NAME(mt_dot_q4_K)(const uint8_t *w, const uint8_t *a, int n) { return MT_NAME(k45)(w, a, n, 4); }
+MT_TARGET float MT_NAME(mt_dot_q5_K)(const uint8_t *w, const uint8_t *a, int n) { return MT_NAME(k45)(w, a, n, 5); }
+
+MT_TARGET float MT_NAME(mt_dot_q6_K)(const uint8_t *w, const uint8_t *a, int n) {
+    const uint8x16_t low4 = vdupq_n_u8(0xF), three = vdupq_n_u8(3);
+    float s = 0;
+    for (int b = 0; b < n / 256; b++, w += MT_Q6_K, a += MT_Q8_K) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        int32_t isum = 0;
+        for (int h = 0; h < 2; h++) {
+            for (int r = 0; r < 4; r++) {
+                const int8x16_t shift = vdupq_n_s8((int8_t)(-2 * r));
+                for (int part = 0; part < 2; part++) {
+                    uint8x16_t low = vld1q_u8(w + 64 * h + 32 * (r % 2) + 16 * part);
+                    uint8x16_t nib = r < 2 ? vandq_u8(low, low4) : vshrq_n_u8(low, 4);
+                    uint8x16_t high = vshlq_n_u8(vandq_u8(vshlq_u8(vld1q_u8(w + 128 + 32 * h + 16 * part), shift), three), 4);
+                    int8x16_t v = vreinterpretq_s8_u8(vorrq_u8(nib, high));
+                    int8x16_t y = vld1q_s8((const int8_t *)a + 4 + 128 * h + 32 * r + 16 * part);
+                    int32_t dot = vaddvq_s32(MT_NAME(quads)(vdupq_n_s32(0), v, y));
+                    isum += (int32_t)sc[8 * h + 2 * r + part] * dot;
+                }
+            }
+        }
+        isum -= mt_q6_offset(sc, a + 260);
+        s += mt_half_hw(w + 208) * mt_f32(a) * (float)isum;
+    }
+    return s;
+}

@@ -1,0 +1,121 @@
+// AVX2 variants (with F16C for the scales). Signed bytes are multiplied with maddubs: the weight's
+// magnitude as the unsigned side, its sign moved onto the activation, which is exact because
+// activations are never -128. Integer sums are exact; float steps follow mt_kernels.h's order.
+#if defined(__x86_64__)
+#include "mt_kernels_internal.h"
+
+#include <immintrin.h>
+
+#define MT_AVX2 __attribute__((target("avx2,f16c")))
+
+// (A whole-register load, pinned by the empty asm: left to itself the compiler inserts the two
+// bytes into whatever register is at hand, the accumulator, which chained every block to the last.)
+static inline MT_AVX2 float half_hw(const uint8_t *p) {
+    __m128i v = _mm_loadu_si32(p);
+    __asm__("" : "+x"(v));
+    return _mm_cvtss_f32(_mm_cvtph_ps(v));
+}
+
+// Lane l: the exact integer dot of elements 4l..4l+3 of two 32-byte blocks of signed values.
+static inline MT_AVX2 __m256i quads_signed(__m256i x, __m256i y) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), _mm256_set1_epi16(1));
+}
+
+// Sum of 32 unsigned (u < 64) x signed bytes, pairs weighted by the 16-bit scales in `scales`.
+static inline MT_AVX2 __m256i scaled_dot(__m256i u, __m256i y, __m256i scales) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), scales);
+}
+
+static inline MT_AVX2 int32_t hsum_i32(__m256i v) {
+    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+    return _mm_cvtsi128_si32(q);
+}
+
+static inline MT_AVX2 float sum8(__m256 acc) {
+    float s[8];
+    _mm256_storeu_ps(s, acc);
+    return mt_sum8(s);
+}
+
+MT_AVX2 float mt_dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < n / 32; b++, w += MT_Q8_0, a += MT_Q8_0) {
+        __m256i p = quads_signed(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_loadu_si256((const __m256i *)(a + 2)));
+        __m256 scale = _mm256_set1_ps(half_hw(w) * half_hw(a));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), scale));
+    }
+    return sum8(acc);
+}
+
+MT_AVX2 float mt_dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
+    const __m128i low4 = _mm_set1_epi8(0xF);
+    const __m256i eight = _mm256_set1_epi8(8);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < n / 32; b++, w += MT_Q4_0, a += MT_Q8_0) {
+        __m128i packed = _mm_loadu_si128((const __m128i *)(w + 2));
+        __m128i lo = _mm_and_si128(packed, low4), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
+        __m256i x = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
+        __m256i p = quads_signed(x, _mm256_loadu_si256((const __m256i *)(a + 2)));
+        __m256 scale = _mm256_set1_ps(half_hw(w) * half_hw(a));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), scale));
+    }
+    return sum8(acc);
+}
+
+static inline MT_AVX2 float dot_k45_avx2(const uint8_t *w, const uint8_t *a, int n, int kind) {
+    const __m256i low4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
+    int bytes = kind == 5 ? MT_Q5_K : MT_Q4_K;
+    float s = 0;
+    for (int b = 0; b < n / 256; b++, w += bytes, a += MT_Q8_K) {
+        const uint8_t *scales = w + 4, *qs = w + (kind == 5 ? 48 : 16), *q8 = a + 4;
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 16)), acc = _mm256_setzero_si256();
+        for (int pair = 0; pair < 4; pair++) {
+            uint8_t sc0, sc1, m;
+            mt_scale_min_k4(2 * pair, scales, &sc0, &m);
+            mt_scale_min_k4(2 * pair + 1, scales, &sc1, &m);
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * pair));
+            __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+            if (kind == 5) {
+                __m256i bit0 = _mm256_set1_epi8((char)(1 << (2 * pair))), bit1 = _mm256_set1_epi8((char)(1 << (2 * pair + 1)));
+                lo = _mm256_add_epi8(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit0), bit0), sixteen));
+                hi = _mm256_add_epi8(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit1), bit1), sixteen));
+            }
+            acc = _mm256_add_epi32(acc, scaled_dot(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair)), _mm256_set1_epi16(sc0)));
+            acc = _mm256_add_epi32(acc, scaled_dot(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair + 32)), _mm256_set1_epi16(sc1)));
+        }
+        int32_t isum = hsum_i32(acc), msum = mt_k4_min_sum(scales, a + 260);
+        float ad = mt_f32(a);
+        s += half_hw(w) * ad * (float)isum - half_hw(w + 2) * ad * (float)msum;
+    }
+    return s;
+}
+
+MT_AVX2 float mt_dot_q4_K_avx2(const uint8_t *w, const uint8_t *a, int n) { return dot_k45_avx2(w, a, n, 4); }
+MT_AVX2 float mt_dot_q5_K_avx2(const uint8_t *w, const uint8_t *a, int n) { return dot_k45_avx2(w, a, n, 5); }
+
+MT_AVX2 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n) {
+    const __m256i low4 = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
+    float s = 0;
+    for (int b = 0; b < n / 256; b++, w += MT_Q6_K, a += MT_Q8_K) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i qa = _mm256_loadu_si256((const __m256i *)(w + 64 * h)), qb = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
+            for (int r = 0; r < 4; r++) {
+                __m256i low = r % 2 ? qb : qa;
+                __m256i nib = r < 2 ? _mm256_and_si256(low, low4) : _mm256_and_si256(_mm256_srli_epi16(low, 4), low4);
+                __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * r)), three), 4);
+                __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * r + 1]), _mm_set1_epi16(sc[8 * h + 2 * r]));
+                __m256i y = _mm256_loadu_si256((const __m256i *)(a + 4 + 128 * h + 32 * r));
+                acc = _mm256_add_epi32(acc, scaled_dot(_mm256_or_si256(nib, high), y, scales));
+            }
+        }
+        int32_t isum = hsum_i32(acc) - mt_q6_offset(sc, a + 260);
+        s += half_hw(w + 208) * mt_f32(a) * (float)isum;
+    }
+    return s;
+}
+#endif

@@ -1,0 +1,123 @@
+// The engine's C kernels (Sources/CMicroturnKernels) outside Swift: every variant this CPU can run
+// must equal the scalar twins bit for bit on random blocks. Built by tools/test-kernels-aarch64.sh
+// for aarch64 (run under qemu-user with and without the dot product extension) and natively.
+// Prints the variant the library chose and one line per kernel; exits 1 on any difference.
+#include "../Sources/CMicroturnKernels/mt_kernels.c"
+#include "../Sources/CMicroturnKernels/mt_kernels_arm.c"
+#include "../Sources/CMicroturnKernels/mt_kernels_x86.c"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t next(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static float uniform(void) { return (float)(next() % 2000001) / 1000000.0f - 1.0f; }
+
+static uint16_t to_half(float f) {  // f is small and normal here: truncating is enough
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    int32_t e = (int32_t)((b >> 23) & 0xFF) - 127 + 15;
+    if (e <= 0) return (uint16_t)((b >> 16) & 0x8000);
+    return (uint16_t)(((b >> 16) & 0x8000) | (uint32_t)(e << 10) | ((b >> 13) & 0x3FF));
+}
+
+// Random weight blocks: random bytes, then finite f16 scales where the block keeps them.
+static void random_weights(uint8_t *w, int blocks, int bytes, const int *scale_at, int scales) {
+    for (int i = 0; i < blocks * bytes; i++) w[i] = (uint8_t)next();
+    for (int b = 0; b < blocks; b++) {
+        for (int s = 0; s < scales; s++) {
+            uint16_t h = to_half(uniform() * 0.01f);
+            memcpy(w + b * bytes + scale_at[s], &h, 2);
+        }
+    }
+}
+
+// Activations as MicroturnInference quantizes them (values within -127...127).
+static void quantize_q8_0(const float *x, uint8_t *out, int n) {
+    for (int b = 0; b < n / 32; b++, x += 32, out += MT_Q8_0) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
+        float d = amax / 127, id = d != 0 ? 1 / d : 0;
+        uint16_t h = to_half(d);
+        memcpy(out, &h, 2);
+        for (int i = 0; i < 32; i++) out[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
+    }
+}
+
+static void quantize_q8_K(const float *x, uint8_t *out, int n) {
+    for (int b = 0; b < n / 256; b++, x += 256, out += MT_Q8_K) {
+        float amax = 0, extreme = 0;
+        for (int i = 0; i < 256; i++) {
+            if (fabsf(x[i]) > amax) { amax = fabsf(x[i]); extreme = x[i]; }
+        }
+        float iscale = amax != 0 ? -127 / extreme : 0, d = amax != 0 ? 1 / iscale : 0;
+        memcpy(out, &d, 4);
+        for (int j = 0; j < 16; j++) {
+            int16_t sum = 0;
+            for (int i = 16 * j; i < 16 * j + 16; i++) {
+                int8_t q = (int8_t)fminf(127, nearbyintf(iscale * x[i]));
+                out[4 + i] = (uint8_t)q;
+                sum += q;
+            }
+            memcpy(out + 260 + 2 * j, &sum, 2);
+        }
+    }
+}
+
+typedef float (*kernel)(const uint8_t *, const uint8_t *, int);
+typedef float (*twin)(const void *, const void *, int);
+
+static int check(const char *name, const char *variant, kernel fast, twin scalar, int block_values, int block_bytes,
+                 const int *scale_at, int scales) {
+    static float x[4096];
+    static uint8_t w[4096 / 32 * MT_Q5_K], a[4096 / 256 * MT_Q8_K + 4096 / 32 * MT_Q8_0];
+    int failures = 0, trials = 0;
+    for (int n = block_values; n <= 4096; n *= 4) {
+        for (int t = 0; t < 100; t++, trials++) {
+            random_weights(w, n / block_values, block_bytes, scale_at, scales);
+            for (int i = 0; i < n; i++) x[i] = (t % 5 == 0 && i % 7 == 0) ? 0 : uniform() * (next() % 16 == 0 ? 40 : 1);
+            if (block_values == 32) quantize_q8_0(x, a, n); else quantize_q8_K(x, a, n);
+            float f = fast(w, a, n), s = scalar(w, a, n);
+            if (memcmp(&f, &s, 4) != 0) {
+                if (failures++ < 3) fprintf(stderr, "%s %s: %d values: %.9g, scalar twin %.9g\n", variant, name, n, f, s);
+            }
+        }
+    }
+    printf("%s %s: %d random rows, %d differ\n", variant, name, trials, failures);
+    return failures;
+}
+
+static int check_variant(const char *variant, kernel q8_0, kernel q4_0, kernel q4_K, kernel q5_K, kernel q6_K) {
+    static const int s32[] = {0}, k45[] = {0, 2}, k6[] = {208};
+    return check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1)
+         + check("q4_0", variant, q4_0, mt_dot_q4_0_scalar, 32, MT_Q4_0, s32, 1)
+         + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2)
+         + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2)
+         + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1);
+}
+
+int main(void) {
+    int failures = 0;
+    printf("chosen variant: %s\n", mt_kernels_variant());
+#if defined(__aarch64__)
+    failures += check_variant("neon", mt_dot_q8_0_neon, mt_dot_q4_0_neon, mt_dot_q4_K_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon);
+    if (strcmp(mt_kernels_variant(), "neon-dotprod") == 0) {
+        failures += check_variant("neon-dotprod", mt_dot_q8_0_neon_dotprod, mt_dot_q4_0_neon_dotprod, mt_dot_q4_K_neon_dotprod,
+                                  mt_dot_q5_K_neon_dotprod, mt_dot_q6_K_neon_dotprod);
+    }
+#elif defined(__x86_64__)
+    if (strcmp(mt_kernels_variant(), "avx2") == 0) {
+        failures += check_variant("avx2", mt_dot_q8_0_avx2, mt_dot_q4_0_avx2, mt_dot_q4_K_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2);
+    }
+#endif
+    // What the library's entry points call must be the chosen variant, equal to the twins too.
+    failures += check_variant("chosen", (kernel)mt_dot_q8_0, (kernel)mt_dot_q4_0, (kernel)mt_dot_q4_K, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K);
+    printf(failures ? "FAILED\n" : "all equal\n");
+    return failures ? 1 : 0;
+}

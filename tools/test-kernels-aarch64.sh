@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Cross-compiles the engine's C kernels for aarch64 with Debian's gcc and runs their tests
+# (tools/kernels-test.c: every variant equals its scalar twin bit for bit) under qemu-user, on an
+# emulated CPU with the dot product extension (neon-dotprod) and on one without (neon, Cortex-A53).
+#   tools/test-kernels-aarch64.sh
+# Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (tools/setup.sh --deps).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
+  command -v "$tool" >/dev/null || { echo "test-kernels-aarch64: no $tool; run tools/setup.sh --deps" >&2; exit 69; }
+done
+out=.build-aarch64
+mkdir -p "$out"
+# The same flags as the Swift package's C target (-O3, no contraction of a*b+c into one rounding).
+aarch64-linux-gnu-gcc -O3 -ffp-contract=off -march=armv8-a -static -Wall -Wextra -Werror -Wno-unused-function \
+  -I Sources/CMicroturnKernels/include -o "$out/kernels-test" tools/kernels-test.c -lm
+# Swift builds its C targets with clang: the same sources must compile with it for aarch64 too.
+if command -v clang >/dev/null; then
+  for f in Sources/CMicroturnKernels/*.c; do
+    clang --target=aarch64-linux-gnu --sysroot=/usr/aarch64-linux-gnu -O3 -ffp-contract=off -Wall -Wextra -Werror \
+      -I Sources/CMicroturnKernels/include -c "$f" -o "$out/$(basename "$f" .c).o"
+  done
+  echo "clang --target=aarch64-linux-gnu: the kernels compile"
+fi
+status=0
+for cpu in max cortex-a53; do
+  echo "== qemu-aarch64 -cpu $cpu"
+  qemu-aarch64 -cpu "$cpu" "$out/kernels-test" || status=1
+done
+exit $status
