@@ -93,9 +93,40 @@ static int check(const char *name, const char *variant, kernel fast, twin scalar
     return failures;
 }
 
-static int check_variant(const char *variant, kernel q8_0, kernel q4_0, kernel q4_K, kernel q5_K, kernel q6_K) {
+// Float rows: random values in the row's own type, lengths with and without a tail.
+static void encode(uint8_t *p, float f, int kind) {  // 0: f32, 1: f16, 2: bf16 (truncated)
+    if (kind == 0) { memcpy(p, &f, 4); return; }
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    uint16_t h = kind == 1 ? to_half(f) : (uint16_t)(b >> 16);
+    memcpy(p, &h, 2);
+}
+
+static int check_floats(const char *name, const char *variant, kernel fast, twin scalar, int kind) {
+    static uint8_t w[4 * 4099], a[4 * 4099];
+    static const int lengths[] = {1, 7, 8, 33, 1024, 4099};
+    int size = kind == 0 ? 4 : 2, failures = 0, trials = 0;
+    for (int l = 0; l < 6; l++) {
+        for (int t = 0; t < 50; t++, trials++) {
+            int n = lengths[l];
+            for (int i = 0; i < n; i++) {
+                encode(w + size * i, uniform() * 2, kind);
+                encode(a + size * i, uniform() * 2, kind);
+            }
+            float f = fast(w, a, n), s = scalar(w, a, n);
+            if (memcmp(&f, &s, 4) != 0 && failures++ < 3) fprintf(stderr, "%s %s: %d values: %.9g, scalar twin %.9g\n", variant, name, n, f, s);
+        }
+    }
+    printf("%s %s: %d random rows, %d differ\n", variant, name, trials, failures);
+    return failures;
+}
+
+static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf16, kernel q8_0, kernel q4_0, kernel q4_K, kernel q5_K, kernel q6_K) {
     static const int s32[] = {0}, k45[] = {0, 2}, k6[] = {208};
-    return check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1)
+    return check_floats("f32", variant, f32, mt_dot_f32_scalar, 0)
+         + check_floats("f16", variant, f16, mt_dot_f16_scalar, 1)
+         + check_floats("bf16", variant, bf16, mt_dot_bf16_scalar, 2)
+         + check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1)
          + check("q4_0", variant, q4_0, mt_dot_q4_0_scalar, 32, MT_Q4_0, s32, 1)
          + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2)
          + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2)
@@ -106,18 +137,18 @@ int main(void) {
     int failures = 0;
     printf("chosen variant: %s\n", mt_kernels_variant());
 #if defined(__aarch64__)
-    failures += check_variant("neon", mt_dot_q8_0_neon, mt_dot_q4_0_neon, mt_dot_q4_K_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon);
+    failures += check_variant("neon", mt_dot_f32_neon, mt_dot_f16_neon, mt_dot_bf16_neon, mt_dot_q8_0_neon, mt_dot_q4_0_neon, mt_dot_q4_K_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon);
     if (strcmp(mt_kernels_variant(), "neon-dotprod") == 0) {
-        failures += check_variant("neon-dotprod", mt_dot_q8_0_neon_dotprod, mt_dot_q4_0_neon_dotprod, mt_dot_q4_K_neon_dotprod,
+        failures += check_variant("neon-dotprod", mt_dot_f32_neon_dotprod, mt_dot_f16_neon_dotprod, mt_dot_bf16_neon_dotprod, mt_dot_q8_0_neon_dotprod, mt_dot_q4_0_neon_dotprod, mt_dot_q4_K_neon_dotprod,
                                   mt_dot_q5_K_neon_dotprod, mt_dot_q6_K_neon_dotprod);
     }
 #elif defined(__x86_64__)
     if (strcmp(mt_kernels_variant(), "avx2") == 0) {
-        failures += check_variant("avx2", mt_dot_q8_0_avx2, mt_dot_q4_0_avx2, mt_dot_q4_K_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2);
+        failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_dot_q4_0_avx2, mt_dot_q4_K_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2);
     }
 #endif
     // What the library's entry points call must be the chosen variant, equal to the twins too.
-    failures += check_variant("chosen", (kernel)mt_dot_q8_0, (kernel)mt_dot_q4_0, (kernel)mt_dot_q4_K, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K);
+    failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, (kernel)mt_dot_q4_0, (kernel)mt_dot_q4_K, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K);
     printf(failures ? "FAILED\n" : "all equal\n");
     return failures ? 1 : 0;
 }

@@ -10,6 +10,20 @@
 #endif
 #endif
 
+// Floats: eight running sums by element index mod 8 (vectors of eight, or two of four, line up).
+#define MT_FLOAT_SCALAR(name, size, load)                                   \
+    float name(const void *weights, const void *activations, int n) {       \
+        const uint8_t *w = weights, *a = activations;                       \
+        float s[8] = {0};                                                   \
+        for (int i = 0; i < n; i++) {                                       \
+            s[i % 8] = s[i % 8] + load(w + (size) * i) * load(a + (size) * i); \
+        }                                                                   \
+        return mt_sum8(s);                                                  \
+    }
+MT_FLOAT_SCALAR(mt_dot_f32_scalar, 4, mt_f32)
+MT_FLOAT_SCALAR(mt_dot_f16_scalar, 2, mt_half)
+MT_FLOAT_SCALAR(mt_dot_bf16_scalar, 2, mt_bf16)
+
 float mt_dot_q8_0_scalar(const void *weights, const void *activations, int n) {
     const uint8_t *w = weights, *a = activations;
     float s[8] = {0};
@@ -111,6 +125,8 @@ float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n) {
 typedef float (*mt_dot_fn)(const uint8_t *, const uint8_t *, int);
 
 static const char *variant = "scalar";
+static mt_dot_fn dot_f32 = (mt_dot_fn)mt_dot_f32_scalar, dot_f16 = (mt_dot_fn)mt_dot_f16_scalar,
+                 dot_bf16 = (mt_dot_fn)mt_dot_bf16_scalar;
 static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn)mt_dot_q4_0_scalar,
                  dot_q4_K = (mt_dot_fn)mt_dot_q4_K_scalar, dot_q5_K = (mt_dot_fn)mt_dot_q5_K_scalar,
                  dot_q6_K = (mt_dot_fn)mt_dot_q6_K_scalar;
@@ -121,16 +137,19 @@ __attribute__((constructor)) static void choose_variant(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
         variant = "avx2";
+        dot_f32 = mt_dot_f32_avx2, dot_f16 = mt_dot_f16_avx2, dot_bf16 = mt_dot_bf16_avx2;
         dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_0 = mt_dot_q4_0_avx2, dot_q4_K = mt_dot_q4_K_avx2;
         dot_q5_K = mt_dot_q5_K_avx2, dot_q6_K = mt_dot_q6_K_avx2;
     }
 #elif defined(__aarch64__)
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
         variant = "neon-dotprod";
+        dot_f32 = mt_dot_f32_neon_dotprod, dot_f16 = mt_dot_f16_neon_dotprod, dot_bf16 = mt_dot_bf16_neon_dotprod;
         dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_0 = mt_dot_q4_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod;
         dot_q5_K = mt_dot_q5_K_neon_dotprod, dot_q6_K = mt_dot_q6_K_neon_dotprod;
     } else {
         variant = "neon";
+        dot_f32 = mt_dot_f32_neon, dot_f16 = mt_dot_f16_neon, dot_bf16 = mt_dot_bf16_neon;
         dot_q8_0 = mt_dot_q8_0_neon, dot_q4_0 = mt_dot_q4_0_neon, dot_q4_K = mt_dot_q4_K_neon;
         dot_q5_K = mt_dot_q5_K_neon, dot_q6_K = mt_dot_q6_K_neon;
     }
@@ -139,6 +158,9 @@ __attribute__((constructor)) static void choose_variant(void) {
 
 const char *mt_kernels_variant(void) { return variant; }
 
+float mt_dot_f32(const void *w, const void *a, int n) { return dot_f32(w, a, n); }
+float mt_dot_f16(const void *w, const void *a, int n) { return dot_f16(w, a, n); }
+float mt_dot_bf16(const void *w, const void *a, int n) { return dot_bf16(w, a, n); }
 float mt_dot_q8_0(const void *w, const void *a, int n) { return dot_q8_0(w, a, n); }
 float mt_dot_q4_0(const void *w, const void *a, int n) { return dot_q4_0(w, a, n); }
 float mt_dot_q4_K(const void *w, const void *a, int n) { return dot_q4_K(w, a, n); }

@@ -11,6 +11,10 @@ static inline float mt_half_hw(const uint8_t *p) {
     return (float)h;
 }
 
+static inline float32x4_t mt_load4_f32(const uint8_t *p) { return vld1q_f32((const float *)p); }
+static inline float32x4_t mt_load4_f16(const uint8_t *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)p))); }
+static inline float32x4_t mt_load4_bf16(const uint8_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16((const uint16_t *)p), 16)); }
+
 #define MT_PASTE(a, b) a##_##b
 #define MT_PASTE2(a, b) MT_PASTE(a, b)
 

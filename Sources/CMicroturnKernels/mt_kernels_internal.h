@@ -40,6 +40,15 @@ static inline int16_t mt_i16(const uint8_t *p) {
     return v;
 }
 
+static inline float mt_bf16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 // The eight running sums of the 32-element kinds, added up in their fixed order.
 static inline float mt_sum8(const float s[8]) {
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
@@ -54,6 +63,21 @@ static inline void mt_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t
         *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
         *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
     }
+}
+
+// All eight scales and mins at once, word-wise (the SIMD variants; the scalar twins decode each
+// with mt_scale_min_k4, so the two ways check each other): scales 0-3 and mins 0-3 are the low six
+// bits of bytes 0-3 and 4-7; scales and mins 4-7 take four bits from bytes 8-11 (low, high nibble)
+// and their top two from the top bits of bytes 0-3 and 4-7.
+static inline void mt_scales_mins_k4(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t u[3], s[2], n[2];
+    memcpy(u, q, 12);
+    s[0] = u[0] & 0x3F3F3F3Fu;
+    n[0] = u[1] & 0x3F3F3F3Fu;
+    s[1] = (u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    n[1] = ((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    memcpy(sc, s, 8);
+    memcpy(m, n, 8);
 }
 
 // The mins of a Q4_K/Q5_K block against the activations' sums of 16.
@@ -78,6 +102,9 @@ static inline int32_t mt_q6_offset(const int8_t *scales, const uint8_t *bsums) {
 enum { MT_Q8_0 = 34, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292 };
 
 #if defined(__x86_64__)
+float mt_dot_f32_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_f16_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_bf16_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q4_K_avx2(const uint8_t *w, const uint8_t *a, int n);
@@ -87,6 +114,9 @@ float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 
 #if defined(__aarch64__)
 #define MT_NEON_DECLARE(suffix) \
+    float mt_dot_f32_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_f16_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_bf16_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q8_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q4_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q4_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \

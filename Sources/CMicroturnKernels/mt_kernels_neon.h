@@ -13,6 +13,26 @@ static inline MT_TARGET int32x4_t MT_NAME(quads)(int32x4_t acc, int8x16_t x, int
 #endif
 }
 
+// Floats: eight at a time (two vectors of four) into the eight running sums; a tail one by one.
+#define MT_FLOAT_NEON(kind, size, load4, load1)                                                        \
+    MT_TARGET float MT_NAME(mt_dot_##kind)(const uint8_t *w, const uint8_t *a, int n) {               \
+        float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);                                          \
+        int i = 0;                                                                                     \
+        for (; i + 8 <= n; i += 8) {                                                                   \
+            s0 = vaddq_f32(s0, vmulq_f32(load4(w + (size) * i), load4(a + (size) * i)));               \
+            s1 = vaddq_f32(s1, vmulq_f32(load4(w + (size) * (i + 4)), load4(a + (size) * (i + 4))));   \
+        }                                                                                              \
+        float s[8];                                                                                    \
+        vst1q_f32(s, s0);                                                                              \
+        vst1q_f32(s + 4, s1);                                                                          \
+        for (; i < n; i++) s[i % 8] = s[i % 8] + load1(w + (size) * i) * load1(a + (size) * i);       \
+        return mt_sum8(s);                                                                             \
+    }
+MT_FLOAT_NEON(f32, 4, mt_load4_f32, mt_f32)
+MT_FLOAT_NEON(f16, 2, mt_load4_f16, mt_half)
+MT_FLOAT_NEON(bf16, 2, mt_load4_bf16, mt_bf16)
+#undef MT_FLOAT_NEON
+
 static inline MT_TARGET int32_t MT_NAME(dot32)(int8x16_t x0, int8x16_t x1, const uint8_t *y) {
     int32x4_t acc = MT_NAME(quads)(vdupq_n_s32(0), x0, vld1q_s8((const int8_t *)y));
     return vaddvq_s32(MT_NAME(quads)(acc, x1, vld1q_s8((const int8_t *)y + 16)));
@@ -54,10 +74,12 @@ static inline MT_TARGET float MT_NAME(k45)(const uint8_t *w, const uint8_t *a, i
     for (int b = 0; b < n / 256; b++, w += bytes, a += MT_Q8_K) {
         const uint8_t *scales = w + 4, *qs = w + (kind == 5 ? 48 : 16), *q8 = a + 4;
         uint8x16_t qh0 = vld1q_u8(w + 16), qh1 = vld1q_u8(w + 32);
-        int32_t isum = 0;
+        uint8_t scs[8], mins[8];
+        mt_scales_mins_k4(scales, scs, mins);
+        int32_t isum = 0, msum = 0;
         for (int j = 0; j < 8; j++) {
-            uint8_t sc, m;
-            mt_scale_min_k4(j, scales, &sc, &m);
+            uint8_t sc = scs[j];
+            msum += (int32_t)mins[j] * ((int32_t)mt_i16(a + 260 + 4 * j) + (int32_t)mt_i16(a + 262 + 4 * j));
             uint8x16_t q0 = vld1q_u8(qs + 32 * (j / 2)), q1 = vld1q_u8(qs + 32 * (j / 2) + 16);
             uint8x16_t v0 = j % 2 ? vshrq_n_u8(q0, 4) : vandq_u8(q0, low4), v1 = j % 2 ? vshrq_n_u8(q1, 4) : vandq_u8(q1, low4);
             if (kind == 5) {
@@ -67,7 +89,6 @@ static inline MT_TARGET float MT_NAME(k45)(const uint8_t *w, const uint8_t *a, i
             }
             isum += (int32_t)sc * MT_NAME(dot32)(vreinterpretq_s8_u8(v0), vreinterpretq_s8_u8(v1), q8 + 32 * j);
         }
-        int32_t msum = mt_k4_min_sum(scales, a + 260);
         float ad = mt_f32(a);
         s += mt_half_hw(w) * ad * (float)isum - mt_half_hw(w + 2) * ad * (float)msum;
     }

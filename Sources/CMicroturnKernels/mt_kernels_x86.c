@@ -39,6 +39,27 @@ static inline MT_AVX2 float sum8(__m256 acc) {
     return mt_sum8(s);
 }
 
+// Floats: eight at a time into the eight running sums; a tail of fewer than eight, one by one.
+static inline MT_AVX2 __m256 load8_f32(const uint8_t *p) { return _mm256_loadu_ps((const float *)p); }
+static inline MT_AVX2 __m256 load8_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline MT_AVX2 __m256 load8_bf16(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+#define MT_FLOAT_AVX2(name, size, load8, load1)                                                   \
+    MT_AVX2 float name(const uint8_t *w, const uint8_t *a, int n) {                              \
+        __m256 acc = _mm256_setzero_ps();                                                         \
+        int i = 0;                                                                                \
+        for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(load8(w + (size) * i), load8(a + (size) * i))); \
+        float s[8];                                                                               \
+        _mm256_storeu_ps(s, acc);                                                                 \
+        for (; i < n; i++) s[i % 8] = s[i % 8] + load1(w + (size) * i) * load1(a + (size) * i);  \
+        return mt_sum8(s);                                                                        \
+    }
+MT_FLOAT_AVX2(mt_dot_f32_avx2, 4, load8_f32, mt_f32)
+MT_FLOAT_AVX2(mt_dot_f16_avx2, 2, load8_f16, mt_half)
+MT_FLOAT_AVX2(mt_dot_bf16_avx2, 2, load8_bf16, mt_bf16)
+
 MT_AVX2 float mt_dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
     __m256 acc = _mm256_setzero_ps();
     for (int b = 0; b < n / 32; b++, w += MT_Q8_0, a += MT_Q8_0) {
@@ -66,15 +87,19 @@ MT_AVX2 float mt_dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
 
 static inline MT_AVX2 float dot_k45_avx2(const uint8_t *w, const uint8_t *a, int n, int kind) {
     const __m256i low4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
+    // Bytes 0,0,1,1,...,7,7: each min twice, against the two sums of 16 of its sub-block.
+    const __m128i twice = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     int bytes = kind == 5 ? MT_Q5_K : MT_Q4_K;
     float s = 0;
     for (int b = 0; b < n / 256; b++, w += bytes, a += MT_Q8_K) {
-        const uint8_t *scales = w + 4, *qs = w + (kind == 5 ? 48 : 16), *q8 = a + 4;
+        const uint8_t *qs = w + (kind == 5 ? 48 : 16), *q8 = a + 4;
+        uint8_t sc[8], m[8];
+        mt_scales_mins_k4(w + 4, sc, m);
         __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 16)), acc = _mm256_setzero_si256();
+        // The eight scales as 16-bit values; sub-block j's spread over a vector by one shuffle.
+        __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+#define MT_SCALE(j) _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)(((2 * (j) + 1) << 8) | (2 * (j)))))
         for (int pair = 0; pair < 4; pair++) {
-            uint8_t sc0, sc1, m;
-            mt_scale_min_k4(2 * pair, scales, &sc0, &m);
-            mt_scale_min_k4(2 * pair + 1, scales, &sc1, &m);
             __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * pair));
             __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
             if (kind == 5) {
@@ -82,10 +107,12 @@ static inline MT_AVX2 float dot_k45_avx2(const uint8_t *w, const uint8_t *a, int
                 lo = _mm256_add_epi8(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit0), bit0), sixteen));
                 hi = _mm256_add_epi8(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit1), bit1), sixteen));
             }
-            acc = _mm256_add_epi32(acc, scaled_dot(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair)), _mm256_set1_epi16(sc0)));
-            acc = _mm256_add_epi32(acc, scaled_dot(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair + 32)), _mm256_set1_epi16(sc1)));
+            acc = _mm256_add_epi32(acc, scaled_dot(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair)), MT_SCALE(2 * pair)));
+            acc = _mm256_add_epi32(acc, scaled_dot(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair + 32)), MT_SCALE(2 * pair + 1)));
         }
-        int32_t isum = hsum_i32(acc), msum = mt_k4_min_sum(scales, a + 260);
+#undef MT_SCALE
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)m), twice));
+        int32_t isum = hsum_i32(acc), msum = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + 260)), mins));
         float ad = mt_f32(a);
         s += half_hw(w) * ad * (float)isum - half_hw(w + 2) * ad * (float)msum;
     }
@@ -97,10 +124,15 @@ MT_AVX2 float mt_dot_q5_K_avx2(const uint8_t *w, const uint8_t *a, int n) { retu
 
 MT_AVX2 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n) {
     const __m256i low4 = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
+    // Eight of byte k, eight of byte k + 1 (shifted by k): the scales of a run's two sub-blocks.
+    const __m128i pairs = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     float s = 0;
     for (int b = 0; b < n / 256; b++, w += MT_Q6_K, a += MT_Q8_K) {
         const int8_t *sc = (const int8_t *)(w + 192);
-        __m256i acc = _mm256_setzero_si256();
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)sc);
+        // 32 x each sub-block's scale times its activations' sum, taken off the unsigned dots.
+        __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + 260)), _mm256_cvtepi8_epi16(sc8));
+        __m256i acc = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
         for (int h = 0; h < 2; h++) {
             __m256i qa = _mm256_loadu_si256((const __m256i *)(w + 64 * h)), qb = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));
             __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
@@ -108,12 +140,12 @@ MT_AVX2 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n) {
                 __m256i low = r % 2 ? qb : qa;
                 __m256i nib = r < 2 ? _mm256_and_si256(low, low4) : _mm256_and_si256(_mm256_srli_epi16(low, 4), low4);
                 __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * r)), three), 4);
-                __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * r + 1]), _mm_set1_epi16(sc[8 * h + 2 * r]));
+                __m256i scales = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, _mm_add_epi8(pairs, _mm_set1_epi8((char)(8 * h + 2 * r)))));
                 __m256i y = _mm256_loadu_si256((const __m256i *)(a + 4 + 128 * h + 32 * r));
                 acc = _mm256_add_epi32(acc, scaled_dot(_mm256_or_si256(nib, high), y, scales));
             }
         }
-        int32_t isum = hsum_i32(acc) - mt_q6_offset(sc, a + 260);
+        int32_t isum = hsum_i32(acc);
         s += half_hw(w + 208) * mt_f32(a) * (float)isum;
     }
     return s;

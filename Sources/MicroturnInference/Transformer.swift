@@ -1,3 +1,4 @@
+import CMicroturnKernels
 import Foundation
 
 /// The forward pass of every supported architecture (see `Architecture`), one token at a time,
@@ -196,22 +197,22 @@ public final class Transformer {
                 let head = { (job: Int) in
                     let t = job / c.heads, hd = job % c.heads, kvh = hd / group, positions = first + t + 1
                     let qh = q.row(t) + hd * d, o = out.row(t) + hd * d
-                    var scores = [Float](repeating: 0, count: positions)
-                    var best = -Float.infinity
-                    for p in 0..<positions {
-                        var s: Float = 0
-                        for j in 0..<d { s += qh[j] * K[p * kvDim + kvh * d + j] }
-                        scores[p] = s * scale
-                        best = max(best, scores[p])
-                    }
-                    var total: Float = 0
-                    for p in 0..<positions {
-                        scores[p] = exp(scores[p] - best)
-                        total += scores[p]
-                    }
-                    for p in 0..<positions {
-                        let w = scores[p] / total
-                        for j in 0..<d { o[j] += w * V[p * kvDim + kvh * d + j] }
+                    let keys = K.baseAddress! + kvh * d, values = V.baseAddress! + kvh * d
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { scores in
+                        var best = -Float.infinity
+                        for p in 0..<positions {
+                            scores[p] = mt_dot_f32(qh, keys + p * kvDim, Int32(d)) * scale
+                            best = max(best, scores[p])
+                        }
+                        var total: Float = 0
+                        for p in 0..<positions {
+                            scores[p] = exp(scores[p] - best)
+                            total += scores[p]
+                        }
+                        for p in 0..<positions {
+                            let w = scores[p] / total, v = values + p * kvDim
+                            for j in 0..<d { o[j] += w * v[j] }
+                        }
                     }
                 }
                 if let pool { pool.parallelFor(n * c.heads, head) } else { for job in 0..<(n * c.heads) { head(job) } }

@@ -52,6 +52,9 @@ public enum VecDot {
     /// `scalarRow`.
     public static func row(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
         switch type {
+        case .f32: mt_dot_f32(w, a, Int32(count))
+        case .f16: mt_dot_f16(w, a, Int32(count))
+        case .bf16: mt_dot_bf16(w, a, Int32(count))
         case .q8_0: mt_dot_q8_0(w, a, Int32(count))
         case .q4_0: mt_dot_q4_0(w, a, Int32(count))
         case .q4_K: mt_dot_q4_K(w, a, Int32(count))
@@ -64,24 +67,15 @@ public enum VecDot {
     /// The Swift scalar reference of `row`.
     public static func scalarRow(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
         switch type {
-        case .f32:
-            var s: Float = 0
-            for i in 0..<count { s += w.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) * a.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
-            return s
-        case .f16:
-            var s: Float = 0
-            for i in 0..<count {
-                s += Float(Float16(bitPattern: w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                    * Float(Float16(bitPattern: a.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            }
-            return s
-        case .bf16:
-            var s: Float = 0
-            for i in 0..<count {
-                s += Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-                    * Float(bitPattern: UInt32(a.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-            }
-            return s
+        case .f32: return floats(count) { w.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) * a.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+        case .f16: return floats(count) {
+            Float(Float16(bitPattern: w.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
+                * Float(Float16(bitPattern: a.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
+        }
+        case .bf16: return floats(count) {
+            Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16)
+                * Float(bitPattern: UInt32(a.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16)
+        }
         case .q8_0: return blocks32(w, a, count: count, bytes: 34) { wb, i in Int32((wb + 2).load(fromByteOffset: i, as: Int8.self)) }
         case .q4_0: return blocks32(w, a, count: count, bytes: 18) { wb, i in
             let byte = (wb + 2).load(fromByteOffset: i % 16, as: UInt8.self)
@@ -93,6 +87,15 @@ public enum VecDot {
         default: preconditionFailure("\(type.name) is not a supported type; GGUFFile rejects it before this")
         }
     }
+
+    /// Products of float elements in the kernels' order: eight running sums by index mod 8.
+    @inline(__always) static func floats(_ count: Int, _ product: (Int) -> Float) -> Float {
+        var s = [Float](repeating: 0, count: 8)
+        for i in 0..<count { s[i % 8] = s[i % 8] + product(i) }
+        return sum8(s)
+    }
+
+    static func sum8(_ s: [Float]) -> Float { ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) }
 
     /// 32-element weight blocks (f16 scale first; `value(block, i)` is element i) against Q8_0
     /// activations, in the kernels' float order (mt_kernels.h): eight running sums, sum l taking
@@ -109,7 +112,7 @@ public enum VecDot {
                 s[l] = s[l] + Float(p) * scale
             }
         }
-        return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+        return sum8(s)
     }
 
     /// Q4_K and Q5_K against Q8_K: per sub-block of 32, scale x (values . activations); the mins

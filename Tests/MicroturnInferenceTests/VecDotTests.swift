@@ -97,6 +97,9 @@ import Testing
     static func kernels(_ type: GGMLType) -> (fast: (UnsafeRawPointer?, UnsafeRawPointer?, Int32) -> Float,
                                               twin: (UnsafeRawPointer?, UnsafeRawPointer?, Int32) -> Float) {
         switch type {
+        case .f32: (mt_dot_f32, mt_dot_f32_scalar)
+        case .f16: (mt_dot_f16, mt_dot_f16_scalar)
+        case .bf16: (mt_dot_bf16, mt_dot_bf16_scalar)
         case .q8_0: (mt_dot_q8_0, mt_dot_q8_0_scalar)
         case .q4_0: (mt_dot_q4_0, mt_dot_q4_0_scalar)
         case .q4_K: (mt_dot_q4_K, mt_dot_q4_K_scalar)
@@ -105,12 +108,13 @@ import Testing
         }
     }
 
-    @Test(arguments: [GGMLType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K])
+    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K])
     func simdKernelsEqualTheirScalarTwinsOnRandomBlocks(type: GGMLType) {
         var rng = Random(state: 77 ^ UInt64(type.rawValue))
         let (fast, twin) = Self.kernels(type)
         let kind = VecDot.activation(for: type)
-        for count in [256, 512, 4096] {
+        // (Float rows may end in a tail shorter than a vector.)
+        for count in [256, 512, 4096] + (type.block.size == 1 ? [3, 1029] : []) {
             for trial in 0..<50 {
                 // Weights: every byte pattern (-128 included). Activations: quantized from floats
                 // with heavy tails and some exact zeros, so every value in -127...127 comes up.

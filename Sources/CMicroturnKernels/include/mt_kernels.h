@@ -2,7 +2,7 @@
 // product extension on aarch64), chosen at run time, each with a scalar twin it must equal
 // exactly. Blocks are ggml's. Weights: Q8_0 (f16 scale + 32 int8), Q4_0 (f16 scale + 16 bytes of
 // nibbles offset by 8), Q4_K, Q5_K, Q6_K (256 values). Activations come from
-// MicroturnInference's QuantizeActivations: Q8_0 blocks against Q8_0/Q4_0, Q8_K blocks (f32 scale,
+// MicroturnInference's QuantizeActivations: floats of the weights' own type against F32/F16/BF16, Q8_0 blocks against Q8_0/Q4_0, Q8_K blocks (f32 scale,
 // 256 int8, 16 int16 sums) against the K-quants; their values are never -128.
 //
 // Float order (the same in every variant, so results are equal bit for bit):
@@ -10,6 +10,8 @@
 //   elements 4l..4l+3 of the block) * (weight scale * activation scale); at the end
 //   ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
 // - K-quants: one integer sum per block, then s += d * ad * isum (- dmin * ad * msum), in block order.
+// - F32, F16, BF16 (activations in the same type): eight running sums, sum l taking the products of
+//   elements i with i % 8 == l in order, added up as above.
 #ifndef MT_KERNELS_H
 #define MT_KERNELS_H
 
@@ -23,6 +25,13 @@ float mt_dot_q4_K(const void *weights, const void *activations, int n);
 float mt_dot_q5_K(const void *weights, const void *activations, int n);
 float mt_dot_q6_K(const void *weights, const void *activations, int n);
 
+float mt_dot_f32(const void *weights, const void *activations, int n);
+float mt_dot_f16(const void *weights, const void *activations, int n);
+float mt_dot_bf16(const void *weights, const void *activations, int n);
+
+float mt_dot_f32_scalar(const void *weights, const void *activations, int n);
+float mt_dot_f16_scalar(const void *weights, const void *activations, int n);
+float mt_dot_bf16_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q8_0_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q4_0_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q4_K_scalar(const void *weights, const void *activations, int n);
