@@ -72,11 +72,15 @@ static void quantize_q8_K(const float *x, uint8_t *out, int n) {
 
 typedef float (*kernel)(const uint8_t *, const uint8_t *, int);
 typedef float (*twin)(const void *, const void *, int);
+typedef void (*four)(const void *, const void *, const void *, const void *, const void *, int, float *);
 
+// With `rows4` (the library's four-row entry point), each random row is also checked against
+// four activation rows at once.
 static int check(const char *name, const char *variant, kernel fast, twin scalar, int block_values, int block_bytes,
-                 const int *scale_at, int scales) {
+                 const int *scale_at, int scales, four rows4) {
     static float x[4096];
-    static uint8_t w[4096 / 32 * MT_Q5_K], a[4096 / 256 * MT_Q8_K + 4096 / 32 * MT_Q8_0];
+    static uint8_t w[4096 / 32 * MT_Q5_K], act[4][4096 / 256 * MT_Q8_K + 4096 / 32 * MT_Q8_0];
+    uint8_t *a = act[0];
     int failures = 0, trials = 0;
     for (int n = block_values; n <= 4096; n *= 4) {
         for (int t = 0; t < 100; t++, trials++) {
@@ -86,6 +90,20 @@ static int check(const char *name, const char *variant, kernel fast, twin scalar
             float f = fast(w, a, n), s = scalar(w, a, n);
             if (memcmp(&f, &s, 4) != 0) {
                 if (failures++ < 3) fprintf(stderr, "%s %s: %d values: %.9g, scalar twin %.9g\n", variant, name, n, f, s);
+            }
+            if (rows4) {
+                for (int r = 1; r < 4; r++) {
+                    for (int i = 0; i < n; i++) x[i] = uniform() * (r == 3 ? 100 : 1);
+                    if (block_values == 32) quantize_q8_0(x, act[r], n); else quantize_q8_K(x, act[r], n);
+                }
+                float out[4];
+                rows4(w, act[0], act[1], act[2], act[3], n, out);
+                for (int r = 0; r < 4; r++) {
+                    float e = scalar(w, act[r], n);
+                    if (memcmp(&out[r], &e, 4) != 0 && failures++ < 3) {
+                        fprintf(stderr, "%s %s x4: row %d of %d values: %.9g, scalar twin %.9g\n", variant, name, r, n, out[r], e);
+                    }
+                }
             }
         }
     }
@@ -121,34 +139,36 @@ static int check_floats(const char *name, const char *variant, kernel fast, twin
     return failures;
 }
 
-static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf16, kernel q8_0, kernel q4_0, kernel q4_K, kernel q5_K, kernel q6_K) {
+static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf16, kernel q8_0, kernel q4_0, kernel q4_K, kernel q5_K,
+                         kernel q6_K, int with_rows4) {
     static const int s32[] = {0}, k45[] = {0, 2}, k6[] = {208};
     return check_floats("f32", variant, f32, mt_dot_f32_scalar, 0)
          + check_floats("f16", variant, f16, mt_dot_f16_scalar, 1)
          + check_floats("bf16", variant, bf16, mt_dot_bf16_scalar, 2)
-         + check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1)
-         + check("q4_0", variant, q4_0, mt_dot_q4_0_scalar, 32, MT_Q4_0, s32, 1)
-         + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2)
-         + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2)
-         + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1);
+         + check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1, with_rows4 ? mt_dot4_q8_0 : NULL)
+         + check("q4_0", variant, q4_0, mt_dot_q4_0_scalar, 32, MT_Q4_0, s32, 1, with_rows4 ? mt_dot4_q4_0 : NULL)
+         + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2, with_rows4 ? mt_dot4_q4_K : NULL)
+         + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2, with_rows4 ? mt_dot4_q5_K : NULL)
+         + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1, with_rows4 ? mt_dot4_q6_K : NULL);
 }
 
 int main(void) {
     int failures = 0;
     printf("chosen variant: %s\n", mt_kernels_variant());
 #if defined(__aarch64__)
-    failures += check_variant("neon", mt_dot_f32_neon, mt_dot_f16_neon, mt_dot_bf16_neon, mt_dot_q8_0_neon, mt_dot_q4_0_neon, mt_dot_q4_K_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon);
+    failures += check_variant("neon", mt_dot_f32_neon, mt_dot_f16_neon, mt_dot_bf16_neon, mt_dot_q8_0_neon, mt_dot_q4_0_neon, mt_dot_q4_K_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon, 0);
     if (strcmp(mt_kernels_variant(), "neon-dotprod") == 0) {
         failures += check_variant("neon-dotprod", mt_dot_f32_neon_dotprod, mt_dot_f16_neon_dotprod, mt_dot_bf16_neon_dotprod, mt_dot_q8_0_neon_dotprod, mt_dot_q4_0_neon_dotprod, mt_dot_q4_K_neon_dotprod,
-                                  mt_dot_q5_K_neon_dotprod, mt_dot_q6_K_neon_dotprod);
+                                  mt_dot_q5_K_neon_dotprod, mt_dot_q6_K_neon_dotprod, 0);
     }
 #elif defined(__x86_64__)
     if (strcmp(mt_kernels_variant(), "avx2") == 0) {
-        failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_dot_q4_0_avx2, mt_dot_q4_K_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2);
+        failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_dot_q4_0_avx2, mt_dot_q4_K_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2, 0);
     }
 #endif
-    // What the library's entry points call must be the chosen variant, equal to the twins too.
-    failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, (kernel)mt_dot_q4_0, (kernel)mt_dot_q4_K, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K);
+    // What the library's entry points call must be the chosen variant, equal to the twins too, and
+    // so must the four-row entry points.
+    failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, (kernel)mt_dot_q4_0, (kernel)mt_dot_q4_K, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K, 1);
     printf(failures ? "FAILED\n" : "all equal\n");
     return failures ? 1 : 0;
 }

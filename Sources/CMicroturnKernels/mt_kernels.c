@@ -131,6 +131,10 @@ static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn
                  dot_q4_K = (mt_dot_fn)mt_dot_q4_K_scalar, dot_q5_K = (mt_dot_fn)mt_dot_q5_K_scalar,
                  dot_q6_K = (mt_dot_fn)mt_dot_q6_K_scalar;
 
+// Four-row kernels where the variant has them; otherwise four calls of the one-row kernel.
+typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
+static mt_dot4_fn dot4_q8_0, dot4_q4_0, dot4_q4_K, dot4_q5_K, dot4_q6_K;
+
 // Chosen before any caller can run, so the pointers are never written while read.
 __attribute__((constructor)) static void choose_variant(void) {
 #if defined(__x86_64__)
@@ -140,6 +144,8 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot_f32 = mt_dot_f32_avx2, dot_f16 = mt_dot_f16_avx2, dot_bf16 = mt_dot_bf16_avx2;
         dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_0 = mt_dot_q4_0_avx2, dot_q4_K = mt_dot_q4_K_avx2;
         dot_q5_K = mt_dot_q5_K_avx2, dot_q6_K = mt_dot_q6_K_avx2;
+        dot4_q8_0 = mt_dot4_q8_0_avx2, dot4_q4_0 = mt_dot4_q4_0_avx2, dot4_q4_K = mt_dot4_q4_K_avx2;
+        dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
     }
 #elif defined(__aarch64__)
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
@@ -166,3 +172,19 @@ float mt_dot_q4_0(const void *w, const void *a, int n) { return dot_q4_0(w, a, n
 float mt_dot_q4_K(const void *w, const void *a, int n) { return dot_q4_K(w, a, n); }
 float mt_dot_q5_K(const void *w, const void *a, int n) { return dot_q5_K(w, a, n); }
 float mt_dot_q6_K(const void *w, const void *a, int n) { return dot_q6_K(w, a, n); }
+
+#define MT_DOT4(type)                                                                                      \
+    void mt_dot4_##type(const void *w, const void *a0, const void *a1, const void *a2, const void *a3, int n, \
+                        float *out) {                                                                      \
+        const uint8_t *a[4] = {a0, a1, a2, a3};                                                            \
+        if (dot4_##type) {                                                                                 \
+            dot4_##type(w, a, n, out);                                                                     \
+        } else {                                                                                           \
+            for (int t = 0; t < 4; t++) out[t] = dot_##type(w, a[t], n);                                   \
+        }                                                                                                  \
+    }
+MT_DOT4(q8_0)
+MT_DOT4(q4_0)
+MT_DOT4(q4_K)
+MT_DOT4(q5_K)
+MT_DOT4(q6_K)

@@ -110,6 +110,11 @@ float mt_dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q4_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q5_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n);
+void mt_dot4_q8_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+void mt_dot4_q4_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+void mt_dot4_q4_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+void mt_dot4_q5_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+void mt_dot4_q6_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 #endif
 
 #if defined(__aarch64__)

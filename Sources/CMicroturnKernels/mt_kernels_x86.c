@@ -60,42 +60,49 @@ MT_FLOAT_AVX2(mt_dot_f32_avx2, 4, load8_f32, mt_f32)
 MT_FLOAT_AVX2(mt_dot_f16_avx2, 2, load8_f16, mt_half)
 MT_FLOAT_AVX2(mt_dot_bf16_avx2, 2, load8_bf16, mt_bf16)
 
-MT_AVX2 float mt_dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int b = 0; b < n / 32; b++, w += MT_Q8_0, a += MT_Q8_0) {
-        __m256i p = quads_signed(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_loadu_si256((const __m256i *)(a + 2)));
-        __m256 scale = _mm256_set1_ps(half_hw(w) * half_hw(a));
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), scale));
-    }
-    return sum8(acc);
-}
+// The quantized kernels are written once for `nt` activation rows (1 or 4) against one weight
+// row: with four, each weight block is loaded and unpacked once for all of them, and the four
+// independent sums keep the CPU busy while each waits on its own additions. Each row's sums are
+// exactly those of the one-row kernel.
+#define MT_BODY static inline __attribute__((always_inline)) MT_AVX2
 
-MT_AVX2 float mt_dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n) {
+MT_BODY void q32_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out, int q4) {
     const __m128i low4 = _mm_set1_epi8(0xF);
     const __m256i eight = _mm256_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
-    for (int b = 0; b < n / 32; b++, w += MT_Q4_0, a += MT_Q8_0) {
-        __m128i packed = _mm_loadu_si128((const __m128i *)(w + 2));
-        __m128i lo = _mm_and_si128(packed, low4), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
-        __m256i x = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
-        __m256i p = quads_signed(x, _mm256_loadu_si256((const __m256i *)(a + 2)));
-        __m256 scale = _mm256_set1_ps(half_hw(w) * half_hw(a));
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(p), scale));
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < n / 32; b++, w += q4 ? MT_Q4_0 : MT_Q8_0) {
+        __m256i x;
+        if (q4) {
+            __m128i packed = _mm_loadu_si128((const __m128i *)(w + 2));
+            __m128i lo = _mm_and_si128(packed, low4), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
+            x = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
+        } else {
+            x = _mm256_loadu_si256((const __m256i *)(w + 2));
+        }
+        __m256i magnitude = _mm256_sign_epi8(x, x);
+        float dw = half_hw(w);
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *ab = a[t] + b * MT_Q8_0;
+            __m256i y = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(ab + 2)), x);
+            __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, y), _mm256_set1_epi16(1));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * half_hw(ab))));
+        }
     }
-    return sum8(acc);
+    for (int t = 0; t < nt; t++) out[t] = sum8(acc[t]);
 }
 
-static inline MT_AVX2 float dot_k45_avx2(const uint8_t *w, const uint8_t *a, int n, int kind) {
+MT_BODY void k45_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out, int kind) {
     const __m256i low4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
     // Bytes 0,0,1,1,...,7,7: each min twice, against the two sums of 16 of its sub-block.
     const __m128i twice = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     int bytes = kind == 5 ? MT_Q5_K : MT_Q4_K;
-    float s = 0;
-    for (int b = 0; b < n / 256; b++, w += bytes, a += MT_Q8_K) {
-        const uint8_t *qs = w + (kind == 5 ? 48 : 16), *q8 = a + 4;
+    float s[4] = {0, 0, 0, 0};
+    for (int b = 0; b < n / 256; b++, w += bytes) {
+        const uint8_t *qs = w + (kind == 5 ? 48 : 16);
         uint8_t sc[8], m[8];
         mt_scales_mins_k4(w + 4, sc, m);
-        __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 16)), acc = _mm256_setzero_si256();
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 16));
+        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
         // The eight scales as 16-bit values; sub-block j's spread over a vector by one shuffle.
         __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
 #define MT_SCALE(j) _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)(((2 * (j) + 1) << 8) | (2 * (j)))))
@@ -107,32 +114,39 @@ static inline MT_AVX2 float dot_k45_avx2(const uint8_t *w, const uint8_t *a, int
                 lo = _mm256_add_epi8(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit0), bit0), sixteen));
                 hi = _mm256_add_epi8(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit1), bit1), sixteen));
             }
-            acc = _mm256_add_epi32(acc, scaled_dot(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair)), MT_SCALE(2 * pair)));
-            acc = _mm256_add_epi32(acc, scaled_dot(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair + 32)), MT_SCALE(2 * pair + 1)));
+            __m256i scale_lo = MT_SCALE(2 * pair), scale_hi = MT_SCALE(2 * pair + 1);
+            for (int t = 0; t < nt; t++) {
+                const uint8_t *q8 = a[t] + b * MT_Q8_K + 4;
+                acc[t] = _mm256_add_epi32(acc[t], scaled_dot(lo, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair)), scale_lo));
+                acc[t] = _mm256_add_epi32(acc[t], scaled_dot(hi, _mm256_loadu_si256((const __m256i *)(q8 + 64 * pair + 32)), scale_hi));
+            }
         }
 #undef MT_SCALE
         __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)m), twice));
-        int32_t isum = hsum_i32(acc), msum = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + 260)), mins));
-        float ad = mt_f32(a);
-        s += half_hw(w) * ad * (float)isum - half_hw(w + 2) * ad * (float)msum;
+        float d = half_hw(w), dmin = half_hw(w + 2);
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *ab = a[t] + b * MT_Q8_K;
+            int32_t isum = hsum_i32(acc[t]), msum = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + 260)), mins));
+            float ad = mt_f32(ab);
+            s[t] += d * ad * (float)isum - dmin * ad * (float)msum;
+        }
     }
-    return s;
+    for (int t = 0; t < nt; t++) out[t] = s[t];
 }
 
-MT_AVX2 float mt_dot_q4_K_avx2(const uint8_t *w, const uint8_t *a, int n) { return dot_k45_avx2(w, a, n, 4); }
-MT_AVX2 float mt_dot_q5_K_avx2(const uint8_t *w, const uint8_t *a, int n) { return dot_k45_avx2(w, a, n, 5); }
-
-MT_AVX2 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n) {
+MT_BODY void q6k_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
     const __m256i low4 = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
     // Eight of byte k, eight of byte k + 1 (shifted by k): the scales of a run's two sub-blocks.
     const __m128i pairs = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    float s = 0;
-    for (int b = 0; b < n / 256; b++, w += MT_Q6_K, a += MT_Q8_K) {
-        const int8_t *sc = (const int8_t *)(w + 192);
-        __m128i sc8 = _mm_loadu_si128((const __m128i *)sc);
+    float s[4] = {0, 0, 0, 0};
+    for (int b = 0; b < n / 256; b++, w += MT_Q6_K) {
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)(w + 192));
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8), acc[4];
         // 32 x each sub-block's scale times its activations' sum, taken off the unsigned dots.
-        __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + 260)), _mm256_cvtepi8_epi16(sc8));
-        __m256i acc = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
+        for (int t = 0; t < nt; t++) {
+            __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a[t] + b * MT_Q8_K + 260)), sc16);
+            acc[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
+        }
         for (int h = 0; h < 2; h++) {
             __m256i qa = _mm256_loadu_si256((const __m256i *)(w + 64 * h)), qb = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));
             __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
@@ -140,14 +154,38 @@ MT_AVX2 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n) {
                 __m256i low = r % 2 ? qb : qa;
                 __m256i nib = r < 2 ? _mm256_and_si256(low, low4) : _mm256_and_si256(_mm256_srli_epi16(low, 4), low4);
                 __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * r)), three), 4);
+                __m256i v = _mm256_or_si256(nib, high);
                 __m256i scales = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, _mm_add_epi8(pairs, _mm_set1_epi8((char)(8 * h + 2 * r)))));
-                __m256i y = _mm256_loadu_si256((const __m256i *)(a + 4 + 128 * h + 32 * r));
-                acc = _mm256_add_epi32(acc, scaled_dot(_mm256_or_si256(nib, high), y, scales));
+                for (int t = 0; t < nt; t++) {
+                    __m256i y = _mm256_loadu_si256((const __m256i *)(a[t] + b * MT_Q8_K + 4 + 128 * h + 32 * r));
+                    acc[t] = _mm256_add_epi32(acc[t], scaled_dot(v, y, scales));
+                }
             }
         }
-        int32_t isum = hsum_i32(acc);
-        s += half_hw(w + 208) * mt_f32(a) * (float)isum;
+        float d = half_hw(w + 208);
+        for (int t = 0; t < nt; t++) s[t] += d * mt_f32(a[t] + b * MT_Q8_K) * (float)hsum_i32(acc[t]);
     }
-    return s;
+    for (int t = 0; t < nt; t++) out[t] = s[t];
 }
+
+// One activation row, and four.
+#define MT_AVX2_PAIR(type, call)                                                                   \
+    MT_AVX2 float mt_dot_##type##_avx2(const uint8_t *w, const uint8_t *a1, int n) {               \
+        const uint8_t *a[1] = {a1};                                                                \
+        float out;                                                                                 \
+        call(w, a, n, 1, &out);                                                                    \
+        return out;                                                                                \
+    }                                                                                              \
+    MT_AVX2 void mt_dot4_##type##_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out) { \
+        call(w, a, n, 4, out);                                                                     \
+    }
+#define MT_Q8_0_CALL(w, a, n, nt, out) q32_avx2(w, a, n, nt, out, 0)
+#define MT_Q4_0_CALL(w, a, n, nt, out) q32_avx2(w, a, n, nt, out, 1)
+#define MT_Q4_K_CALL(w, a, n, nt, out) k45_avx2(w, a, n, nt, out, 4)
+#define MT_Q5_K_CALL(w, a, n, nt, out) k45_avx2(w, a, n, nt, out, 5)
+MT_AVX2_PAIR(q8_0, MT_Q8_0_CALL)
+MT_AVX2_PAIR(q4_0, MT_Q4_0_CALL)
+MT_AVX2_PAIR(q4_K, MT_Q4_K_CALL)
+MT_AVX2_PAIR(q5_K, MT_Q5_K_CALL)
+MT_AVX2_PAIR(q6_K, q6k_avx2)
 #endif

@@ -47,7 +47,7 @@ struct Product {
     let outputStride: Int
 
     /// Runs a set of independent products as one job on the pool, in chunks of rows; each row
-    /// of weights is read once and applied to every token while it is in cache.
+    /// of weights is read once and applied to every token (four at a time) while it is in cache.
     static func run(_ products: [Product], pool: WorkerPool?) {
         let threads = pool?.threads ?? 1
         let chunkOf = { (m: Matrix) in max(16, (m.rows + threads - 1) / threads) }
@@ -59,10 +59,19 @@ struct Product {
         let body = { (j: Int) in
             let (i, first) = jobs[j]
             let p = products[i], m = p.matrix, input = inputs[i], inStride = p.input.stride(for: m.type)
-            for r in first..<min(m.rows, first + chunkOf(m)) {
-                let w = m.row(r)
-                for (k, t) in p.tokens.enumerated() {
-                    p.output[k * p.outputStride + r] = VecDot.row(w, type: m.type, input + t * inStride, count: m.cols)
+            let tokens = p.tokens, out = p.output, outStride = p.outputStride
+            let row = { (k: Int) in input + tokens[k] * inStride }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4) { four in
+                for r in first..<min(m.rows, first + chunkOf(m)) {
+                    let w = m.row(r)
+                    // Four tokens at a time while there are four, then one by one.
+                    var k = 0
+                    while k + 4 <= tokens.count {
+                        VecDot.row4(w, type: m.type, (row(k), row(k + 1), row(k + 2), row(k + 3)), count: m.cols, into: four.baseAddress!)
+                        for i in 0..<4 { out[(k + i) * outStride + r] = four[i] }
+                        k += 4
+                    }
+                    for k in k..<tokens.count { out[k * outStride + r] = VecDot.row(w, type: m.type, row(k), count: m.cols) }
                 }
             }
         }

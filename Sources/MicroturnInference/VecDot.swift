@@ -64,6 +64,22 @@ public enum VecDot {
         }
     }
 
+    /// Weight row `w` against four prepared activation rows at once, into `out[0..<4]`: each equal
+    /// to `row` with that activation row (quantized types share each block's unpacking).
+    public static func row4(_ w: UnsafeRawPointer, type: GGMLType, _ a: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer),
+                            count: Int, into out: UnsafeMutablePointer<Float>) {
+        let n = Int32(count)
+        switch type {
+        case .q8_0: mt_dot4_q8_0(w, a.0, a.1, a.2, a.3, n, out)
+        case .q4_0: mt_dot4_q4_0(w, a.0, a.1, a.2, a.3, n, out)
+        case .q4_K: mt_dot4_q4_K(w, a.0, a.1, a.2, a.3, n, out)
+        case .q5_K: mt_dot4_q5_K(w, a.0, a.1, a.2, a.3, n, out)
+        case .q6_K: mt_dot4_q6_K(w, a.0, a.1, a.2, a.3, n, out)
+        default:
+            for (i, x) in [a.0, a.1, a.2, a.3].enumerated() { out[i] = row(w, type: type, x, count: count) }
+        }
+    }
+
     /// The Swift scalar reference of `row`.
     public static func scalarRow(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
         switch type {

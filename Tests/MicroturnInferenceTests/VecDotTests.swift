@@ -122,6 +122,24 @@ import Testing
                 let x = (0..<count).map { i in trial % 5 == 0 && i % 7 == 0 ? 0 : rng.normal() * (rng.next() % 16 == 0 ? 40 : 1) }
                 var a = [UInt8](repeating: 0, count: kind.bytes(count))
                 x.withUnsafeBufferPointer { xp in a.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: count, for: type, into: $0.baseAddress!) } }
+                // Three more activation rows for the four-row kernel (the first is `a`).
+                let more = (0..<3).map { r in
+                    let y = (0..<count).map { _ in rng.normal() * Float(r + 1) }
+                    var b = [UInt8](repeating: 0, count: kind.bytes(count))
+                    y.withUnsafeBufferPointer { yp in b.withUnsafeMutableBytes { VecDot.prepare(yp.baseAddress!, count: count, for: type, into: $0.baseAddress!) } }
+                    return b
+                }
+                let rows = [a] + more
+                let singles = rows.map { r in w.withUnsafeBytes { wp in r.withUnsafeBytes { twin(wp.baseAddress!, $0.baseAddress!, Int32(count)) } } }
+                var four = [Float](repeating: .nan, count: 4)
+                w.withUnsafeBytes { wp in
+                    rows[0].withUnsafeBytes { a0 in rows[1].withUnsafeBytes { a1 in rows[2].withUnsafeBytes { a2 in rows[3].withUnsafeBytes { a3 in
+                        four.withUnsafeMutableBufferPointer {
+                            VecDot.row4(wp.baseAddress!, type: type, (a0.baseAddress!, a1.baseAddress!, a2.baseAddress!, a3.baseAddress!), count: count, into: $0.baseAddress!)
+                        }
+                    } } } }
+                }
+                #expect(four == singles, "\(type.name), \(count) values: four rows at once")
                 w.withUnsafeBytes { wp in
                     a.withUnsafeBytes { ap in
                         let f = fast(wp.baseAddress!, ap.baseAddress!, Int32(count))

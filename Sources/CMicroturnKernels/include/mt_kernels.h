@@ -29,6 +29,14 @@ float mt_dot_f32(const void *weights, const void *activations, int n);
 float mt_dot_f16(const void *weights, const void *activations, int n);
 float mt_dot_bf16(const void *weights, const void *activations, int n);
 
+/// One weight row against four activation rows: out[t] equals mt_dot_<type>(weights, a<t>, n)
+/// exactly (where the CPU's variant has a four-row kernel, each weight block is unpacked once).
+void mt_dot4_q8_0(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+void mt_dot4_q4_0(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+void mt_dot4_q4_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+void mt_dot4_q5_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+void mt_dot4_q6_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+
 float mt_dot_f32_scalar(const void *weights, const void *activations, int n);
 float mt_dot_f16_scalar(const void *weights, const void *activations, int n);
 float mt_dot_bf16_scalar(const void *weights, const void *activations, int n);
