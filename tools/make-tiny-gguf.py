@@ -7,7 +7,7 @@ gguf-py (PyPI `gguf`), laid out the way llama.cpp loads each architecture.
 
 Architectures: qwen3moe, olmoe, mixtral (llama with experts), qwen2moe (shared expert with its
 own gate), granitemoe (embedding/residual/attention/logit scales), and the dense llama and qwen3.
-Types: F32, F16, Q8_0, Q4_0 (gguf-py quantizes). Norm weights stay F32, as converters leave them.
+Types: F32, F16, BF16, Q8_0, Q4_0 (gguf-py converts and quantizes). Norm weights stay F32, as converters leave them.
 K-quant files (Q4_K_M) come from llama.cpp's own quantizer (tools/llama-reference.py quantize).
 
 Tokenizers: llama (SentencePiece-style, with byte fallback) for mixtral, llama and granitemoe;
@@ -135,7 +135,7 @@ def spm_vocab(size):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", required=True, choices=sorted(ARCHS))
-    p.add_argument("--type", default="F32", choices=["F32", "F16", "Q8_0", "Q4_0"])
+    p.add_argument("--type", default="F32", choices=["F32", "F16", "BF16", "Q8_0", "Q4_0"])
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--preset", choices=sorted(PRESETS))
@@ -149,6 +149,8 @@ def main():
     p.add_argument("--ff", type=int, default=96, help="feed-forward width (of each expert)")
     p.add_argument("--vocab", type=int, default=512)
     p.add_argument("--context", type=int, default=256)
+    p.add_argument("--rope-scale", type=float, default=0,
+                   help="write linear rope scaling with this factor (positions divided by it)")
     a = p.parse_args()
     if a.preset:
         for k, v in PRESETS[a.preset].items():
@@ -176,7 +178,10 @@ def main():
     w.add_rope_dimension_count(a.head_dim)
     w.add_rope_freq_base(10000.0 if tokenizer == "llama" else 1000000.0)
     w.add_layer_norm_rms_eps(1e-6)
-    w.add_file_type({"F32": 0, "F16": 1, "Q8_0": 7, "Q4_0": 2}[a.type])
+    if a.rope_scale:
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(a.rope_scale)
+    w.add_file_type({"F32": 0, "F16": 1, "BF16": 32, "Q8_0": 7, "Q4_0": 2}[a.type])
     if moe:
         w.add_expert_count(a.experts)
         w.add_expert_used_count(a.used)

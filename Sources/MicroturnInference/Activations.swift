@@ -50,7 +50,7 @@ struct Product {
     /// of weights is read once and applied to every token (four at a time) while it is in cache.
     static func run(_ products: [Product], pool: WorkerPool?) {
         let threads = pool?.threads ?? 1
-        let chunkOf = { (m: Matrix) in max(16, (m.rows + threads - 1) / threads) }
+        let chunkOf = { (m: Matrix) in max(16, (m.rows + 2 * threads - 1) / (2 * threads)) }
         var jobs: [(product: Int, first: Int)] = []
         for (i, p) in products.enumerated() where !p.tokens.isEmpty {
             for first in stride(from: 0, to: p.matrix.rows, by: chunkOf(p.matrix)) { jobs.append((i, first)) }

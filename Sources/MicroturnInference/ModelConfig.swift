@@ -12,6 +12,8 @@ public struct ModelConfig: Sendable, Equatable {
     public var rmsEpsilon: Float
     public var ropeBase: Float
     public var ropeDims: Int
+    /// Linear rope scaling: positions are multiplied by this (1 / `rope.scaling.factor`).
+    public var ropeScale: Float = 1
     /// Experts per layer and how many each token uses (0 and 0 for a dense model).
     public var experts: Int
     public var expertsUsed: Int
@@ -54,6 +56,19 @@ public struct ModelConfig: Sendable, Equatable {
         rmsEpsilon = float("attention.layer_norm_rms_epsilon", 1e-5)
         ropeBase = float("rope.freq_base", 10_000)
         ropeDims = try int("rope.dimension_count", or: headDim)
+        // Linear scaling ("none" with a factor too, as llama.cpp reads it); YaRN and LongRoPE need
+        // more than a factor, and an engine that ignored them would give wrong answers quietly.
+        let scaling = file.metadata["\(name).rope.scaling.type"]?.string ?? "none"
+        guard scaling == "none" || scaling == "linear" else {
+            throw .badMetadata(path: file.path, key: "\(name).rope.scaling.type",
+                               reason: "is '\(scaling)'; the engine does rope scaling 'none' and 'linear' only")
+        }
+        if let factor = (file.metadata["\(name).rope.scaling.factor"] ?? file.metadata["\(name).rope.scale_linear"])?.double, factor != 0 {
+            guard factor.isFinite, factor > 0 else {
+                throw .badMetadata(path: file.path, key: "\(name).rope.scaling.factor", reason: "must be a positive number, got \(factor)")
+            }
+            ropeScale = Float(1 / factor)
+        }
         guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.array?.count else {
             throw .missingMetadata(path: file.path, key: "tokenizer.ggml.tokens", architecture: name)
         }

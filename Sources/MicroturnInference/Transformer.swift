@@ -228,7 +228,7 @@ public final class Transformer {
     func ropeRotations(at position: Int) -> [(cos: Float, sin: Float)] {
         let n = config.ropeDims
         return (0..<(n / 2)).map { i in
-            let theta = Float(position) * pow(config.ropeBase, -2 * Float(i) / Float(n))
+            let theta = Float(position) * config.ropeScale * pow(config.ropeBase, -2 * Float(i) / Float(n))
             return (cos(theta), sin(theta))
         }
     }

@@ -9,7 +9,7 @@ import Testing
     static let prompt = (0..<64).map { ($0 * 37 + 11) % 509 + 3 }
 
     /// A tiny model of `arch` in `type`; K-quants come from llama.cpp's quantizer, on rows of 256.
-    static func model(_ arch: String, _ type: String) throws -> String {
+    static func model(_ arch: String, _ type: String, extra: [String] = []) throws -> String {
         let path = ReferenceTools.temp("\(arch)-\(type).gguf")
         if type == "Q4_K_M" {
             let f32 = ReferenceTools.temp("\(arch)-f32.gguf")
@@ -18,7 +18,7 @@ import Testing
                          "--head-dim", "64", "--out", f32])
             _ = try ReferenceTools.run(["tools/llama-reference.py", "quantize", "--model", f32, "--out", path, "--type", "Q4_K_M"])
         } else {
-            _ = try ReferenceTools.run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
+            _ = try ReferenceTools.run(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path] + extra)
         }
         return path
     }
@@ -32,10 +32,23 @@ import Testing
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
-    @Test(arguments: architectures, ["F32", "Q8_0", "Q4_0", "Q4_K_M"])
+    @Test(arguments: architectures, ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K_M"])
     func logitsAgreeAtEveryPosition(arch: String, type: String) throws {
         let path = try Self.model(arch, type)
         defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.compareLogits(path, arch, type)
+    }
+
+    /// Linear rope scaling from the metadata, with both rope orderings (llama: NORM, qwen3: NEOX).
+    @Test(arguments: ["llama", "qwen3"])
+    func linearRopeScalingAgrees(arch: String) throws {
+        let path = try Self.model(arch, "F32", extra: ["--rope-scale", "4"])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try Transformer(path: path).config.ropeScale == 0.25)
+        try Self.compareLogits(path, arch, "F32")
+    }
+
+    static func compareLogits(_ path: String, _ arch: String, _ type: String) throws {
         let engine = try Transformer(path: path)
         let vocab = engine.config.vocabulary
         let expected = try Self.reference(path, tokens: Self.prompt)

@@ -32,5 +32,14 @@ import Testing
         #expect(failure([("llama.attention.key_length", .int(-16, bits: 32))]).contains("key_length"))
         #expect(failure([("llama.expert_count", .uint(8, bits: 32))]).contains("'llama.expert_used_count' is missing"))
         #expect(failure([], architecture: "gpt-neox").contains("not an architecture this engine runs"))
+        #expect(failure([("llama.rope.scaling.type", .string("yarn")), ("llama.rope.scaling.factor", .float(4, bits: 32))])
+            .contains("'llama.rope.scaling.type'"))
+        #expect(failure([("llama.rope.scaling.factor", .float(-2, bits: 32))]).contains("positive"))
+    }
+
+    @Test func ropeScalingFactorsFromEitherKey() throws {
+        #expect(try ModelConfig(Self.file([])).ropeScale == 1)
+        #expect(try ModelConfig(Self.file([("llama.rope.scaling.type", .string("linear")), ("llama.rope.scaling.factor", .float(8, bits: 32))])).ropeScale == 0.125)
+        #expect(try ModelConfig(Self.file([("llama.rope.scale_linear", .float(2, bits: 32))])).ropeScale == 0.5)
     }
 }
