@@ -188,3 +188,34 @@ MT_DOT4(q4_0)
 MT_DOT4(q4_K)
 MT_DOT4(q5_K)
 MT_DOT4(q6_K)
+
+int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
+               int n, float *out, size_t out_stride) {
+    mt_dot_fn one;
+    mt_dot4_fn four = NULL;
+    switch (type) {
+    case 0: one = dot_f32; break;
+    case 1: one = dot_f16; break;
+    case 30: one = dot_bf16; break;
+    case 8: one = dot_q8_0, four = dot4_q8_0; break;
+    case 2: one = dot_q4_0, four = dot4_q4_0; break;
+    case 12: one = dot_q4_K, four = dot4_q4_K; break;
+    case 13: one = dot_q5_K, four = dot4_q5_K; break;
+    case 14: one = dot_q6_K, four = dot4_q6_K; break;
+    default: return -1;
+    }
+    const uint8_t *const *a = (const uint8_t *const *)activations;
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *w = (const uint8_t *)weights + (size_t)r * row_bytes;
+        int t = 0;
+        if (four) {
+            for (; t + 4 <= tokens; t += 4) {
+                float y[4];
+                four(w, a + t, n, y);
+                for (int i = 0; i < 4; i++) out[(size_t)(t + i) * out_stride + r] = y[i];
+            }
+        }
+        for (; t < tokens; t++) out[(size_t)t * out_stride + r] = one(w, a[t], n);
+    }
+    return 0;
+}

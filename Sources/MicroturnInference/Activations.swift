@@ -46,8 +46,8 @@ struct Product {
     let output: UnsafeMutablePointer<Float>
     let outputStride: Int
 
-    /// Runs a set of independent products as one job on the pool, in chunks of rows; each row
-    /// of weights is read once and applied to every token (four at a time) while it is in cache.
+    /// Runs a set of independent products as one job on the pool, in chunks of rows (each row of
+    /// weights is read once and applied to every token while it is in cache: `VecDot.product`).
     static func run(_ products: [Product], pool: WorkerPool?) {
         let threads = pool?.threads ?? 1
         let chunkOf = { (m: Matrix) in max(16, (m.rows + 2 * threads - 1) / (2 * threads)) }
@@ -56,24 +56,16 @@ struct Product {
             for first in stride(from: 0, to: p.matrix.rows, by: chunkOf(p.matrix)) { jobs.append((i, first)) }
         }
         let inputs = products.map { $0.input.input(for: $0.matrix.type, pool: pool) }
+        // Per product, where each of its tokens' activations start.
+        let rows = products.indices.map { i in
+            let p = products[i], stride = p.input.stride(for: p.matrix.type)
+            return p.tokens.map { Optional(inputs[i] + $0 * stride) }
+        }
         let body = { (j: Int) in
             let (i, first) = jobs[j]
-            let p = products[i], m = p.matrix, input = inputs[i], inStride = p.input.stride(for: m.type)
-            let tokens = p.tokens, out = p.output, outStride = p.outputStride
-            let row = { (k: Int) in input + tokens[k] * inStride }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4) { four in
-                for r in first..<min(m.rows, first + chunkOf(m)) {
-                    let w = m.row(r)
-                    // Four tokens at a time while there are four, then one by one.
-                    var k = 0
-                    while k + 4 <= tokens.count {
-                        VecDot.row4(w, type: m.type, (row(k), row(k + 1), row(k + 2), row(k + 3)), count: m.cols, into: four.baseAddress!)
-                        for i in 0..<4 { out[(k + i) * outStride + r] = four[i] }
-                        k += 4
-                    }
-                    for k in k..<tokens.count { out[k * outStride + r] = VecDot.row(w, type: m.type, row(k), count: m.cols) }
-                }
-            }
+            let p = products[i], m = p.matrix, count = min(m.rows, first + chunkOf(m)) - first
+            VecDot.product(m.row(first), type: m.type, rowBytes: m.rowBytes, rows: count, activations: rows[i], count: m.cols,
+                           into: p.output + first, outputStride: p.outputStride)
         }
         if let pool { pool.parallelFor(jobs.count, body) } else { for j in jobs.indices { body(j) } }
     }

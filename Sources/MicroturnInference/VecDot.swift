@@ -47,37 +47,23 @@ public enum VecDot {
         return UInt16((u + 0x7FFF + ((u >> 16) & 1)) >> 16)
     }
 
-    /// Weight row `w` (`count` elements of `type`) dot prepared activations `a`: the C SIMD
-    /// kernels where there are some (CMicroturnKernels, each equal to its scalar twin), else
-    /// `scalarRow`.
-    public static func row(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
-        switch type {
-        case .f32: mt_dot_f32(w, a, Int32(count))
-        case .f16: mt_dot_f16(w, a, Int32(count))
-        case .bf16: mt_dot_bf16(w, a, Int32(count))
-        case .q8_0: mt_dot_q8_0(w, a, Int32(count))
-        case .q4_0: mt_dot_q4_0(w, a, Int32(count))
-        case .q4_K: mt_dot_q4_K(w, a, Int32(count))
-        case .q5_K: mt_dot_q5_K(w, a, Int32(count))
-        case .q6_K: mt_dot_q6_K(w, a, Int32(count))
-        default: scalarRow(w, type: type, a, count: count)
+    /// `rows` rows of weights of `type` (`rowBytes` apart, `count` elements each) against prepared
+    /// activations, one pointer per token: out[t * outputStride + r]. Through the C SIMD kernels
+    /// (CMicroturnKernels' `mt_product`, each kernel equal to its scalar twin and to `scalarRow`),
+    /// four tokens at a time where there are four.
+    public static func product(_ w: UnsafeRawPointer, type: GGMLType, rowBytes: Int, rows: Int, activations: [UnsafeRawPointer?],
+                               count: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
+        let status = activations.withUnsafeBufferPointer { a in
+            mt_product(Int32(type.rawValue), w, rowBytes, Int32(rows), a.baseAddress!, Int32(a.count), Int32(count), out, outputStride)
         }
+        precondition(status == 0, "\(type.name) has no kernels; TensorLookup refuses such tensors")
     }
 
-    /// Weight row `w` against four prepared activation rows at once, into `out[0..<4]`: each equal
-    /// to `row` with that activation row (quantized types share each block's unpacking).
-    public static func row4(_ w: UnsafeRawPointer, type: GGMLType, _ a: (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer),
-                            count: Int, into out: UnsafeMutablePointer<Float>) {
-        let n = Int32(count)
-        switch type {
-        case .q8_0: mt_dot4_q8_0(w, a.0, a.1, a.2, a.3, n, out)
-        case .q4_0: mt_dot4_q4_0(w, a.0, a.1, a.2, a.3, n, out)
-        case .q4_K: mt_dot4_q4_K(w, a.0, a.1, a.2, a.3, n, out)
-        case .q5_K: mt_dot4_q5_K(w, a.0, a.1, a.2, a.3, n, out)
-        case .q6_K: mt_dot4_q6_K(w, a.0, a.1, a.2, a.3, n, out)
-        default:
-            for (i, x) in [a.0, a.1, a.2, a.3].enumerated() { out[i] = row(w, type: type, x, count: count) }
-        }
+    /// Weight row `w` (`count` elements of `type`) dot prepared activations `a`.
+    public static func row(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var y: Float = 0
+        product(w, type: type, rowBytes: 0, rows: 1, activations: [a], count: count, into: &y, outputStride: 1)
+        return y
     }
 
     /// The Swift scalar reference of `row`.

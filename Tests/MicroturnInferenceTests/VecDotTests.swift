@@ -135,7 +135,9 @@ import Testing
                 w.withUnsafeBytes { wp in
                     rows[0].withUnsafeBytes { a0 in rows[1].withUnsafeBytes { a1 in rows[2].withUnsafeBytes { a2 in rows[3].withUnsafeBytes { a3 in
                         four.withUnsafeMutableBufferPointer {
-                            VecDot.row4(wp.baseAddress!, type: type, (a0.baseAddress!, a1.baseAddress!, a2.baseAddress!, a3.baseAddress!), count: count, into: $0.baseAddress!)
+                            VecDot.product(wp.baseAddress!, type: type, rowBytes: w.count, rows: 1,
+                                           activations: [a0.baseAddress!, a1.baseAddress!, a2.baseAddress!, a3.baseAddress!],
+                                           count: count, into: $0.baseAddress!, outputStride: 1)
                         }
                     } } } }
                 }
@@ -150,6 +152,43 @@ import Testing
             }
         }
         #expect(String(cString: mt_kernels_variant()) == "avx2", "this machine has AVX2: the fast path was the one tested")
+    }
+
+    /// A product over several rows and tokens (four at a time, then a tail) fills every output with
+    /// the scalar reference's value, at its stride, and nothing else.
+    @Test(arguments: [GGMLType.q8_0, .q4_K, .q6_K, .f16])
+    func productsFillEveryRowAndToken(type: GGMLType) {
+        var rng = Random(state: 5 ^ UInt64(type.rawValue))
+        let count = 512, rows = 3, tokens = 7, stride = 5
+        let rowBytes = count / type.block.size * type.block.bytes
+        let w = (0..<rows).flatMap { _ in Self.randomRow(type, count: count, &rng) }
+        let kind = VecDot.activation(for: type)
+        let actBytes = kind.bytes(count)
+        var acts = [UInt8](repeating: 0, count: tokens * actBytes)
+        for t in 0..<tokens {
+            let x = (0..<count).map { _ in rng.normal() }
+            x.withUnsafeBufferPointer { xp in acts.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: count, for: type, into: $0.baseAddress! + t * actBytes) } }
+        }
+        var out = [Float](repeating: .nan, count: tokens * stride)
+        w.withUnsafeBytes { wp in
+            acts.withUnsafeBytes { ap in
+                let a = ap.baseAddress!
+                out.withUnsafeMutableBufferPointer {
+                    VecDot.product(wp.baseAddress!, type: type, rowBytes: rowBytes, rows: rows, activations: (0..<tokens).map { a + $0 * actBytes },
+                                   count: count, into: $0.baseAddress!, outputStride: stride)
+                }
+                for t in 0..<tokens {
+                    for r in 0..<stride {
+                        if r < rows {
+                            let expected = VecDot.scalarRow(wp.baseAddress! + r * rowBytes, type: type, a + t * actBytes, count: count)
+                            #expect(out[t * stride + r] == expected, "\(type.name): row \(r), token \(t)")
+                        } else {
+                            #expect(out[t * stride + r].isNaN, "\(type.name): column \(r) past the rows is left alone")
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The NEON variants (with and without the dot product extension), cross-compiled for aarch64

@@ -37,6 +37,16 @@ void mt_dot4_q4_K(const void *weights, const void *a0, const void *a1, const voi
 void mt_dot4_q5_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 void mt_dot4_q6_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 
+#include <stddef.h>
+
+/// A matrix product for one row range: out[t * out_stride + r] = row r of `weights` (rows
+/// `row_bytes` apart) dot activations[t], for r < rows and t < tokens, four tokens at a time where
+/// there are four (each row stays in cache while it meets every token). `type` is the ggml type
+/// number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16); returns 0, or -1 for
+/// a type without kernels (nothing written).
+int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
+               int n, float *out, size_t out_stride);
+
 float mt_dot_f32_scalar(const void *weights, const void *activations, int n);
 float mt_dot_f16_scalar(const void *weights, const void *activations, int n);
 float mt_dot_bf16_scalar(const void *weights, const void *activations, int n);
