@@ -19,8 +19,7 @@ struct BenchModel: ParsableCommand {
     @Option(help: "The .gguf model file.")
     var model: String
 
-    @Option(help: "Threads for each engine.")
-    var threads = 2
+    @OptionGroup var engineThreads: EngineThreads
 
     @Option(help: "Prompt tokens for the prefill.")
     var prefill = 128
@@ -39,7 +38,8 @@ struct BenchModel: ParsableCommand {
 
     func run() throws {
         try withExitCodes {
-            if engineOnly { return try runEngine() }
+            let threads = try engineThreads.resolve()
+            if engineOnly { return try runEngine(threads: threads) }
             let file = try GGUFFile(path: model)
             let config = try ModelConfig(file)
             let perToken = Self.bytesPerToken(file, config)
@@ -95,7 +95,7 @@ struct BenchModel: ParsableCommand {
     }
 
     /// The child's side: our engine on the same prompt as llama-reference.py's.
-    func runEngine() throws {
+    func runEngine(threads: Int) throws {
         let transformer = try Transformer(path: model, threads: threads)
         let vocab = transformer.config.vocabulary
         let prompt = (0..<prefill).map { ($0 * 7919 + 13) % (vocab - 3) + 3 }

@@ -17,8 +17,7 @@ struct ModelGenerate: ParsableCommand {
     @Option(help: "The .gguf model file.")
     var model: String
 
-    @Option(help: "Threads for the matrix products (the board profile's board.threads is 2 by default).")
-    var threads = 2
+    @OptionGroup var threads: EngineThreads
 
     @Option(help: "The text to continue.")
     var prompt: String
@@ -59,7 +58,7 @@ struct ModelGenerate: ParsableCommand {
         try withExitCodes {
             let file = try GGUFFile(path: model)
             let tokenizer = try Tokenizer(file: file)
-            let transformer = try Transformer(file: file, threads: threads)
+            let transformer = try Transformer(file: file, threads: threads.resolve())
             var ids = tokenizer.encode(prompt)
             if tokenizer.addBOS, let bos = tokenizer.bos { ids.insert(bos, at: 0) }
             guard !ids.isEmpty else { throw UsageError(message: "--prompt: the prompt has no tokens") }

@@ -17,8 +17,7 @@ struct ModelLogits: ParsableCommand {
     @Option(help: "The .gguf model file.")
     var model: String
 
-    @Option(help: "Threads for the matrix products (the board profile's board.threads is 2 by default).")
-    var threads = 2
+    @OptionGroup var threads: EngineThreads
 
     @Option(help: "Comma-separated token ids, e.g. 1,15,27.")
     var tokens: String
@@ -41,7 +40,7 @@ struct ModelLogits: ParsableCommand {
                 return v
             }
             guard !ids.isEmpty else { throw UsageError(message: "--tokens: give at least one token id") }
-            let transformer = try Transformer(path: model, threads: threads)
+            let transformer = try Transformer(path: model, threads: threads.resolve())
             if let bad = ids.first(where: { $0 >= transformer.config.vocabulary }) {
                 throw UsageError(message: "--tokens: \(bad) is outside the vocabulary (0..<\(transformer.config.vocabulary))")
             }
