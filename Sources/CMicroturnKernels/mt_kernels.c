@@ -39,23 +39,60 @@ float mt_dot_q8_0_scalar(const void *weights, const void *activations, int n) {
     return mt_sum8(s);
 }
 
+// Q4_0 (mt_kernels.h): one running sum, block after block: (float)(the block's integer dot) *
+// (weight scale * activation scale). Element i < 16 is the low nibble of byte i, element i + 16
+// its high nibble, each offset by 8.
 float mt_dot_q4_0_scalar(const void *weights, const void *activations, int n) {
     const uint8_t *w = weights, *a = activations;
-    float s[8] = {0};
+    float s = 0;
     for (int b = 0; b < n / 32; b++, w += MT_Q4_0, a += MT_Q8_0) {
-        const uint8_t *x = w + 2;
         const int8_t *y = (const int8_t *)(a + 2);
-        float scale = mt_half(w) * mt_half(a);
-        for (int l = 0; l < 8; l++) {
-            int32_t p = 0;
-            for (int i = 4 * l; i < 4 * l + 4; i++) {
-                int32_t v = i < 16 ? (x[i] & 0xF) : (x[i - 16] >> 4);
-                p += (v - 8) * (int32_t)y[i];
+        int32_t dot = 0;
+        for (int i = 0; i < 16; i++) dot += ((w[2 + i] & 0xF) - 8) * (int32_t)y[i] + ((w[2 + i] >> 4) - 8) * (int32_t)y[i + 16];
+        s = s + (float)dot * (mt_half(w) * mt_half(a));
+    }
+    return s;
+}
+
+size_t mt_q4_0x8_bytes(int rows, int n) { return (size_t)((rows + 7) / 8) * (size_t)(n / 32) * MT_Q4_0X8; }
+
+void mt_repack_q4_0x8(const void *source, size_t row_bytes, int rows, int n, void *destination) {
+    const uint8_t *src = source;
+    uint8_t *dst = destination;
+    for (int g = 0; g < (rows + 7) / 8; g++) {
+        for (int b = 0; b < n / 32; b++, dst += MT_Q4_0X8) {
+            memset(dst, 0, MT_Q4_0X8);  // rows past the last: zero scale, zero nibbles
+            for (int i = 0; i < 8 && 8 * g + i < rows; i++) {
+                const uint8_t *block = src + (size_t)(8 * g + i) * row_bytes + (size_t)b * MT_Q4_0;
+                memcpy(dst + 2 * i, block, 2);
+                for (int q = 0; q < 4; q++) memcpy(dst + 16 + 32 * q + 4 * i, block + 2 + 4 * q, 4);
             }
-            s[l] = s[l] + (float)p * scale;
         }
     }
-    return mt_sum8(s);
+}
+
+// The x8 layout read back element by element, in mt_dot_q4_0_scalar's order: for machines
+// without a SIMD variant.
+static void q4_0x8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
+    for (int t = 0; t < nt; t++) {
+        float s[8] = {0};
+        const uint8_t *g = w;
+        for (int b = 0; b < n / 32; b++, g += MT_Q4_0X8) {
+            const uint8_t *ab = a[t] + b * MT_Q8_0;
+            const int8_t *y = (const int8_t *)(ab + 2);
+            for (int i = 0; i < 8; i++) {
+                int32_t dot = 0;
+                for (int q = 0; q < 4; q++) {
+                    for (int k = 0; k < 4; k++) {
+                        uint8_t byte = g[16 + 32 * q + 4 * i + k];
+                        dot += ((byte & 0xF) - 8) * (int32_t)y[4 * q + k] + ((byte >> 4) - 8) * (int32_t)y[16 + 4 * q + k];
+                    }
+                }
+                s[i] = s[i] + (float)dot * (mt_half(g + 2 * i) * mt_half(ab));
+            }
+        }
+        for (int i = 0; i < 8; i++) out[8 * t + i] = s[i];
+    }
 }
 
 // Q4_K (kind 4) and Q5_K (kind 5): sub-block j of 32 takes nibbles of qs[32 * (j / 2) ...] (low for
@@ -123,6 +160,7 @@ float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n) {
 }
 
 typedef float (*mt_dot_fn)(const uint8_t *, const uint8_t *, int);
+typedef void (*mt_x8_fn)(const uint8_t *, const uint8_t *const *, int, int, float *);
 
 static const char *variant = "scalar";
 static mt_dot_fn dot_f32 = (mt_dot_fn)mt_dot_f32_scalar, dot_f16 = (mt_dot_fn)mt_dot_f16_scalar,
@@ -133,7 +171,9 @@ static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn
 
 // Four-row kernels where the variant has them; otherwise four calls of the one-row kernel.
 typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
-static mt_dot4_fn dot4_q8_0, dot4_q4_0, dot4_q4_K, dot4_q5_K, dot4_q6_K;
+static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K;
+// Q4_0 repacked eight rows together (mt_repack_q4_0x8): one or four tokens, out[8 * t + row].
+static mt_x8_fn q4_0x8 = q4_0x8_scalar;
 
 // Chosen before any caller can run, so the pointers are never written while read.
 __attribute__((constructor)) static void choose_variant(void) {
@@ -142,21 +182,21 @@ __attribute__((constructor)) static void choose_variant(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
         variant = "avx2";
         dot_f32 = mt_dot_f32_avx2, dot_f16 = mt_dot_f16_avx2, dot_bf16 = mt_dot_bf16_avx2;
-        dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_0 = mt_dot_q4_0_avx2, dot_q4_K = mt_dot_q4_K_avx2;
+        dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_K = mt_dot_q4_K_avx2, q4_0x8 = mt_q4_0x8_avx2;
         dot_q5_K = mt_dot_q5_K_avx2, dot_q6_K = mt_dot_q6_K_avx2;
-        dot4_q8_0 = mt_dot4_q8_0_avx2, dot4_q4_0 = mt_dot4_q4_0_avx2, dot4_q4_K = mt_dot4_q4_K_avx2;
+        dot4_q8_0 = mt_dot4_q8_0_avx2, dot4_q4_K = mt_dot4_q4_K_avx2;
         dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
     }
 #elif defined(__aarch64__)
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
         variant = "neon-dotprod";
         dot_f32 = mt_dot_f32_neon_dotprod, dot_f16 = mt_dot_f16_neon_dotprod, dot_bf16 = mt_dot_bf16_neon_dotprod;
-        dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_0 = mt_dot_q4_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod;
+        dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod, q4_0x8 = mt_q4_0x8_neon_dotprod;
         dot_q5_K = mt_dot_q5_K_neon_dotprod, dot_q6_K = mt_dot_q6_K_neon_dotprod;
     } else {
         variant = "neon";
         dot_f32 = mt_dot_f32_neon, dot_f16 = mt_dot_f16_neon, dot_bf16 = mt_dot_bf16_neon;
-        dot_q8_0 = mt_dot_q8_0_neon, dot_q4_0 = mt_dot_q4_0_neon, dot_q4_K = mt_dot_q4_K_neon;
+        dot_q8_0 = mt_dot_q8_0_neon, dot_q4_K = mt_dot_q4_K_neon, q4_0x8 = mt_q4_0x8_neon;
         dot_q5_K = mt_dot_q5_K_neon, dot_q6_K = mt_dot_q6_K_neon;
     }
 #endif
@@ -184,7 +224,6 @@ float mt_dot_q6_K(const void *w, const void *a, int n) { return dot_q6_K(w, a, n
         }                                                                                                  \
     }
 MT_DOT4(q8_0)
-MT_DOT4(q4_0)
 MT_DOT4(q4_K)
 MT_DOT4(q5_K)
 MT_DOT4(q6_K)
@@ -198,7 +237,26 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
     case 1: one = dot_f16; break;
     case 30: one = dot_bf16; break;
     case 8: one = dot_q8_0, four = dot4_q8_0; break;
-    case 2: one = dot_q4_0, four = dot4_q4_0; break;
+    case 2: one = dot_q4_0; break;
+    case MT_TYPE_Q4_0X8: {
+        // Groups of eight rows; tokens four at a time, then one by one.
+        size_t group_bytes = (size_t)(n / 32) * MT_Q4_0X8;
+        const uint8_t *const *act = (const uint8_t *const *)activations;
+        for (int g = 0; g < (rows + 7) / 8; g++) {
+            const uint8_t *w = (const uint8_t *)weights + (size_t)g * group_bytes;
+            int live = rows - 8 * g < 8 ? rows - 8 * g : 8;
+            for (int t = 0; t < tokens;) {
+                int nt = tokens - t >= 4 ? 4 : 1;
+                float y[32];
+                q4_0x8(w, act + t, n, nt, y);
+                for (int k = 0; k < nt; k++) {
+                    for (int i = 0; i < live; i++) out[(size_t)(t + k) * out_stride + 8 * g + i] = y[8 * k + i];
+                }
+                t += nt;
+            }
+        }
+        return 0;
+    }
     case 12: one = dot_q4_K, four = dot4_q4_K; break;
     case 13: one = dot_q5_K, four = dot4_q5_K; break;
     case 14: one = dot_q6_K, four = dot4_q6_K; break;

@@ -99,19 +99,18 @@ static inline int32_t mt_q6_offset(const int8_t *scales, const uint8_t *bsums) {
 }
 
 // Block sizes in bytes.
-enum { MT_Q8_0 = 34, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292 };
+enum { MT_Q8_0 = 34, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292, MT_Q4_0X8 = 144 };
 
 #if defined(__x86_64__)
 float mt_dot_f32_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_f16_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_bf16_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n);
-float mt_dot_q4_0_avx2(const uint8_t *w, const uint8_t *a, int n);
+void mt_q4_0x8_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out);
 float mt_dot_q4_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q5_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 void mt_dot4_q8_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
-void mt_dot4_q4_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q4_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q5_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q6_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
@@ -123,7 +122,7 @@ void mt_dot4_q6_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *
     float mt_dot_f16_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_bf16_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q8_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
-    float mt_dot_q4_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    void mt_q4_0x8_##suffix(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out); \
     float mt_dot_q4_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q5_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q6_K_##suffix(const uint8_t *w, const uint8_t *a, int n);

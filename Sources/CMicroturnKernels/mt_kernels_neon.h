@@ -38,22 +38,11 @@ static inline MT_TARGET int32_t MT_NAME(dot32)(int8x16_t x0, int8x16_t x1, const
     return vaddvq_s32(MT_NAME(quads)(acc, x1, vld1q_s8((const int8_t *)y + 16)));
 }
 
-static inline MT_TARGET float MT_NAME(blocks32)(const uint8_t *w, const uint8_t *a, int n, int q4) {
+MT_TARGET float MT_NAME(mt_dot_q8_0)(const uint8_t *w, const uint8_t *a, int n) {
     float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
-    const uint8x16_t low4 = vdupq_n_u8(0xF);
-    const int8x16_t eight = vdupq_n_s8(8);
-    for (int b = 0; b < n / 32; b++, w += q4 ? MT_Q4_0 : MT_Q8_0, a += MT_Q8_0) {
-        int8x16_t x0, x1;
-        if (q4) {
-            uint8x16_t packed = vld1q_u8(w + 2);
-            x0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(packed, low4)), eight);
-            x1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(packed, 4)), eight);
-        } else {
-            x0 = vld1q_s8((const int8_t *)w + 2);
-            x1 = vld1q_s8((const int8_t *)w + 18);
-        }
-        int32x4_t p0 = MT_NAME(quads)(vdupq_n_s32(0), x0, vld1q_s8((const int8_t *)a + 2));
-        int32x4_t p1 = MT_NAME(quads)(vdupq_n_s32(0), x1, vld1q_s8((const int8_t *)a + 18));
+    for (int b = 0; b < n / 32; b++, w += MT_Q8_0, a += MT_Q8_0) {
+        int32x4_t p0 = MT_NAME(quads)(vdupq_n_s32(0), vld1q_s8((const int8_t *)w + 2), vld1q_s8((const int8_t *)a + 2));
+        int32x4_t p1 = MT_NAME(quads)(vdupq_n_s32(0), vld1q_s8((const int8_t *)w + 18), vld1q_s8((const int8_t *)a + 18));
         float32x4_t scale = vdupq_n_f32(mt_half_hw(w) * mt_half_hw(a));
         s0 = vaddq_f32(s0, vmulq_f32(vcvtq_f32_s32(p0), scale));
         s1 = vaddq_f32(s1, vmulq_f32(vcvtq_f32_s32(p1), scale));
@@ -64,8 +53,46 @@ static inline MT_TARGET float MT_NAME(blocks32)(const uint8_t *w, const uint8_t 
     return mt_sum8(s);
 }
 
-MT_TARGET float MT_NAME(mt_dot_q8_0)(const uint8_t *w, const uint8_t *a, int n) { return MT_NAME(blocks32)(w, a, n, 0); }
-MT_TARGET float MT_NAME(mt_dot_q4_0)(const uint8_t *w, const uint8_t *a, int n) { return MT_NAME(blocks32)(w, a, n, 1); }
+// Q4_0 repacked eight rows together (mt_repack_q4_0x8): rows 0-3 in one vector, 4-7 in the
+// other. The nibbles go in as they are (0..15), each against four activations broadcast; the
+// offset of 8 comes off as 8 x their sum.
+MT_TARGET void MT_NAME(mt_q4_0x8)(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
+    const uint8x16_t low4 = vdupq_n_u8(0xF);
+    float32x4_t s[4][2];
+    for (int t = 0; t < nt; t++) s[t][0] = s[t][1] = vdupq_n_f32(0);
+    for (int b = 0; b < n / 32; b++, w += MT_Q4_0X8) {
+        float32x4_t dw0 = mt_load4_f16(w), dw1 = mt_load4_f16(w + 8);
+        int8x16_t lo[4][2], hi[4][2];
+        for (int q = 0; q < 4; q++) {
+            for (int h = 0; h < 2; h++) {
+                uint8x16_t v = vld1q_u8(w + 16 + 32 * q + 16 * h);
+                lo[q][h] = vreinterpretq_s8_u8(vandq_u8(v, low4));
+                hi[q][h] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *ab = a[t] + b * MT_Q8_0, *y = ab + 2;
+            int32x4_t p0 = vdupq_n_s32(0), p1 = vdupq_n_s32(0);
+            for (int q = 0; q < 4; q++) {
+                int32_t y0, y1;
+                memcpy(&y0, y + 4 * q, 4);
+                memcpy(&y1, y + 16 + 4 * q, 4);
+                int8x16_t b0 = vreinterpretq_s8_s32(vdupq_n_s32(y0)), b1 = vreinterpretq_s8_s32(vdupq_n_s32(y1));
+                p0 = MT_NAME(quads)(MT_NAME(quads)(p0, lo[q][0], b0), hi[q][0], b1);
+                p1 = MT_NAME(quads)(MT_NAME(quads)(p1, lo[q][1], b0), hi[q][1], b1);
+            }
+            int32_t sum = vaddlvq_s8(vld1q_s8((const int8_t *)y)) + vaddlvq_s8(vld1q_s8((const int8_t *)y + 16));
+            int32x4_t offset = vdupq_n_s32(8 * sum);
+            float da = mt_half_hw(ab);
+            s[t][0] = vaddq_f32(s[t][0], vmulq_f32(vcvtq_f32_s32(vsubq_s32(p0, offset)), vmulq_n_f32(dw0, da)));
+            s[t][1] = vaddq_f32(s[t][1], vmulq_f32(vcvtq_f32_s32(vsubq_s32(p1, offset)), vmulq_n_f32(dw1, da)));
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        vst1q_f32(out + 8 * t, s[t][0]);
+        vst1q_f32(out + 8 * t + 4, s[t][1]);
+    }
+}
 
 static inline MT_TARGET float MT_NAME(k45)(const uint8_t *w, const uint8_t *a, int n, int kind) {
     const uint8x16_t low4 = vdupq_n_u8(0xF), sixteen = vdupq_n_u8(16);

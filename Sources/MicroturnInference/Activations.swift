@@ -50,7 +50,10 @@ struct Product {
     /// weights is read once and applied to every token while it is in cache: `VecDot.product`).
     static func run(_ products: [Product], pool: WorkerPool?) {
         let threads = pool?.threads ?? 1
-        let chunkOf = { (m: Matrix) in max(16, (m.rows + 2 * threads - 1) / (2 * threads)) }
+        let chunkOf = { (m: Matrix) in
+            let rows = max(16, (m.rows + 2 * threads - 1) / (2 * threads)), align = m.rowAlignment
+            return (rows + align - 1) / align * align
+        }
         var jobs: [(product: Int, first: Int)] = []
         for (i, p) in products.enumerated() where !p.tokens.isEmpty {
             for first in stride(from: 0, to: p.matrix.rows, by: chunkOf(p.matrix)) { jobs.append((i, first)) }
@@ -64,7 +67,8 @@ struct Product {
         let body = { (j: Int) in
             let (i, first) = jobs[j]
             let p = products[i], m = p.matrix, count = min(m.rows, first + chunkOf(m)) - first
-            VecDot.product(m.row(first), type: m.type, rowBytes: m.rowBytes, rows: count, activations: rows[i], count: m.cols,
+            let (weights, kernel) = m.weights(from: first)
+            VecDot.product(weights, kernel: kernel, rowBytes: m.rowBytes, rows: count, activations: rows[i], count: m.cols,
                            into: p.output + first, outputStride: p.outputStride)
         }
         if let pool { pool.parallelFor(jobs.count, body) } else { for j in jobs.indices { body(j) } }

@@ -136,6 +136,12 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: bytes[(dataOffset + tensor.offset)..<(dataOffset + tensor.offset + tensor.byteCount)])
     }
 
+    /// Gives back the resident pages of a tensor whose bytes were copied elsewhere (repacked);
+    /// nothing for a file not mapped from disk.
+    public func release(_ tensor: Tensor) {
+        (owner as? MappedFile)?.release(data(of: tensor))
+    }
+
     /// A metadata value the architecture needs.
     public func required(_ key: String) throws(GGUFError) -> GGUFValue {
         guard let v = metadata[key] else { throw .missingMetadata(path: path, key: key, architecture: architecture ?? "?") }

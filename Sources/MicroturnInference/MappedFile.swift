@@ -21,6 +21,16 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
+    /// Lets the kernel take back the pages of `range` (a part of `bytes`) this process has read:
+    /// they leave its resident set and come back from the page cache if read again.
+    public func release(_ range: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (start - base + page - 1) / page * page, end = (start - base + range.count) / page * page
+        guard first >= 0, end > first, end <= bytes.count else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED)
+    }
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

@@ -34,6 +34,10 @@ public final class Transformer {
 
     /// Shares each matrix product's rows (nil: the calling thread alone).
     let pool: WorkerPool?
+    /// Weights repacked for their kernels (Q4_0), in memory beside the file's mapping.
+    let packedWeights = PackedWeights()
+    /// Bytes of weights copied into memory by repacking.
+    public var repackedBytes: Int { packedWeights.bytes }
 
     public convenience init(path: String, threads: Int = 1) throws(GGUFError) {
         try self.init(file: GGUFFile(path: path), threads: threads)
@@ -44,9 +48,10 @@ public final class Transformer {
         pool = threads > 1 ? WorkerPool(threads: threads) : nil
         let c = try ModelConfig(file)
         config = c
-        let w = TensorLookup(file: file)
+        let w = TensorLookup(file: file, packed: packedWeights)
         let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
-        embedding = try w.matrix("token_embd.weight", rows: c.vocabulary, cols: c.width)
+        // Embedding rows are looked up, not multiplied: they stay as the file has them.
+        embedding = try TensorLookup(file: file).matrix("token_embd.weight", rows: c.vocabulary, cols: c.width)
         var layers: [Layer] = []
         for i in 0..<c.layers {
             let b = "blk.\(i)."
@@ -96,8 +101,11 @@ public final class Transformer {
         self.layers = layers
         outputNorm = try w.vector("output_norm.weight", c.width)
         // Tied embeddings: no output matrix, the embedding serves.
-        output = file.tensor("output.weight") == nil ? embedding
-            : try w.matrix("output.weight", rows: c.vocabulary, cols: c.width)
+        if file.tensor("output.weight") != nil {
+            output = try w.matrix("output.weight", rows: c.vocabulary, cols: c.width)
+        } else {
+            output = packedWeights.pack([embedding], of: try w.tensor("token_embd.weight"), in: file)[0]
+        }
         keys = Array(repeating: [], count: c.layers)
         values = Array(repeating: [], count: c.layers)
     }

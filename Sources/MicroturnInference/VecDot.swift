@@ -47,22 +47,23 @@ public enum VecDot {
         return UInt16((u + 0x7FFF + ((u >> 16) & 1)) >> 16)
     }
 
-    /// `rows` rows of weights of `type` (`rowBytes` apart, `count` elements each) against prepared
+    /// `rows` rows of weights (`rowBytes` apart, `count` elements each) against prepared
     /// activations, one pointer per token: out[t * outputStride + r]. Through the C SIMD kernels
     /// (CMicroturnKernels' `mt_product`, each kernel equal to its scalar twin and to `scalarRow`),
-    /// four tokens at a time where there are four.
-    public static func product(_ w: UnsafeRawPointer, type: GGMLType, rowBytes: Int, rows: Int, activations: [UnsafeRawPointer?],
+    /// four tokens at a time where there are four. `kernel` is the ggml type number, or
+    /// MT_TYPE_Q4_0X8 for Q4_0 repacked (`Matrix.weights(from:)` gives both).
+    public static func product(_ w: UnsafeRawPointer, kernel: Int32, rowBytes: Int, rows: Int, activations: [UnsafeRawPointer?],
                                count: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
         let status = activations.withUnsafeBufferPointer { a in
-            mt_product(Int32(type.rawValue), w, rowBytes, Int32(rows), a.baseAddress!, Int32(a.count), Int32(count), out, outputStride)
+            mt_product(kernel, w, rowBytes, Int32(rows), a.baseAddress!, Int32(a.count), Int32(count), out, outputStride)
         }
-        precondition(status == 0, "\(type.name) has no kernels; TensorLookup refuses such tensors")
+        precondition(status == 0, "kernel \(kernel) does not exist; TensorLookup refuses tensors without kernels")
     }
 
-    /// Weight row `w` (`count` elements of `type`) dot prepared activations `a`.
+    /// Weight row `w` (`count` elements of `type`, as the file has them) dot prepared activations `a`.
     public static func row(_ w: UnsafeRawPointer, type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
         var y: Float = 0
-        product(w, type: type, rowBytes: 0, rows: 1, activations: [a], count: count, into: &y, outputStride: 1)
+        product(w, kernel: Int32(type.rawValue), rowBytes: 0, rows: 1, activations: [a], count: count, into: &y, outputStride: 1)
         return y
     }
 
@@ -78,11 +79,21 @@ public enum VecDot {
             Float(bitPattern: UInt32(w.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16)
                 * Float(bitPattern: UInt32(a.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16)
         }
-        case .q8_0: return blocks32(w, a, count: count, bytes: 34) { wb, i in Int32((wb + 2).load(fromByteOffset: i, as: Int8.self)) }
-        case .q4_0: return blocks32(w, a, count: count, bytes: 18) { wb, i in
-            let byte = (wb + 2).load(fromByteOffset: i % 16, as: UInt8.self)
-            return Int32(i < 16 ? byte & 0xF : byte >> 4) - 8
-        }
+        case .q8_0: return q8_0(w, a, count: count)
+        case .q4_0:
+            // One running sum, block after block (the order of the repacked kernels).
+            var s: Float = 0
+            for b in 0..<(count / 32) {
+                let wb = w + 18 * b, ab = a + 34 * b
+                var dot: Int32 = 0
+                for i in 0..<16 {
+                    let byte = (wb + 2).load(fromByteOffset: i, as: UInt8.self)
+                    dot += (Int32(byte & 0xF) - 8) * Int32(ab.load(fromByteOffset: 2 + i, as: Int8.self))
+                    dot += (Int32(byte >> 4) - 8) * Int32(ab.load(fromByteOffset: 18 + i, as: Int8.self))
+                }
+                s = s + Float(dot) * (Dequantize.half(wb) * Dequantize.half(ab))
+            }
+            return s
         case .q4_K: return kBlocks(w, a, count: count, bytes: 144, kind: 4)
         case .q5_K: return kBlocks(w, a, count: count, bytes: 176, kind: 5)
         case .q6_K: return q6K(w, a, count: count)
@@ -99,18 +110,18 @@ public enum VecDot {
 
     static func sum8(_ s: [Float]) -> Float { ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) }
 
-    /// 32-element weight blocks (f16 scale first; `value(block, i)` is element i) against Q8_0
-    /// activations, in the kernels' float order (mt_kernels.h): eight running sums, sum l taking
-    /// each block's integer dot of elements 4l..4l+3 times the two scales, added up pairwise.
-    @inline(__always) static func blocks32(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, bytes: Int,
-                                           _ value: (UnsafeRawPointer, Int) -> Int32) -> Float {
+    /// Q8_0 against Q8_0 activations, in the kernels' float order (mt_kernels.h): eight running
+    /// sums, sum l taking each block's integer dot of elements 4l..4l+3 times the two scales.
+    static func q8_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var s = [Float](repeating: 0, count: 8)
         for b in 0..<(count / 32) {
-            let wb = w + bytes * b, ab = a + 34 * b
+            let wb = w + 34 * b, ab = a + 34 * b
             let scale = Dequantize.half(wb) * Dequantize.half(ab)
             for l in 0..<8 {
                 var p: Int32 = 0
-                for i in (4 * l)..<(4 * l + 4) { p += value(wb, i) * Int32(ab.load(fromByteOffset: 2 + i, as: Int8.self)) }
+                for i in (4 * l)..<(4 * l + 4) {
+                    p += Int32((wb + 2).load(fromByteOffset: i, as: Int8.self)) * Int32(ab.load(fromByteOffset: 2 + i, as: Int8.self))
+                }
                 s[l] = s[l] + Float(p) * scale
             }
         }

@@ -1,6 +1,9 @@
+import CMicroturnKernels
+
 /// A weight matrix used in place from the model file: `rows` outputs of `cols` inputs, one row
-/// after the other; an expert tensor holds `count` of them back to back.
-/// (Sendable: the bytes are a read-only mapping no one writes.)
+/// after the other; an expert tensor holds `count` of them back to back. Q4_0 matrices are also
+/// repacked eight rows together (`packed`), the form their kernels read.
+/// (Sendable: the bytes are a read-only mapping, or a copy, that no one writes.)
 public struct Matrix: @unchecked Sendable {
     public let name: String
     public let type: GGMLType
@@ -8,6 +11,8 @@ public struct Matrix: @unchecked Sendable {
     public let cols: Int
     public let rowBytes: Int
     let base: UnsafeRawPointer
+    /// The rows repacked (mt_repack_q4_0x8), when the type's kernels want them so.
+    var packed: UnsafeRawPointer?
 
     init(_ file: GGUFFile, _ t: GGUFFile.Tensor, rows: Int, cols: Int, offset: Int = 0) {
         name = t.name
@@ -20,6 +25,15 @@ public struct Matrix: @unchecked Sendable {
 
     func row(_ r: Int) -> UnsafeRawPointer { base + r * rowBytes }
 
+    /// Rows start a chunk of a product here (a multiple of 8 when packed).
+    var rowAlignment: Int { packed == nil ? 1 : 8 }
+
+    /// What `mt_product` reads for the rows from `first` on, and the kernel it names.
+    func weights(from first: Int) -> (pointer: UnsafeRawPointer, kernel: Int32) {
+        guard let packed else { return (row(first), Int32(type.rawValue)) }
+        return (packed + first / 8 * (cols / 32) * 144, Int32(MT_TYPE_Q4_0X8))
+    }
+
     /// Row `r` as floats (an embedding lookup).
     func floats(row r: Int) -> [Float] {
         var out = [Float](repeating: 0, count: cols)
@@ -28,9 +42,38 @@ public struct Matrix: @unchecked Sendable {
     }
 }
 
+/// Copies of weights in the form their kernels read (Q4_0: eight rows together); they live as
+/// long as this, and the file pages they came from leave the resident set.
+final class PackedWeights: @unchecked Sendable {
+    private var buffers: [UnsafeMutableRawPointer] = []
+    /// Bytes held (for memory figures).
+    private(set) var bytes = 0
+
+    deinit { for b in buffers { b.deallocate() } }
+
+    /// The matrices of tensor `t` (one, or one per expert), with Q4_0 ones repacked.
+    func pack(_ matrices: [Matrix], of t: GGUFFile.Tensor, in file: GGUFFile) -> [Matrix] {
+        guard t.type == .q4_0 else { return matrices }
+        let packed = matrices.map { m in
+            let size = mt_q4_0x8_bytes(Int32(m.rows), Int32(m.cols))
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            mt_repack_q4_0x8(m.base, m.rowBytes, Int32(m.rows), Int32(m.cols), buffer)
+            buffers.append(buffer)
+            bytes += size
+            var p = m
+            p.packed = UnsafeRawPointer(buffer)
+            return p
+        }
+        file.release(t)
+        return packed
+    }
+}
+
 /// Finds a model's tensors by name and checks their shapes, with errors that name them.
 struct TensorLookup {
     let file: GGUFFile
+    /// Where repacked copies go (nil: matrices stay as the file has them, e.g. an embedding).
+    var packed: PackedWeights?
 
     func tensor(_ name: String) throws(GGUFError) -> GGUFFile.Tensor {
         guard let t = file.tensor(name) else {
@@ -51,7 +94,8 @@ struct TensorLookup {
     func matrix(_ name: String, rows: Int, cols: Int) throws(GGUFError) -> Matrix {
         let t = try tensor(name)
         try check(t, [cols, rows])
-        return Matrix(file, t, rows: rows, cols: cols)
+        let m = Matrix(file, t, rows: rows, cols: cols)
+        return packed?.pack([m], of: t, in: file)[0] ?? m
     }
 
     /// The `count` matrices of an expert tensor (ggml shape [cols, rows, count]).
@@ -59,7 +103,8 @@ struct TensorLookup {
         let t = try tensor(name)
         try check(t, [cols, rows, count])
         let bytes = t.byteCount / count
-        return (0..<count).map { Matrix(file, t, rows: rows, cols: cols, offset: $0 * bytes) }
+        let matrices = (0..<count).map { Matrix(file, t, rows: rows, cols: cols, offset: $0 * bytes) }
+        return packed?.pack(matrices, of: t, in: file) ?? matrices
     }
 
     /// A vector (norm weights, a gate), as floats.

@@ -101,14 +101,13 @@ import Testing
         case .f16: (mt_dot_f16, mt_dot_f16_scalar)
         case .bf16: (mt_dot_bf16, mt_dot_bf16_scalar)
         case .q8_0: (mt_dot_q8_0, mt_dot_q8_0_scalar)
-        case .q4_0: (mt_dot_q4_0, mt_dot_q4_0_scalar)
         case .q4_K: (mt_dot_q4_K, mt_dot_q4_K_scalar)
         case .q5_K: (mt_dot_q5_K, mt_dot_q5_K_scalar)
         default: (mt_dot_q6_K, mt_dot_q6_K_scalar)
         }
     }
 
-    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K])
+    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_K, .q5_K, .q6_K])
     func simdKernelsEqualTheirScalarTwinsOnRandomBlocks(type: GGMLType) {
         var rng = Random(state: 77 ^ UInt64(type.rawValue))
         let (fast, twin) = Self.kernels(type)
@@ -135,7 +134,7 @@ import Testing
                 w.withUnsafeBytes { wp in
                     rows[0].withUnsafeBytes { a0 in rows[1].withUnsafeBytes { a1 in rows[2].withUnsafeBytes { a2 in rows[3].withUnsafeBytes { a3 in
                         four.withUnsafeMutableBufferPointer {
-                            VecDot.product(wp.baseAddress!, type: type, rowBytes: w.count, rows: 1,
+                            VecDot.product(wp.baseAddress!, kernel: Int32(type.rawValue), rowBytes: w.count, rows: 1,
                                            activations: [a0.baseAddress!, a1.baseAddress!, a2.baseAddress!, a3.baseAddress!],
                                            count: count, into: $0.baseAddress!, outputStride: 1)
                         }
@@ -152,6 +151,47 @@ import Testing
             }
         }
         #expect(String(cString: mt_kernels_variant()) == "avx2", "this machine has AVX2: the fast path was the one tested")
+    }
+
+    /// Q4_0's SIMD kernels read rows repacked eight together: 13 random rows (a partial last group)
+    /// through the repacking and `mt_product`, against the Swift scalar reference on the rows as
+    /// the file has them, for one to seven tokens.
+    @Test func repackedQ4_0EqualsTheScalarReference() {
+        var rng = Random(state: 404)
+        let rows = 13, count = 1024, rowBytes = count / 32 * 18, actBytes = count / 32 * 34
+        for trial in 0..<5 {
+            let w = (0..<rows).flatMap { _ in Self.randomRow(.q4_0, count: count, &rng) }
+            var packed = [UInt8](repeating: 0xAA, count: mt_q4_0x8_bytes(Int32(rows), Int32(count)))
+            w.withUnsafeBytes { wp in packed.withUnsafeMutableBytes { mt_repack_q4_0x8(wp.baseAddress!, rowBytes, Int32(rows), Int32(count), $0.baseAddress!) } }
+            let tokens = 1 + trial
+            var acts = [UInt8](repeating: 0, count: tokens * actBytes)
+            for t in 0..<tokens {
+                let x = (0..<count).map { _ in rng.normal() * Float(t + 1) }
+                x.withUnsafeBufferPointer { xp in acts.withUnsafeMutableBytes { QuantizeActivations.q8_0(xp.baseAddress!, count: count, into: $0.baseAddress! + t * actBytes) } }
+            }
+            var out = [Float](repeating: .nan, count: tokens * 16)
+            w.withUnsafeBytes { wp in
+                packed.withUnsafeBytes { pp in
+                    acts.withUnsafeBytes { ap in
+                        out.withUnsafeMutableBufferPointer {
+                            VecDot.product(pp.baseAddress!, kernel: Int32(MT_TYPE_Q4_0X8), rowBytes: 0, rows: rows,
+                                           activations: (0..<tokens).map { ap.baseAddress! + $0 * actBytes }, count: count,
+                                           into: $0.baseAddress!, outputStride: 16)
+                        }
+                        for t in 0..<tokens {
+                            for r in 0..<16 {
+                                if r < rows {
+                                    let expected = VecDot.scalarRow(wp.baseAddress! + r * rowBytes, type: .q4_0, ap.baseAddress! + t * actBytes, count: count)
+                                    #expect(out[t * 16 + r] == expected, "row \(r), token \(t) of \(tokens)")
+                                } else {
+                                    #expect(out[t * 16 + r].isNaN, "no row \(r): nothing written")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// A product over several rows and tokens (four at a time, then a tail) fills every output with
@@ -174,7 +214,7 @@ import Testing
             acts.withUnsafeBytes { ap in
                 let a = ap.baseAddress!
                 out.withUnsafeMutableBufferPointer {
-                    VecDot.product(wp.baseAddress!, type: type, rowBytes: rowBytes, rows: rows, activations: (0..<tokens).map { a + $0 * actBytes },
+                    VecDot.product(wp.baseAddress!, kernel: Int32(type.rawValue), rowBytes: rowBytes, rows: rows, activations: (0..<tokens).map { a + $0 * actBytes },
                                    count: count, into: $0.baseAddress!, outputStride: stride)
                 }
                 for t in 0..<tokens {

@@ -6,7 +6,9 @@
 // 256 int8, 16 int16 sums) against the K-quants; their values are never -128.
 //
 // Float order (the same in every variant, so results are equal bit for bit):
-// - Q8_0, Q4_0: eight running sums; sum l takes, block after block, (float)(the integer dot of
+// - Q4_0: one running sum, block after block: (float)(the block's integer dot) * (weight scale *
+//   activation scale). The SIMD variants run on Q4_0 repacked eight rows together (below).
+// - Q8_0: eight running sums; sum l takes, block after block, (float)(the integer dot of
 //   elements 4l..4l+3 of the block) * (weight scale * activation scale); at the end
 //   ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
 // - K-quants: one integer sum per block, then s += d * ad * isum (- dmin * ad * msum), in block order.
@@ -32,18 +34,25 @@ float mt_dot_bf16(const void *weights, const void *activations, int n);
 /// One weight row against four activation rows: out[t] equals mt_dot_<type>(weights, a<t>, n)
 /// exactly (where the CPU's variant has a four-row kernel, each weight block is unpacked once).
 void mt_dot4_q8_0(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
-void mt_dot4_q4_0(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 void mt_dot4_q4_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 void mt_dot4_q5_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 void mt_dot4_q6_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 
 #include <stddef.h>
 
+/// Q4_0 rows repacked eight together, so one activation block meets eight rows in one vector: per
+/// group of eight rows and block, the eight f16 scales (16 bytes), then four runs of 32 bytes, run q
+/// holding bytes 4q..4q+3 of each row's nibbles (row 0 first). Rows past the last are zero.
+enum { MT_TYPE_Q4_0X8 = 1000 };
+size_t mt_q4_0x8_bytes(int rows, int n);
+void mt_repack_q4_0x8(const void *source, size_t row_bytes, int rows, int n, void *destination);
+
 /// A matrix product for one row range: out[t * out_stride + r] = row r of `weights` (rows
 /// `row_bytes` apart) dot activations[t], for r < rows and t < tokens, four tokens at a time where
 /// there are four (each row stays in cache while it meets every token). `type` is the ggml type
-/// number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16); returns 0, or -1 for
-/// a type without kernels (nothing written).
+/// number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16) or MT_TYPE_Q4_0X8
+/// (`weights` then points at a group of eight rows, `row_bytes` is unused; plain Q4_0 has only its
+/// scalar twin); returns 0, or -1 for a type without kernels (nothing written).
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
                int n, float *out, size_t out_stride);
 
