@@ -113,8 +113,8 @@ struct BenchTurns: ParsableCommand {
         let silence = WavFile(sampleRate: 16_000, channels: 1, samples: [Float](repeating: 0, count: Int(seconds * 16_000)))
         try silence.write(path: "\(dir)/silence.wav")
         var args = ["run", "--capture-file", "\(dir)/silence.wav", "--playback-file", "\(dir)/out.wav"]
-        if let c = config.config { args += ["--config", c] }
-        if let b = config.board { args += ["--board", b] }
+        if let c = config.source.config { args += ["--config", c] }
+        if let b = config.source.board { args += ["--board", b] }
         let r = try ChildProcess.run(ChildProcess.microturn, args)
         guard r.status == 0 else { throw AudioError.fileIO(path: ChildProcess.microturn, reason: "the idle run failed (exit \(r.status))") }
         return (r.cpuSeconds, r.wallSeconds, r.peakRSSMB)

@@ -6,11 +6,7 @@ struct EngineThreads: ParsableArguments {
     @Option(help: "Threads for the matrix products. Default: the board profile's board.threads (2 built in).")
     var threads: Int?
 
-    @Option(help: "Config file (TOML) that may name the board. Default: /etc/microturn/microturn.toml when it exists.")
-    var config: String?
-
-    @Option(help: "Board profile whose board.threads to use: a name from boards/ or a path to a .toml file.")
-    var board: String?
+    @OptionGroup var source: SettingsSource
 
     func validate() throws {
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be 1-64, got \(threads)") }
@@ -18,6 +14,6 @@ struct EngineThreads: ParsableArguments {
 
     func resolve() throws -> Int {
         if let threads { return threads }
-        return try ConfigLoader.load(configPath: config, board: board).board.threads
+        return try source.load().board.threads
     }
 }

@@ -1,14 +1,21 @@
 import ArgumentParser
 import MicroturnCore
 
-/// Options every command that runs a session shares: where settings come from, and the flags
-/// that override them (the last word over board profile and config file).
-struct SettingsOptions: ParsableArguments {
+/// Where settings come from: a config file and a board profile (ConfigLoader's order).
+struct SettingsSource: ParsableArguments {
     @Option(help: "Config file (TOML). Default: /etc/microturn/microturn.toml when it exists, else built-in defaults.")
     var config: String?
 
     @Option(help: "Board profile: a name from boards/ (generic-x86_64, virtual, ...) or a path to a .toml file.")
     var board: String?
+
+    func load() throws -> MicroturnConfig { try ConfigLoader.load(configPath: config, board: board) }
+}
+
+/// Options every command that runs a session shares: where settings come from, and the flags
+/// that override them (the last word over board profile and config file).
+struct SettingsOptions: ParsableArguments {
+    @OptionGroup var source: SettingsSource
 
     @Option(help: "ALSA capture PCM, e.g. default, hw:CARD=Loopback,DEV=1, plughw:1,0.")
     var captureDevice: String?
@@ -29,7 +36,7 @@ struct SettingsOptions: ParsableArguments {
     var noEchoCancel = false
 
     func load() throws -> MicroturnConfig {
-        var c = try ConfigLoader.load(configPath: config, board: board)
+        var c = try source.load()
         var flags: [TOMLEntry] = []
         func flag(_ path: String, _ value: TOMLValue?) { if let value { flags.append(.init(path: path, value: value, line: 0)) } }
         flag("audio.capture_device", captureDevice.map(TOMLValue.string))
