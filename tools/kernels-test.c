@@ -139,35 +139,37 @@ static int check_floats(const char *name, const char *variant, kernel fast, twin
     return failures;
 }
 
-// Q4_0 repacked eight rows together: 13 random rows (a partial last group), one and four tokens
-// at a time, each result against the scalar twin on the original row.
+// Rows repacked eight together (Q4_0, Q4_K): 13 random rows (a partial last group), one and four
+// tokens at a time, each result against the scalar twin on the original row.
 typedef void (*x8)(const uint8_t *, const uint8_t *const *, int, int, float *);
-static int check_q4_0x8(const char *variant, x8 fast) {
+typedef void (*repacker)(const void *, size_t, int, int, void *);
+static int check_x8(const char *name, const char *variant, x8 fast, int kernel_type, repacker repack, size_t (*packed_bytes)(int, int),
+                    twin scalar, int block_values, int block_bytes, const int *scale_at, int scales) {
     enum { rows = 13 };
-    static const int s32[] = {0};
     static float x[4096];
-    static uint8_t w[rows * 4096 / 32 * MT_Q4_0], packed[2 * 4096 / 32 * MT_Q4_0X8], act[4][4096 / 32 * MT_Q8_0];
+    static uint8_t w[rows * 4096 / 32 * MT_Q5_K], packed[2 * 4096 / 32 * MT_Q4_KX8_BLOCK], act[4][4096 / 32 * MT_Q8_K];
     int failures = 0, trials = 0;
-    for (int n = 32; n <= 4096; n *= 4) {
+    for (int n = block_values; n <= 4096; n *= 4) {
+        size_t row_bytes = (size_t)(n / block_values) * block_bytes, group_bytes = packed_bytes(8, n);
         for (int trial = 0; trial < 20; trial++, trials++) {
-            random_weights(w, rows * n / 32, MT_Q4_0, s32, 1);
-            mt_repack_q4_0x8(w, (size_t)(n / 32) * MT_Q4_0, rows, n, packed);
+            random_weights(w, rows * n / block_values, block_bytes, scale_at, scales);
+            repack(w, row_bytes, rows, n, packed);
             for (int t = 0; t < 4; t++) {
                 for (int i = 0; i < n; i++) x[i] = uniform() * (t == 3 ? 50 : 1);
-                quantize_q8_0(x, act[t], n);
+                if (block_values == 32) quantize_q8_0(x, act[t], n); else quantize_q8_K(x, act[t], n);
             }
             const uint8_t *a[4] = {act[0], act[1], act[2], act[3]};
             for (int g = 0; g < 2; g++) {
                 float out[32];
+                int live = rows - 8 * g < 8 ? rows - 8 * g : 8;
                 for (int nt = 1; nt <= 4; nt += 3) {
-                    if (fast) fast(packed + (size_t)g * (n / 32) * MT_Q4_0X8, a, n, nt, out);
-                    else mt_product(MT_TYPE_Q4_0X8, packed + (size_t)g * (n / 32) * MT_Q4_0X8, 0, rows - 8 * g < 8 ? rows - 8 * g : 8,
-                                    (const void *const *)a, nt, n, out, 8);
+                    if (fast) fast(packed + g * group_bytes, a, n, nt, out);
+                    else mt_product(kernel_type, packed + g * group_bytes, 0, live, (const void *const *)a, nt, n, out, 8);
                     for (int t = 0; t < nt; t++) {
-                        for (int i = 0; i < 8 && 8 * g + i < rows; i++) {
-                            float e = mt_dot_q4_0_scalar(w + (size_t)(8 * g + i) * (n / 32) * MT_Q4_0, act[t], n);
+                        for (int i = 0; i < live; i++) {
+                            float e = scalar(w + (size_t)(8 * g + i) * row_bytes, act[t], n);
                             if (memcmp(&out[8 * t + i], &e, 4) != 0 && failures++ < 3) {
-                                fprintf(stderr, "%s q4_0x8: row %d token %d of %d values: %.9g, scalar twin %.9g\n", variant, 8 * g + i, t, n, out[8 * t + i], e);
+                                fprintf(stderr, "%s %s: row %d token %d of %d values: %.9g, scalar twin %.9g\n", variant, name, 8 * g + i, t, n, out[8 * t + i], e);
                             }
                         }
                     }
@@ -175,18 +177,29 @@ static int check_q4_0x8(const char *variant, x8 fast) {
             }
         }
     }
-    printf("%s q4_0x8: %d random row sets, %d differ\n", variant, trials, failures);
+    printf("%s %s: %d random row sets, %d differ\n", variant, name, trials, failures);
     return failures;
 }
 
-static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf16, kernel q8_0, x8 q4_0x8, kernel q4_K, kernel q5_K,
-                         kernel q6_K, int with_rows4) {
+static int check_q4_0x8(const char *variant, x8 fast) {
+    static const int s32[] = {0};
+    return check_x8("q4_0x8", variant, fast, MT_TYPE_Q4_0X8, mt_repack_q4_0x8, mt_q4_0x8_bytes, mt_dot_q4_0_scalar, 32, MT_Q4_0, s32, 1);
+}
+
+static int check_q4_Kx8(const char *variant, x8 fast) {
+    static const int k45[] = {0, 2};
+    return check_x8("q4_Kx8", variant, fast, MT_TYPE_Q4_KX8, mt_repack_q4_Kx8, mt_q4_Kx8_bytes, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2);
+}
+
+static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf16, kernel q8_0, x8 q4_0x8, kernel q4_K, x8 q4_Kx8,
+                         kernel q5_K, kernel q6_K, int with_rows4) {
     static const int s32[] = {0}, k45[] = {0, 2}, k6[] = {208};
     return check_floats("f32", variant, f32, mt_dot_f32_scalar, 0)
          + check_floats("f16", variant, f16, mt_dot_f16_scalar, 1)
          + check_floats("bf16", variant, bf16, mt_dot_bf16_scalar, 2)
          + check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1, with_rows4 ? mt_dot4_q8_0 : NULL)
          + check_q4_0x8(variant, q4_0x8)
+         + check_q4_Kx8(variant, q4_Kx8)
          + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2, with_rows4 ? mt_dot4_q4_K : NULL)
          + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2, with_rows4 ? mt_dot4_q5_K : NULL)
          + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1, with_rows4 ? mt_dot4_q6_K : NULL);
@@ -196,21 +209,21 @@ int main(void) {
     int failures = 0;
     printf("chosen variant: %s\n", mt_kernels_variant());
 #if defined(__aarch64__)
-    failures += check_variant("neon", mt_dot_f32_neon, mt_dot_f16_neon, mt_dot_bf16_neon, mt_dot_q8_0_neon, mt_q4_0x8_neon, mt_dot_q4_K_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon, 0);
+    failures += check_variant("neon", mt_dot_f32_neon, mt_dot_f16_neon, mt_dot_bf16_neon, mt_dot_q8_0_neon, mt_q4_0x8_neon, mt_dot_q4_K_neon, mt_q4_Kx8_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon, 0);
     if (strcmp(mt_kernels_variant(), "neon-dotprod") == 0) {
-        failures += check_variant("neon-dotprod", mt_dot_f32_neon_dotprod, mt_dot_f16_neon_dotprod, mt_dot_bf16_neon_dotprod, mt_dot_q8_0_neon_dotprod, mt_q4_0x8_neon_dotprod, mt_dot_q4_K_neon_dotprod,
+        failures += check_variant("neon-dotprod", mt_dot_f32_neon_dotprod, mt_dot_f16_neon_dotprod, mt_dot_bf16_neon_dotprod, mt_dot_q8_0_neon_dotprod, mt_q4_0x8_neon_dotprod, mt_dot_q4_K_neon_dotprod, mt_q4_Kx8_neon_dotprod,
                                   mt_dot_q5_K_neon_dotprod, mt_dot_q6_K_neon_dotprod, 0);
     }
 #elif defined(__x86_64__)
     if (strcmp(mt_kernels_variant(), "avx2") == 0) {
-        failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_q4_0x8_avx2, mt_dot_q4_K_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2, 0);
+        failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_q4_0x8_avx2, mt_dot_q4_K_avx2, mt_q4_Kx8_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2, 0);
     }
 #endif
     // The x8 layout's reading without SIMD (for CPUs with no variant) against the twin too.
-    failures += check_q4_0x8("scalar", q4_0x8_scalar);
+    failures += check_q4_0x8("scalar", q4_0x8_scalar) + check_q4_Kx8("scalar", q4_Kx8_scalar);
     // What the library's entry points call must be the chosen variant, equal to the twins too, and
     // so must the four-row entry points and mt_product on repacked Q4_0 (the NULL).
-    failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, NULL, (kernel)mt_dot_q4_K, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K, 1);
+    failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, NULL, (kernel)mt_dot_q4_K, NULL, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K, 1);
     printf(failures ? "FAILED\n" : "all equal\n");
     return failures ? 1 : 0;
 }

@@ -95,6 +95,59 @@ static void q4_0x8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int 
     }
 }
 
+size_t mt_q4_Kx8_bytes(int rows, int n) { return (size_t)((rows + 7) / 8) * (size_t)(n / 256) * MT_Q4_KX8_BLOCK; }
+
+void mt_repack_q4_Kx8(const void *source, size_t row_bytes, int rows, int n, void *destination) {
+    const uint8_t *src = source;
+    uint8_t *dst = destination;
+    for (int g = 0; g < (rows + 7) / 8; g++) {
+        for (int b = 0; b < n / 256; b++, dst += MT_Q4_KX8_BLOCK) {
+            memset(dst, 0, MT_Q4_KX8_BLOCK);  // rows past the last: all zero
+            for (int i = 0; i < 8 && 8 * g + i < rows; i++) {
+                const uint8_t *block = src + (size_t)(8 * g + i) * row_bytes + (size_t)b * MT_Q4_K;
+                memcpy(dst + 2 * i, block, 2);
+                memcpy(dst + 16 + 2 * i, block + 2, 2);
+                for (int j = 0; j < 8; j++) {
+                    uint8_t sc, m;
+                    mt_scale_min_k4(j, block + 4, &sc, &m);
+                    dst[32 + 16 * j + 2 * i] = dst[32 + 16 * j + 2 * i + 1] = sc;
+                    dst[160 + 16 * (j / 2) + 2 * i + j % 2] = m;
+                }
+                for (int p = 0; p < 4; p++) {
+                    for (int q = 0; q < 8; q++) memcpy(dst + 224 + 256 * p + 32 * q + 4 * i, block + 16 + 32 * p + 4 * q, 4);
+                }
+            }
+        }
+    }
+}
+
+// The Q4_K x8 layout read back element by element, in mt_dot_q4_K_scalar's order.
+static void q4_Kx8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
+    for (int t = 0; t < nt; t++) {
+        float s[8] = {0};
+        const uint8_t *g = w;
+        for (int b = 0; b < n / 256; b++, g += MT_Q4_KX8_BLOCK) {
+            const uint8_t *ab = a[t] + b * MT_Q8_K;
+            const int8_t *y = (const int8_t *)(ab + 4);
+            for (int i = 0; i < 8; i++) {
+                int32_t isum = 0, msum = 0;
+                for (int j = 0; j < 8; j++) {
+                    int32_t dot = 0;
+                    for (int l = 0; l < 32; l++) {
+                        uint8_t byte = g[224 + 256 * (j / 2) + 32 * (l / 4) + 4 * i + l % 4];
+                        dot += (j % 2 ? byte >> 4 : byte & 0xF) * (int32_t)y[32 * j + l];
+                    }
+                    isum += g[32 + 16 * j + 2 * i] * dot;
+                    msum += g[160 + 16 * (j / 2) + 2 * i + j % 2] * ((int32_t)mt_i16(ab + 260 + 4 * j) + (int32_t)mt_i16(ab + 262 + 4 * j));
+                }
+                float ad = mt_f32(ab);
+                s[i] += mt_half(g + 2 * i) * ad * (float)isum - mt_half(g + 16 + 2 * i) * ad * (float)msum;
+            }
+        }
+        for (int i = 0; i < 8; i++) out[8 * t + i] = s[i];
+    }
+}
+
 // Q4_K (kind 4) and Q5_K (kind 5): sub-block j of 32 takes nibbles of qs[32 * (j / 2) ...] (low for
 // even j, high for odd), plus 16 where bit j of qh[l] is set (Q5_K).
 static float dot_k45_scalar(const uint8_t *w, const uint8_t *a, int n, int kind) {
@@ -173,7 +226,7 @@ static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn
 typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
 static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K;
 // Q4_0 repacked eight rows together (mt_repack_q4_0x8): one or four tokens, out[8 * t + row].
-static mt_x8_fn q4_0x8 = q4_0x8_scalar;
+static mt_x8_fn q4_0x8 = q4_0x8_scalar, q4_Kx8 = q4_Kx8_scalar;
 
 // Chosen before any caller can run, so the pointers are never written while read.
 __attribute__((constructor)) static void choose_variant(void) {
@@ -182,7 +235,7 @@ __attribute__((constructor)) static void choose_variant(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
         variant = "avx2";
         dot_f32 = mt_dot_f32_avx2, dot_f16 = mt_dot_f16_avx2, dot_bf16 = mt_dot_bf16_avx2;
-        dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_K = mt_dot_q4_K_avx2, q4_0x8 = mt_q4_0x8_avx2;
+        dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_K = mt_dot_q4_K_avx2, q4_0x8 = mt_q4_0x8_avx2, q4_Kx8 = mt_q4_Kx8_avx2;
         dot_q5_K = mt_dot_q5_K_avx2, dot_q6_K = mt_dot_q6_K_avx2;
         dot4_q8_0 = mt_dot4_q8_0_avx2, dot4_q4_K = mt_dot4_q4_K_avx2;
         dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
@@ -191,12 +244,12 @@ __attribute__((constructor)) static void choose_variant(void) {
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
         variant = "neon-dotprod";
         dot_f32 = mt_dot_f32_neon_dotprod, dot_f16 = mt_dot_f16_neon_dotprod, dot_bf16 = mt_dot_bf16_neon_dotprod;
-        dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod, q4_0x8 = mt_q4_0x8_neon_dotprod;
+        dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod, q4_0x8 = mt_q4_0x8_neon_dotprod, q4_Kx8 = mt_q4_Kx8_neon_dotprod;
         dot_q5_K = mt_dot_q5_K_neon_dotprod, dot_q6_K = mt_dot_q6_K_neon_dotprod;
     } else {
         variant = "neon";
         dot_f32 = mt_dot_f32_neon, dot_f16 = mt_dot_f16_neon, dot_bf16 = mt_dot_bf16_neon;
-        dot_q8_0 = mt_dot_q8_0_neon, dot_q4_K = mt_dot_q4_K_neon, q4_0x8 = mt_q4_0x8_neon;
+        dot_q8_0 = mt_dot_q8_0_neon, dot_q4_K = mt_dot_q4_K_neon, q4_0x8 = mt_q4_0x8_neon, q4_Kx8 = mt_q4_Kx8_neon;
         dot_q5_K = mt_dot_q5_K_neon, dot_q6_K = mt_dot_q6_K_neon;
     }
 #endif
@@ -228,6 +281,26 @@ MT_DOT4(q4_K)
 MT_DOT4(q5_K)
 MT_DOT4(q6_K)
 
+// Repacked rows: groups of eight, `group_bytes` apart; tokens four at a time, then one by one.
+static int product_x8(mt_x8_fn fn, size_t group_bytes, const void *weights, int rows, const void *const *activations, int tokens,
+                      int n, float *out, size_t out_stride) {
+    const uint8_t *const *act = (const uint8_t *const *)activations;
+    for (int g = 0; g < (rows + 7) / 8; g++) {
+        const uint8_t *w = (const uint8_t *)weights + (size_t)g * group_bytes;
+        int live = rows - 8 * g < 8 ? rows - 8 * g : 8;
+        for (int t = 0; t < tokens;) {
+            int nt = tokens - t >= 4 ? 4 : 1;
+            float y[32];
+            fn(w, act + t, n, nt, y);
+            for (int k = 0; k < nt; k++) {
+                for (int i = 0; i < live; i++) out[(size_t)(t + k) * out_stride + 8 * g + i] = y[8 * k + i];
+            }
+            t += nt;
+        }
+    }
+    return 0;
+}
+
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
                int n, float *out, size_t out_stride) {
     mt_dot_fn one;
@@ -238,28 +311,11 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
     case 30: one = dot_bf16; break;
     case 8: one = dot_q8_0, four = dot4_q8_0; break;
     case 2: one = dot_q4_0; break;
-    case MT_TYPE_Q4_0X8: {
-        // Groups of eight rows; tokens four at a time, then one by one.
-        size_t group_bytes = (size_t)(n / 32) * MT_Q4_0X8;
-        const uint8_t *const *act = (const uint8_t *const *)activations;
-        for (int g = 0; g < (rows + 7) / 8; g++) {
-            const uint8_t *w = (const uint8_t *)weights + (size_t)g * group_bytes;
-            int live = rows - 8 * g < 8 ? rows - 8 * g : 8;
-            for (int t = 0; t < tokens;) {
-                int nt = tokens - t >= 4 ? 4 : 1;
-                float y[32];
-                q4_0x8(w, act + t, n, nt, y);
-                for (int k = 0; k < nt; k++) {
-                    for (int i = 0; i < live; i++) out[(size_t)(t + k) * out_stride + 8 * g + i] = y[8 * k + i];
-                }
-                t += nt;
-            }
-        }
-        return 0;
-    }
     case 12: one = dot_q4_K, four = dot4_q4_K; break;
     case 13: one = dot_q5_K, four = dot4_q5_K; break;
     case 14: one = dot_q6_K, four = dot4_q6_K; break;
+    case MT_TYPE_Q4_0X8: return product_x8(q4_0x8, (size_t)(n / 32) * MT_Q4_0X8, weights, rows, activations, tokens, n, out, out_stride);
+    case MT_TYPE_Q4_KX8: return product_x8(q4_Kx8, (size_t)(n / 256) * MT_Q4_KX8_BLOCK, weights, rows, activations, tokens, n, out, out_stride);
     default: return -1;
     }
     const uint8_t *const *a = (const uint8_t *const *)activations;

@@ -2,6 +2,8 @@
 #ifndef MT_KERNELS_INTERNAL_H
 #define MT_KERNELS_INTERNAL_H
 
+#include "mt_kernels.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -107,6 +109,7 @@ float mt_dot_f16_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_bf16_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q8_0_avx2(const uint8_t *w, const uint8_t *a, int n);
 void mt_q4_0x8_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out);
+void mt_q4_Kx8_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out);
 float mt_dot_q4_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q5_K_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_q6_K_avx2(const uint8_t *w, const uint8_t *a, int n);
@@ -123,6 +126,7 @@ void mt_dot4_q6_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *
     float mt_dot_bf16_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q8_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     void mt_q4_0x8_##suffix(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out); \
+    void mt_q4_Kx8_##suffix(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out); \
     float mt_dot_q4_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q5_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q6_K_##suffix(const uint8_t *w, const uint8_t *a, int n);

@@ -94,6 +94,66 @@ MT_TARGET void MT_NAME(mt_q4_0x8)(const uint8_t *w, const uint8_t *const *a, int
     }
 }
 
+// Q4_K repacked eight rows together (mt_repack_q4_Kx8): rows 0-3 in one vector, 4-7 in the other.
+// Each sub-block's row dots (four nibbles per row per run, against four activations broadcast)
+// take the rows' scales; mins go row-wise against the sub-blocks' activation sums.
+MT_TARGET void MT_NAME(mt_q4_Kx8)(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
+    const uint8x16_t low4 = vdupq_n_u8(0xF);
+    float32x4_t s[4][2];
+    for (int t = 0; t < nt; t++) s[t][0] = s[t][1] = vdupq_n_f32(0);
+    for (int b = 0; b < n / 256; b++, w += MT_Q4_KX8_BLOCK) {
+        float32x4_t d[2] = {mt_load4_f16(w), mt_load4_f16(w + 8)}, dmin[2] = {mt_load4_f16(w + 16), mt_load4_f16(w + 24)};
+        int32x4_t acc[4][2];
+        for (int t = 0; t < nt; t++) acc[t][0] = acc[t][1] = vdupq_n_s32(0);
+        for (int j = 0; j < 8; j++) {
+            int32x4_t dot[4][2];
+            for (int t = 0; t < nt; t++) dot[t][0] = dot[t][1] = vdupq_n_s32(0);
+            for (int q = 0; q < 8; q++) {
+                for (int h = 0; h < 2; h++) {
+                    uint8x16_t v = vld1q_u8(w + 224 + 256 * (j / 2) + 32 * q + 16 * h);
+                    int8x16_t x = vreinterpretq_s8_u8(j % 2 ? vshrq_n_u8(v, 4) : vandq_u8(v, low4));
+                    for (int t = 0; t < nt; t++) {
+                        int32_t y;
+                        memcpy(&y, a[t] + b * MT_Q8_K + 4 + 32 * j + 4 * q, 4);
+                        dot[t][h] = MT_NAME(quads)(dot[t][h], x, vreinterpretq_s8_s32(vdupq_n_s32(y)));
+                    }
+                }
+            }
+            // The rows' scales: every other byte of the sub-block's sixteen.
+            uint16x8_t sc = vmovl_u8(vld2_u8(w + 32 + 16 * j).val[0]);
+            int32x4_t sc0 = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(sc))), sc1 = vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(sc)));
+            for (int t = 0; t < nt; t++) {
+                acc[t][0] = vmlaq_s32(acc[t][0], dot[t][0], sc0);
+                acc[t][1] = vmlaq_s32(acc[t][1], dot[t][1], sc1);
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *ab = a[t] + b * MT_Q8_K;
+            int32x4_t mins[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+            for (int k = 0; k < 4; k++) {
+                uint8x8x2_t m = vld2_u8(w + 160 + 16 * k);
+                for (int e = 0; e < 2; e++) {
+                    int j = 2 * k + e;
+                    int32_t sum = (int32_t)mt_i16(ab + 260 + 4 * j) + (int32_t)mt_i16(ab + 262 + 4 * j);
+                    uint16x8_t mj = vmovl_u8(m.val[e]);
+                    mins[0] = vmlaq_n_s32(mins[0], vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mj))), sum);
+                    mins[1] = vmlaq_n_s32(mins[1], vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(mj))), sum);
+                }
+            }
+            float ad = mt_f32(ab);
+            for (int h = 0; h < 2; h++) {
+                float32x4_t plus = vmulq_f32(vmulq_n_f32(d[h], ad), vcvtq_f32_s32(acc[t][h]));
+                float32x4_t minus = vmulq_f32(vmulq_n_f32(dmin[h], ad), vcvtq_f32_s32(mins[h]));
+                s[t][h] = vaddq_f32(s[t][h], vsubq_f32(plus, minus));
+            }
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        vst1q_f32(out + 8 * t, s[t][0]);
+        vst1q_f32(out + 8 * t + 4, s[t][1]);
+    }
+}
+
 static inline MT_TARGET float MT_NAME(k45)(const uint8_t *w, const uint8_t *a, int n, int kind) {
     const uint8x16_t low4 = vdupq_n_u8(0xF), sixteen = vdupq_n_u8(16);
     int bytes = kind == 5 ? MT_Q5_K : MT_Q4_K;

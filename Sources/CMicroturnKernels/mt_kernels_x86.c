@@ -119,6 +119,61 @@ MT_AVX2 void mt_q4_0x8_avx2(const uint8_t *w, const uint8_t *const *a, int n, in
     if (nt == 4) q4_0x8_avx2(w, a, n, 4, out); else q4_0x8_avx2(w, a, n, 1, out);
 }
 
+// Q4_K repacked eight rows together (mt_repack_q4_Kx8): lane i is row i. Per pair of sub-blocks,
+// eight runs of four nibbles per row meet four activations broadcast; the sixteen-bit sums (8 x 2
+// x 15 x 127 at most) take each row's scale in one madd. Mins: two sub-blocks per madd.
+MT_BODY void q4_Kx8_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
+    const __m256i low4 = _mm256_set1_epi8(0xF), ones16 = _mm256_set1_epi16(1);
+    __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < n / 256; b++, w += MT_Q4_KX8_BLOCK) {
+        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int p = 0; p < 4; p++) {
+            __m256i plo[4], phi[4];
+            for (int t = 0; t < nt; t++) plo[t] = phi[t] = _mm256_setzero_si256();
+            for (int q = 0; q < 8; q++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(w + 224 + 256 * p + 32 * q));
+                __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+                for (int t = 0; t < nt; t++) {
+                    const uint8_t *y = a[t] + b * MT_Q8_K + 4 + 64 * p + 4 * q;
+                    int32_t y0, y1;
+                    memcpy(&y0, y, 4);
+                    memcpy(&y1, y + 32, 4);
+                    plo[t] = _mm256_add_epi16(plo[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(y0)));
+                    phi[t] = _mm256_add_epi16(phi[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(y1)));
+                }
+            }
+            __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(w + 32 + 32 * p)));
+            __m256i sc_hi = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(w + 48 + 32 * p)));
+            for (int t = 0; t < nt; t++) {
+                acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(plo[t], sc_lo));
+                acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(phi[t], sc_hi));
+            }
+        }
+        __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w)), dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16)));
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *ab = a[t] + b * MT_Q8_K;
+            // Each sub-block's activation sum (two sums of 16), then pairs of them as 16-bit halves.
+            int32_t sums[8];
+            _mm256_storeu_si256((__m256i *)sums, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + 260)), ones16));
+            __m256i mins = _mm256_setzero_si256();
+            for (int k = 0; k < 4; k++) {
+                __m256i m = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(w + 160 + 16 * k)));
+                int32_t pair = (int32_t)(((uint32_t)(uint16_t)sums[2 * k]) | ((uint32_t)(uint16_t)sums[2 * k + 1] << 16));
+                mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(pair)));
+            }
+            __m256 ad = _mm256_set1_ps(mt_f32(ab));
+            __m256 plus = _mm256_mul_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(acc[t]));
+            __m256 minus = _mm256_mul_ps(_mm256_mul_ps(dmin, ad), _mm256_cvtepi32_ps(mins));
+            s[t] = _mm256_add_ps(s[t], _mm256_sub_ps(plus, minus));
+        }
+    }
+    for (int t = 0; t < nt; t++) _mm256_storeu_ps(out + 8 * t, s[t]);
+}
+
+MT_AVX2 void mt_q4_Kx8_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
+    if (nt == 4) q4_Kx8_avx2(w, a, n, 4, out); else q4_Kx8_avx2(w, a, n, 1, out);
+}
+
 MT_BODY void k45_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out, int kind) {
     const __m256i low4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
     // Bytes 0,0,1,1,...,7,7: each min twice, against the two sums of 16 of its sub-block.

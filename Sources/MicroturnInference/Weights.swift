@@ -30,8 +30,18 @@ public struct Matrix: @unchecked Sendable {
 
     /// What `mt_product` reads for the rows from `first` on, and the kernel it names.
     func weights(from first: Int) -> (pointer: UnsafeRawPointer, kernel: Int32) {
-        guard let packed else { return (row(first), Int32(type.rawValue)) }
-        return (packed + first / 8 * (cols / 32) * 144, Int32(MT_TYPE_Q4_0X8))
+        guard let packed, let (kernel, group) = Self.repacking(type, cols: cols) else { return (row(first), Int32(type.rawValue)) }
+        return (packed + first / 8 * group, kernel)
+    }
+
+    /// For a type whose kernels read rows repacked eight together: the kernel, and the bytes of
+    /// a group of eight rows (nil: the type is used as the file has it).
+    static func repacking(_ type: GGMLType, cols: Int) -> (kernel: Int32, groupBytes: Int)? {
+        switch type {
+        case .q4_0: (Int32(MT_TYPE_Q4_0X8), mt_q4_0x8_bytes(8, Int32(cols)))
+        case .q4_K: (Int32(MT_TYPE_Q4_KX8), mt_q4_Kx8_bytes(8, Int32(cols)))
+        default: nil
+        }
     }
 
     /// Row `r` as floats (an embedding lookup).
@@ -42,8 +52,8 @@ public struct Matrix: @unchecked Sendable {
     }
 }
 
-/// Copies of weights in the form their kernels read (Q4_0: eight rows together); they live as
-/// long as this, and the file pages they came from leave the resident set.
+/// Copies of weights in the form their kernels read (Q4_0, Q4_K: eight rows together); they live
+/// as long as this, and the file pages they came from leave the resident set.
 final class PackedWeights: @unchecked Sendable {
     private var buffers: [UnsafeMutableRawPointer] = []
     /// Bytes held (for memory figures).
@@ -51,13 +61,14 @@ final class PackedWeights: @unchecked Sendable {
 
     deinit { for b in buffers { b.deallocate() } }
 
-    /// The matrices of tensor `t` (one, or one per expert), with Q4_0 ones repacked.
+    /// The matrices of tensor `t` (one, or one per expert), repacked where their type wants it.
     func pack(_ matrices: [Matrix], of t: GGUFFile.Tensor, in file: GGUFFile) -> [Matrix] {
-        guard t.type == .q4_0 else { return matrices }
+        guard Matrix.repacking(t.type, cols: 256) != nil else { return matrices }
         let packed = matrices.map { m in
-            let size = mt_q4_0x8_bytes(Int32(m.rows), Int32(m.cols))
+            let rows = Int32(m.rows), cols = Int32(m.cols)
+            let size = t.type == .q4_0 ? mt_q4_0x8_bytes(rows, cols) : mt_q4_Kx8_bytes(rows, cols)
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-            mt_repack_q4_0x8(m.base, m.rowBytes, Int32(m.rows), Int32(m.cols), buffer)
+            if t.type == .q4_0 { mt_repack_q4_0x8(m.base, m.rowBytes, rows, cols, buffer) } else { mt_repack_q4_Kx8(m.base, m.rowBytes, rows, cols, buffer) }
             buffers.append(buffer)
             bytes += size
             var p = m

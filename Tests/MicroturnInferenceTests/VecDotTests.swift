@@ -153,38 +153,47 @@ import Testing
         #expect(String(cString: mt_kernels_variant()) == "avx2", "this machine has AVX2: the fast path was the one tested")
     }
 
-    /// Q4_0's SIMD kernels read rows repacked eight together: 13 random rows (a partial last group)
-    /// through the repacking and `mt_product`, against the Swift scalar reference on the rows as
-    /// the file has them, for one to seven tokens.
-    @Test func repackedQ4_0EqualsTheScalarReference() {
-        var rng = Random(state: 404)
-        let rows = 13, count = 1024, rowBytes = count / 32 * 18, actBytes = count / 32 * 34
+    /// Q4_0's and Q4_K's SIMD kernels read rows repacked eight together: 13 random rows (a partial
+    /// last group) through the repacking and `mt_product`, against the Swift scalar reference on the
+    /// rows as the file has them, for one to seven tokens.
+    @Test(arguments: [GGMLType.q4_0, .q4_K])
+    func repackedRowsEqualTheScalarReference(type: GGMLType) throws {
+        var rng = Random(state: 404 ^ UInt64(type.rawValue))
+        let rows = 13, count = 1024, rowBytes = count / type.block.size * type.block.bytes
+        let kind = VecDot.activation(for: type), actBytes = kind.bytes(count)
+        let (kernel, _) = try #require(Matrix.repacking(type, cols: count))
         for trial in 0..<5 {
-            let w = (0..<rows).flatMap { _ in Self.randomRow(.q4_0, count: count, &rng) }
-            var packed = [UInt8](repeating: 0xAA, count: mt_q4_0x8_bytes(Int32(rows), Int32(count)))
-            w.withUnsafeBytes { wp in packed.withUnsafeMutableBytes { mt_repack_q4_0x8(wp.baseAddress!, rowBytes, Int32(rows), Int32(count), $0.baseAddress!) } }
+            let w = (0..<rows).flatMap { _ in Self.randomRow(type, count: count, &rng) }
+            let size = type == .q4_0 ? mt_q4_0x8_bytes(Int32(rows), Int32(count)) : mt_q4_Kx8_bytes(Int32(rows), Int32(count))
+            var packed = [UInt8](repeating: 0xAA, count: size)
+            w.withUnsafeBytes { wp in
+                packed.withUnsafeMutableBytes {
+                    if type == .q4_0 { mt_repack_q4_0x8(wp.baseAddress!, rowBytes, Int32(rows), Int32(count), $0.baseAddress!) }
+                    else { mt_repack_q4_Kx8(wp.baseAddress!, rowBytes, Int32(rows), Int32(count), $0.baseAddress!) }
+                }
+            }
             let tokens = 1 + trial
             var acts = [UInt8](repeating: 0, count: tokens * actBytes)
             for t in 0..<tokens {
                 let x = (0..<count).map { _ in rng.normal() * Float(t + 1) }
-                x.withUnsafeBufferPointer { xp in acts.withUnsafeMutableBytes { QuantizeActivations.q8_0(xp.baseAddress!, count: count, into: $0.baseAddress! + t * actBytes) } }
+                x.withUnsafeBufferPointer { xp in acts.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: count, for: type, into: $0.baseAddress! + t * actBytes) } }
             }
             var out = [Float](repeating: .nan, count: tokens * 16)
             w.withUnsafeBytes { wp in
                 packed.withUnsafeBytes { pp in
                     acts.withUnsafeBytes { ap in
                         out.withUnsafeMutableBufferPointer {
-                            VecDot.product(pp.baseAddress!, kernel: Int32(MT_TYPE_Q4_0X8), rowBytes: 0, rows: rows,
+                            VecDot.product(pp.baseAddress!, kernel: kernel, rowBytes: 0, rows: rows,
                                            activations: (0..<tokens).map { ap.baseAddress! + $0 * actBytes }, count: count,
                                            into: $0.baseAddress!, outputStride: 16)
                         }
                         for t in 0..<tokens {
                             for r in 0..<16 {
                                 if r < rows {
-                                    let expected = VecDot.scalarRow(wp.baseAddress! + r * rowBytes, type: .q4_0, ap.baseAddress! + t * actBytes, count: count)
-                                    #expect(out[t * 16 + r] == expected, "row \(r), token \(t) of \(tokens)")
+                                    let expected = VecDot.scalarRow(wp.baseAddress! + r * rowBytes, type: type, ap.baseAddress! + t * actBytes, count: count)
+                                    #expect(out[t * 16 + r] == expected, "\(type.name): row \(r), token \(t) of \(tokens)")
                                 } else {
-                                    #expect(out[t * 16 + r].isNaN, "no row \(r): nothing written")
+                                    #expect(out[t * 16 + r].isNaN, "\(type.name): no row \(r), nothing written")
                                 }
                             }
                         }

@@ -47,12 +47,21 @@ enum { MT_TYPE_Q4_0X8 = 1000 };
 size_t mt_q4_0x8_bytes(int rows, int n);
 void mt_repack_q4_0x8(const void *source, size_t row_bytes, int rows, int n, void *destination);
 
+/// Q4_K rows repacked eight together the same way: per group of eight rows and block of 256, the
+/// eight d, the eight dmin (f16), the scales (sub-block j: each row's 6-bit scale twice, 16 bytes),
+/// the mins (sub-blocks 2k, 2k + 1: each row's two mins, 16 bytes per k), then for each pair of
+/// sub-blocks eight runs of 32 bytes, run q holding nibble bytes 4q..4q+3 of the pair for each row.
+/// Same results as the rows' own kernels (mt_dot_q4_K), bit for bit.
+enum { MT_TYPE_Q4_KX8 = 1001, MT_Q4_KX8_BLOCK = 16 + 16 + 128 + 64 + 1024 };
+size_t mt_q4_Kx8_bytes(int rows, int n);
+void mt_repack_q4_Kx8(const void *source, size_t row_bytes, int rows, int n, void *destination);
+
 /// A matrix product for one row range: out[t * out_stride + r] = row r of `weights` (rows
 /// `row_bytes` apart) dot activations[t], for r < rows and t < tokens, four tokens at a time where
 /// there are four (each row stays in cache while it meets every token). `type` is the ggml type
-/// number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16) or MT_TYPE_Q4_0X8
-/// (`weights` then points at a group of eight rows, `row_bytes` is unused; plain Q4_0 has only its
-/// scalar twin); returns 0, or -1 for a type without kernels (nothing written).
+/// number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16), MT_TYPE_Q4_0X8 or
+/// MT_TYPE_Q4_KX8 (`weights` then points at a group of eight rows, `row_bytes` is unused; plain
+/// Q4_0 has only its scalar twin); returns 0, or -1 for a type without kernels (nothing written).
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
                int n, float *out, size_t out_stride);
 
