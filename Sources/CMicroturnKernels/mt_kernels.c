@@ -3,6 +3,8 @@
 #include "mt_kernels.h"
 #include "mt_kernels_internal.h"
 
+#include <math.h>
+
 #if defined(__aarch64__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -332,4 +334,24 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
         for (; t < tokens; t++) out[(size_t)t * out_stride + r] = one(w, a[t], n);
     }
     return 0;
+}
+
+// Plain C: the weighted sum over positions is element-wise (each out[j] adds its terms in order of
+// p), so the compiler's vectors give the same floats as a scalar loop.
+void mt_attend(const float *q, const float *keys, const float *values, int positions, int d, size_t stride, float scale,
+               float *scores, float *restrict out) {
+    float best = -INFINITY, total = 0;
+    for (int p = 0; p < positions; p++) {
+        scores[p] = dot_f32((const uint8_t *)q, (const uint8_t *)(keys + (size_t)p * stride), d) * scale;
+        if (scores[p] > best) best = scores[p];
+    }
+    for (int p = 0; p < positions; p++) {
+        scores[p] = expf(scores[p] - best);
+        total += scores[p];
+    }
+    for (int p = 0; p < positions; p++) {
+        const float *restrict v = values + (size_t)p * stride;
+        float w = scores[p] / total;
+        for (int j = 0; j < d; j++) out[j] = out[j] + w * v[j];
+    }
 }

@@ -207,20 +207,7 @@ public final class Transformer {
                     let qh = q.row(t) + hd * d, o = out.row(t) + hd * d
                     let keys = K.baseAddress! + kvh * d, values = V.baseAddress! + kvh * d
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { scores in
-                        var best = -Float.infinity
-                        for p in 0..<positions {
-                            scores[p] = mt_dot_f32(qh, keys + p * kvDim, Int32(d)) * scale
-                            best = max(best, scores[p])
-                        }
-                        var total: Float = 0
-                        for p in 0..<positions {
-                            scores[p] = exp(scores[p] - best)
-                            total += scores[p]
-                        }
-                        for p in 0..<positions {
-                            let w = scores[p] / total, v = values + p * kvDim
-                            for j in 0..<d { o[j] += w * v[j] }
-                        }
+                        mt_attend(qh, keys, values, Int32(positions), Int32(d), kvDim, scale, scores.baseAddress!, o)
                     }
                 }
                 if let pool { pool.parallelFor(n * c.heads, head) } else { for job in 0..<(n * c.heads) { head(job) } }

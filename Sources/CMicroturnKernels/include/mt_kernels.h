@@ -65,6 +65,12 @@ void mt_repack_q4_Kx8(const void *source, size_t row_bytes, int rows, int n, voi
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
                int n, float *out, size_t out_stride);
 
+/// One attention head at one position: scores[p] = (q . keys[p]) * scale for p < positions (keys
+/// and values `stride` floats apart, `d` each), softmax over them, out[j] += weight[p] * values[p][j]
+/// in order of p. `scores` has room for `positions`.
+void mt_attend(const float *q, const float *keys, const float *values, int positions, int d, size_t stride, float scale,
+               float *scores, float *out);
+
 float mt_dot_f32_scalar(const void *weights, const void *activations, int n);
 float mt_dot_f16_scalar(const void *weights, const void *activations, int n);
 float mt_dot_bf16_scalar(const void *weights, const void *activations, int n);
