@@ -130,6 +130,7 @@ public final class Transformer {
     /// (row-major, `vocabulary` per token). The results equal feeding them one at a time.
     public func forward(tokens: [Int], allLogits: Bool = false) -> [Float] {
         precondition(!tokens.isEmpty, "no tokens to feed")
+        if tokens.count <= Self.maxBatch { return forwardBatch(tokens, allLogits: allLogits) }
         var logits: [Float] = []
         for start in stride(from: 0, to: tokens.count, by: Self.maxBatch) {
             let batch = Array(tokens[start..<min(tokens.count, start + Self.maxBatch)])
@@ -295,9 +296,12 @@ public final class Transformer {
             [Product(matrix: parts[i].ff.gate, input: h, tokens: parts[i].tokens, output: gates[i].floats, outputStride: gates[i].cols),
              Product(matrix: parts[i].ff.up, input: h, tokens: parts[i].tokens, output: ups[i].floats, outputStride: ups[i].cols)]
         }, pool: pool)
-        for (g, u) in zip(gates, ups) {
-            for i in 0..<(g.rows * g.cols) { g.floats[i] = g.floats[i] / (1 + exp(-g.floats[i])) * u.floats[i] }
+        // SiLU(gate) x up, a part per job (the exponentials are worth sharing out).
+        let swish = { (i: Int) in
+            let g = gates[i].floats, u = ups[i].floats
+            for j in 0..<(gates[i].rows * gates[i].cols) { g[j] = g[j] / (1 + exp(-g[j])) * u[j] }
         }
+        if let pool { pool.parallelFor(parts.count, swish) } else { for i in parts.indices { swish(i) } }
         let downs = parts.map { Activations(rows: $0.tokens.count, cols: $0.ff.down.rows) }
         Product.run(parts.indices.map { i in
             Product(matrix: parts[i].ff.down, input: gates[i], tokens: Array(0..<parts[i].tokens.count), output: downs[i].floats, outputStride: downs[i].cols)
