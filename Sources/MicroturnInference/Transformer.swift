@@ -27,9 +27,7 @@ public final class Transformer {
     let layers: [Layer]
     let outputNorm: [Float]
     let output: Matrix
-    /// Per layer: keys and values of every position so far, kvHeads x headDim each.
-    private var keys: [[Float]]
-    private var values: [[Float]]
+    private let cache: KVCache
     public private(set) var position = 0
 
     /// Shares each matrix product's rows (nil: the calling thread alone).
@@ -106,18 +104,11 @@ public final class Transformer {
         } else {
             output = packedWeights.pack([embedding], of: try w.tensor("token_embd.weight"), in: file)[0]
         }
-        keys = Array(repeating: [], count: c.layers)
-        values = Array(repeating: [], count: c.layers)
+        cache = KVCache(layers: c.layers, heads: c.kvHeads, dim: c.headDim)
     }
 
     /// Forgets every position.
-    public func reset() {
-        for i in keys.indices {
-            keys[i].removeAll(keepingCapacity: true)
-            values[i].removeAll(keepingCapacity: true)
-        }
-        position = 0
-    }
+    public func reset() { position = 0 }
 
     /// Feeds one token at the next position; returns the logits for what comes after it.
     public func forward(token: Int) -> [Float] { forward(tokens: [token]) }
@@ -149,6 +140,7 @@ public final class Transformer {
             for j in 0..<c.width { xi[j] = row[j] * c.embeddingScale }
         }
         let rotations = (0..<n).map { ropeRotations(at: position + $0) }
+        cache.reserve(position + n, used: position)
         for (i, layer) in layers.enumerated() {
             addResidual(x, attention(normed(x, layer.attentionNorm), layer: layer, index: i, rotations: rotations))
             addResidual(x, feedForward(normed(x, layer.ffnNorm), layer: layer))
@@ -197,23 +189,20 @@ public final class Transformer {
             for hd in 0..<c.heads { rope(q.row(t) + hd * d, rotations[t]) }
             for hd in 0..<c.kvHeads { rope(k.row(t) + hd * d, rotations[t]) }
         }
-        keys[index].append(contentsOf: UnsafeBufferPointer(start: k.floats, count: n * kvDim))
-        values[index].append(contentsOf: UnsafeBufferPointer(start: v.floats, count: n * kvDim))
-        let out = Activations(rows: n, cols: qDim), first = position, scale = c.attentionScale
-        keys[index].withUnsafeBufferPointer { K in
-            values[index].withUnsafeBufferPointer { V in
-                // One job per token and head: token t sees positions 0...first + t.
-                let head = { (job: Int) in
-                    let t = job / c.heads, hd = job % c.heads, kvh = hd / group, positions = first + t + 1
-                    let qh = q.row(t) + hd * d, o = out.row(t) + hd * d
-                    let keys = K.baseAddress! + kvh * d, values = V.baseAddress! + kvh * d
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { scores in
-                        mt_attend(qh, keys, values, Int32(positions), Int32(d), kvDim, scale, scores.baseAddress!, o)
-                    }
+        cache.store(layer: index, first: position, count: n, keys: k.floats, values: v.floats, stride: kvDim)
+        let out = Activations(rows: n, cols: qDim), first = position, scale = c.attentionScale, cache = self.cache
+        // One job per token and key/value head: its query heads in turn, token t seeing positions
+        // 0...first + t.
+        let heads = { (job: Int) in
+            let t = job / c.kvHeads, kvh = job % c.kvHeads, positions = first + t + 1
+            let keys = cache.keys(layer: index, head: kvh), values = cache.values(layer: index, head: kvh)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { scores in
+                for hd in (kvh * group)..<((kvh + 1) * group) {
+                    mt_attend(q.row(t) + hd * d, keys, values, Int32(positions), Int32(d), d, scale, scores.baseAddress!, out.row(t) + hd * d)
                 }
-                if let pool { pool.parallelFor(n * c.heads, head) } else { for job in 0..<(n * c.heads) { head(job) } }
             }
         }
+        if let pool { pool.parallelFor(n * c.kvHeads, heads) } else { for job in 0..<(n * c.kvHeads) { heads(job) } }
         let o = Activations(rows: n, cols: c.width)
         Product.run([Product(matrix: layer.o, input: out, tokens: all, output: o.floats, outputStride: c.width)], pool: pool)
         return o
