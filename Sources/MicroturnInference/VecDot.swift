@@ -29,8 +29,21 @@ public enum VecDot {
         }
     }
 
-    /// Converts `count` floats into the form `activation(for: weight)`.
+    /// Converts `count` floats into the form `activation(for: weight)`, through CMicroturnKernels'
+    /// quantizers (equal to `prepareReference`, bit for bit).
     public static func prepare(_ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into out: UnsafeMutableRawPointer) {
+        let n = Int32(count)
+        switch activation(for: weight) {
+        case .f32: out.copyMemory(from: x, byteCount: 4 * count)
+        case .f16: mt_quantize_f16(x, n, out)
+        case .bf16: mt_quantize_bf16(x, n, out)
+        case .q8_0: mt_quantize_q8_0(x, n, out)
+        case .q8_K: mt_quantize_q8_K(x, n, out)
+        }
+    }
+
+    /// The Swift reference of `prepare`: the definitions, as llama.cpp quantizes.
+    public static func prepareReference(_ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into out: UnsafeMutableRawPointer) {
         switch activation(for: weight) {
         case .f32: out.copyMemory(from: x, byteCount: 4 * count)
         case .f16: for i in 0..<count { out.storeBytes(of: Float16(x[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self) }

@@ -249,6 +249,31 @@ import Testing
         #expect(r.out.components(separatedBy: "all equal").count == 3, "both emulated CPUs: \(r.out)")
     }
 
+    /// The C quantizers equal the Swift reference bit for bit: ordinary values, ties, zeros, huge
+    /// and tiny ones (f16 subnormals and overflow), a single large value among small ones.
+    @Test(arguments: [GGMLType.f16, .bf16, .q8_0, .q4_K])
+    func quantizersEqualTheReference(weight: GGMLType) {
+        var rng = Random(state: 99 ^ UInt64(weight.rawValue))
+        let kind = VecDot.activation(for: weight), count = 1024
+        for trial in 0..<40 {
+            var x = (0..<count).map { _ in rng.normal() * [1, 1e-3, 40, 7e4, 1e-6][trial % 5] }
+            if trial % 7 == 0 { for i in stride(from: 0, to: count, by: 3) { x[i] = 0 } }
+            if trial % 11 == 0 { x[5] = 1e5; x[300] = -Float(Float16.greatestFiniteMagnitude) }
+            // Ties: with 127 the largest, the Q8 scales are 1 and -1 and every k + 0.5 is halfway;
+            // 1 + odd multiples of 2^-11 are halfway between f16 values.
+            if trial == 1 { x = (0..<count).map { $0 % 256 == 0 ? 127 : Float($0 % 254) - 126.5 } }
+            if trial == 3 { x = (0..<count).map { 1 + Float(2 * ($0 % 512) + 1) / 2048 } }
+            if trial == 2 { x = [Float](repeating: 0, count: count) }
+            var ours = [UInt8](repeating: 0, count: kind.bytes(count)), reference = ours
+            x.withUnsafeBufferPointer { xp in
+                ours.withUnsafeMutableBytes { VecDot.prepare(xp.baseAddress!, count: count, for: weight, into: $0.baseAddress!) }
+                reference.withUnsafeMutableBytes { VecDot.prepareReference(xp.baseAddress!, count: count, for: weight, into: $0.baseAddress!) }
+            }
+            let first = ours.indices.first { ours[$0] != reference[$0] }
+            #expect(first == nil, "\(weight.name) activations, trial \(trial): first difference at byte \(first ?? -1)")
+        }
+    }
+
     @Test func q8KSumsAreTheSumsOfItsValues() {
         var rng = Random(state: 42)
         let x = (0..<512).map { _ in rng.normal() * 3 }

@@ -65,6 +65,15 @@ void mt_repack_q4_Kx8(const void *source, size_t row_bytes, int rows, int n, voi
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
                int n, float *out, size_t out_stride);
 
+/// Activations converted for the dot products, as MicroturnInference's QuantizeActivations (the
+/// Swift reference) does, bit for bit: Q8_0 (d = max|x| / 127 stored as f16, q = round(x / d),
+/// halves away from zero), Q8_K (scale from the value of largest magnitude, q rounded to nearest
+/// even, with its sums of 16), F16 and BF16 (round to nearest even).
+void mt_quantize_q8_0(const float *x, int n, void *out);
+void mt_quantize_q8_K(const float *x, int n, void *out);
+void mt_quantize_f16(const float *x, int n, void *out);
+void mt_quantize_bf16(const float *x, int n, void *out);
+
 /// One attention head at one position: scores[p] = (q . keys[p]) * scale for p < positions (keys
 /// and values `stride` floats apart, `d` each), softmax over them, out[j] += weight[p] * values[p][j]
 /// in order of p. `scores` has room for `positions`.
