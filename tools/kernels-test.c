@@ -3,6 +3,9 @@
 // for aarch64 (run under qemu-user with and without the dot product extension) and natively.
 // Prints the variant the library chose and one line per kernel; exits 1 on any difference.
 #include "../Sources/CMicroturnKernels/mt_kernels.c"
+#include "../Sources/CMicroturnKernels/mt_repack.c"
+#include "../Sources/CMicroturnKernels/mt_quantize.c"
+#include "../Sources/CMicroturnKernels/mt_attend.c"
 #include "../Sources/CMicroturnKernels/mt_kernels_arm.c"
 #include "../Sources/CMicroturnKernels/mt_kernels_x86.c"
 
@@ -220,7 +223,7 @@ int main(void) {
     }
 #endif
     // The x8 layout's reading without SIMD (for CPUs with no variant) against the twin too.
-    failures += check_q4_0x8("scalar", q4_0x8_scalar) + check_q4_Kx8("scalar", q4_Kx8_scalar);
+    failures += check_q4_0x8("scalar", mt_q4_0x8_scalar) + check_q4_Kx8("scalar", mt_q4_Kx8_scalar);
     // What the library's entry points call must be the chosen variant, equal to the twins too, and
     // so must the four-row entry points and mt_product on repacked Q4_0 (the NULL).
     failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, NULL, (kernel)mt_dot_q4_K, NULL, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K, 1);

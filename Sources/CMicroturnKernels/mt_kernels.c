@@ -1,9 +1,7 @@
 // The scalar twins (the reference every SIMD variant must equal bit for bit; see mt_kernels.h for
-// the float order) and the choice of variant, made once when the library loads.
+// the float order), the choice of variant, made once when the library loads, and mt_product.
 #include "mt_kernels.h"
 #include "mt_kernels_internal.h"
-
-#include <math.h>
 
 #if defined(__aarch64__)
 #include <sys/auxv.h>
@@ -54,100 +52,6 @@ float mt_dot_q4_0_scalar(const void *weights, const void *activations, int n) {
         s = s + (float)dot * (mt_half(w) * mt_half(a));
     }
     return s;
-}
-
-size_t mt_q4_0x8_bytes(int rows, int n) { return (size_t)((rows + 7) / 8) * (size_t)(n / 32) * MT_Q4_0X8; }
-
-void mt_repack_q4_0x8(const void *source, size_t row_bytes, int rows, int n, void *destination) {
-    const uint8_t *src = source;
-    uint8_t *dst = destination;
-    for (int g = 0; g < (rows + 7) / 8; g++) {
-        for (int b = 0; b < n / 32; b++, dst += MT_Q4_0X8) {
-            memset(dst, 0, MT_Q4_0X8);  // rows past the last: zero scale, zero nibbles
-            for (int i = 0; i < 8 && 8 * g + i < rows; i++) {
-                const uint8_t *block = src + (size_t)(8 * g + i) * row_bytes + (size_t)b * MT_Q4_0;
-                memcpy(dst + 2 * i, block, 2);
-                for (int q = 0; q < 4; q++) memcpy(dst + 16 + 32 * q + 4 * i, block + 2 + 4 * q, 4);
-            }
-        }
-    }
-}
-
-// The x8 layout read back element by element, in mt_dot_q4_0_scalar's order: for machines
-// without a SIMD variant.
-static void q4_0x8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
-    for (int t = 0; t < nt; t++) {
-        float s[8] = {0};
-        const uint8_t *g = w;
-        for (int b = 0; b < n / 32; b++, g += MT_Q4_0X8) {
-            const uint8_t *ab = a[t] + b * MT_Q8_0;
-            const int8_t *y = (const int8_t *)(ab + 2);
-            for (int i = 0; i < 8; i++) {
-                int32_t dot = 0;
-                for (int q = 0; q < 4; q++) {
-                    for (int k = 0; k < 4; k++) {
-                        uint8_t byte = g[16 + 32 * q + 4 * i + k];
-                        dot += ((byte & 0xF) - 8) * (int32_t)y[4 * q + k] + ((byte >> 4) - 8) * (int32_t)y[16 + 4 * q + k];
-                    }
-                }
-                s[i] = s[i] + (float)dot * (mt_half(g + 2 * i) * mt_half(ab));
-            }
-        }
-        for (int i = 0; i < 8; i++) out[8 * t + i] = s[i];
-    }
-}
-
-size_t mt_q4_Kx8_bytes(int rows, int n) { return (size_t)((rows + 7) / 8) * (size_t)(n / 256) * MT_Q4_KX8_BLOCK; }
-
-void mt_repack_q4_Kx8(const void *source, size_t row_bytes, int rows, int n, void *destination) {
-    const uint8_t *src = source;
-    uint8_t *dst = destination;
-    for (int g = 0; g < (rows + 7) / 8; g++) {
-        for (int b = 0; b < n / 256; b++, dst += MT_Q4_KX8_BLOCK) {
-            memset(dst, 0, MT_Q4_KX8_BLOCK);  // rows past the last: all zero
-            for (int i = 0; i < 8 && 8 * g + i < rows; i++) {
-                const uint8_t *block = src + (size_t)(8 * g + i) * row_bytes + (size_t)b * MT_Q4_K;
-                memcpy(dst + 2 * i, block, 2);
-                memcpy(dst + 16 + 2 * i, block + 2, 2);
-                for (int j = 0; j < 8; j++) {
-                    uint8_t sc, m;
-                    mt_scale_min_k4(j, block + 4, &sc, &m);
-                    dst[32 + 16 * j + 2 * i] = dst[32 + 16 * j + 2 * i + 1] = sc;
-                    dst[160 + 16 * (j / 2) + 2 * i + j % 2] = m;
-                }
-                for (int p = 0; p < 4; p++) {
-                    for (int q = 0; q < 8; q++) memcpy(dst + 224 + 256 * p + 32 * q + 4 * i, block + 16 + 32 * p + 4 * q, 4);
-                }
-            }
-        }
-    }
-}
-
-// The Q4_K x8 layout read back element by element, in mt_dot_q4_K_scalar's order.
-static void q4_Kx8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out) {
-    for (int t = 0; t < nt; t++) {
-        float s[8] = {0};
-        const uint8_t *g = w;
-        for (int b = 0; b < n / 256; b++, g += MT_Q4_KX8_BLOCK) {
-            const uint8_t *ab = a[t] + b * MT_Q8_K;
-            const int8_t *y = (const int8_t *)(ab + 4);
-            for (int i = 0; i < 8; i++) {
-                int32_t isum = 0, msum = 0;
-                for (int j = 0; j < 8; j++) {
-                    int32_t dot = 0;
-                    for (int l = 0; l < 32; l++) {
-                        uint8_t byte = g[224 + 256 * (j / 2) + 32 * (l / 4) + 4 * i + l % 4];
-                        dot += (j % 2 ? byte >> 4 : byte & 0xF) * (int32_t)y[32 * j + l];
-                    }
-                    isum += g[32 + 16 * j + 2 * i] * dot;
-                    msum += g[160 + 16 * (j / 2) + 2 * i + j % 2] * ((int32_t)mt_i16(ab + 260 + 4 * j) + (int32_t)mt_i16(ab + 262 + 4 * j));
-                }
-                float ad = mt_f32(ab);
-                s[i] += mt_half(g + 2 * i) * ad * (float)isum - mt_half(g + 16 + 2 * i) * ad * (float)msum;
-            }
-        }
-        for (int i = 0; i < 8; i++) out[8 * t + i] = s[i];
-    }
 }
 
 // Q4_K (kind 4) and Q5_K (kind 5): sub-block j of 32 takes nibbles of qs[32 * (j / 2) ...] (low for
@@ -228,7 +132,7 @@ static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn
 typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
 static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K;
 // Q4_0 repacked eight rows together (mt_repack_q4_0x8): one or four tokens, out[8 * t + row].
-static mt_x8_fn q4_0x8 = q4_0x8_scalar, q4_Kx8 = q4_Kx8_scalar;
+static mt_x8_fn q4_0x8 = mt_q4_0x8_scalar, q4_Kx8 = mt_q4_Kx8_scalar;
 
 // Chosen before any caller can run, so the pointers are never written while read.
 __attribute__((constructor)) static void choose_variant(void) {
@@ -334,98 +238,4 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
         for (; t < tokens; t++) out[(size_t)t * out_stride + r] = one(w, a[t], n);
     }
     return 0;
-}
-
-// Plain C: the weighted sum over positions is element-wise (each out[j] adds its terms in order of
-// p), so the compiler's vectors give the same floats as a scalar loop.
-void mt_attend(const float *q, const float *keys, const float *values, int positions, int d, size_t stride, float scale,
-               float *scores, float *restrict out) {
-    float best = -INFINITY, total = 0;
-    for (int p = 0; p < positions; p++) {
-        scores[p] = dot_f32((const uint8_t *)q, (const uint8_t *)(keys + (size_t)p * stride), d) * scale;
-        if (scores[p] > best) best = scores[p];
-    }
-    for (int p = 0; p < positions; p++) {
-        scores[p] = expf(scores[p] - best);
-        total += scores[p];
-    }
-    for (int p = 0; p < positions; p++) {
-        const float *restrict v = values + (size_t)p * stride;
-        float w = scores[p] / total;
-        for (int j = 0; j < d; j++) out[j] = out[j] + w * v[j];
-    }
-}
-
-// Float to IEEE half, rounding to nearest even (subnormals, overflow to infinity, NaN kept NaN).
-static uint16_t float_to_half(float f) {
-    uint32_t b;
-    memcpy(&b, &f, 4);
-    uint32_t sign = (b >> 16) & 0x8000, a = b & 0x7FFFFFFF;
-    if (a >= 0x7F800000) return (uint16_t)(sign | 0x7C00 | (a > 0x7F800000 ? 0x200 | ((a >> 13) & 0x3FF) : 0));
-    if (a >= 0x477FF000) return (uint16_t)(sign | 0x7C00);  // 65520 and up round to infinity
-    if (a < 0x38800000) {                                     // below 2^-14: a multiple of 2^-24
-        float m;
-        memcpy(&m, &a, 4);
-        m = (m * 16777216.0f + 12582912.0f) - 12582912.0f;   // to an integer, nearest even
-        return (uint16_t)(sign | (uint32_t)m);
-    }
-    uint32_t h = (((a >> 23) - 112) << 10) | ((a >> 13) & 0x3FF), rest = a & 0x1FFF;
-    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;   // a carry moves into the exponent
-    return (uint16_t)(sign | h);
-}
-
-void mt_quantize_q8_0(const float *x, int n, void *out) {
-    uint8_t *o = out;
-    for (int b = 0; b < n / 32; b++, x += 32, o += MT_Q8_0) {
-        float amax = 0;
-        for (int i = 0; i < 32; i++) {
-            float a = fabsf(x[i]);
-            amax = a > amax ? a : amax;
-        }
-        float d = amax / 127, id = d != 0 ? 1 / d : 0;
-        uint16_t h = float_to_half(d);
-        memcpy(o, &h, 2);
-        for (int i = 0; i < 32; i++) o[2 + i] = (uint8_t)(int8_t)(int)roundf(x[i] * id);
-    }
-}
-
-void mt_quantize_q8_K(const float *x, int n, void *out) {
-    uint8_t *o = out;
-    for (int b = 0; b < n / 256; b++, x += 256, o += MT_Q8_K) {
-        float amax = 0, extreme = 0;
-        for (int i = 0; i < 256; i++) {
-            float a = fabsf(x[i]);
-            if (a > amax) { amax = a; extreme = x[i]; }
-        }
-        if (amax == 0) {
-            memset(o, 0, MT_Q8_K);
-            continue;
-        }
-        float iscale = -127 / extreme, d = 1 / iscale;
-        int8_t *q = (int8_t *)(o + 4);
-        for (int i = 0; i < 256; i++) {
-            float r = (iscale * x[i] + 12582912.0f) - 12582912.0f;  // nearest even (|value| <= 127)
-            q[i] = (int8_t)(int)(r > 127 ? 127 : r);
-        }
-        for (int j = 0; j < 16; j++) {
-            int16_t sum = 0;
-            for (int i = 0; i < 16; i++) sum += q[16 * j + i];
-            memcpy(o + 260 + 2 * j, &sum, 2);
-        }
-        memcpy(o, &d, 4);
-    }
-}
-
-void mt_quantize_f16(const float *x, int n, void *out) {
-    uint16_t *o = out;
-    for (int i = 0; i < n; i++) o[i] = float_to_half(x[i]);
-}
-
-void mt_quantize_bf16(const float *x, int n, void *out) {
-    uint16_t *o = out;
-    for (int i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        o[i] = (x[i] != x[i]) ? (uint16_t)((u >> 16) | 64) : (uint16_t)((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
-    }
 }

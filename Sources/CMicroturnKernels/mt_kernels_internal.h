@@ -103,6 +103,10 @@ static inline int32_t mt_q6_offset(const int8_t *scales, const uint8_t *bsums) {
 // Block sizes in bytes.
 enum { MT_Q8_0 = 34, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292, MT_Q4_0X8 = 144 };
 
+// The repacked layouts read without SIMD (mt_repack.c): one or four tokens, out[8 * t + row].
+void mt_q4_0x8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out);
+void mt_q4_Kx8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out);
+
 #if defined(__x86_64__)
 float mt_dot_f32_avx2(const uint8_t *w, const uint8_t *a, int n);
 float mt_dot_f16_avx2(const uint8_t *w, const uint8_t *a, int n);

@@ -1,0 +1,79 @@
+// Activations converted for the dot products (mt_kernels.h), bit for bit as MicroturnInference's
+// Swift reference does.
+#include "mt_kernels_internal.h"
+
+#include <math.h>
+
+// Float to IEEE half, rounding to nearest even (subnormals, overflow to infinity, NaN kept NaN).
+static uint16_t float_to_half(float f) {
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    uint32_t sign = (b >> 16) & 0x8000, a = b & 0x7FFFFFFF;
+    if (a >= 0x7F800000) return (uint16_t)(sign | 0x7C00 | (a > 0x7F800000 ? 0x200 | ((a >> 13) & 0x3FF) : 0));
+    if (a >= 0x477FF000) return (uint16_t)(sign | 0x7C00);  // 65520 and up round to infinity
+    if (a < 0x38800000) {                                     // below 2^-14: a multiple of 2^-24
+        float m;
+        memcpy(&m, &a, 4);
+        m = (m * 16777216.0f + 12582912.0f) - 12582912.0f;   // to an integer, nearest even
+        return (uint16_t)(sign | (uint32_t)m);
+    }
+    uint32_t h = (((a >> 23) - 112) << 10) | ((a >> 13) & 0x3FF), rest = a & 0x1FFF;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;   // a carry moves into the exponent
+    return (uint16_t)(sign | h);
+}
+
+void mt_quantize_q8_0(const float *x, int n, void *out) {
+    uint8_t *o = out;
+    for (int b = 0; b < n / 32; b++, x += 32, o += MT_Q8_0) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++) {
+            float a = fabsf(x[i]);
+            amax = a > amax ? a : amax;
+        }
+        float d = amax / 127, id = d != 0 ? 1 / d : 0;
+        uint16_t h = float_to_half(d);
+        memcpy(o, &h, 2);
+        for (int i = 0; i < 32; i++) o[2 + i] = (uint8_t)(int8_t)(int)roundf(x[i] * id);
+    }
+}
+
+void mt_quantize_q8_K(const float *x, int n, void *out) {
+    uint8_t *o = out;
+    for (int b = 0; b < n / 256; b++, x += 256, o += MT_Q8_K) {
+        float amax = 0, extreme = 0;
+        for (int i = 0; i < 256; i++) {
+            float a = fabsf(x[i]);
+            if (a > amax) { amax = a; extreme = x[i]; }
+        }
+        if (amax == 0) {
+            memset(o, 0, MT_Q8_K);
+            continue;
+        }
+        float iscale = -127 / extreme, d = 1 / iscale;
+        int8_t *q = (int8_t *)(o + 4);
+        for (int i = 0; i < 256; i++) {
+            float r = (iscale * x[i] + 12582912.0f) - 12582912.0f;  // nearest even (|value| <= 127)
+            q[i] = (int8_t)(int)(r > 127 ? 127 : r);
+        }
+        for (int j = 0; j < 16; j++) {
+            int16_t sum = 0;
+            for (int i = 0; i < 16; i++) sum += q[16 * j + i];
+            memcpy(o + 260 + 2 * j, &sum, 2);
+        }
+        memcpy(o, &d, 4);
+    }
+}
+
+void mt_quantize_f16(const float *x, int n, void *out) {
+    uint16_t *o = out;
+    for (int i = 0; i < n; i++) o[i] = float_to_half(x[i]);
+}
+
+void mt_quantize_bf16(const float *x, int n, void *out) {
+    uint16_t *o = out;
+    for (int i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        o[i] = (x[i] != x[i]) ? (uint16_t)((u >> 16) | 64) : (uint16_t)((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+    }
+}
