@@ -29,6 +29,7 @@ let package = Package(
         // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
         .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
+        .target(name: "MicroturnVision"),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(name: "MicroturnInteractionTests",
                     dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
         .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference", "CMicroturnKernels"]),
+        .testTarget(name: "MicroturnVisionTests", dependencies: ["MicroturnVision"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["microturn", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
     ],

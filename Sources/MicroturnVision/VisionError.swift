@@ -1,0 +1,22 @@
+/// What is wrong with a camera or a video file, naming it, and what to do about it.
+public enum VisionError: Error, Equatable, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    case badHeader(path: String, reason: String)
+    /// A frame's marker line is not "FRAME..." where one should start.
+    case badFrame(path: String, frame: Int, offset: Int, reason: String)
+    /// The file ends inside a frame.
+    case truncatedFrame(path: String, frame: Int, offset: Int, missing: Int)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason):
+            "\(path): cannot open the video file (\(reason))"
+        case let .badHeader(path, reason):
+            "\(path): not a usable YUV4MPEG2 (.y4m) stream: \(reason); write one with `ffmpeg -i IN -pix_fmt yuv420p OUT.y4m`"
+        case let .badFrame(path, frame, offset, reason):
+            "\(path): frame \(frame) at byte \(offset): \(reason); the stream is damaged"
+        case let .truncatedFrame(path, frame, offset, missing):
+            "\(path): frame \(frame) at byte \(offset) is cut short (\(missing) bytes missing); the frames before it were read"
+        }
+    }
+}
