@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
         .target(name: "MicroturnVision"),
         .executableTarget(name: "microturn", dependencies: [
-            "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference",
+            "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference", "MicroturnVision",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -3,6 +3,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInference
+import MicroturnVision
 
 /// Turns an error into its message on stderr and the sysexits code that says what kind it was.
 enum Failure {
@@ -21,6 +22,9 @@ enum Failure {
             }
             report(e.description)
         case let e as GGUFError:
+            if case .cannotOpen = e { code = 66 } else { code = 65 }
+            report(e.description)
+        case let e as VisionError:
             if case .cannotOpen = e { code = 66 } else { code = 65 }
             report(e.description)
         case let e as UsageError:

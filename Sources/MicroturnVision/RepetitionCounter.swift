@@ -1,0 +1,200 @@
+/// What the counter reports as it goes.
+public enum RepetitionEvent: Sendable, Equatable {
+    /// A set began (its first full repetition started at `time`).
+    case setStart(time: Double)
+    /// A full repetition: its number in the total, when it started and ended, and how sure the
+    /// counter is (its size against the set's typical one, at most 1).
+    case repetition(number: Int, start: Double, end: Double, confidence: Double)
+    /// A set ended: no repetition for a while (or the stream ended), with its count.
+    case setEnd(time: Double, count: Int)
+}
+
+/// Counts repetitions online from the motion in the picture, on a 40x30 grey copy of each frame.
+///
+/// Each frame is normalized (zero mean, unit spread: lighting drifts away) and its difference from
+/// a running mean frame is projected on the direction the pictures vary most lately (the first
+/// principal component, followed with Oja's rule): a person exercising is the largest moving
+/// thing in view, so the projection swings once per repetition, in proportion to the pose. On it,
+/// smoothed, a repetition is a full swing: away from the side where it rests, past a band around
+/// the middle of its recent range, and back. A swing smaller than `partialFraction` of the set's
+/// typical one is a half-done repetition and is not counted. The period (for smoothing and for
+/// when a set has ended) comes from the projection's autocorrelation over the last ten seconds.
+public final class RepetitionCounter {
+    public struct Settings: Sendable {
+        public var minPeriod = 0.6, maxPeriod = 5.0
+        /// Seconds the mean frame takes to follow a change.
+        public var meanSeconds = 4.0
+        public var partialFraction = 0.5
+        /// A set ends after this long without a repetition (or 2.5 periods, if longer).
+        public var setGap = 3.0
+        public init() {}
+    }
+
+    public let settings: Settings
+    public private(set) var total = 0
+    public private(set) var inSet = false
+
+    static let width = 40, height = 30
+    private var mean: [Float] = []
+    private var direction: [Float] = []
+    private var times: [Double] = []
+    private var signal: [Float] = []
+    private var lastPeriodUpdate = -Double.infinity
+    private var period = 2.0
+    private var tracker = SwingTracker()
+    private var setCount = 0, lastRepEnd = -Double.infinity
+
+    public init(settings: Settings = Settings()) { self.settings = settings }
+
+    /// Feeds one frame (any size); returns what happened.
+    public func process(_ input: GreyFrame) -> [RepetitionEvent] {
+        let f = input.scaled(toWidth: min(Self.width, input.width), height: min(Self.height, input.height))
+        let t = f.timestamp, n = f.pixels.count
+        var x = f.pixels.map(Float.init)
+        let m = x.reduce(0, +) / Float(n)
+        // Spread at least 16 grey levels: a flat picture (a covered lens, a dark room) keeps its
+        // noise small instead of having it blown up to the size of a scene.
+        let spread = max(16, (x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Float(n)).squareRoot())
+        for i in 0..<n { x[i] = (x[i] - m) / spread }
+        let dt = times.last.map { max(1e-3, t - $0) } ?? 1.0 / 30
+        if mean.isEmpty {
+            mean = x
+            // Any start works for Oja's rule; a fixed one keeps runs repeatable.
+            direction = (0..<n).map { Float(($0 * 7919) % 17) - 8 }
+            normalize(&direction)
+        }
+        let rate = Float(min(1, dt / settings.meanSeconds))
+        for i in 0..<n {
+            mean[i] += rate * (x[i] - mean[i])
+            x[i] -= mean[i]
+        }
+        // Oja's rule: w += eta * y * (x - y * w), the step scaled to the frame's energy.
+        var y: Float = 0, energy: Float = 0
+        for i in 0..<n { y += x[i] * direction[i]; energy += x[i] * x[i] }
+        if energy > 1e-6 {
+            let eta = Float(min(0.5, dt / 1.5)) / energy
+            for i in 0..<n { direction[i] += eta * y * (x[i] - y * direction[i]) }
+            normalize(&direction)
+        }
+        times.append(t)
+        signal.append(y)
+        let keep = Int(10 / dt)
+        if times.count > keep + 60 {
+            let drop = times.count - keep
+            times.removeFirst(drop)
+            signal.removeFirst(drop)
+        }
+        if t - lastPeriodUpdate >= 0.5 { updatePeriod(dt: dt, at: t) }
+        var events: [RepetitionEvent] = []
+        if let rep = tracker.step(y, at: t, dt: dt, period: period, partial: Float(settings.partialFraction)) {
+            if !inSet {
+                inSet = true
+                setCount = 0
+                events.append(.setStart(time: rep.start))
+            }
+            total += 1
+            setCount += 1
+            lastRepEnd = t
+            events.append(.repetition(number: total, start: rep.start, end: t, confidence: rep.confidence))
+        }
+        if inSet && !tracker.away && t - lastRepEnd > max(settings.setGap, 2.5 * period) {
+            inSet = false
+            events.append(.setEnd(time: t, count: setCount))
+        }
+        return events
+    }
+
+    /// The stream ended: closes an open set.
+    public func finish() -> [RepetitionEvent] {
+        guard inSet else { return [] }
+        inSet = false
+        return [.setEnd(time: times.last ?? 0, count: setCount)]
+    }
+
+    private func normalize(_ v: inout [Float]) {
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        if norm > 0 { for i in v.indices { v[i] /= norm } }
+    }
+
+    /// The period: the lag of the highest autocorrelation peak after its first dip (a smooth
+    /// signal correlates best at the smallest lags, which says nothing about repetition).
+    private func updatePeriod(dt: Double, at t: Double) {
+        lastPeriodUpdate = t
+        let minLag = max(2, Int(settings.minPeriod / dt)), maxLag = Int(settings.maxPeriod / dt)
+        let lags = min(maxLag, signal.count * 2 / 3)
+        guard lags > minLag + 1 else { return }
+        let m = signal.reduce(0, +) / Float(signal.count)
+        let x = signal.map { $0 - m }
+        let energy = x.reduce(0) { $0 + $1 * $1 }
+        guard energy > 1e-9 else { return }
+        var r = [Float](repeating: 0, count: lags + 2)
+        for lag in 1...(lags + 1) where lag < x.count {
+            var s: Float = 0
+            for i in lag..<x.count { s += x[i] * x[i - lag] }
+            r[lag] = s / energy * Float(x.count) / Float(x.count - lag)
+        }
+        var lag = 1
+        while lag < lags && r[lag + 1] < r[lag] { lag += 1 }
+        var best: (score: Float, lag: Int) = (0.2, 0)
+        for l in max(lag, minLag)...lags where r[l] >= r[l - 1] && r[l] >= r[l + 1] && r[l] > best.score { best = (r[l], l) }
+        if best.lag > 0 { period = Double(best.lag) * dt }
+    }
+}
+
+/// Full swings of a signal: it leaves the side where it rests (past a band around the middle of
+/// its recent range) and comes back. Swings smaller than `partial` of the set's typical one are
+/// half-done repetitions.
+struct SwingTracker {
+    private var smooth: Float = 0, primed = false
+    private var recent: [(time: Double, value: Float)] = []
+    private var swings: [Float] = []
+    private var restSide: Float = 0  // +1 or -1
+    private(set) var away = false
+    private var peak: Float = 0, rest: Float = 0, leftAt = 0.0
+    /// The largest range seen: swings far smaller than it are noise, not movement.
+    private var scale: Float = 0
+    /// Below this swing (in the projection's units: normalized pixels) nothing moved; it keeps
+    /// the first second, before any movement has set the scale, from counting noise.
+    static let stillness: Float = 0.5
+
+    mutating func step(_ value: Float, at t: Double, dt: Double, period: Double, partial: Float) -> (start: Double, confidence: Double)? {
+        if !primed { smooth = value; primed = true }
+        smooth += Float(min(1, dt / (period / 5))) * (value - smooth)
+        recent.append((t, smooth))
+        let span = max(2 * period, 1.5)
+        if let first = recent.firstIndex(where: { t - $0.time <= span }), first > 0 { recent.removeFirst(first) }
+        var hi = -Float.infinity, lo = Float.infinity
+        for r in recent { hi = max(hi, r.value); lo = min(lo, r.value) }
+        scale = max(scale * Float(1 - min(1, dt / 30)), hi - lo)
+        let typical = swings.isEmpty ? 0 : swings.sorted()[swings.count / 2]
+        let floor = max(0.25 * scale, Self.stillness)
+        let band = max(0.2 * (hi - lo), 0.3 * typical, 0.5 * floor), mid = (hi + lo) / 2
+        guard hi - lo >= floor, scale > 0 else { return nil }
+        if restSide == 0 {
+            // The first real excursion shows which side is rest: the one it left.
+            restSide = smooth > mid ? -1 : 1
+            rest = restSide > 0 ? hi : lo
+            return nil
+        }
+        let offset = (smooth - mid) * restSide  // > 0 on the rest side
+        if !away {
+            rest = restSide > 0 ? max(rest, smooth) : min(rest, smooth)
+            if offset < -band {
+                away = true
+                peak = smooth
+                leftAt = recent.last(where: { ($0.value - mid) * restSide > 0 })?.time ?? t
+            }
+            return nil
+        }
+        peak = restSide > 0 ? min(peak, smooth) : max(peak, smooth)
+        guard offset > band else { return nil }
+        away = false
+        let swing = abs(rest - peak)
+        rest = smooth
+        // Too small (a half-done repetition, noise) or too quick to be a repetition.
+        guard swing >= floor, typical == 0 || swing >= partial * typical, t - leftAt >= 0.3 else { return nil }
+        swings.append(swing)
+        if swings.count > 8 { swings.removeFirst() }
+        return (leftAt, typical == 0 ? 0.5 : Double(min(1, swing / typical)))
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+@testable import MicroturnVision
+import Testing
+
+/// The counter on clips from tools/make-clips.py (an articulated figure exercising, with ground
+/// truth): counts within one of the truth, partial repetitions left out, sets that add up.
+@Suite struct RepetitionCounterTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    struct Truth: Decodable {
+        struct Rep: Decodable { let start: Double, end: Double, counted: Bool }
+        let total: Int
+        let reps: [Rep]
+        let sets: [Rep.Span]
+    }
+
+    /// Makes one clip; returns its path and ground truth.
+    static func clip(_ arguments: [String]) throws -> (path: String, truth: Truth) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mt-clips-\(UUID().uuidString)").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "tools/make-clips.py", "--out", dir, "--fps", "15"] + arguments
+        p.currentDirectoryURL = repository
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "make-clips.py failed (tools/setup.sh --deps installs numpy): \(message)")
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/clip-000.json")))
+        return (dir + "/clip-000.y4m", truth)
+    }
+
+    static func count(_ path: String) throws -> (total: Int, events: [RepetitionEvent]) {
+        let reader = try Y4MReader(path: path), counter = RepetitionCounter()
+        var events: [RepetitionEvent] = []
+        while let frame = try reader.next() { events += counter.process(frame) }
+        events += counter.finish()
+        return (counter.total, events)
+    }
+
+    @Test(arguments: [("squat", ""), ("pushup", "noise"), ("jumpingjack", "distractor"), ("curl", "lighting")])
+    func countsAreWithinOneOfTheTruth(exercise: String, nuisance: String) throws {
+        let (path, truth) = try Self.clip(["--exercise", exercise, "--reps", "8", "--period", "1.8", "--sets", "2", "--seed", "3",
+                                           "--nuisance", nuisance])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let (total, events) = try Self.count(path)
+        #expect(abs(total - truth.total) <= 1, "\(exercise) \(nuisance): counted \(total), truth \(truth.total)")
+        // Events are consistent: numbered in order, every set closed, set counts adding up.
+        let numbers = events.compactMap { if case let .repetition(n, _, _, _) = $0 { n } else { nil } }
+        #expect(numbers == Array(1...max(1, total)).prefix(total).map { $0 })
+        let setCounts = events.compactMap { if case let .setEnd(_, c) = $0 { c } else { nil } }
+        #expect(setCounts.reduce(0, +) == total)
+        #expect(events.filter { if case .setStart = $0 { true } else { false } }.count == setCounts.count)
+    }
+
+    @Test func halfDoneRepetitionsAreNotCounted() throws {
+        // Seed 2 gives this squat clip three half-done repetitions among the full ones.
+        let (path, truth) = try Self.clip(["--exercise", "squat", "--reps", "10", "--period", "2", "--seed", "2"])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let partial = truth.reps.filter { !$0.counted }.count
+        try #require(partial >= 1, "the clip should hold a half-done repetition")
+        let (total, _) = try Self.count(path)
+        #expect(abs(total - truth.total) <= 1 && total < truth.total + partial, "counted \(total), full \(truth.total), partial \(partial)")
+    }
+
+    @Test func stillnessCountsNothing() {
+        let counter = RepetitionCounter()
+        var rng: UInt64 = 1
+        for i in 0..<300 {
+            let pixels = (0..<(160 * 120)).map { _ -> UInt8 in
+                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                return UInt8(100 + Int(rng >> 61))  // a still picture with a little noise
+            }
+            #expect(counter.process(GreyFrame(width: 160, height: 120, pixels: pixels, timestamp: Double(i) / 15, index: i)).isEmpty)
+        }
+        #expect(counter.total == 0)
+    }
+}
+
+extension RepetitionCounterTests.Truth.Rep {
+    struct Span: Decodable { let start: Double, end: Double }
+}
