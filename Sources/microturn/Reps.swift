@@ -8,7 +8,8 @@ struct Reps: ParsableCommand {
         discussion: """
         Reads a YUV4MPEG2 file (.y4m; `ffmpeg -i IN -pix_fmt yuv420p OUT.y4m` makes one, \
         tools/make-clips.py makes synthetic ones with ground truth) as a camera would deliver it, and \
-        counts repetitions online from the motion in the picture at 160x120: sets starting and \
+        counts repetitions online from the motion in the picture (on a 40x30 copy of each frame): \
+        sets starting and \
         ending, each repetition with its start, end and confidence, then the total. Half-done \
         repetitions are not counted.
 
@@ -26,9 +27,15 @@ struct Reps: ParsableCommand {
             let reader = try Y4MReader(path: videoFile)
             let counter = RepetitionCounter()
             var frames = 0
-            while let frame = try reader.next() {
-                frames += 1
-                for e in counter.process(frame) { Self.print(e, json: json) }
+            // A damaged stream still gets the count of what came before the damage, then the error.
+            var failure: Error?
+            do {
+                while let frame = try reader.next() {
+                    frames += 1
+                    for e in counter.process(frame) { Self.print(e, json: json) }
+                }
+            } catch {
+                failure = error
             }
             for e in counter.finish() { Self.print(e, json: json) }
             if json {
@@ -36,6 +43,7 @@ struct Reps: ParsableCommand {
             } else {
                 Swift.print("total: \(counter.total) repetitions in \(frames) frames")
             }
+            if let failure { throw failure }
         }
     }
 

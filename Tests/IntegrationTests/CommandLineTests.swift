@@ -27,6 +27,22 @@ import Testing
         return path
     }
 
+    @Test func repsCountsAStreamAndKeepsTheCountOfADamagedOne() throws {
+        // Four frames of a still 8x6 picture, then one cut short.
+        var data = Data("YUV4MPEG2 W8 H6 F15:1 Cmono\n".utf8)
+        for _ in 0..<4 { data.append(contentsOf: Array("FRAME\n".utf8) + [UInt8](repeating: 90, count: 48)) }
+        let whole = Self.temp("still.y4m", "")
+        try data.write(to: URL(fileURLWithPath: whole))
+        let ok = try Self.run(["reps", "--video-file", whole, "--json"])
+        #expect(ok.status == 0 && ok.out.contains("{\"total\":0,\"frames\":4}"), "\(ok.out) \(ok.err)")
+        data.append(contentsOf: Array("FRAME\n".utf8) + [UInt8](repeating: 90, count: 20))
+        try data.write(to: URL(fileURLWithPath: whole))
+        let cut = try Self.run(["reps", "--video-file", whole])
+        #expect(cut.status == 65 && cut.out.contains("total: 0 repetitions in 4 frames") && cut.err.contains("frame 4"), "\(cut.out) \(cut.err)")
+        let missing = try Self.run(["reps", "--video-file", whole + ".nope"])
+        #expect(missing.status == 66 && missing.err.contains("no such file"))
+    }
+
     @Test func aCaptureFileThatIsNotAWavExits65() throws {
         let bad = Self.temp("user.wav", "this is a text file, not audio")
         let r = try Self.run(["run", "--capture-file", bad, "--playback-file", bad + ".out.wav", "--fast"])
