@@ -1,3 +1,4 @@
+import Foundation
 /// What the counter reports as it goes.
 public enum RepetitionEvent: Sendable, Equatable {
     /// A set began (its first full repetition started at `time`).
@@ -16,7 +17,8 @@ public enum RepetitionEvent: Sendable, Equatable {
 /// principal component, followed with Oja's rule): a person exercising is the largest moving
 /// thing in view, so the projection swings once per repetition, in proportion to the pose. On it,
 /// smoothed, a repetition is a full swing: away from the side where it rests, past a band around
-/// the middle of its recent range, and back. A swing smaller than `partialFraction` of the set's
+/// the middle of its recent range, and back (smoothed over at most a quarter second: a period
+/// estimate still long from a pause must not smooth the next set's faster swings away). A swing smaller than `partialFraction` of the set's
 /// typical one is a half-done repetition and is not counted. The period (for smoothing and for
 /// when a set has ended) comes from the projection's autocorrelation over the last ten seconds.
 public final class RepetitionCounter {
@@ -159,7 +161,7 @@ struct SwingTracker {
 
     mutating func step(_ value: Float, at t: Double, dt: Double, period: Double, partial: Float) -> (start: Double, confidence: Double)? {
         if !primed { smooth = value; primed = true }
-        smooth += Float(min(1, dt / (period / 5))) * (value - smooth)
+        smooth += Float(min(1, dt / min(period / 6, 0.25))) * (value - smooth)
         recent.append((t, smooth))
         let span = max(2 * period, 1.5)
         if let first = recent.firstIndex(where: { t - $0.time <= span }), first > 0 { recent.removeFirst(first) }
@@ -177,6 +179,7 @@ struct SwingTracker {
             return nil
         }
         let offset = (smooth - mid) * restSide  // > 0 on the rest side
+        if ProcessInfo.processInfo.environment["RC_TRACE"] != nil { FileHandle.standardError.write("\(String(format: "%.2f", t)) v \(String(format: "%.2f", value)) s \(String(format: "%.2f", smooth)) mid \(String(format: "%.2f", mid)) band \(String(format: "%.2f", band)) floor \(String(format: "%.2f", floor)) typ \(String(format: "%.2f", typical)) per \(String(format: "%.2f", period)) away \(away) rest \(restSide)\n".data(using: .utf8)!) }
         if !away {
             rest = restSide > 0 ? max(rest, smooth) : min(rest, smooth)
             if offset < -band {
