@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "MicroturnCore"),
         .target(name: "MicroturnAudio",
                 dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "CMicroturnShims"]),
-        .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio"]),
+        .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision"]),
         // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
         .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "MicroturnCoreTests", dependencies: ["MicroturnCore"]),
         .testTarget(name: "MicroturnAudioTests", dependencies: ["MicroturnAudio", "MicroturnCore"]),
         .testTarget(name: "MicroturnInteractionTests",
-                    dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
+                    dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
         .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference", "CMicroturnKernels"]),
         .testTarget(name: "MicroturnVisionTests", dependencies: ["MicroturnVision"]),
         .testTarget(name: "IntegrationTests",

@@ -48,6 +48,8 @@ public enum ConfigSchema {
         double("commands.margin_per_word", 0...5, \.commands.marginPerWord),
         int("commands.end_silence_ms", 40...2000, \.commands.endSilenceMs),
         path("commands.requests_directory", \.commands.requestsDirectory),
+        string("reps.announce", oneOf: ["every", "every5", "off"], \.reps.announce),
+        int("reps.target", 0...1000, \.reps.target),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.

@@ -18,6 +18,9 @@ public struct Event: Sendable, Equatable {
         case resume
         /// The device murmurs an acknowledgement ("mm-hm") in a pause of a long user turn.
         case backchannel
+        /// The device counts a repetition aloud (text: what it says; detail "skipped: ..." when
+        /// it held the count back because the user or the device was speaking).
+        case count
     }
 
     public var time: Double

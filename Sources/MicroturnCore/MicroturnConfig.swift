@@ -9,6 +9,7 @@ public struct MicroturnConfig: Sendable, Equatable {
     public var speech = Speech()
     public var bargeIn = BargeIn()
     public var commands = Commands()
+    public var reps = Reps()
 
     public init() {}
 
@@ -99,6 +100,14 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var endSilenceMs = 100
         /// Where speech for the background server is kept (WAV + JSON per request); empty: in memory only.
         public var requestsDirectory = ""
+    }
+
+    /// Repetitions counted from the camera, and how the device counts them aloud.
+    public struct Reps: Sendable, Equatable {
+        /// "every" repetition, "every5" (every fifth), or "off".
+        public var announce = "every"
+        /// The set's target (0: none): with one, "Halfway." and "Last one." too.
+        public var target = 0
     }
 
     public struct BargeIn: Sendable, Equatable {

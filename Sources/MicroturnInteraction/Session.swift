@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnVision
 
 /// The processing loop of one device: takes 20 ms frames from capture, cancels the echo of what
 /// playback wrote, detects speech, runs the micro-turn scheduler and acts on its decisions.
@@ -66,6 +67,8 @@ public final class Session {
     public let requests: PendingRequests
     private let onEvent: (Event) -> Void
     private var report = Report()
+    /// Repetitions counted from a camera or a video file (nil: none).
+    private let repetitions: VideoRepetitions?
 
     private var speaking = false
     private var pendingTurnEnd: Int?       // capture sample where the answered user speech ended
@@ -79,10 +82,12 @@ public final class Session {
     private var silentSince: Int?          // capture sample where the silence going on began
     private var murmuring = false          // the device's "mm-hm" is playing
     private var murmured = false           // ... and has been, in this user turn
+    private var counting = false           // a spoken count is playing
 
-    public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer,
+    public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer, repetitions: VideoRepetitions? = nil,
                 onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {
         self.options = options
+        self.repetitions = repetitions
         self.audio = audio
         self.onEvent = onEvent
         speechOut = SpeechOut(audio: audio, synthesizer: synthesizer)
@@ -133,6 +138,7 @@ public final class Session {
             let heard = userSpeech.hear(v, cleaned: listener.cleaned, frame: index)
             weigh(heard, isSpeech: v.frameIsSpeech, at: t)
             murmurIfDue(isSpeech: v.frameIsSpeech, at: t)
+            countIfDue(isSpeech: v.frameIsSpeech, inSpeech: v.inSpeech, at: t)
 
             handleNotes(upTo: t + n)
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }
@@ -199,6 +205,47 @@ public final class Session {
         }
     }
 
+    /// Repetitions counted by now, said aloud as `reps.announce` and `reps.target` ask: never
+    /// started while the user speaks (or has a turn going) or the device is saying something else
+    /// (that count is skipped: a late count is no count), and cut the moment the user speaks.
+    private func countIfDue(isSpeech: Bool, inSpeech: Bool, at t: Int) {
+        guard let video = repetitions else { return }
+        let n = ProcessingFormat.frameSamples
+        if counting && isSpeech {
+            speechOut.cancel(at: t + n)
+            counting = false
+        }
+        if let error = video.advance(to: seconds(t + n)) {
+            emit(Event(time: seconds(t), kind: .deviceError, detail: "video: \(error)"))
+        }
+        for event in video.tally.takeEvents() {
+            guard case let .repetition(number, _, _, _) = event, let text = Self.announcement(number, options.config.reps) else { continue }
+            let busy = isSpeech || inSpeech || silentSince != nil ? "the user is speaking"
+                : speaking || murmuring || counting || pendingTurnEnd != nil ? "the device is speaking" : nil
+            if let busy {
+                emit(Event(time: seconds(t), kind: .count, text: text, detail: "skipped: \(busy)"))
+                continue
+            }
+            counting = true
+            emit(Event(time: seconds(t), kind: .count, text: text))
+            do { try speechOut.say(text) } catch {
+                counting = false
+                emit(Event(time: seconds(t), kind: .deviceError, detail: "\(error)"))
+            }
+        }
+    }
+
+    /// What to say for repetition `number`, if anything.
+    static func announcement(_ number: Int, _ reps: MicroturnConfig.Reps) -> String? {
+        guard reps.announce != "off" else { return nil }
+        if reps.target > 0 {
+            if number == reps.target { return "\(number). Done." }
+            if number == reps.target - 1 { return "Last one." }
+            if reps.target >= 6 && number == reps.target / 2 { return "Halfway." }
+        }
+        return reps.announce == "every" || number % 5 == 0 ? "\(number)." : nil
+    }
+
     private func waitForPlayback(upTo position: Int) {
         // Only a dead playback thread takes this long; it must not hang the session.
         let deadline = MonotonicClock.now() + 30_000_000_000
@@ -217,10 +264,11 @@ public final class Session {
             pendingBargeIn = speechStart
             emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"))
         case let .turnEnd(speechEnd, speechStart):
-            // The answer replaces a murmur still playing.
-            if murmuring {
+            // The answer replaces a murmur or a count still playing.
+            if murmuring || counting {
                 speechOut.cancel(at: now)
                 murmuring = false
+                counting = false
             }
             turnIndex += 1
             silentSince = nil
@@ -236,7 +284,8 @@ public final class Session {
                 to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted,
                           command: heard?.phrase),
                 context: .init(lastReply: lastReply, hasPausedSpeech: paused != nil, hasCutSpeech: !cutShort.isEmpty,
-                               backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000))
+                               backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000,
+                               repetitions: repetitions?.tally.total ?? 0))
             perform(reply.action, speechEnd: speechEnd, userAudio: userAudio, now: now)
             interrupted = false
             // "Repeat that" repeats what the device last said about something, not "Louder."
@@ -313,6 +362,7 @@ public final class Session {
                 let latency = flushed ? pendingBargeIn.map { seconds(note.time - $0) } : nil
                 if flushed { pendingBargeIn = nil }
                 murmuring = false
+                counting = false
                 // Speech that ran out while more is being synthesized is a gap, not the end.
                 if !flushed && speechOut.backlog == 0 && pendingTurnEnd == nil { speaking = false }
                 emit(Event(time: time, kind: .playbackStop, latency: latency, detail: flushed ? "cut" : "done"))

@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnVision
 
 /// A session on virtual PCMs: a WAV file is the microphone and another WAV file records the
 /// loudspeaker, through the same ALSA capture/playback code as hardware. The output is aligned
@@ -23,7 +24,7 @@ public enum Simulation {
     }
 
     public static func run(files: Files, config: MicroturnConfig, fast: Bool, echoPath: EchoPath.Spec? = nil,
-                           shouldStop: @escaping () -> Bool = { false },
+                           repetitions: VideoRepetitions? = nil, shouldStop: @escaping () -> Bool = { false },
                            onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) -> Result {
         let input = try WavFile.read(path: files.capture)
         guard input.frameCount > 0 else { throw .badWav(path: files.capture, reason: "it holds no samples") }
@@ -61,7 +62,7 @@ public enum Simulation {
         let synthesizer = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
                                                              pitch: config.speech.pitch, gainDb: config.speech.gainDb))
         let session = try Session(options: .init(config: config, echoPath: echoPath, inputSamples: inputSamples),
-                                  audio: audio, synthesizer: synthesizer, onEvent: onEvent)
+                                  audio: audio, synthesizer: synthesizer, repetitions: repetitions, onEvent: onEvent)
         let report = session.run(shouldStop: shouldStop)
 
         var output: [Float] = []

@@ -3,6 +3,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
+import MicroturnVision
 import Synchronization
 
 let stopRequested = Atomic<Bool>(false)
@@ -47,6 +48,9 @@ struct Run: ParsableCommand {
     @Option(help: "With files: simulate the loudspeaker's echo into the microphone, DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]].")
     var echoPath: String?
 
+    @Option(help: "With files: a YUV4MPEG2 (.y4m) video starting with the capture; its repetitions are counted aloud (reps.announce).")
+    var videoFile: String?
+
     @Option(help: "Live: stop after this many seconds.")
     var duration: Double?
 
@@ -57,8 +61,8 @@ struct Run: ParsableCommand {
         if (captureFile == nil) != (playbackFile == nil) {
             throw ValidationError("--capture-file and --playback-file go together")
         }
-        if captureFile == nil && (fast || echoPath != nil) {
-            throw ValidationError("--fast and --echo-path only apply to a run on files (--capture-file)")
+        if captureFile == nil && (fast || echoPath != nil || videoFile != nil) {
+            throw ValidationError("--fast, --echo-path and --video-file only apply to a run on files (--capture-file)")
         }
         if let echoPath, EchoPath.Spec(parsing: echoPath) == nil {
             throw ValidationError("--echo-path takes DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]], e.g. 40:-10:150 (delay 0-500, gain -80..6)")
@@ -76,9 +80,10 @@ struct Run: ParsableCommand {
             installStopSignals()
             let report: Session.Report
             if let captureFile, let playbackFile {
+                let video = try videoFile.map { path throws(VisionError) in try VideoRepetitions(path: path) }
                 let result = try Simulation.run(
                     files: .init(capture: captureFile, playback: playbackFile), config: config, fast: fast,
-                    echoPath: echoPath.flatMap(EchoPath.Spec.init(parsing:)),
+                    echoPath: echoPath.flatMap(EchoPath.Spec.init(parsing:)), repetitions: video,
                     shouldStop: { stopRequested.load(ordering: .relaxed) }, onEvent: output.write)
                 report = result.report
             } else {

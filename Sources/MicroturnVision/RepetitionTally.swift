@@ -1,0 +1,87 @@
+import Foundation
+
+/// What the repetition counter has found, for whoever asks: the "how many reps" command, the
+/// spoken counts, later a background-server tool call. Readable from any thread.
+public final class RepetitionTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private var setOpen = false
+    private var unread: [RepetitionEvent] = []
+
+    public init() {}
+
+    /// Repetitions so far.
+    public var total: Int { lock.withLock { count } }
+    /// Whether a set is going on.
+    public var inSet: Bool { lock.withLock { setOpen } }
+
+    /// The counter's news.
+    public func record(_ events: [RepetitionEvent]) {
+        guard !events.isEmpty else { return }
+        lock.withLock {
+            for e in events {
+                switch e {
+                case let .repetition(number, _, _, _): count = number
+                case .setStart: setOpen = true
+                case .setEnd: setOpen = false
+                }
+            }
+            unread += events
+        }
+    }
+
+    /// The events since the last call (for the one reader that acts on each: the session).
+    public func takeEvents() -> [RepetitionEvent] {
+        lock.withLock {
+            defer { unread.removeAll() }
+            return unread
+        }
+    }
+}
+
+/// A video file counted as a clock reaches its frames: a session on files, where the clip starts
+/// with the capture (frame timestamps are seconds of the capture clock).
+public final class VideoRepetitions {
+    public let tally = RepetitionTally()
+    public let path: String
+    private let reader: Y4MReader
+    private let counter = RepetitionCounter()
+    private var waiting: GreyFrame?
+    private var ended = false
+
+    public init(path: String) throws(VisionError) {
+        self.path = path
+        reader = try Y4MReader(path: path)
+    }
+
+    /// Counts every frame up to `time` seconds. A damaged file ends the counting (what came before
+    /// stays counted); its error is returned once.
+    public func advance(to time: Double) -> VisionError? {
+        while !ended {
+            let frame: GreyFrame
+            if let w = waiting {
+                frame = w
+            } else {
+                do {
+                    guard let f = try reader.next() else {
+                        ended = true
+                        tally.record(counter.finish())
+                        return nil
+                    }
+                    frame = f
+                } catch {
+                    ended = true
+                    tally.record(counter.finish())
+                    return error
+                }
+            }
+            guard frame.timestamp <= time else {
+                waiting = frame
+                return nil
+            }
+            waiting = nil
+            tally.record(counter.process(frame))
+        }
+        return nil
+    }
+}
