@@ -29,7 +29,8 @@ let package = Package(
         // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
         .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
-        .target(name: "MicroturnVision"),
+        .target(name: "CMicroturnCamera", linkerSettings: [.linkedLibrary("v4l2")]),
+        .target(name: "MicroturnVision", dependencies: ["CMicroturnCamera"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference", "MicroturnVision",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

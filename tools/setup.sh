@@ -6,10 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The last three: the engine's Arm kernels are cross-compiled and tested under qemu-user
-# (tools/test-kernels-aarch64.sh), since most boards are Arm.
+# libv4l-dev: the camera. gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the engine's
+# Arm kernels are cross-compiled and tested under qemu-user (tools/test-kernels-aarch64.sh), since
+# most boards are Arm. linux-image-amd64 ... kmod: the virtual board (tools/virtual-board), where
+# real kernel drivers (vivid, the virtual camera) are tested in QEMU.
 packages=(pkg-config g++ libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us
-          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+          libv4l-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+          linux-image-amd64 qemu-system-x86 busybox-static cpio kmod)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)

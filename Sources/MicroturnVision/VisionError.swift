@@ -6,6 +6,12 @@ public enum VisionError: Error, Equatable, CustomStringConvertible {
     case badFrame(path: String, frame: Int, offset: Int, reason: String)
     /// The file ends inside a frame.
     case truncatedFrame(path: String, frame: Int, offset: Int, missing: Int)
+    /// No camera answers to the name, or it cannot stream.
+    case cameraUnavailable(device: String, reason: String)
+    /// The camera stopped working while streaming (unplugged, driver error).
+    case cameraLost(device: String, reason: String)
+    /// No frame came for this long.
+    case cameraStalled(device: String, seconds: Double)
 
     public var description: String {
         switch self {
@@ -17,6 +23,12 @@ public enum VisionError: Error, Equatable, CustomStringConvertible {
             "\(path): frame \(frame) at byte \(offset): \(reason); the stream is damaged"
         case let .truncatedFrame(path, frame, offset, missing):
             "\(path): frame \(frame) at byte \(offset) is cut short (\(missing) bytes missing); the frames before it were read"
+        case let .cameraUnavailable(device, reason):
+            "camera \(device): \(reason); check the cable, and name the camera by a /dev/v4l/by-id path or by the driver or card name `microturn camera list` shows"
+        case let .cameraLost(device, reason):
+            "camera \(device) stopped: \(reason); reopening"
+        case let .cameraStalled(device, seconds):
+            "camera \(device) sent no frame for \(String(format: "%.1f", seconds)) s; reopening"
         }
     }
 }

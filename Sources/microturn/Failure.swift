@@ -25,7 +25,11 @@ enum Failure {
             if case .cannotOpen = e { code = 66 } else { code = 65 }
             report(e.description)
         case let e as VisionError:
-            if case .cannotOpen = e { code = 66 } else { code = 65 }
+            switch e {
+            case .cannotOpen: code = 66
+            case .cameraUnavailable, .cameraLost, .cameraStalled: code = 69
+            case .badHeader, .badFrame, .truncatedFrame: code = 65
+            }
             report(e.description)
         case let e as UsageError:
             code = 64

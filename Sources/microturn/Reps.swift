@@ -17,14 +17,31 @@ struct Reps: ParsableCommand {
         """)
 
     @Option(help: "A YUV4MPEG2 (.y4m) video file.")
-    var videoFile: String
+    var videoFile: String?
+
+    @Option(help: "A V4L2 camera: a device path (best /dev/v4l/by-id/...) or its driver or card name (`microturn camera list`).")
+    var camera: String?
+
+    @Option(help: "With --camera: stop after this many frames.")
+    var frames: Int?
+
+    @Option(help: "With --camera: stop after this many seconds.")
+    var duration: Double?
 
     @Flag(help: "One JSON object per line (events, then the total).")
     var json = false
 
+    func validate() throws {
+        guard (videoFile == nil) != (camera == nil) else { throw ValidationError("give one of --video-file and --camera") }
+        if videoFile != nil && (frames != nil || duration != nil) { throw ValidationError("--frames and --duration are for --camera") }
+        if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+    }
+
     func run() throws {
+        if let camera { return try withExitCodes { try runCamera(camera) } }
         try withExitCodes {
-            let reader = try Y4MReader(path: videoFile)
+            let reader = try Y4MReader(path: videoFile!)
             let counter = RepetitionCounter()
             var frames = 0
             // A damaged stream still gets the count of what came before the damage, then the error.
@@ -44,6 +61,35 @@ struct Reps: ParsableCommand {
                 Swift.print("total: \(counter.total) repetitions in \(frames) frames")
             }
             if let failure { throw failure }
+        }
+    }
+
+    /// Live: frames as they come (the camera reopened with backoff if it vanishes), until
+    /// --frames, --duration or Ctrl-C.
+    private func runCamera(_ name: String) throws {
+        installStopSignals()
+        let feed = try CameraFeed(name: name) { problem in FileHandle.standardError.write(Data("microturn: \(problem)\n".utf8)) }
+        let counter = RepetitionCounter()
+        let start = Date()
+        var count = 0, reported = false, first = 0.0, last = 0.0
+        let stop = { stopRequested.load(ordering: .relaxed) || (frames.map { count >= $0 } ?? false)
+            || (duration.map { Date().timeIntervalSince(start) >= $0 } ?? false) }
+        while let frame = feed.next(shouldStop: stop) {
+            if !reported, let d = feed.description {
+                FileHandle.standardError.write(Data("microturn: camera \(d)\n".utf8))
+                reported = true
+            }
+            if count == 0 { first = frame.timestamp }
+            last = frame.timestamp
+            count += 1
+            for e in counter.process(frame) { Self.print(e, json: json) }
+        }
+        for e in counter.finish() { Self.print(e, json: json) }
+        let fps = count > 1 ? Double(count - 1) / max(1e-9, last - first) : 0
+        if json {
+            Swift.print("{\"total\":\(counter.total),\"frames\":\(count),\"fps\":\(String(format: "%.1f", fps)),\"dropped\":\(feed.droppedFrames)}")
+        } else {
+            Swift.print("total: \(counter.total) repetitions in \(count) frames (\(String(format: "%.1f", fps)) fps, \(feed.droppedFrames) dropped)")
         }
     }
 

@@ -1,0 +1,38 @@
+// V4L2 capture through libv4l2 (which converts whatever the camera sends, YUYV or MJPEG, into
+// planar YUV 4:2:0, whose first plane is the grey picture). In C because libv4l2's calls are
+// variadic and the VIDIOC_* request numbers are macros Swift cannot import.
+#ifndef MT_CAMERA_H
+#define MT_CAMERA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mt_camera mt_camera;
+
+/// What a device says it is (VIDIOC_QUERYCAP), for finding the camera a board profile names.
+typedef struct {
+    char driver[32];
+    char card[64];
+    char bus[64];
+    int can_capture;  // video capture and streaming
+} mt_camera_identity;
+
+/// Fills `identity` for the device at `path`; 0, or -errno.
+int mt_camera_identify(const char *path, mt_camera_identity *identity);
+
+/// Opens `path` and streams `width` x `height` at `fps` (or the nearest the device offers), with
+/// four memory-mapped buffers. 0 and *camera set, or -errno with a message in `error`.
+int mt_camera_open(const char *path, int width, int height, int fps, mt_camera **camera, char *error, size_t error_size);
+
+/// The size and frame rate agreed, and the camera's own pixel format (four letters).
+void mt_camera_format(const mt_camera *camera, int *width, int *height, int *fps_numerator, int *fps_denominator, char fourcc[5]);
+
+/// Waits up to `timeout_ms` for a frame and copies its grey picture (width x height bytes) into
+/// `grey`, with its capture time (seconds, monotonic clock) and sequence number. 1: a frame;
+/// 0: none in time; -errno: the device failed (ENODEV: it is gone).
+int mt_camera_read(mt_camera *camera, uint8_t *grey, int timeout_ms, double *timestamp, uint32_t *sequence);
+
+/// Stops streaming and closes (safe on a camera that failed).
+void mt_camera_close(mt_camera *camera);
+
+#endif

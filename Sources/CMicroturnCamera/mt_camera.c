@@ -1,0 +1,187 @@
+#include "mt_camera.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libv4l2.h>
+#include <linux/videodev2.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+enum { BUFFERS = 4 };
+
+struct mt_camera {
+    int fd;
+    int width, height, stride, fps_num, fps_den;
+    char fourcc[5];
+    void *start[BUFFERS];
+    size_t length[BUFFERS];
+    int buffers;
+    int streaming;
+};
+
+static int xioctl(int fd, unsigned long request, void *arg) {
+    int r;
+    do { r = v4l2_ioctl(fd, request, arg); } while (r == -1 && errno == EINTR);
+    return r == -1 ? -errno : 0;
+}
+
+int mt_camera_identify(const char *path, mt_camera_identity *identity) {
+    memset(identity, 0, sizeof *identity);
+    int fd = open(path, O_RDWR | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    struct v4l2_capability cap;
+    memset(&cap, 0, sizeof cap);
+    int r = ioctl(fd, VIDIOC_QUERYCAP, &cap) == -1 ? -errno : 0;
+    close(fd);
+    if (r < 0) return r;
+    snprintf(identity->driver, sizeof identity->driver, "%s", (const char *)cap.driver);
+    snprintf(identity->card, sizeof identity->card, "%s", (const char *)cap.card);
+    snprintf(identity->bus, sizeof identity->bus, "%s", (const char *)cap.bus_info);
+    uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
+    identity->can_capture = (caps & V4L2_CAP_VIDEO_CAPTURE) && (caps & V4L2_CAP_STREAMING);
+    return 0;
+}
+
+static int fail(mt_camera *c, int code, char *error, size_t size, const char *what) {
+    snprintf(error, size, "%s (%s)", what, strerror(-code));
+    mt_camera_close(c);
+    return code;
+}
+
+int mt_camera_open(const char *path, int width, int height, int fps, mt_camera **camera, char *error, size_t error_size) {
+    *camera = NULL;
+    mt_camera *c = calloc(1, sizeof *c);
+    if (!c) return -ENOMEM;
+    c->fd = v4l2_open(path, O_RDWR | O_NONBLOCK, 0);
+    if (c->fd < 0) {
+        int code = -errno;
+        free(c);
+        snprintf(error, error_size, "cannot open it (%s)", strerror(-code));
+        return code;
+    }
+    struct v4l2_capability cap;
+    memset(&cap, 0, sizeof cap);
+    int r = xioctl(c->fd, VIDIOC_QUERYCAP, &cap);
+    if (r < 0) return fail(c, r, error, error_size, "not a V4L2 device");
+    uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
+    if (!(caps & V4L2_CAP_VIDEO_CAPTURE) || !(caps & V4L2_CAP_STREAMING)) {
+        return fail(c, -ENOTSUP, error, error_size, "it does not capture video by streaming");
+    }
+    // Planar YUV 4:2:0 from whatever the camera sends: libv4l2 converts; the first plane is grey.
+    struct v4l2_format fmt;
+    memset(&fmt, 0, sizeof fmt);
+    fmt.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    fmt.fmt.pix.width = (uint32_t)width;
+    fmt.fmt.pix.height = (uint32_t)height;
+    fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_YUV420;
+    fmt.fmt.pix.field = V4L2_FIELD_ANY;
+    r = xioctl(c->fd, VIDIOC_S_FMT, &fmt);
+    if (r < 0) return fail(c, r, error, error_size, "cannot set a format");
+    c->width = (int)fmt.fmt.pix.width;
+    c->height = (int)fmt.fmt.pix.height;
+    c->stride = fmt.fmt.pix.bytesperline ? (int)fmt.fmt.pix.bytesperline : c->width;
+    uint32_t f = fmt.fmt.pix.pixelformat;
+    for (int i = 0; i < 4; i++) c->fourcc[i] = (char)((f >> (8 * i)) & 0xFF);
+    // The frame rate (cameras that cannot set it keep theirs).
+    struct v4l2_streamparm parm;
+    memset(&parm, 0, sizeof parm);
+    parm.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    parm.parm.capture.timeperframe.numerator = 1;
+    parm.parm.capture.timeperframe.denominator = (uint32_t)(fps > 0 ? fps : 30);
+    xioctl(c->fd, VIDIOC_S_PARM, &parm);
+    memset(&parm, 0, sizeof parm);
+    parm.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    if (xioctl(c->fd, VIDIOC_G_PARM, &parm) == 0 && parm.parm.capture.timeperframe.numerator > 0) {
+        c->fps_num = (int)parm.parm.capture.timeperframe.denominator;
+        c->fps_den = (int)parm.parm.capture.timeperframe.numerator;
+    } else {
+        c->fps_num = fps;
+        c->fps_den = 1;
+    }
+    struct v4l2_requestbuffers req;
+    memset(&req, 0, sizeof req);
+    req.count = BUFFERS;
+    req.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    req.memory = V4L2_MEMORY_MMAP;
+    r = xioctl(c->fd, VIDIOC_REQBUFS, &req);
+    if (r < 0) return fail(c, r, error, error_size, "cannot get streaming buffers");
+    if (req.count < 2) return fail(c, -ENOMEM, error, error_size, "too few streaming buffers");
+    for (uint32_t i = 0; i < req.count && i < BUFFERS; i++) {
+        struct v4l2_buffer buf;
+        memset(&buf, 0, sizeof buf);
+        buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+        buf.memory = V4L2_MEMORY_MMAP;
+        buf.index = i;
+        r = xioctl(c->fd, VIDIOC_QUERYBUF, &buf);
+        if (r < 0) return fail(c, r, error, error_size, "cannot query a buffer");
+        c->start[i] = v4l2_mmap(NULL, buf.length, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, buf.m.offset);
+        if (c->start[i] == MAP_FAILED) {
+            c->start[i] = NULL;
+            return fail(c, -errno, error, error_size, "cannot map a buffer");
+        }
+        c->length[i] = buf.length;
+        c->buffers = (int)i + 1;
+        r = xioctl(c->fd, VIDIOC_QBUF, &buf);
+        if (r < 0) return fail(c, r, error, error_size, "cannot queue a buffer");
+    }
+    enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    r = xioctl(c->fd, VIDIOC_STREAMON, &type);
+    if (r < 0) return fail(c, r, error, error_size, "cannot start streaming");
+    c->streaming = 1;
+    *camera = c;
+    return 0;
+}
+
+void mt_camera_format(const mt_camera *c, int *width, int *height, int *fps_numerator, int *fps_denominator, char fourcc[5]) {
+    *width = c->width;
+    *height = c->height;
+    *fps_numerator = c->fps_num;
+    *fps_denominator = c->fps_den;
+    memcpy(fourcc, c->fourcc, 4);
+    fourcc[4] = 0;
+}
+
+int mt_camera_read(mt_camera *c, uint8_t *grey, int timeout_ms, double *timestamp, uint32_t *sequence) {
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    int ready = poll(&p, 1, timeout_ms);
+    if (ready < 0) return errno == EINTR ? 0 : -errno;
+    if (ready == 0) return 0;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return -ENODEV;
+    struct v4l2_buffer buf;
+    memset(&buf, 0, sizeof buf);
+    buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    buf.memory = V4L2_MEMORY_MMAP;
+    int r = xioctl(c->fd, VIDIOC_DQBUF, &buf);
+    if (r == -EAGAIN) return 0;
+    if (r < 0) return r;
+    if (buf.index >= (uint32_t)c->buffers) return -EIO;
+    const uint8_t *src = c->start[buf.index];
+    size_t need = (size_t)c->stride * (size_t)(c->height - 1) + (size_t)c->width;
+    if (c->length[buf.index] < need) {  // a buffer smaller than its picture: give it back, report
+        xioctl(c->fd, VIDIOC_QBUF, &buf);
+        return -EIO;
+    }
+    for (int y = 0; y < c->height; y++) memcpy(grey + (size_t)y * c->width, src + (size_t)y * c->stride, (size_t)c->width);
+    *timestamp = (double)buf.timestamp.tv_sec + (double)buf.timestamp.tv_usec / 1e6;
+    *sequence = buf.sequence;
+    r = xioctl(c->fd, VIDIOC_QBUF, &buf);
+    return r < 0 ? r : 1;
+}
+
+void mt_camera_close(mt_camera *c) {
+    if (!c) return;
+    if (c->streaming) {
+        enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+        xioctl(c->fd, VIDIOC_STREAMOFF, &type);
+    }
+    for (int i = 0; i < c->buffers; i++) {
+        if (c->start[i]) v4l2_munmap(c->start[i], c->length[i]);
+    }
+    if (c->fd >= 0) v4l2_close(c->fd);
+    free(c);
+}
