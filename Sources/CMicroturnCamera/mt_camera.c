@@ -47,6 +47,53 @@ int mt_camera_identify(const char *path, mt_camera_identity *identity) {
     return 0;
 }
 
+int mt_camera_modes(const char *path, mt_camera_mode *modes, int capacity) {
+    int fd = open(path, O_RDWR | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    int n = 0;
+    struct v4l2_fmtdesc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    for (desc.index = 0; n < capacity && ioctl(fd, VIDIOC_ENUM_FMT, &desc) == 0; desc.index++) {
+        struct v4l2_frmsizeenum size;
+        memset(&size, 0, sizeof size);
+        size.pixel_format = desc.pixelformat;
+        for (size.index = 0; n < capacity && ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &size) == 0; size.index++) {
+            int w = size.type == V4L2_FRMSIZE_TYPE_DISCRETE ? (int)size.discrete.width : (int)size.stepwise.max_width;
+            int h = size.type == V4L2_FRMSIZE_TYPE_DISCRETE ? (int)size.discrete.height : (int)size.stepwise.max_height;
+            struct v4l2_frmivalenum ival;
+            memset(&ival, 0, sizeof ival);
+            ival.pixel_format = desc.pixelformat;
+            ival.width = (uint32_t)w;
+            ival.height = (uint32_t)h;
+            int intervals = 0;
+            for (ival.index = 0; n < capacity && ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &ival) == 0; ival.index++) {
+                mt_camera_mode *m = &modes[n++];
+                for (int i = 0; i < 4; i++) m->fourcc[i] = (char)((desc.pixelformat >> (8 * i)) & 0xFF);
+                m->fourcc[4] = 0;
+                m->width = w;
+                m->height = h;
+                struct v4l2_fract f = ival.type == V4L2_FRMIVAL_TYPE_DISCRETE ? ival.discrete : ival.stepwise.min;
+                m->fps_numerator = (int)f.denominator;
+                m->fps_denominator = (int)f.numerator;
+                intervals++;
+                if (ival.type != V4L2_FRMIVAL_TYPE_DISCRETE) break;
+            }
+            if (intervals == 0 && n < capacity) {
+                mt_camera_mode *m = &modes[n++];
+                for (int i = 0; i < 4; i++) m->fourcc[i] = (char)((desc.pixelformat >> (8 * i)) & 0xFF);
+                m->fourcc[4] = 0;
+                m->width = w;
+                m->height = h;
+                m->fps_numerator = m->fps_denominator = 0;
+            }
+            if (size.type != V4L2_FRMSIZE_TYPE_DISCRETE) break;
+        }
+    }
+    close(fd);
+    return n;
+}
+
 static int fail(mt_camera *c, int code, char *error, size_t size, const char *what) {
     snprintf(error, size, "%s (%s)", what, strerror(-code));
     mt_camera_close(c);

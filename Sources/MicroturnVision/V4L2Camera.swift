@@ -80,6 +80,26 @@ public final class V4L2Camera {
         }
     }
 
+    /// One way a camera can stream (its own format, before libv4l2 converts).
+    public struct Mode: Sendable, Equatable {
+        public let format: String
+        public let width: Int
+        public let height: Int
+        /// Frames per second (nil: the camera does not say).
+        public let fps: Double?
+    }
+
+    /// The formats, frame sizes and frame rates the device at `path` offers.
+    public static func modes(_ path: String) -> [Mode] {
+        var raw = [mt_camera_mode](repeating: mt_camera_mode(), count: 256)
+        let n = Int(mt_camera_modes(path, &raw, Int32(raw.count)))
+        return raw.prefix(max(0, n)).map { m in
+            let format = withUnsafeBytes(of: m.fourcc) { String(decoding: $0.prefix(4).prefix { $0 != 0 }, as: UTF8.self) }
+            return Mode(format: format, width: Int(m.width), height: Int(m.height),
+                        fps: m.fps_denominator > 0 ? Double(m.fps_numerator) / Double(m.fps_denominator) : nil)
+        }
+    }
+
     /// A path as it is; a name: the first capture device whose driver or card it is.
     static func resolve(_ name: String) throws(VisionError) -> String {
         if name.hasPrefix("/") {

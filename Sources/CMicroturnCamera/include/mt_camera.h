@@ -20,6 +20,18 @@ typedef struct {
 /// Fills `identity` for the device at `path`; 0, or -errno.
 int mt_camera_identify(const char *path, mt_camera_identity *identity);
 
+/// One way the camera can stream: its own pixel format, a frame size, and a frame rate
+/// (numerator/denominator frames per second; 0/0 when the camera does not say).
+typedef struct {
+    char fourcc[5];
+    int width, height;
+    int fps_numerator, fps_denominator;
+} mt_camera_mode;
+
+/// Up to `capacity` of the modes the device at `path` offers (formats x discrete sizes x discrete
+/// intervals; stepwise ranges give their largest size); the count, or -errno.
+int mt_camera_modes(const char *path, mt_camera_mode *modes, int capacity);
+
 /// Opens `path` and streams `width` x `height` at `fps` (or the nearest the device offers), with
 /// four memory-mapped buffers. 0 and *camera set, or -errno with a message in `error`.
 int mt_camera_open(const char *path, int width, int height, int fps, mt_camera **camera, char *error, size_t error_size);
