@@ -11,6 +11,7 @@ public enum ConfigSchema {
         string("board.name", \.board.name),
         string("board.description", \.board.description),
         int("board.threads", 1...64, \.board.threads),
+        string("board.camera", \.board.camera),
         string("audio.capture_device", \.audio.captureDevice),
         string("audio.playback_device", \.audio.playbackDevice),
         int("audio.rate", 8_000...192_000, \.audio.rate),

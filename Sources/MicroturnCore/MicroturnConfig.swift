@@ -18,6 +18,8 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var description = "built-in defaults"
         /// Worker threads the board can give to inference (used by later modules).
         public var threads = 2
+        /// The camera: a stable path (/dev/v4l/by-id/...) or a driver or card name ("" for none).
+        public var camera = ""
     }
 
     public struct Audio: Sendable, Equatable {

@@ -19,8 +19,10 @@ struct Reps: ParsableCommand {
     @Option(help: "A YUV4MPEG2 (.y4m) video file.")
     var videoFile: String?
 
-    @Option(help: "A V4L2 camera: a device path (best /dev/v4l/by-id/...) or its driver or card name (`microturn camera list`).")
+    @Option(help: "A V4L2 camera: a device path (best /dev/v4l/by-id/...) or its driver or card name (`microturn camera list`). Default: the board profile's board.camera.")
     var camera: String?
+
+    @OptionGroup var source: SettingsSource
 
     @Option(help: "With --camera: stop after this many frames.")
     var frames: Int?
@@ -32,14 +34,22 @@ struct Reps: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (videoFile == nil) != (camera == nil) else { throw ValidationError("give one of --video-file and --camera") }
+        if videoFile != nil && camera != nil { throw ValidationError("give one of --video-file and --camera") }
         if videoFile != nil && (frames != nil || duration != nil) { throw ValidationError("--frames and --duration are for --camera") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
     }
 
     func run() throws {
-        if let camera { return try withExitCodes { try runCamera(camera) } }
+        if videoFile == nil {
+            return try withExitCodes {
+                let name = try camera ?? source.load().board.camera
+                guard !name.isEmpty else {
+                    throw UsageError(message: "no video: give --video-file or --camera, or set board.camera in the board profile")
+                }
+                try runCamera(name)
+            }
+        }
         try withExitCodes {
             let reader = try Y4MReader(path: videoFile!)
             let counter = RepetitionCounter()
