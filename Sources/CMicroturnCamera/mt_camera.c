@@ -47,6 +47,19 @@ int mt_camera_identify(const char *path, mt_camera_identity *identity) {
     return 0;
 }
 
+static void fourcc_text(uint32_t f, char out[5]) {
+    for (int i = 0; i < 4; i++) out[i] = (char)((f >> (8 * i)) & 0xFF);
+    out[4] = 0;
+}
+
+static void add_mode(mt_camera_mode *m, uint32_t format, int width, int height, int fps_numerator, int fps_denominator) {
+    fourcc_text(format, m->fourcc);
+    m->width = width;
+    m->height = height;
+    m->fps_numerator = fps_numerator;
+    m->fps_denominator = fps_denominator;
+}
+
 int mt_camera_modes(const char *path, mt_camera_mode *modes, int capacity) {
     int fd = open(path, O_RDWR | O_NONBLOCK);
     if (fd < 0) return -errno;
@@ -68,25 +81,12 @@ int mt_camera_modes(const char *path, mt_camera_mode *modes, int capacity) {
             ival.height = (uint32_t)h;
             int intervals = 0;
             for (ival.index = 0; n < capacity && ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &ival) == 0; ival.index++) {
-                mt_camera_mode *m = &modes[n++];
-                for (int i = 0; i < 4; i++) m->fourcc[i] = (char)((desc.pixelformat >> (8 * i)) & 0xFF);
-                m->fourcc[4] = 0;
-                m->width = w;
-                m->height = h;
                 struct v4l2_fract f = ival.type == V4L2_FRMIVAL_TYPE_DISCRETE ? ival.discrete : ival.stepwise.min;
-                m->fps_numerator = (int)f.denominator;
-                m->fps_denominator = (int)f.numerator;
+                add_mode(&modes[n++], desc.pixelformat, w, h, (int)f.denominator, (int)f.numerator);
                 intervals++;
                 if (ival.type != V4L2_FRMIVAL_TYPE_DISCRETE) break;
             }
-            if (intervals == 0 && n < capacity) {
-                mt_camera_mode *m = &modes[n++];
-                for (int i = 0; i < 4; i++) m->fourcc[i] = (char)((desc.pixelformat >> (8 * i)) & 0xFF);
-                m->fourcc[4] = 0;
-                m->width = w;
-                m->height = h;
-                m->fps_numerator = m->fps_denominator = 0;
-            }
+            if (intervals == 0 && n < capacity) add_mode(&modes[n++], desc.pixelformat, w, h, 0, 0);
             if (size.type != V4L2_FRMSIZE_TYPE_DISCRETE) break;
         }
     }
@@ -132,8 +132,7 @@ int mt_camera_open(const char *path, int width, int height, int fps, mt_camera *
     c->width = (int)fmt.fmt.pix.width;
     c->height = (int)fmt.fmt.pix.height;
     c->stride = fmt.fmt.pix.bytesperline ? (int)fmt.fmt.pix.bytesperline : c->width;
-    uint32_t f = fmt.fmt.pix.pixelformat;
-    for (int i = 0; i < 4; i++) c->fourcc[i] = (char)((f >> (8 * i)) & 0xFF);
+    fourcc_text(fmt.fmt.pix.pixelformat, c->fourcc);
     // The frame rate (cameras that cannot set it keep theirs).
     struct v4l2_streamparm parm;
     memset(&parm, 0, sizeof parm);
