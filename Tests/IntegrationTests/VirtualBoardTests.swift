@@ -7,8 +7,9 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func tool(_ script: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    static func tool(_ script: String, _ arguments: [String], unplug: Bool = false) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
+        if unplug { p.environment = ProcessInfo.processInfo.environment.merging(["UNPLUG": "1"]) { $1 } }
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["bash", "tools/virtual-board/\(script)"] + arguments
         p.currentDirectoryURL = repository
@@ -37,5 +38,18 @@ import Testing
         #expect(json?["total"] as? Int == 0 && (json?["dropped"] as? Int).map { $0 >= 0 } == true, "\(summary)")
         let fps = json?["fps"] as? Double ?? 0
         #expect(fps > 10 && fps < 40, "frame timestamps: \(fps) fps")
+    }
+
+    @Test func aCameraThatVanishesIsReopened() throws {
+        let built = try Self.tool("build.sh", [CommandLineTests.binary])
+        try #require(built.status == 0, "tools/virtual-board/build.sh: \(built.err)")
+        // vivid is unbound 4 s in and bound again 3 s later; counting goes on for 14 s in all.
+        let r = try Self.tool("run.sh", ["reps", "--camera", "vivid", "--duration", "14", "--json"], unplug: true)
+        #expect(r.status == 0, "\(r.out) \(r.err)")
+        #expect(r.out.contains("stopped") && r.out.contains("reopening"), "the loss is named: \(r.out)")
+        let summary = r.out.split(separator: "\n").last.map(String.init) ?? ""
+        let json = try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: Any]
+        // About 4 s of frames before the loss; many more means the camera came back and streamed.
+        #expect((json?["frames"] as? Int ?? 0) > 150, "\(summary)")
     }
 }

@@ -54,7 +54,17 @@ sleep 1
 # The command: the kernel's mtargs=, arguments separated by commas.
 args=$(sed -n 's/.*mtargs=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 echo "MT-BEGIN"
-/opt/microturn $args
+if grep -q "mtunplug=1" /proc/cmdline; then
+  # The camera vanishes 4 s in and comes back 3 s later (the driver unbound and bound again).
+  /opt/microturn $args &
+  pid=$!
+  sleep 4; echo "MT-UNPLUG"; ls /sys/bus/platform/drivers/vivid/ | grep vivid > /tmp/dev
+  echo "$(cat /tmp/dev)" > /sys/bus/platform/drivers/vivid/unbind
+  sleep 3; echo "MT-REPLUG"; echo "$(cat /tmp/dev)" > /sys/bus/platform/drivers/vivid/bind
+  wait $pid
+else
+  /opt/microturn $args
+fi
 echo "MT-END status=$?"
 poweroff -f
 INIT
