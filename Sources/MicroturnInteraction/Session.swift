@@ -68,7 +68,7 @@ public final class Session {
     private let onEvent: (Event) -> Void
     private var report = Report()
     /// Repetitions counted from a camera or a video file (nil: none).
-    private let repetitions: VideoRepetitions?
+    private let repetitions: (any RepetitionSource)?
 
     private var speaking = false
     private var pendingTurnEnd: Int?       // capture sample where the answered user speech ended
@@ -84,7 +84,7 @@ public final class Session {
     private var murmured = false           // ... and has been, in this user turn
     private var counting = false           // a spoken count is playing
 
-    public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer, repetitions: VideoRepetitions? = nil,
+    public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer, repetitions: (any RepetitionSource)? = nil,
                 onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {
         self.options = options
         self.repetitions = repetitions

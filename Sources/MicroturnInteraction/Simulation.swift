@@ -24,7 +24,7 @@ public enum Simulation {
     }
 
     public static func run(files: Files, config: MicroturnConfig, fast: Bool, echoPath: EchoPath.Spec? = nil,
-                           repetitions: VideoRepetitions? = nil, shouldStop: @escaping () -> Bool = { false },
+                           repetitions: (any RepetitionSource)? = nil, shouldStop: @escaping () -> Bool = { false },
                            onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) -> Result {
         let input = try WavFile.read(path: files.capture)
         guard input.frameCount > 0 else { throw .badWav(path: files.capture, reason: "it holds no samples") }

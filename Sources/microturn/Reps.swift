@@ -78,28 +78,24 @@ struct Reps: ParsableCommand {
     /// --frames, --duration or Ctrl-C.
     private func runCamera(_ name: String) throws {
         installStopSignals()
-        let feed = try CameraFeed(name: name) { problem in FileHandle.standardError.write(Data("microturn: \(problem)\n".utf8)) }
-        let counter = RepetitionCounter()
+        let live = try CameraRepetitions(name: name)
+        let say = { (line: String) in FileHandle.standardError.write(Data("microturn: \(line)\n".utf8)) }
+        say("camera \(live.description)")
         let start = Date()
-        var count = 0, reported = false, first = 0.0, last = 0.0
-        let stop = { stopRequested.load(ordering: .relaxed) || (frames.map { count >= $0 } ?? false)
-            || (duration.map { Date().timeIntervalSince(start) >= $0 } ?? false) }
-        while let frame = feed.next(shouldStop: stop) {
-            if !reported, let d = feed.description {
-                FileHandle.standardError.write(Data("microturn: camera \(d)\n".utf8))
-                reported = true
-            }
-            if count == 0 { first = frame.timestamp }
-            last = frame.timestamp
-            count += 1
-            for e in counter.process(frame) { Self.print(e, json: json) }
+        while !stopRequested.load(ordering: .relaxed) && !(frames.map { live.frames >= $0 } ?? false)
+                && !(duration.map { Date().timeIntervalSince(start) >= $0 } ?? false) {
+            if let problem = live.advance(to: 0) { say("\(problem)") }
+            for e in live.tally.takeEvents() { Self.print(e, json: json) }
+            usleep(20_000)
         }
-        for e in counter.finish() { Self.print(e, json: json) }
-        let fps = count > 1 ? Double(count - 1) / max(1e-9, last - first) : 0
+        live.stop()
+        for e in live.tally.takeEvents() { Self.print(e, json: json) }
+        let count = live.frames, seconds = Date().timeIntervalSince(start)
+        let fps = Double(count) / max(1e-9, seconds)
         if json {
-            Swift.print("{\"total\":\(counter.total),\"frames\":\(count),\"fps\":\(String(format: "%.1f", fps)),\"dropped\":\(feed.droppedFrames)}")
+            Swift.print("{\"total\":\(live.tally.total),\"frames\":\(count),\"fps\":\(String(format: "%.1f", fps)),\"dropped\":\(live.droppedFrames)}")
         } else {
-            Swift.print("total: \(counter.total) repetitions in \(count) frames (\(String(format: "%.1f", fps)) fps, \(feed.droppedFrames) dropped)")
+            Swift.print("total: \(live.tally.total) repetitions in \(count) frames (\(String(format: "%.1f", fps)) fps, \(live.droppedFrames) dropped)")
         }
     }
 

@@ -104,8 +104,20 @@ struct Run: ParsableCommand {
         let synthesizer = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
                                                              pitch: config.speech.pitch, gainDb: config.speech.gainDb))
         // Events go out as they happen; the report keeps the latest for the summary at the end.
+        // The board's camera, if it names one: its repetitions are counted aloud. Without it the
+        // device still talks; the problem is said, not fatal.
+        var camera: CameraRepetitions?
+        if !config.board.camera.isEmpty {
+            do {
+                camera = try CameraRepetitions(name: config.board.camera)
+                FileHandle.standardError.write(Data("microturn: camera \(camera!.description)\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("microturn: \(error); going on without repetition counts\n".utf8))
+            }
+        }
+        defer { camera?.stop() }
         let session = try Session(options: .init(config: config, recordLimit: 10_000), audio: audio, synthesizer: synthesizer,
-                                  onEvent: output.write)
+                                  repetitions: camera, onEvent: output.write)
         let deadline = duration.map { MonotonicClock.now() + UInt64($0 * 1e9) }
         return session.run {
             stopRequested.load(ordering: .relaxed) || deadline.map { MonotonicClock.now() >= $0 } ?? false

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Where a session's repetitions come from: a video file on the session's clock, or a live camera.
+public protocol RepetitionSource: AnyObject {
+    /// What has been counted (read by "how many reps"; its events by the session, to say them).
+    var tally: RepetitionTally { get }
+    /// Brings the count up to `time` seconds of the session's clock; a problem to report, once.
+    func advance(to time: Double) -> VisionError?
+}
+
+extension VideoRepetitions: RepetitionSource {}
+
+/// A live camera counted on its own thread, frames as they come (the camera reopened with backoff
+/// if it vanishes); the session reads the tally.
+public final class CameraRepetitions: RepetitionSource, @unchecked Sendable {
+    public let tally = RepetitionTally()
+    private let state = State()
+    /// Frames counted so far.
+    public var frames: Int { state.lock.withLock { state.frames } }
+    /// Frames the driver dropped.
+    public var droppedFrames: Int { state.lock.withLock { state.dropped } }
+    /// The camera as opened: device, size, rate, format.
+    public let description: String
+
+    struct Work: @unchecked Sendable {
+        let feed: CameraFeed, counter: RepetitionCounter, tally: RepetitionTally, state: State
+    }
+
+    final class State: @unchecked Sendable {
+        let lock = NSLock()
+        var problems: [VisionError] = []
+        var stopping = false
+        var done = false
+        var frames = 0
+        var dropped = 0
+    }
+
+    /// Opens the camera (which must be there) and starts counting.
+    public init(name: String) throws(VisionError) {
+        let state = self.state
+        let feed = try CameraFeed(name: name) { problem in state.lock.withLock { state.problems.append(problem) } }
+        description = feed.description ?? name
+        // The camera thread owns the feed and the counter from here on (only it touches them).
+        let work = Work(feed: feed, counter: RepetitionCounter(), tally: tally, state: state)
+        let thread = Thread {
+            while let frame = work.feed.next(shouldStop: { work.state.lock.withLock { work.state.stopping } }) {
+                work.tally.record(work.counter.process(frame))
+                let dropped = work.feed.droppedFrames
+                work.state.lock.withLock {
+                    work.state.frames += 1
+                    work.state.dropped = dropped
+                }
+            }
+            work.tally.record(work.counter.finish())
+            work.state.lock.withLock { work.state.done = true }
+        }
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    /// Live: the camera keeps its own time; this only hands over a problem it met.
+    public func advance(to time: Double) -> VisionError? {
+        state.lock.withLock { state.problems.isEmpty ? nil : state.problems.removeFirst() }
+    }
+
+    /// Stops counting and waits for the camera thread to let go of the camera.
+    public func stop() {
+        state.lock.withLock { state.stopping = true }
+        while !state.lock.withLock({ state.done }) { usleep(10_000) }
+    }
+}
