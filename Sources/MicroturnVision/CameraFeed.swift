@@ -16,6 +16,8 @@ public final class CameraFeed {
     private var backoff = 0.5
     /// Frames the driver dropped, over all reopenings.
     public private(set) var droppedFrames = 0
+    /// Times the camera came back after it was lost.
+    public private(set) var reopenings = 0
 
     public init(name: String, width: Int = 640, height: Int = 480, fps: Int = 30,
                 onProblem: @escaping (VisionError) -> Void) throws(VisionError) {
@@ -40,6 +42,7 @@ public final class CameraFeed {
                     camera = try V4L2Camera(name: name, width: width, height: height, fps: fps)
                     firstFrame = true
                     backoff = 0.5
+                    reopenings += 1
                 } catch {
                     if backoff >= 8 { onProblem(error) }  // said once the waits reach their longest, not every try
                     wait(shouldStop)

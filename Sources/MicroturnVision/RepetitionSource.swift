@@ -19,6 +19,8 @@ public final class CameraRepetitions: RepetitionSource, @unchecked Sendable {
     public var frames: Int { state.lock.withLock { state.frames } }
     /// Frames the driver dropped.
     public var droppedFrames: Int { state.lock.withLock { state.dropped } }
+    /// Times the camera came back after it was lost.
+    public var reopenings: Int { state.lock.withLock { state.reopenings } }
     /// The camera as opened: device, size, rate, format.
     public let description: String
 
@@ -33,6 +35,7 @@ public final class CameraRepetitions: RepetitionSource, @unchecked Sendable {
         var done = false
         var frames = 0
         var dropped = 0
+        var reopenings = 0
     }
 
     /// Opens the camera (which must be there) and starts counting.
@@ -45,10 +48,11 @@ public final class CameraRepetitions: RepetitionSource, @unchecked Sendable {
         let thread = Thread {
             while let frame = work.feed.next(shouldStop: { work.state.lock.withLock { work.state.stopping } }) {
                 work.tally.record(work.counter.process(frame))
-                let dropped = work.feed.droppedFrames
+                let (dropped, reopenings) = (work.feed.droppedFrames, work.feed.reopenings)
                 work.state.lock.withLock {
                     work.state.frames += 1
                     work.state.dropped = dropped
+                    work.state.reopenings = reopenings
                 }
             }
             work.tally.record(work.counter.finish())

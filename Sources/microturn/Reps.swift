@@ -93,9 +93,9 @@ struct Reps: ParsableCommand {
         let count = live.frames, seconds = Date().timeIntervalSince(start)
         let fps = Double(count) / max(1e-9, seconds)
         if json {
-            Swift.print("{\"total\":\(live.tally.total),\"frames\":\(count),\"fps\":\(String(format: "%.1f", fps)),\"dropped\":\(live.droppedFrames)}")
+            Swift.print("{\"total\":\(live.tally.total),\"frames\":\(count),\"fps\":\(String(format: "%.1f", fps)),\"dropped\":\(live.droppedFrames),\"reopened\":\(live.reopenings)}")
         } else {
-            Swift.print("total: \(live.tally.total) repetitions in \(count) frames (\(String(format: "%.1f", fps)) fps, \(live.droppedFrames) dropped)")
+            Swift.print("total: \(live.tally.total) repetitions in \(count) frames (\(String(format: "%.1f", fps)) fps, \(live.droppedFrames) dropped, reopened \(live.reopenings) times)")
         }
     }
 
