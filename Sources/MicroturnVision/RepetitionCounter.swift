@@ -1,4 +1,3 @@
-import Foundation
 /// What the counter reports as it goes.
 public enum RepetitionEvent: Sendable, Equatable {
     /// A set began (its first full repetition started at `time`).
@@ -179,7 +178,6 @@ struct SwingTracker {
             return nil
         }
         let offset = (smooth - mid) * restSide  // > 0 on the rest side
-        if ProcessInfo.processInfo.environment["RC_TRACE"] != nil { FileHandle.standardError.write("\(String(format: "%.2f", t)) v \(String(format: "%.2f", value)) s \(String(format: "%.2f", smooth)) mid \(String(format: "%.2f", mid)) band \(String(format: "%.2f", band)) floor \(String(format: "%.2f", floor)) typ \(String(format: "%.2f", typical)) per \(String(format: "%.2f", period)) away \(away) rest \(restSide)\n".data(using: .utf8)!) }
         if !away {
             rest = restSide > 0 ? max(rest, smooth) : min(rest, smooth)
             if offset < -band {
