@@ -38,6 +38,16 @@ public struct Sampler: Sendable {
         return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
     }
 
+    /// The index of the largest logit, the lowest on ties (a plain loop: it runs once per token
+    /// over the whole vocabulary).
+    public static func argmax(_ logits: [Float]) -> Int {
+        logits.withUnsafeBufferPointer { l in
+            var best = 0
+            for i in l.indices where l[i] > l[best] { best = i }
+            return best
+        }
+    }
+
     public mutating func next(_ logits: [Float], history: [Int] = []) -> Int {
         var l = logits
         let s = settings
@@ -46,7 +56,7 @@ public struct Sampler: Sendable {
                 l[t] = l[t] > 0 ? l[t] / s.repetitionPenalty : l[t] * s.repetitionPenalty
             }
         }
-        if s.temperature <= 0 { return l.indices.max { l[$0] < l[$1] || (l[$0] == l[$1] && $0 > $1) } ?? 0 }
+        if s.temperature <= 0 { return Self.argmax(l) }
         // Candidates by logit, best first; the filters cut the list.
         var order = l.indices.sorted { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
         if s.topK > 0 && s.topK < order.count { order.removeLast(order.count - s.topK) }

@@ -121,17 +121,20 @@ public final class Transformer {
     /// (row-major, `vocabulary` per token). The results equal feeding them one at a time.
     public func forward(tokens: [Int], allLogits: Bool = false) -> [Float] {
         precondition(!tokens.isEmpty, "no tokens to feed")
-        if tokens.count <= Self.maxBatch { return forwardBatch(tokens, allLogits: allLogits) }
+        if tokens.count <= Self.maxBatch { return forwardBatch(tokens, logitsFor: allLogits ? Array(tokens.indices) : [tokens.count - 1]) }
         var logits: [Float] = []
         for start in stride(from: 0, to: tokens.count, by: Self.maxBatch) {
             let batch = Array(tokens[start..<min(tokens.count, start + Self.maxBatch)])
             let last = start + batch.count == tokens.count
-            if allLogits || last { logits += forwardBatch(batch, allLogits: allLogits) } else { _ = forwardBatch(batch, allLogits: false) }
+            // Batches before the last need no logits unless all are asked for (the output matrix
+            // is the largest read of a step).
+            logits += forwardBatch(batch, logitsFor: allLogits ? Array(batch.indices) : last ? [batch.count - 1] : [])
         }
         return logits
     }
 
-    func forwardBatch(_ tokens: [Int], allLogits: Bool) -> [Float] {
+    /// One batch; the logits of the batch positions in `logitsFor`, row after row.
+    func forwardBatch(_ tokens: [Int], logitsFor wanted: [Int]) -> [Float] {
         let c = config, n = tokens.count
         let x = Activations(rows: n, cols: c.width)
         for (i, token) in tokens.enumerated() {
@@ -146,7 +149,7 @@ public final class Transformer {
             addResidual(x, feedForward(normed(x, layer.ffnNorm), layer: layer))
         }
         position += n
-        let wanted = allLogits ? Array(0..<n) : [n - 1]
+        guard !wanted.isEmpty else { return [] }
         var logits = [Float](repeating: 0, count: wanted.count * c.vocabulary)
         let final = normed(x, outputNorm)
         logits.withUnsafeMutableBufferPointer {

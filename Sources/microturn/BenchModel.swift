@@ -106,20 +106,11 @@ struct BenchModel: ParsableCommand {
         var logits = transformer.forward(tokens: prompt)
         let t1 = Date()
         for _ in 0..<decode {
-            let next = Self.argmax(logits)
+            let next = Sampler.argmax(logits)
             logits = transformer.forward(token: next)
         }
         let t2 = Date()
         print("{\"prefill_s\": \(t1.timeIntervalSince(t0)), \"decode_s\": \(t2.timeIntervalSince(t1))}")
-    }
-
-    /// The index of the largest logit (a plain loop: this runs once per decoded token, timed).
-    static func argmax(_ logits: [Float]) -> Int {
-        logits.withUnsafeBufferPointer { l in
-            var best = 0
-            for i in l.indices where l[i] > l[best] { best = i }
-            return best
-        }
     }
 
     /// Weight bytes one decode step reads: one embedding row, the used experts' share of each
