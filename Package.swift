@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference", "CMicroturnKernels"]),
         .testTarget(name: "MicroturnVisionTests", dependencies: ["MicroturnVision"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore"]),
+                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 # libv4l-dev: the camera. gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the engine's
 # Arm kernels are cross-compiled and tested under qemu-user (tools/test-kernels-aarch64.sh), since
 # most boards are Arm. linux-image-amd64 ... kmod: the virtual board (tools/virtual-board), where
-# real kernel drivers (vivid, the virtual camera) are tested in QEMU.
+# real kernel drivers (vivid, the virtual camera) are tested in QEMU; v4l-utils: v4l2-ctl, which
+# the board's tests use to make vivid drop frames, stall and mark frames corrupt; alsa-utils:
+# aplay, the board's user voice into snd-aloop.
 packages=(pkg-config g++ libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us
           libv4l-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-          linux-image-amd64 qemu-system-x86 busybox-static cpio kmod)
+          linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)

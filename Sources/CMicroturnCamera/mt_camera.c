@@ -16,8 +16,8 @@ enum { BUFFERS = 4 };
 
 struct mt_camera {
     int fd;
-    int width, height, stride, fps_num, fps_den;
-    char fourcc[5];
+    int width, height, stride, pixel_bytes, fps_num, fps_den;
+    char fourcc[5], source[5];
     void *start[BUFFERS];
     size_t length[BUFFERS];
     int buffers;
@@ -100,7 +100,7 @@ static int fail(mt_camera *c, int code, char *error, size_t size, const char *wh
     return code;
 }
 
-int mt_camera_open(const char *path, int width, int height, int fps, mt_camera **camera, char *error, size_t error_size) {
+int mt_camera_open(const char *path, int width, int height, int fps, int rgb, mt_camera **camera, char *error, size_t error_size) {
     *camera = NULL;
     mt_camera *c = calloc(1, sizeof *c);
     if (!c) return -ENOMEM;
@@ -119,20 +119,30 @@ int mt_camera_open(const char *path, int width, int height, int fps, mt_camera *
     if (!(caps & V4L2_CAP_VIDEO_CAPTURE) || !(caps & V4L2_CAP_STREAMING)) {
         return fail(c, -ENOTSUP, error, error_size, "it does not capture video by streaming");
     }
-    // Planar YUV 4:2:0 from whatever the camera sends: libv4l2 converts; the first plane is grey.
+    // Planar YUV 4:2:0 (the first plane is grey) or packed RGB from whatever the camera sends:
+    // libv4l2 converts.
+    uint32_t wanted = rgb ? V4L2_PIX_FMT_RGB24 : V4L2_PIX_FMT_YUV420;
     struct v4l2_format fmt;
     memset(&fmt, 0, sizeof fmt);
     fmt.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     fmt.fmt.pix.width = (uint32_t)width;
     fmt.fmt.pix.height = (uint32_t)height;
-    fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_YUV420;
+    fmt.fmt.pix.pixelformat = wanted;
     fmt.fmt.pix.field = V4L2_FIELD_ANY;
     r = xioctl(c->fd, VIDIOC_S_FMT, &fmt);
     if (r < 0) return fail(c, r, error, error_size, "cannot set a format");
+    if (fmt.fmt.pix.pixelformat != wanted) return fail(c, -EINVAL, error, error_size, "libv4l2 cannot deliver the format asked for");
     c->width = (int)fmt.fmt.pix.width;
     c->height = (int)fmt.fmt.pix.height;
-    c->stride = fmt.fmt.pix.bytesperline ? (int)fmt.fmt.pix.bytesperline : c->width;
+    c->pixel_bytes = rgb ? 3 : 1;
+    c->stride = fmt.fmt.pix.bytesperline ? (int)fmt.fmt.pix.bytesperline : c->width * c->pixel_bytes;
     fourcc_text(fmt.fmt.pix.pixelformat, c->fourcc);
+    // The camera's own format: the plain ioctl goes past libv4l2 to the driver.
+    struct v4l2_format own;
+    memset(&own, 0, sizeof own);
+    own.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    if (ioctl(c->fd, VIDIOC_G_FMT, &own) == 0) fourcc_text(own.fmt.pix.pixelformat, c->source);
+    else memcpy(c->source, c->fourcc, 5);
     // The frame rate (cameras that cannot set it keep theirs).
     struct v4l2_streamparm parm;
     memset(&parm, 0, sizeof parm);
@@ -183,16 +193,17 @@ int mt_camera_open(const char *path, int width, int height, int fps, mt_camera *
     return 0;
 }
 
-void mt_camera_format(const mt_camera *c, int *width, int *height, int *fps_numerator, int *fps_denominator, char fourcc[5]) {
+void mt_camera_format(const mt_camera *c, int *width, int *height, int *fps_numerator, int *fps_denominator,
+                      char delivered[5], char source[5]) {
     *width = c->width;
     *height = c->height;
     *fps_numerator = c->fps_num;
     *fps_denominator = c->fps_den;
-    memcpy(fourcc, c->fourcc, 4);
-    fourcc[4] = 0;
+    memcpy(delivered, c->fourcc, 5);
+    memcpy(source, c->source, 5);
 }
 
-int mt_camera_read(mt_camera *c, uint8_t *grey, int timeout_ms, double *timestamp, uint32_t *sequence) {
+int mt_camera_read(mt_camera *c, uint8_t *pixels, int timeout_ms, double *timestamp, uint32_t *sequence) {
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
     int ready = poll(&p, 1, timeout_ms);
     if (ready < 0) return errno == EINTR ? 0 : -errno;
@@ -206,15 +217,20 @@ int mt_camera_read(mt_camera *c, uint8_t *grey, int timeout_ms, double *timestam
     if (r == -EAGAIN) return 0;
     if (r < 0) return r;
     if (buf.index >= (uint32_t)c->buffers) return -EIO;
+    *sequence = buf.sequence;
+    if (buf.flags & V4L2_BUF_FLAG_ERROR) {  // corrupt (a bad transfer): give it back unread
+        r = xioctl(c->fd, VIDIOC_QBUF, &buf);
+        return r < 0 ? r : 2;
+    }
     const uint8_t *src = c->start[buf.index];
-    size_t need = (size_t)c->stride * (size_t)(c->height - 1) + (size_t)c->width;
+    size_t row = (size_t)c->width * (size_t)c->pixel_bytes;
+    size_t need = (size_t)c->stride * (size_t)(c->height - 1) + row;
     if (c->length[buf.index] < need) {  // a buffer smaller than its picture: give it back, report
         xioctl(c->fd, VIDIOC_QBUF, &buf);
         return -EIO;
     }
-    for (int y = 0; y < c->height; y++) memcpy(grey + (size_t)y * c->width, src + (size_t)y * c->stride, (size_t)c->width);
+    for (int y = 0; y < c->height; y++) memcpy(pixels + (size_t)y * row, src + (size_t)y * c->stride, row);
     *timestamp = (double)buf.timestamp.tv_sec + (double)buf.timestamp.tv_usec / 1e6;
-    *sequence = buf.sequence;
     r = xioctl(c->fd, VIDIOC_QBUF, &buf);
     return r < 0 ? r : 1;
 }

@@ -218,9 +218,15 @@ public final class Session {
         if let error = video.advance(to: seconds(t + n)) {
             emit(Event(time: seconds(t), kind: .deviceError, detail: "video: \(error)"))
         }
-        for event in video.tally.takeEvents() {
-            guard case let .repetition(number, _, _, _) = event, let text = Self.announcement(number, options.config.reps) else { continue }
-            let busy = isSpeech || inSpeech || silentSince != nil ? "the user is speaking"
+        // Repetitions can come several at once (a set starts on its second); only the last of
+        // them is said.
+        let said = video.tally.takeEvents().compactMap { event -> String? in
+            guard case let .repetition(number, _, _, _) = event else { return nil }
+            return Self.announcement(number, options.config.reps)
+        }
+        for (k, text) in said.enumerated() {
+            let busy = k < said.count - 1 ? "a later count came with it"
+                : isSpeech || inSpeech || silentSince != nil ? "the user is speaking"
                 : speaking || murmuring || counting || pendingTurnEnd != nil ? "the device is speaking" : nil
             if let busy {
                 emit(Event(time: seconds(t), kind: .count, text: text, detail: "skipped: \(busy)"))

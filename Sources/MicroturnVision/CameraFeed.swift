@@ -30,9 +30,10 @@ public final class CameraFeed {
     }
 
     /// The opened camera's description, once open.
-    public var description: String? {
-        camera.map { "\($0.device): \($0.width)x\($0.height) at \(String(format: "%.1f", $0.frameRate)) fps (\($0.format))" }
-    }
+    public var description: String? { camera?.description }
+
+    /// The opened camera's frame rate, once open.
+    public var frameRate: Double? { camera?.frameRate }
 
     /// The next frame, or nil once `shouldStop` says so.
     public func next(shouldStop: () -> Bool) -> GreyFrame? {
@@ -51,7 +52,7 @@ public final class CameraFeed {
             }
             do {
                 let dropped = camera!.droppedFrames
-                let frame = try camera!.next()
+                let frame = try camera!.next().grey
                 droppedFrames += camera!.droppedFrames - dropped
                 if firstFrame {
                     offset = ProcessInfo.processInfo.systemUptime - start

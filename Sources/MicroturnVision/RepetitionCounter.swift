@@ -20,6 +20,9 @@ public enum RepetitionEvent: Sendable, Equatable {
 /// estimate still long from a pause must not smooth the next set's faster swings away). A swing smaller than `partialFraction` of the set's
 /// typical one is a half-done repetition and is not counted. The period (for smoothing and for
 /// when a set has ended) comes from the projection's autocorrelation over the last ten seconds.
+/// A set starts only when a second swing of a like length follows the first (both are counted
+/// then): one swing alone is a change in the picture (something moved once, a light went on, a
+/// clock on a screen ticked over), not exercise.
 public final class RepetitionCounter {
     public struct Settings: Sendable {
         public var minPeriod = 0.6, maxPeriod = 5.0
@@ -44,6 +47,8 @@ public final class RepetitionCounter {
     private var period = 2.0
     private var tracker = SwingTracker()
     private var setCount = 0, lastRepEnd = -Double.infinity
+    /// Outside a set, the last swing, waiting for a second to confirm it.
+    private var pending: (start: Double, end: Double, confidence: Double)?
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
@@ -87,23 +92,39 @@ public final class RepetitionCounter {
         }
         if t - lastPeriodUpdate >= 0.5 { updatePeriod(dt: dt, at: t) }
         var events: [RepetitionEvent] = []
+        let gap = max(settings.setGap, 2.5 * period)
+        if let first = pending, t - first.end > gap { pending = nil }
         if let rep = tracker.step(y, at: t, dt: dt, period: period, partial: Float(settings.partialFraction)) {
-            if !inSet {
+            if inSet {
+                events.append(count(rep.start, t, rep.confidence))
+            } else if let first = pending, Self.alike(first.end - first.start, t - rep.start) {
                 inSet = true
                 setCount = 0
-                events.append(.setStart(time: rep.start))
+                pending = nil
+                events.append(.setStart(time: first.start))
+                events.append(count(first.start, first.end, first.confidence))
+                events.append(count(rep.start, t, rep.confidence))
+            } else {
+                pending = (rep.start, t, rep.confidence)
             }
-            total += 1
-            setCount += 1
-            lastRepEnd = t
-            events.append(.repetition(number: total, start: rep.start, end: t, confidence: rep.confidence))
         }
-        if inSet && !tracker.away && t - lastRepEnd > max(settings.setGap, 2.5 * period) {
+        if inSet && !tracker.away && t - lastRepEnd > gap {
             inSet = false
             events.append(.setEnd(time: t, count: setCount))
         }
         return events
     }
+
+    private func count(_ start: Double, _ end: Double, _ confidence: Double) -> RepetitionEvent {
+        total += 1
+        setCount += 1
+        lastRepEnd = end
+        return .repetition(number: total, start: start, end: end, confidence: confidence)
+    }
+
+    /// Two swings of a like length, as the repetitions of a set are: one at most four times the
+    /// other (a set's first swing is timed loosely, from when the picture began to change).
+    static func alike(_ a: Double, _ b: Double) -> Bool { max(a, b) <= 4 * min(a, b) }
 
     /// The stream ended: closes an open set.
     public func finish() -> [RepetitionEvent] {

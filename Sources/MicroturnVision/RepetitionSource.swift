@@ -26,6 +26,7 @@ public final class CameraRepetitions: RepetitionSource, @unchecked Sendable {
 
     struct Work: @unchecked Sendable {
         let feed: CameraFeed, counter: RepetitionCounter, tally: RepetitionTally, state: State
+        var recorder: Y4MWriter?
     }
 
     final class State: @unchecked Sendable {
@@ -38,15 +39,27 @@ public final class CameraRepetitions: RepetitionSource, @unchecked Sendable {
         var reopenings = 0
     }
 
-    /// Opens the camera (which must be there) and starts counting.
-    public init(name: String) throws(VisionError) {
+    /// Opens the camera (which must be there) and starts counting; with `record`, the frames
+    /// counted also go to that .y4m file, to be looked at or counted again offline.
+    public init(name: String, record: String? = nil) throws(VisionError) {
         let state = self.state
-        let feed = try CameraFeed(name: name) { problem in state.lock.withLock { state.problems.append(problem) } }
+        // 320x240 or the nearest size the camera has: the counter works on a 40x30 copy, and a
+        // small picture costs the camera, the bus and the averaging less.
+        let feed = try CameraFeed(name: name, width: 320, height: 240) { problem in state.lock.withLock { state.problems.append(problem) } }
         description = feed.description ?? name
-        // The camera thread owns the feed and the counter from here on (only it touches them).
-        let work = Work(feed: feed, counter: RepetitionCounter(), tally: tally, state: state)
+        // The camera thread owns the feed, the counter and the recorder from here on (only it
+        // touches them).
+        let recorder = try record.map { path throws(VisionError) in
+            try Y4MWriter(path: path, fps: (Int(((feed.frameRate ?? 30) * 1000).rounded()), 1000))
+        }
+        let work = Work(feed: feed, counter: RepetitionCounter(), tally: tally, state: state, recorder: recorder)
         let thread = Thread {
+            var work = work
             while let frame = work.feed.next(shouldStop: { work.state.lock.withLock { work.state.stopping } }) {
+                do throws(VisionError) { try work.recorder?.write(frame) } catch {
+                    work.state.lock.withLock { work.state.problems.append(error) }
+                    work.recorder = nil  // counting goes on without the recording
+                }
                 work.tally.record(work.counter.process(frame))
                 let (dropped, reopenings) = (work.feed.droppedFrames, work.feed.reopenings)
                 work.state.lock.withLock {

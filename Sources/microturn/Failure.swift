@@ -27,6 +27,7 @@ enum Failure {
         case let e as VisionError:
             switch e {
             case .cannotOpen: code = 66
+            case .cannotWrite: code = 73
             case .cameraUnavailable, .cameraLost, .cameraStalled: code = 69
             case .badHeader, .badFrame, .truncatedFrame: code = 65
             }

@@ -6,14 +6,16 @@ struct Reps: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Count exercise repetitions in a video, printing each as it happens.",
         discussion: """
-        Reads a YUV4MPEG2 file (.y4m; `ffmpeg -i IN -pix_fmt yuv420p OUT.y4m` makes one, \
-        tools/make-clips.py makes synthetic ones with ground truth) as a camera would deliver it, and \
-        counts repetitions online from the motion in the picture (on a 40x30 copy of each frame): \
-        sets starting and \
+        Reads a V4L2 camera (--camera, or the board profile's board.camera) or a YUV4MPEG2 file \
+        (.y4m; `ffmpeg -i IN -pix_fmt yuv420p OUT.y4m` makes one, tools/make-clips.py makes \
+        synthetic ones with ground truth, --record keeps what a camera saw) and counts repetitions \
+        online from the motion in the picture (on a 40x30 copy of each frame): sets starting and \
         ending, each repetition with its start, end and confidence, then the total. Half-done \
-        repetitions are not counted.
+        repetitions are not counted. A camera that vanishes or stalls is reopened with backoff; \
+        the summary says how many frames it dropped.
 
-        Example: microturn reps --video-file squats.y4m --json
+        Examples: microturn reps --video-file squats.y4m --json
+                  microturn reps --camera vivid --duration 30 --record look.y4m
         """)
 
     @Option(help: "A YUV4MPEG2 (.y4m) video file.")
@@ -30,12 +32,17 @@ struct Reps: ParsableCommand {
     @Option(help: "With --camera: stop after this many seconds.")
     var duration: Double?
 
+    @Option(help: "With --camera: also record the frames counted to this .y4m file (grey), to look at or count again with --video-file.")
+    var record: String?
+
     @Flag(help: "One JSON object per line (events, then the total).")
     var json = false
 
     func validate() throws {
         if videoFile != nil && camera != nil { throw ValidationError("give one of --video-file and --camera") }
-        if videoFile != nil && (frames != nil || duration != nil) { throw ValidationError("--frames and --duration are for --camera") }
+        if videoFile != nil && (frames != nil || duration != nil || record != nil) {
+            throw ValidationError("--frames, --duration and --record are for --camera")
+        }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
     }
@@ -78,7 +85,7 @@ struct Reps: ParsableCommand {
     /// --frames, --duration or Ctrl-C.
     private func runCamera(_ name: String) throws {
         installStopSignals()
-        let live = try CameraRepetitions(name: name)
+        let live = try CameraRepetitions(name: name, record: record)
         let say = { (line: String) in FileHandle.standardError.write(Data("microturn: \(line)\n".utf8)) }
         say("camera \(live.description)")
         let start = Date()

@@ -1,6 +1,7 @@
-// V4L2 capture through libv4l2 (which converts whatever the camera sends, YUYV or MJPEG, into
-// planar YUV 4:2:0, whose first plane is the grey picture). In C because libv4l2's calls are
-// variadic and the VIDIOC_* request numbers are macros Swift cannot import.
+// V4L2 capture through libv4l2, which converts whatever the camera sends (YUYV, MJPEG, ...) into
+// the format asked for: planar YUV 4:2:0, whose first plane is the grey picture, or packed RGB.
+// In C because libv4l2's calls are variadic and the VIDIOC_* request numbers are macros Swift
+// cannot import.
 #ifndef MT_CAMERA_H
 #define MT_CAMERA_H
 
@@ -33,16 +34,21 @@ typedef struct {
 int mt_camera_modes(const char *path, mt_camera_mode *modes, int capacity);
 
 /// Opens `path` and streams `width` x `height` at `fps` (or the nearest the device offers), with
-/// four memory-mapped buffers. 0 and *camera set, or -errno with a message in `error`.
-int mt_camera_open(const char *path, int width, int height, int fps, mt_camera **camera, char *error, size_t error_size);
+/// four memory-mapped buffers, delivering grey pictures (`rgb` 0: one byte a pixel) or colour
+/// ones (`rgb` 1: red, green, blue bytes a pixel). 0 and *camera set, or -errno with a message
+/// in `error`.
+int mt_camera_open(const char *path, int width, int height, int fps, int rgb, mt_camera **camera, char *error, size_t error_size);
 
-/// The size and frame rate agreed, and the camera's own pixel format (four letters).
-void mt_camera_format(const mt_camera *camera, int *width, int *height, int *fps_numerator, int *fps_denominator, char fourcc[5]);
+/// The size and frame rate agreed, the format delivered (four letters: YU12 or RGB3) and the
+/// camera's own (what libv4l2 converts from; the same when the camera sends the delivered one).
+void mt_camera_format(const mt_camera *camera, int *width, int *height, int *fps_numerator, int *fps_denominator,
+                      char delivered[5], char source[5]);
 
-/// Waits up to `timeout_ms` for a frame and copies its grey picture (width x height bytes) into
-/// `grey`, with its capture time (seconds, monotonic clock) and sequence number. 1: a frame;
-/// 0: none in time; -errno: the device failed (ENODEV: it is gone).
-int mt_camera_read(mt_camera *camera, uint8_t *grey, int timeout_ms, double *timestamp, uint32_t *sequence);
+/// Waits up to `timeout_ms` for a frame and copies its picture (width x height pixels of one or
+/// three bytes) into `pixels`, with its capture time (seconds, monotonic clock) and sequence
+/// number. 1: a frame; 2: a frame the driver marked corrupt, given back unread (its sequence
+/// number set); 0: none in time; -errno: the device failed (ENODEV: it is gone).
+int mt_camera_read(mt_camera *camera, uint8_t *pixels, int timeout_ms, double *timestamp, uint32_t *sequence);
 
 /// Stops streaming and closes (safe on a camera that failed).
 void mt_camera_close(mt_camera *camera);
