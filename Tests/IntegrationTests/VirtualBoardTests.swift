@@ -144,17 +144,24 @@ import MicroturnVision
 
     @Test func aLiveSessionOnTheBoardAnswersTheUserWithTheCameraOn() throws {
         try #require(Self.boardProblem == nil, "\(Self.boardProblem ?? "")")
-        // The user's voice, played into the loopback card's second substream 6 s in; the session
-        // listens at its other end (the first substream carries the device's own voice).
+        // The user's voice, played into the loopback card's second substream once the session
+        // has been listening at its other end for 3 s (starting takes seconds under emulation);
+        // the first substream carries the device's own voice. Written at the card's rate and
+        // channels (48 kHz stereo), so that aplay's plug plugin does not resample it: its linear
+        // interpolation dulls the voice enough to put the command near its acceptance margin.
         let synth = try SpeechSynthesizer(voice: .init(name: "en", rateWpm: 150))
         let silence = [Float](repeating: 0, count: 8_000)
-        let voice = try silence + synth.synthesize("how many reps").map { $0 * 0.5 } + silence
+        let voice = try Resampler(from: 16_000, to: 48_000, quality: 10)
+            .process(silence + synth.synthesize("how many reps").map { $0 * 0.5 } + silence)
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("user-\(getpid()).wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }
-        try WavFile(sampleRate: 16_000, channels: 1, samples: voice).write(path: wav)
+        try WavFile(sampleRate: 48_000, channels: 2, samples: voice.flatMap { [$0, $0] }).write(path: wav)
+        let user = """
+            until grep -q RUNNING /proc/asound/Loopback/pcm1c/sub1/status 2>/dev/null; do sleep 0.2; done
+            sleep 3; aplay -q -D plughw:CARD=Loopback,DEV=0,SUBDEV=1 /extra/\(URL(fileURLWithPath: wav).lastPathComponent)
+            """
         let r = try Self.board(["run", "--board", "virtual", "--capture-device", "hw:CARD=Loopback,DEV=1,SUBDEV=1",
-                                         "--duration", "16", "--json"],
-                              environment: ["PUT": wav, "BESIDE": "sleep 6; aplay -q -D plughw:CARD=Loopback,DEV=0,SUBDEV=1 /extra/\(URL(fileURLWithPath: wav).lastPathComponent)"])
+                                "--duration", "20", "--json"], environment: ["PUT": wav, "BESIDE": user])
         #expect(r.status == 0, "\(r.out) \(r.err)")
         // Sound card and camera both open; the command heard and answered from the counter (a
         // test pattern has no repetitions); no device errors.

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary=${1:-.build/release/microturn}
 modules=(vivid snd-aloop)
-tools=(/usr/bin/v4l2-ctl /usr/bin/aplay)
+tools=(/usr/bin/v4l2-ctl /usr/bin/aplay /usr/bin/arecord)
 data=(/usr/share/alsa /usr/lib/x86_64-linux-gnu/libv4l /usr/lib/x86_64-linux-gnu/espeak-ng-data
       /usr/share/pocketsphinx/model/en-us/en-us /usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict)
 out=.build-board
