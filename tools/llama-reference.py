@@ -14,6 +14,10 @@ checked against: the same GGUF files, the same questions.
       Prints {"prefill_s": ..., "decode_s": ...}: one prefill of N tokens, then N greedy decodes.
   tools/llama-reference.py quantize --model F32.gguf --out Q.gguf --type Q4_K_M
       llama.cpp's own quantizer (K-quants: Q4_K_M mixes Q4_K and Q6_K).
+  tools/llama-reference.py selftest
+      Runs llama.cpp on tiny F32, Q8_0 and Q4_0 models, each in a child process; exit 0 when
+      all ran (tools/setup.sh rebuilds llama-cpp-python when not: a build for this CPU that
+      faults on it, say on AMX instructions the kernel does not allow).
 
 Needs llama-cpp-python built from its PyPI source package (tools/setup.sh --reference builds it
 with llama.cpp's tools and examples off).
@@ -44,6 +48,24 @@ def ids(text):
     return [int(t) for t in text.split(",") if t.strip()]
 
 
+def selftest():
+    import os
+    import subprocess
+    import tempfile
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as d:
+        for t in ("F32", "Q8_0", "Q4_0"):
+            model, out = os.path.join(d, t + ".gguf"), os.path.join(d, t + ".f32")
+            subprocess.run([sys.executable, os.path.join(here, "make-tiny-gguf.py"), "--arch", "llama", "--type", t, "--out", model],
+                           check=True, stdout=subprocess.DEVNULL)
+            r = subprocess.run([sys.executable, __file__, "logits", "--model", model, "--tokens", "1,2,3", "--out", out],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                how = f"signal {-r.returncode}" if r.returncode < 0 else f"exit {r.returncode}"
+                sys.exit(f"llama-reference.py selftest: llama.cpp failed on a {t} model ({how}) {r.stderr.strip()}")
+    print("llama-reference.py selftest: llama.cpp runs F32, Q8_0 and Q4_0 models")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -69,6 +91,7 @@ def main():
     qz.add_argument("--model", required=True)
     qz.add_argument("--out", required=True)
     qz.add_argument("--type", required=True, choices=sorted(FTYPES))
+    sub.add_parser("selftest")
     a = p.parse_args()
 
     if a.command == "logits":
@@ -111,6 +134,8 @@ def main():
             token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
         t2 = time.perf_counter()
         print(json.dumps({"prefill_s": t1 - t0, "decode_s": t2 - t1}))
+    elif a.command == "selftest":
+        selftest()
     elif a.command == "quantize":
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = FTYPES[a.type]

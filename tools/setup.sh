@@ -44,12 +44,18 @@ else
   echo "setup: installing Python packages gguf numpy"
   pip_install gguf numpy
 fi
-if python3 -c "import llama_cpp" 2>/dev/null; then
-  echo "setup: llama-cpp-python already installed"
+# Built for this CPU, minus AMX: some virtual machines list AMX in cpuid while the kernel does not
+# let a process use it (llama.cpp's tile instructions then fault on quantized models). GCC keeps
+# an explicit -mno-... over what -march=native implies. A build that does not run here (one from
+# before, or pip's cached wheel from another machine) is rebuilt, never taken from the cache.
+if python3 -c "import llama_cpp" 2>/dev/null && python3 tools/llama-reference.py selftest >/dev/null 2>&1; then
+  echo "setup: llama-cpp-python already installed and runs here"
 else
   echo "setup: building llama-cpp-python (llama.cpp, the reference for the model engine's tests; a few minutes)"
-  CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
-    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" pip_install --no-binary llama-cpp-python llama-cpp-python
+  no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS='$no_amx' -DCMAKE_CXX_FLAGS='$no_amx'" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" pip_install --no-cache-dir --force-reinstall --no-binary llama-cpp-python llama-cpp-python
+  python3 tools/llama-reference.py selftest || { echo "setup: llama.cpp does not run on this machine" >&2; exit 70; }
 fi
 
 if ! command -v swift >/dev/null; then

@@ -49,8 +49,9 @@ public final class CameraRepetitions: RepetitionSource, @unchecked Sendable {
         description = feed.description ?? name
         // The camera thread owns the feed, the counter and the recorder from here on (only it
         // touches them).
+        let rate = feed.frameRate ?? 30
         let recorder = try record.map { path throws(VisionError) in
-            try Y4MWriter(path: path, fps: (Int(((feed.frameRate ?? 30) * 1000).rounded()), 1000))
+            try Y4MWriter(path: path, fps: rate == rate.rounded() ? (Int(rate), 1) : (Int((rate * 1000).rounded()), 1000))
         }
         let work = Work(feed: feed, counter: RepetitionCounter(), tally: tally, state: state, recorder: recorder)
         let thread = Thread {
