@@ -55,7 +55,8 @@ else
   no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
   CMAKE_ARGS="-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS='$no_amx' -DCMAKE_CXX_FLAGS='$no_amx'" \
     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" pip_install --no-cache-dir --force-reinstall --no-binary llama-cpp-python llama-cpp-python
-  python3 tools/llama-reference.py selftest || { echo "setup: llama.cpp does not run on this machine" >&2; exit 70; }
+  python3 tools/llama-reference.py selftest \
+    || echo "setup: warning: llama.cpp still does not run here; the model engine's reference tests will fail (the rest works)" >&2
 fi
 
 if ! command -v swift >/dev/null; then

@@ -80,9 +80,10 @@ import MicroturnVision
         #expect(r.out.contains("stopped") && r.out.contains("reopening"), "the loss is named: \(r.out)")
         let summary = r.out.split(separator: "\n").last.map(String.init) ?? ""
         let json = try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: Any]
-        // It came back, and frames went on after it did (4 s before the loss give at most about 100).
+        // It came back, and frames went on after it did (the 4 s before the loss give at most
+        // about 130 at 30 fps; about 300 in all when it streams on).
         #expect(json?["reopened"] as? Int == 1, "\(summary)")
-        #expect((json?["frames"] as? Int ?? 0) > 110, "\(summary)")
+        #expect((json?["frames"] as? Int ?? 0) > 200, "\(summary)")
     }
 
     @Test func framesLostStallsAndWrappedNumbersAreCounted() throws {
@@ -102,12 +103,13 @@ import MicroturnVision
         #expect(r.out.contains("sent no frame for 2.0 s; reopening"), "the stall is named: \(r.out)")
         let summary = r.out.split(separator: "\n").last.map(String.init) ?? ""
         let json = try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: Any]
-        // Reopened after the stall, and streaming again after it; the corrupt frames and the 30 %
-        // are counted as lost (a count near 2^32 would be a wrapped number taken for a gap).
+        // Reopened after the stall, and streaming again after it (the 7 s before the stall give at
+        // most about 210 frames; about 370 in all when it streams on); the corrupt frames and the
+        // 30 % are counted as lost (a count near 2^32 would be a wrapped number taken for a gap).
         #expect((json?["reopened"] as? Int ?? 0) >= 1, "\(summary)")
         let dropped = json?["dropped"] as? Int ?? -1
         #expect(dropped >= 15 && dropped < 1000, "\(summary)")
-        #expect((json?["frames"] as? Int ?? 0) > 150, "\(summary)")
+        #expect((json?["frames"] as? Int ?? 0) > 260, "\(summary)")
     }
 
     @Test func aSnapshotShowsTheColourBarsInTheirColours() throws {
