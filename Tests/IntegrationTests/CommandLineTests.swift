@@ -43,6 +43,19 @@ import Testing
         #expect(missing.status == 66 && missing.err.contains("no such file"))
     }
 
+    @Test func aCameraThatIsNotThereExits69AndABadOutputNameExits64() throws {
+        // (No camera on the build machine; the board tests take real pictures.)
+        let out = Self.temp("look.ppm", "")
+        try? FileManager.default.removeItem(atPath: out)
+        let missing = try Self.run(["camera", "snapshot", "--camera", "/dev/v4l/by-id/no-such-camera", "--out", out])
+        #expect(missing.status == 69 && missing.err.contains("no such device") && missing.err.contains("camera list"), "\(missing.err)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let png = try Self.run(["camera", "snapshot", "--camera", "vivid", "--out", out + ".png"])
+        #expect(png.status == 64 && png.err.contains(".ppm (colour) or .pgm (grey)"), "\(png.err)")
+        let record = try Self.run(["reps", "--camera", "/dev/v4l/by-id/no-such-camera", "--record", "/no/such/folder/r.y4m"])
+        #expect(record.status == 69, "the camera is looked for first: \(record.err)")
+    }
+
     @Test func aCaptureFileThatIsNotAWavExits65() throws {
         let bad = Self.temp("user.wav", "this is a text file, not audio")
         let r = try Self.run(["run", "--capture-file", bad, "--playback-file", bad + ".out.wav", "--fast"])
