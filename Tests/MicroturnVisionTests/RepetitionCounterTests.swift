@@ -55,6 +55,21 @@ import Testing
         #expect(events.filter { if case .setStart = $0 { true } else { false } }.count == setCounts.count)
     }
 
+    @Test func exerciseRightAfterTheSceneChangesIsCounted() throws {
+        // 3 s of another picture (a camera's test pattern before a video starts, a camera turned
+        // to the exerciser), then a squat set: the counter must not spend the set following the
+        // change of scene.
+        let (path, truth) = try Self.clip(["--exercise", "squat", "--reps", "8", "--period", "1.5", "--seed", "3"])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let reader = try Y4MReader(path: path), counter = RepetitionCounter()
+        let before = Self.scene(changes: [], seconds: 3)
+        for f in before { _ = counter.process(f.scaled(toWidth: reader.width, height: reader.height)) }
+        while let f = try reader.next() {
+            _ = counter.process(GreyFrame(width: f.width, height: f.height, pixels: f.pixels, timestamp: 3 + f.timestamp, index: before.count + f.index))
+        }
+        #expect(abs(counter.total - truth.total) <= 1, "counted \(counter.total) of \(truth.total)")
+    }
+
     @Test func halfDoneRepetitionsAreNotCounted() throws {
         // Seed 2 gives this squat clip three half-done repetitions among the full ones.
         let (path, truth) = try Self.clip(["--exercise", "squat", "--reps", "10", "--period", "2", "--seed", "2"])

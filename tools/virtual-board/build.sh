@@ -31,7 +31,7 @@ root=$out/root
 rm -rf "$root"
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,opt,modules,usr/share/microturn/boards}
 cp /bin/busybox "$root/bin/busybox"
-for app in sh mount poweroff insmod sleep cat echo ls grep sed tr base64 kill; do ln -sf busybox "$root/bin/$app"; done
+for app in sh mount poweroff insmod sleep cat echo ls grep sed tr base64 kill head tail dd; do ln -sf busybox "$root/bin/$app"; done
 
 # Modules in the order they must be loaded (each driver's dependencies first).
 : > "$root/modules/order"
