@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the virtual board: Debian's own kernel booted in QEMU with an initramfs holding busybox,
 # the kernel modules the tests need (vivid, the virtual camera; snd-aloop, a loopback sound card
-# for microphone and loudspeaker), v4l2-ctl (to work vivid's fault-injection controls), aplay (to
+# for microphone and loudspeaker; virtio-blk, for run.sh's DISK), v4l2-ctl (to work vivid's fault-injection controls), aplay (to
 # play a user's voice into the loopback) and a microturn binary with its shared libraries and the
 # data it reads: libv4l2's format-conversion plugins, alsa-lib's configuration, espeak-ng's voices,
 # PocketSphinx's acoustic model and dictionary, the board profiles.
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary=${1:-.build/release/microturn}
-modules=(vivid snd-aloop)
+modules=(vivid snd-aloop virtio_pci virtio_blk)
 tools=(/usr/bin/v4l2-ctl /usr/bin/aplay /usr/bin/arecord)
 data=(/usr/share/alsa /usr/lib/x86_64-linux-gnu/libv4l /usr/lib/x86_64-linux-gnu/espeak-ng-data
       /usr/share/pocketsphinx/model/en-us/en-us /usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict)

@@ -9,6 +9,9 @@
 #   PUT=live.toml tools/virtual-board/run.sh run --config /extra/live.toml --duration 10
 # FETCH=BOARD_FILE FETCH_TO=HOST_FILE copies a file the command wrote out of the board:
 #   FETCH=/tmp/a.ppm FETCH_TO=a.ppm tools/virtual-board/run.sh camera snapshot --camera vivid --out /tmp/a.ppm
+# DISK=HOST_FILE attaches that file (made, 256 MB sparse, if it is not there) as the board's
+# /dev/vda, raw: the way out for big files (the console takes minutes per 30 MB), e.g.
+#   DISK=rec.img BESIDE='sleep 20; dd if=/tmp/r.y4m of=/dev/vda bs=1M' tools/virtual-board/run.sh reps --camera vivid --duration 22 --record /tmp/r.y4m
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.build-board
@@ -29,7 +32,12 @@ for f in ${PUT:-}; do
 done
 (cd "$work/extra" && find extra | cpio -o -H newc --quiet | gzip -1) > "$work/extra.gz"
 cat "$out/initrd.gz" "$work/extra.gz" > "$work/initrd.gz"
-timeout 300 qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -kernel "$out/vmlinuz" -initrd "$work/initrd.gz" \
+disk=()
+if [ -n "${DISK:-}" ]; then
+  [ -e "$DISK" ] || truncate -s 256M "$DISK"
+  disk=(-drive "file=$DISK,format=raw,if=virtio")
+fi
+timeout 300 qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -kernel "$out/vmlinuz" -initrd "$work/initrd.gz" "${disk[@]}" \
   -append "console=ttyS0 quiet panic=-1" -nographic -no-reboot > "$log" 2>&1 || true
 # (The console's first lines carry terminal escapes: the markers are found anywhere on a line.)
 tr -d '\r' < "$log" | sed -n '/MT-BEGIN$/,/^MT-END/p' | sed '1d;$d'
