@@ -1,7 +1,7 @@
 /// What is wrong with a camera or a video file, naming it, and what to do about it.
 public enum VisionError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
-    /// A recording cannot be written (folder, permissions, disk full).
+    /// A recording or a picture cannot be written (folder, permissions, disk full).
     case cannotWrite(path: String, reason: String)
     case badHeader(path: String, reason: String)
     /// A frame's marker line is not "FRAME..." where one should start.
@@ -20,7 +20,7 @@ public enum VisionError: Error, Equatable, CustomStringConvertible {
         case let .cannotOpen(path, reason):
             "\(path): cannot open the video file (\(reason))"
         case let .cannotWrite(path, reason):
-            "\(path): cannot write the recording (\(reason))"
+            "\(path): cannot write it (\(reason))"
         case let .badHeader(path, reason):
             "\(path): not a usable YUV4MPEG2 (.y4m) stream: \(reason); write one with `ffmpeg -i IN -pix_fmt yuv420p OUT.y4m`"
         case let .badFrame(path, frame, offset, reason):

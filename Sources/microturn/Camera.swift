@@ -90,10 +90,8 @@ struct CameraSnapshot: ParsableCommand {
             let device = try V4L2Camera(name: name, width: width, height: height, colour: out.hasSuffix(".ppm"))
             var frame = try device.next()
             for _ in 0..<skip { frame = try device.next() }
-            do {
-                try frame.netpbm.write(to: URL(fileURLWithPath: out))
-            } catch {
-                throw UsageError(message: "\(out): cannot write the picture (\(error.localizedDescription)); check the folder exists and is writable")
+            do { try frame.netpbm.write(to: URL(fileURLWithPath: out)) } catch {
+                throw VisionError.cannotWrite(path: out, reason: "\(error.localizedDescription); check the folder exists and is writable")
             }
             // Mean level per channel, for "is it dark, is a colour missing".
             var sums = [Int](repeating: 0, count: frame.channels)
