@@ -1,40 +1,69 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine for Microturn: installs the Debian packages the build and the
-# tests need (and the PyPI packages the model engine's tests need: gguf, numpy, llama-cpp-python), then builds the `microturn` binary in release mode (.build/release/microturn).
-#   tools/setup.sh          packages + release build
-#   tools/setup.sh --deps   packages only (what `swift test` needs)
+# Sets up a fresh Debian 12 machine for Microturn.
+#   tools/setup.sh          what running Microturn needs (Debian's -dev packages of the libraries it
+#                           links), then the release build: .build/release/microturn
+#   tools/setup.sh --tests  that, plus what only the tests need (below); no build (`swift test` builds)
+# Swift 6 must be on the PATH. Packages already there are not installed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# libv4l-dev: the camera. gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the engine's
-# Arm kernels are cross-compiled and tested under qemu-user (tools/test-kernels-aarch64.sh), since
-# most boards are Arm. linux-image-amd64 ... kmod: the virtual board (tools/virtual-board), where
-# real kernel drivers (vivid, the virtual camera) are tested in QEMU; v4l-utils: v4l2-ctl, which
-# the board's tests use to make vivid drop frames, stall and mark frames corrupt; alsa-utils:
-# aplay, the board's user voice into snd-aloop.
-packages=(pkg-config g++ libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data libpocketsphinx-dev pocketsphinx-en-us
-          libv4l-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-          linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils)
+mode=run
+case "${1:-}" in
+  "") ;;
+  --tests) mode=tests ;;
+  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "setup: unknown option '$1' (use --tests, or nothing)" >&2; exit 64 ;;
+esac
+
+# What the build links: ALSA, speexdsp (echo canceller, resampler), espeak-ng (speech and its voice
+# data), PocketSphinx and its en-us model (local commands), libv4l2 (cameras).
+run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data
+              libpocketsphinx-dev pocketsphinx-en-us libv4l-dev)
+# Only for the tests. gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the engine's Arm
+# kernels are cross-compiled and run under qemu-user (tools/test-kernels-aarch64.sh), since most
+# boards are Arm. linux-image-amd64 ... kmod: the virtual board (tools/virtual-board), where real
+# kernel drivers (vivid, snd-aloop) are tested in QEMU; v4l-utils: v4l2-ctl, which the board's
+# tests use to make vivid drop frames, stall and mark frames corrupt; alsa-utils: aplay and
+# arecord on the board. clang's fuzzer runtime comes with Swift's toolchain (tools/fuzz.sh).
+test_packages=(g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+               linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils)
+
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)
-if [ "$installed" -eq "${#packages[@]}" ]; then
-  echo "setup: Debian packages already installed: ${packages[*]}"
-else
-  echo "setup: installing ${packages[*]}"
-  $sudo apt-get update -q
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+apt_updated=no
+apt_install() {
+  local installed
+  installed=$(dpkg-query -W -f='${Status}\n' "$@" 2>/dev/null | grep -c '^install ok installed$' || true)
+  if [ "$installed" -eq "$#" ]; then
+    echo "setup: Debian packages already installed: $*"
+    return
+  fi
+  echo "setup: installing $*"
+  if [ "$apt_updated" = no ]; then $sudo apt-get update -q; apt_updated=yes; fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+if ! command -v swift >/dev/null; then
+  echo "setup: no 'swift' on PATH. Install Swift 6 (swift.org) and run this again." >&2
+  exit 69
 fi
 
-# Python packages for the model engine's tests: gguf-py writes tiny models and reference data (an
-# implementation independent of ours), llama-cpp-python runs llama.cpp on them. llama-cpp-python is
-# built from its source package (it vendors llama.cpp), with llama.cpp's tools and examples off: a
-# few minutes once, then pip's wheel cache has it.
+if [ "$mode" = run ]; then
+  apt_install "${run_packages[@]}"
+  echo "setup: building microturn (release)"
+  swift build -c release --product microturn
+  echo "setup: done: .build/release/microturn"
+  exit 0
+fi
+
+apt_install "${run_packages[@]}" "${test_packages[@]}"
+
+# Python packages for the tests: gguf-py writes tiny models and reference data (an implementation
+# independent of ours) and numpy renders exercise clips; llama-cpp-python runs llama.cpp on the
+# same files. It is built from its source package (it vendors llama.cpp), with llama.cpp's tools
+# and examples off: a few minutes once.
 pip_install() {
-  if ! python3 -m pip --version >/dev/null 2>&1; then
-    $sudo apt-get update -q
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip
-  fi
+  if ! python3 -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
   # Debian's own Python refuses pip installs outside a venv unless told (PEP 668).
   python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
 }
@@ -58,13 +87,4 @@ else
   python3 tools/llama-reference.py selftest \
     || echo "setup: warning: llama.cpp still does not run here; the model engine's reference tests will fail (the rest works)" >&2
 fi
-
-if ! command -v swift >/dev/null; then
-  echo "setup: no 'swift' on PATH. Install Swift 6 (swift.org) and run this again." >&2
-  exit 69
-fi
-
-if [ "${1:-}" = "--deps" ]; then exit 0; fi
-echo "setup: building microturn (release)"
-swift build -c release --product microturn
-echo "setup: done: .build/release/microturn"
+echo "setup: done: the tests' packages are installed (run: swift test)"

@@ -8,6 +8,10 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case badMetadata(path: String, key: String, reason: String)
     case badTensor(path: String, tensor: String, reason: String)
     case missingMetadata(path: String, key: String, architecture: String)
+    /// More positions than the model's `context_length` were asked of it.
+    case contextFull(path: String, contextLength: Int, asked: Int)
+    /// A token id the vocabulary does not have.
+    case unknownToken(path: String, token: Int, vocabulary: Int)
 
     public var description: String {
         switch self {
@@ -25,6 +29,10 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
             "\(path): tensor '\(tensor)': \(reason)"
         case let .missingMetadata(path, key, architecture):
             "\(path): metadata '\(key)' is missing, and architecture '\(architecture)' needs it; the file was not converted for this architecture"
+        case let .contextFull(path, contextLength, asked):
+            "\(path): \(asked) positions do not fit the model's context of \(contextLength) tokens (its context_length); use a shorter prompt or fewer tokens"
+        case let .unknownToken(path, token, vocabulary):
+            "\(path): token \(token) is outside the model's vocabulary (0..<\(vocabulary))"
         }
     }
 }

@@ -107,19 +107,26 @@ public final class GGUFFile: @unchecked Sendable {
                 throw .badTensor(path: path, tensor: info.name,
                                  reason: "rows of \(info.shape[0]) elements are not a whole number of \(info.type.name) blocks (\(size) each)")
             }
-            var elements = 1
-            for d in info.shape {
-                let (m, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow, m <= Int.max / 8 else { throw .badTensor(path: path, tensor: info.name, reason: "is impossibly large \(info.shape)") }
-                elements = m
-            }
-            let byteCount = elements / size * blockBytes
             guard info.offset % alignment == 0 else {
                 throw .badTensor(path: path, tensor: info.name, reason: "data offset \(info.offset) is not a multiple of the alignment \(alignment)")
             }
-            guard dataOffset + info.offset + byteCount <= bytes.count else {
+            // Every size and offset the header gives is checked arithmetic: a hostile shape must
+            // be an error naming the tensor, never an overflow trap.
+            let tooLarge = GGUFError.badTensor(path: path, tensor: info.name,
+                                               reason: "is impossibly large (shape \(info.shape) of \(info.type.name), in a file of \(bytes.count) bytes)")
+            var elements = 1
+            for d in info.shape {
+                let (m, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow else { throw tooLarge }
+                elements = m
+            }
+            let (byteCount, o1) = (elements / size).multipliedReportingOverflow(by: blockBytes)
+            let (start, o2) = dataOffset.addingReportingOverflow(info.offset)
+            let (end, o3) = start.addingReportingOverflow(byteCount)
+            guard !o1, !o2, !o3 else { throw tooLarge }
+            guard end <= bytes.count else {
                 throw .badTensor(path: path, tensor: info.name,
-                                 reason: "its data (bytes \(dataOffset + info.offset)..<\(dataOffset + info.offset + byteCount)) lies beyond the end of the file (\(bytes.count) bytes); the file is cut short or damaged")
+                                 reason: "its data (bytes \(start)..<\(end)) lies beyond the end of the file (\(bytes.count) bytes); the file is cut short or damaged")
             }
             tensors.append(Tensor(name: info.name, shape: info.shape, type: info.type, offset: info.offset, byteCount: byteCount))
         }

@@ -5,13 +5,16 @@ final class KVCache {
     let layers: Int
     let heads: Int
     let dim: Int
+    /// The most positions it ever holds (the model's context length).
+    let limit: Int
     /// Positions there is room for before the buffers grow (doubling, contents kept).
     private(set) var capacity = 0
     /// Per layer: heads x capacity x dim floats.
     private var keys: [UnsafeMutablePointer<Float>] = []
     private var values: [UnsafeMutablePointer<Float>] = []
 
-    init(layers: Int, heads: Int, dim: Int) {
+    init(layers: Int, heads: Int, dim: Int, limit: Int) {
+        self.limit = limit
         self.layers = layers
         self.heads = heads
         self.dim = dim
@@ -24,7 +27,8 @@ final class KVCache {
     /// Makes room for `positions` positions, keeping the first `used`.
     func reserve(_ positions: Int, used: Int) {
         guard positions > capacity else { return }
-        let grown = max(positions, 2 * capacity, 64)
+        precondition(positions <= limit, "the caller checks the context length")
+        let grown = min(limit, max(positions, 2 * capacity, 64))
         func regrow(_ old: [UnsafeMutablePointer<Float>]) -> [UnsafeMutablePointer<Float>] {
             (0..<layers).map { l in
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: heads * grown * dim)

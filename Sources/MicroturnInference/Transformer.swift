@@ -104,14 +104,14 @@ public final class Transformer {
         } else {
             output = packedWeights.pack([embedding], of: try w.tensor("token_embd.weight"), in: file)[0]
         }
-        cache = KVCache(layers: c.layers, heads: c.kvHeads, dim: c.headDim)
+        cache = KVCache(layers: c.layers, heads: c.kvHeads, dim: c.headDim, limit: c.contextLength)
     }
 
     /// Forgets every position.
     public func reset() { position = 0 }
 
     /// Feeds one token at the next position; returns the logits for what comes after it.
-    public func forward(token: Int) -> [Float] { forward(tokens: [token]) }
+    public func forward(token: Int) throws(GGUFError) -> [Float] { try forward(tokens: [token]) }
 
     /// Tokens fed as one batch at most (longer prompts go in several, which bounds the memory).
     public static let maxBatch = 256
@@ -119,8 +119,16 @@ public final class Transformer {
     /// Feeds `tokens` at the next positions in batches (each row of weights is read once for a
     /// whole batch); returns the logits after the last one, or after each one with `allLogits`
     /// (row-major, `vocabulary` per token). The results equal feeding them one at a time.
-    public func forward(tokens: [Int], allLogits: Bool = false) -> [Float] {
-        precondition(!tokens.isEmpty, "no tokens to feed")
+    /// Positions past the model's `context_length` are refused (the key/value cache never grows
+    /// past it), and so are ids outside the vocabulary; nothing is fed then.
+    public func forward(tokens: [Int], allLogits: Bool = false) throws(GGUFError) -> [Float] {
+        guard !tokens.isEmpty else { return [] }
+        guard tokens.count <= config.contextLength - position else {
+            throw .contextFull(path: file.path, contextLength: config.contextLength, asked: position + tokens.count)
+        }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabulary }) {
+            throw .unknownToken(path: file.path, token: bad, vocabulary: config.vocabulary)
+        }
         if tokens.count <= Self.maxBatch { return forwardBatch(tokens, logitsFor: allLogits ? Array(tokens.indices) : [tokens.count - 1]) }
         var logits: [Float] = []
         for start in stride(from: 0, to: tokens.count, by: Self.maxBatch) {
@@ -138,7 +146,6 @@ public final class Transformer {
         let c = config, n = tokens.count
         let x = Activations(rows: n, cols: c.width)
         for (i, token) in tokens.enumerated() {
-            precondition(token >= 0 && token < c.vocabulary, "token \(token) is outside the vocabulary")
             let row = embedding.floats(row: token), xi = x.row(i)
             for j in 0..<c.width { xi[j] = row[j] * c.embeddingScale }
         }

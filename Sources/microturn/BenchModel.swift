@@ -21,11 +21,17 @@ struct BenchModel: ParsableCommand {
 
     @OptionGroup var engineThreads: EngineThreads
 
-    @Option(help: "Prompt tokens for the prefill.")
+    @Option(help: "Prompt tokens for the prefill (8 or more; a shorter one times nothing).")
     var prefill = 128
 
-    @Option(help: "Tokens to decode.")
+    @Option(help: "Tokens to decode (1 or more).")
     var decode = 64
+
+    /// Prefill and decode together must fit the model's context; checked once the file is open.
+    func validate() throws {
+        try FlagChecks.integer(prefill, "--prefill", 8...1_000_000)
+        try FlagChecks.integer(decode, "--decode", 1...1_000_000)
+    }
 
     @Option(help: "The llama.cpp reference script.")
     var llamaReference = "tools/llama-reference.py"
@@ -42,6 +48,7 @@ struct BenchModel: ParsableCommand {
             if engineOnly { return try runEngine(threads: threads) }
             let file = try GGUFFile(path: model)
             let config = try ModelConfig(file)
+            try Self.checkFits(prefill: prefill, decode: decode, config)
             let perToken = Self.bytesPerToken(file, config)
             // The children first: a child's peak RSS starts from this process's at its spawn, so
             // this one stays small until they are done (the bandwidth test takes 512 MB).
@@ -54,7 +61,7 @@ struct BenchModel: ParsableCommand {
             let theirs = try ChildProcess.run("python3", [llamaReference, "bench", "--model", model, "--threads", "\(threads)",
                                                           "--prefill", "\(prefill)", "--decode", "\(decode)"], captureOutput: true)
             guard theirs.status == 0, let t = Timing(theirs.output) else {
-                throw UsageError(message: "llama.cpp's run failed (exit \(theirs.status)); tools/setup.sh --deps builds llama-cpp-python")
+                throw UsageError(message: "llama.cpp's run failed (exit \(theirs.status)); tools/setup.sh --tests installs llama-cpp-python")
             }
             let bandwidth = Self.copyBandwidth()
             let ceiling = bandwidth / Double(perToken)
@@ -83,6 +90,15 @@ struct BenchModel: ParsableCommand {
         }
     }
 
+    /// The bench's prompt is made of ids 3 and up (0-2 are usually special tokens), and it and the
+    /// decoded tokens must fit the context.
+    static func checkFits(prefill: Int, decode: Int, _ c: ModelConfig) throws {
+        guard c.vocabulary > 3 else { throw UsageError(message: "the model's vocabulary of \(c.vocabulary) tokens is too small to bench") }
+        guard prefill + decode <= c.contextLength else {
+            throw UsageError(message: "--prefill \(prefill) + --decode \(decode) do not fit the model's context of \(c.contextLength) tokens; ask for fewer")
+        }
+    }
+
     struct Timing {
         var prefill: Double, decode: Double
         init?(_ json: String) {
@@ -98,16 +114,17 @@ struct BenchModel: ParsableCommand {
     func runEngine(threads: Int) throws {
         let transformer = try Transformer(path: model, threads: threads)
         let vocab = transformer.config.vocabulary
+        try Self.checkFits(prefill: prefill, decode: decode, transformer.config)
         let prompt = (0..<prefill).map { ($0 * 7919 + 13) % (vocab - 3) + 3 }
         // Warm up (page in the weights) as llama-reference.py does, then start over.
-        _ = transformer.forward(tokens: Array(prompt.prefix(4)))
+        _ = try transformer.forward(tokens: Array(prompt.prefix(4)))
         transformer.reset()
         let t0 = Date()
-        var logits = transformer.forward(tokens: prompt)
+        var logits = try transformer.forward(tokens: prompt)
         let t1 = Date()
         for _ in 0..<decode {
             let next = Sampler.argmax(logits)
-            logits = transformer.forward(token: next)
+            logits = try transformer.forward(token: next)
         }
         let t2 = Date()
         print("{\"prefill_s\": \(t1.timeIntervalSince(t0)), \"decode_s\": \(t2.timeIntervalSince(t1))}")

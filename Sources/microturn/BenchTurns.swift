@@ -33,6 +33,10 @@ struct BenchTurns: ParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
+    func validate() throws {
+        try FlagChecks.seconds(idleSeconds, "--idle-seconds", allowZero: true)
+    }
+
     func run() throws {
         try withExitCodes {
             let config = try settings.load()

@@ -33,6 +33,11 @@ struct FitTurns: ParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
+    func validate() throws {
+        try FlagChecks.number(l2, "--l2", 0...1000)
+        try FlagChecks.integer(endWaitMarginMs, "--end-wait-margin-ms", 0...5000)
+    }
+
     func run() throws {
         try withExitCodes {
             let config = try settings.load()

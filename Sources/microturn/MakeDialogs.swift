@@ -33,6 +33,9 @@ struct MakeDialogs: ParsableCommand {
     func validate() throws {
         guard (1...1000).contains(count) else { throw ValidationError("--count must be 1-1000") }
         guard (1...50).contains(turns) else { throw ValidationError("--turns must be 1-50") }
+        try FlagChecks.integer(commandEvery, "--command-every", 0...1000)
+        try FlagChecks.integer(backchannelEvery, "--backchannel-every", 0...1000)
+        try FlagChecks.integer(pauseEvery, "--pause-every", 0...1000)
     }
 
     func run() throws {
@@ -41,7 +44,7 @@ struct MakeDialogs: ParsableCommand {
                 throw AudioError.fileIO(path: out, reason: "cannot create the folder")
             }
             for k in 0..<count {
-                let dialog = try DialogScript.make(seed: seed + UInt64(k), turns: turns, commandEvery: commandEvery,
+                let dialog = try DialogScript.make(seed: seed &+ UInt64(k), turns: turns, commandEvery: commandEvery,
                                                backchannelEvery: backchannelEvery, pauseEvery: pauseEvery)
                 let name = String(format: "dialog-%03d", k + 1)
                 try DialogScript.write(dialog, name: name, directory: out)

@@ -47,10 +47,12 @@ struct ModelGenerate: ParsableCommand {
     var seed: UInt64 = 0
 
     func validate() throws {
-        guard n > 0 else { throw ValidationError("-n must be at least 1") }
-        guard temp >= 0, topK >= 0, (0...1).contains(topP), (0...1).contains(minP), repeatPenalty > 0 else {
-            throw ValidationError("--temp, --top-k >= 0; --top-p and --min-p in 0...1; --repeat-penalty > 0")
-        }
+        try FlagChecks.integer(n, "-n", 1...1_000_000)
+        try FlagChecks.number(temp, "--temp", 0...100)
+        try FlagChecks.integer(topK, "--top-k", 0...Int(Int32.max))
+        try FlagChecks.number(topP, "--top-p", 0...1)
+        try FlagChecks.number(minP, "--min-p", 0...1)
+        try FlagChecks.number(repeatPenalty, "--repeat-penalty", 0.01...100)
         if greedy && temp > 0 { throw ValidationError("--greedy and --temp > 0 contradict each other") }
     }
 
@@ -62,6 +64,11 @@ struct ModelGenerate: ParsableCommand {
             var ids = tokenizer.encode(prompt)
             if tokenizer.addBOS, let bos = tokenizer.bos { ids.insert(bos, at: 0) }
             guard !ids.isEmpty else { throw UsageError(message: "--prompt: the prompt has no tokens") }
+            // Refused up front rather than stopping part way: the prompt and -n must both fit.
+            let context = transformer.config.contextLength
+            guard ids.count + n <= context else {
+                throw UsageError(message: "the prompt's \(ids.count) tokens and -n \(n) do not fit the model's context of \(context) tokens; shorten the prompt or lower -n")
+            }
             var settings = Sampler.Settings()
             settings.temperature = greedy ? 0 : temp
             settings.topK = topK
@@ -70,7 +77,7 @@ struct ModelGenerate: ParsableCommand {
             settings.repetitionPenalty = repeatPenalty
             settings.seed = seed
             var sampler = Sampler(settings)
-            var logits = transformer.forward(tokens: ids)
+            var logits = try transformer.forward(tokens: ids)
             var history = ids, produced: [Int] = []
             for _ in 0..<n {
                 let next = sampler.next(logits, history: history)
@@ -81,7 +88,7 @@ struct ModelGenerate: ParsableCommand {
                 history.append(next)
                 let after = tokenizer.decode(produced)
                 if after.hasPrefix(before) { FileHandle.standardOutput.write(Data(after.dropFirst(before.count).utf8)) }
-                if produced.count < n { logits = transformer.forward(token: next) }
+                if produced.count < n { logits = try transformer.forward(token: next) }
             }
             print("")
         }

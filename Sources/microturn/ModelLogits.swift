@@ -44,7 +44,10 @@ struct ModelLogits: ParsableCommand {
             if let bad = ids.first(where: { $0 >= transformer.config.vocabulary }) {
                 throw UsageError(message: "--tokens: \(bad) is outside the vocabulary (0..<\(transformer.config.vocabulary))")
             }
-            let flat = transformer.forward(tokens: ids, allLogits: all), vocab = transformer.config.vocabulary
+            guard ids.count <= transformer.config.contextLength else {
+                throw UsageError(message: "--tokens: \(ids.count) tokens do not fit the model's context of \(transformer.config.contextLength)")
+            }
+            let flat = try transformer.forward(tokens: ids, allLogits: all), vocab = transformer.config.vocabulary
             let rows = stride(from: 0, to: flat.count, by: vocab).map { Array(flat[$0..<($0 + vocab)]) }
             if let out {
                 var data = Data()

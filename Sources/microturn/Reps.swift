@@ -43,8 +43,8 @@ struct Reps: ParsableCommand {
         if videoFile != nil && (frames != nil || duration != nil || record != nil) {
             throw ValidationError("--frames, --duration and --record are for --camera")
         }
-        if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
-        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        try FlagChecks.integer(frames, "--frames", 1...Int(Int32.max))
+        try FlagChecks.seconds(duration, "--duration")
     }
 
     func run() throws {

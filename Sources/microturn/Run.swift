@@ -58,6 +58,7 @@ struct Run: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try FlagChecks.seconds(duration, "--duration")
         if (captureFile == nil) != (playbackFile == nil) {
             throw ValidationError("--capture-file and --playback-file go together")
         }

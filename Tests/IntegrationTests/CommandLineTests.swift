@@ -140,4 +140,46 @@ import Testing
         #expect(text.status == 65 && text.err.contains("not a GGUF model file"))
         #expect(try Self.run(["model", "inspect", path + ".missing"]).status == 66)
     }
+
+    /// Numbers no command can use are refused by `validate()` with exit 64 and the flag's name,
+    /// before anything runs (`--duration inf` used to trap converting to nanoseconds).
+    @Test(arguments: [
+        (["run", "--duration", "inf"], "--duration"), (["run", "--duration", "nan"], "--duration"),
+        (["run", "--duration", "1e300"], "--duration"), (["run", "--duration", "0"], "--duration"),
+        (["reps", "--camera", "vivid", "--duration", "inf"], "--duration"), (["reps", "--camera", "vivid", "--frames", "0"], "--frames"),
+        (["bench", "turns", "--dialogs", "d", "--idle-seconds", "nan"], "--idle-seconds"),
+        (["bench", "turns", "--dialogs", "d", "--idle-seconds=-1"], "--idle-seconds"),
+        (["bench", "fit-turns", "--dialogs", "d", "--l2", "inf"], "--l2"),
+        (["bench", "fit-turns", "--dialogs", "d", "--end-wait-margin-ms=-5"], "--end-wait-margin-ms"),
+        (["bench", "make-dialogs", "--out", "d", "--pause-every=-1"], "--pause-every"),
+        (["bench", "model", "--model", "m.gguf", "--prefill", "0"], "--prefill"),
+        (["bench", "model", "--model", "m.gguf", "--decode", "0"], "--decode"),
+        (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--temp", "nan"], "--temp"),
+        (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--top-p", "inf"], "--top-p"),
+        (["model", "generate", "--model", "m.gguf", "--prompt", "a", "-n", "0"], "-n"),
+        (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--repeat-penalty", "0"], "--repeat-penalty"),
+        (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--threads", "0"], "--threads"),
+        (["camera", "snapshot", "--out", "a.ppm", "--width", "1000000"], "--width"),
+    ])
+    func numbersNoCommandCanUseExit64(args: [String], flag: String) throws {
+        let r = try Self.run(args)
+        #expect(r.status == 64 && r.err.contains(flag), "\(args): exit \(r.status), \(r.err)")
+    }
+
+    /// Seeds are any 64-bit number; the largest wraps instead of trapping.
+    @Test func theLargestSeedIsASeed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mt-seed-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Self.run(["bench", "make-dialogs", "--out", dir, "--count", "2", "--turns", "1", "--seed", "\(UInt64.max)"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/dialog-002.wav"))
+    }
+
+    /// The 96-byte file whose one tensor's size overflows 64 bits (tools/fuzz/seeds/gguf).
+    @Test func aGGUFWhoseSizesOverflowExits65() throws {
+        let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/fuzz/seeds/gguf/overflowing-f64.gguf").path
+        let r = try Self.run(["model", "inspect", seed])
+        #expect(r.status == 65 && r.err.contains("impossibly large"), "exit \(r.status): \(r.err)")
+    }
 }

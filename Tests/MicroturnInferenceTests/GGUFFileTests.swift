@@ -65,6 +65,35 @@ import Testing
         #expect(throws: GGUFError.unsupportedVersion(path: "test.gguf", version: 1)) { _ = try GGUFWriter.parse(old.bytes()) }
     }
 
+    /// The 96-byte file of issue 11: one F64 tensor of 1073741823 x 1073741825 elements, whose
+    /// byte count (8 x 2^60 - 8) overflows 64 bits. Also a fuzzer seed (tools/fuzz/seeds/gguf).
+    static let impossiblyLarge: [UInt8] = {
+        var w = GGUFWriter()
+        w.tensors = [("t", [1_073_741_823, 1_073_741_825], GGMLType.f64.rawValue, [])]
+        return w.bytes()
+    }()
+
+    @Test func sizesThatOverflowAreAnErrorNamingTheTensor() throws {
+        #expect(Self.impossiblyLarge.count == 96)
+        #expect {
+            _ = try GGUFWriter.parse(Self.impossiblyLarge)
+        } throws: { error in
+            guard case let GGUFError.badTensor(_, tensor, reason) = error else { return false }
+            return tensor == "t" && reason.contains("impossibly large")
+        }
+        // The same file on disk is the fuzzer's seed: it must stay byte for byte this one.
+        let seed = try Data(contentsOf: ReferenceTools.repository.appendingPathComponent("tools/fuzz/seeds/gguf/overflowing-f64.gguf"))
+        #expect(Array(seed) == Self.impossiblyLarge)
+        // An offset near Int.max, and shapes whose product overflows, are the same error.
+        var far = GGUFWriter()
+        far.tensors = [("u", [32], GGMLType.f32.rawValue, [UInt8](repeating: 0, count: 128))]
+        far.offsetOverride = ["u": UInt64(Int.max) / 32 * 32]
+        #expect(throws: GGUFError.self) { _ = try GGUFWriter.parse(far.bytes()) }
+        var wide = GGUFWriter()
+        wide.tensors = [("v", [1 << 32, 1 << 32, 4], GGMLType.f32.rawValue, [])]
+        #expect(throws: GGUFError.self) { _ = try GGUFWriter.parse(wide.bytes()) }
+    }
+
     @Test func everyTruncationIsAnErrorNotACrash() throws {
         let bytes = Self.sample().bytes()
         let whole = try GGUFWriter.parse(bytes)

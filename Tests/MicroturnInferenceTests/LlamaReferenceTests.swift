@@ -57,7 +57,7 @@ import Testing
         let tolerance = (type == "F32" ? 1e-4 : 1e-2) * range
         var worst = 0.0, topMismatches: [Int] = []
         // The whole prompt as one batch (BatchTests: the same as one token at a time).
-        let all = engine.forward(tokens: Self.prompt, allLogits: true)
+        let all = try engine.forward(tokens: Self.prompt, allLogits: true)
         for p in Self.prompt.indices {
             let ours = Array(all[(p * vocab)..<((p + 1) * vocab)])
             let theirs = expected[(p * vocab)..<((p + 1) * vocab)]
@@ -84,12 +84,12 @@ import Testing
         let theirs = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
         let engine = try Transformer(path: path)
         var logits: [Float] = []
-        for t in start { logits = engine.forward(token: t) }
+        for t in start { logits = try engine.forward(token: t) }
         var ours: [Int] = []
         for _ in 0..<32 {
             let next = logits.indices.max { logits[$0] < logits[$1] }!
             ours.append(next)
-            logits = engine.forward(token: next)
+            logits = try engine.forward(token: next)
         }
         #expect(ours == theirs, "\(arch): ours \(ours), llama.cpp \(theirs)")
     }
