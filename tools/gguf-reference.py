@@ -7,7 +7,7 @@ independent of ours.
       tensor TYPE, and gguf-py's dequantization of them, as F32 tensor TYPE.ref. Any bytes are a
       valid block once the f16 scales in it are finite, so the K-quants need no quantizer here.
 
-Needs: pip install gguf numpy (tools/setup.sh --deps does it).
+Needs: pip install gguf numpy (tools/setup.sh --tests does it).
 """
 import argparse
 import sys

@@ -19,7 +19,7 @@ checked against: the same GGUF files, the same questions.
       all ran (tools/setup.sh rebuilds llama-cpp-python when not: a build for this CPU that
       faults on it, say on AMX instructions the kernel does not allow).
 
-Needs llama-cpp-python built from its PyPI source package (tools/setup.sh --reference builds it
+Needs llama-cpp-python built from its PyPI source package (tools/setup.sh --tests builds it
 with llama.cpp's tools and examples off).
 """
 import argparse
@@ -30,7 +30,7 @@ try:
     import numpy as np
     import llama_cpp
 except ImportError as e:
-    sys.exit(f"llama-reference.py: {e}; build it with tools/setup.sh --reference")
+    sys.exit(f"llama-reference.py: {e}; build it with tools/setup.sh --tests")
 
 FTYPES = {"Q4_0": 2, "Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18}
 

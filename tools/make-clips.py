@@ -12,7 +12,7 @@ or curls with a period of 1-4 s that drifts within a clip, amplitude that varies
 between sets and the occasional half-done rep; nuisances are sensor noise, a lighting drift,
 camera shake and a second thing moving in the background (smaller than the person).
 
-Needs numpy (tools/setup.sh --deps installs it).
+Needs numpy (tools/setup.sh --tests installs it).
 """
 import argparse
 import json

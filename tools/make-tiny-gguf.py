@@ -14,7 +14,7 @@ Tokenizers: llama (SentencePiece-style, with byte fallback) for mixtral, llama a
 gpt2 (byte-level BPE, merges learned here on a small built-in text) for the qwen and olmo models,
 with the pre-tokenizer llama.cpp knows them by.
 
-Needs: pip install gguf numpy (tools/setup.sh --deps does it).
+Needs: pip install gguf numpy (tools/setup.sh --tests does it).
 """
 import argparse
 import sys

@@ -3,11 +3,11 @@
 # (tools/kernels-test.c: every variant equals its scalar twin bit for bit) under qemu-user, on an
 # emulated CPU with the dot product extension (neon-dotprod) and on one without (neon, Cortex-A53).
 #   tools/test-kernels-aarch64.sh
-# Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (tools/setup.sh --deps).
+# Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (tools/setup.sh --tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
-  command -v "$tool" >/dev/null || { echo "test-kernels-aarch64: no $tool; run tools/setup.sh --deps" >&2; exit 69; }
+  command -v "$tool" >/dev/null || { echo "test-kernels-aarch64: no $tool; run tools/setup.sh --tests" >&2; exit 69; }
 done
 out=.build-aarch64
 mkdir -p "$out"

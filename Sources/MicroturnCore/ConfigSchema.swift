@@ -85,6 +85,19 @@ public enum ConfigSchema {
         return board
     }
 
+    /// Pairs of settings that are each in range but contradict each other. Checked once every
+    /// source is merged, so a flag may fix what a file set; never clamped behind the user's back.
+    public static func checkConsistent(_ c: MicroturnConfig) throws(ConfigError) {
+        if c.turn.maxSilenceMs < c.turn.endSilenceMs {
+            throw .contradiction(first: "turn.max_silence_ms", second: "turn.end_silence_ms",
+                                 reason: "the longest wait for a turn end (\(c.turn.maxSilenceMs) ms) is shorter than the shortest (\(c.turn.endSilenceMs) ms); raise max_silence_ms or lower end_silence_ms")
+        }
+        if c.commands.enabled && c.commands.endSilenceMs > c.turn.endSilenceMs {
+            throw .contradiction(first: "commands.end_silence_ms", second: "turn.end_silence_ms",
+                                 reason: "a command is meant to end sooner than a turn, but waits \(c.commands.endSilenceMs) ms against \(c.turn.endSilenceMs) ms; lower commands.end_silence_ms")
+        }
+    }
+
     /// Parses TOML text and applies it; syntax errors carry the file name.
     @discardableResult
     public static func apply(toml text: String, file: String, to config: inout MicroturnConfig,

@@ -48,6 +48,10 @@ public struct TOMLParser {
     private var line = 1
     private var entries: [TOMLEntry] = []
     private var seen: Set<String> = []
+    /// Arrays and inline tables open now. Bounded, so a hostile file of ten thousand '[' is a
+    /// syntax error rather than a stack overflow (the parser recurses once per level).
+    private var depth = 0
+    public static let maxDepth = 32
 
     public static func parse(_ text: String) throws(TOMLSyntaxError) -> [TOMLEntry] {
         var parser = TOMLParser(chars: Array(text))
@@ -84,6 +88,8 @@ public struct TOMLParser {
 
     private mutating func value(at path: [String]) throws(TOMLSyntaxError) {
         if peek == "{" {
+            try enter()
+            defer { depth -= 1 }
             pos += 1
             skipSpaces()
             if peek == "}" { pos += 1; return }
@@ -114,6 +120,8 @@ public struct TOMLParser {
         switch c {
         case "\"", "'": return .string(try string())
         case "[":
+            try enter()
+            defer { depth -= 1 }
             pos += 1
             var items: [TOMLValue] = []
             while true {
@@ -220,6 +228,11 @@ public struct TOMLParser {
             else if c == " " || c == "\t" || c == "\r" { pos += 1 }
             else { return }
         }
+    }
+
+    private mutating func enter() throws(TOMLSyntaxError) {
+        guard depth < Self.maxDepth else { throw fail("arrays and inline tables nest more than \(Self.maxDepth) deep") }
+        depth += 1
     }
 
     private func fail(_ message: String) -> TOMLSyntaxError { TOMLSyntaxError(line: line, message: message) }

@@ -18,7 +18,8 @@ public final class TurnTakingPolicy: TurnPolicy {
 
         public init(endSilenceMs: Int, maxSilenceMs: Int? = nil, threshold: Double = 0.5, msPerLogit: Int = 2000) {
             self.endSilenceMs = endSilenceMs
-            self.maxSilenceMs = max(endSilenceMs, maxSilenceMs ?? endSilenceMs)
+            self.maxSilenceMs = maxSilenceMs ?? endSilenceMs
+            precondition(self.maxSilenceMs >= endSilenceMs, "ConfigSchema.checkConsistent refuses max_silence_ms < end_silence_ms")
             self.threshold = threshold
             self.msPerLogit = msPerLogit
         }
@@ -50,7 +51,8 @@ public final class TurnTakingPolicy: TurnPolicy {
                 commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600) {
         self.waits = waits
         let endSilenceMs = waits.endSilenceMs
-        commandSilenceFrames = max(1, (min(endSilenceMs, commandSilenceMs ?? endSilenceMs) + frameMs - 1) / frameMs)
+        precondition((commandSilenceMs ?? 0) <= endSilenceMs, "ConfigSchema.checkConsistent refuses a command end longer than a turn end")
+        commandSilenceFrames = max(1, ((commandSilenceMs ?? endSilenceMs) + frameMs - 1) / frameMs)
         bargeInFrames = max(1, (bargeInMs + frameMs - 1) / frameMs)
         minUtteranceFrames = max(1, minUtteranceMs / frameMs)
         self.bargeInEnabled = bargeInEnabled

@@ -44,6 +44,7 @@ struct BenchTurns: ParsableCommand {
             if let keep { try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true) }
             var peer = config
             peer.turn.endSilenceMs = 500
+            peer.turn.maxSilenceMs = 500
             peer.turn.predict = false
             var ours = TurnMetrics(), theirs = TurnMetrics()
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-\(getpid())").path

@@ -2,11 +2,11 @@ import Foundation
 import MicroturnCore
 
 /// Where settings come from, lowest first: built-in defaults, the board profile, the config file,
-/// then command-line flags (applied by the command itself).
+/// then command-line flags; then the merged settings are checked for contradictions.
 enum ConfigLoader {
     static let defaultConfigPath = "/etc/microturn/microturn.toml"
 
-    static func load(configPath: String?, board: String?) throws(ConfigError) -> MicroturnConfig {
+    static func load(configPath: String?, board: String?, flags: [TOMLEntry] = []) throws(ConfigError) -> MicroturnConfig {
         var fileText: String?
         let path = configPath ?? defaultConfigPath
         if FileManager.default.fileExists(atPath: path) || configPath != nil {
@@ -27,6 +27,9 @@ enum ConfigLoader {
             try ConfigSchema.apply(toml: text, file: boardPath, to: &config, allowBoardSelector: false)
         }
         if let fileText { try ConfigSchema.apply(toml: fileText, file: path, to: &config) }
+        // Flags go through the same validation as files, so a bad value names the setting.
+        try ConfigSchema.apply(flags, file: "command line", to: &config, allowBoardSelector: false)
+        try ConfigSchema.checkConsistent(config)
         return config
     }
 

@@ -44,6 +44,7 @@ struct FitTurns: ParsableCommand {
             var listen = config
             listen.turn.predict = false
             listen.turn.endSilenceMs = 2000  // longer than any pause: every stop is heard out
+            listen.turn.maxSilenceMs = 2000
             let names = try DialogFolder.names(in: dialogs)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-fit-\(getpid())").path
             try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)

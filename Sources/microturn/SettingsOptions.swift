@@ -9,7 +9,7 @@ struct SettingsSource: ParsableArguments {
     @Option(help: "Board profile: a name from boards/ (generic-x86_64, virtual, ...) or a path to a .toml file.")
     var board: String?
 
-    func load() throws -> MicroturnConfig { try ConfigLoader.load(configPath: config, board: board) }
+    func load(flags: [TOMLEntry] = []) throws -> MicroturnConfig { try ConfigLoader.load(configPath: config, board: board, flags: flags) }
 }
 
 /// Options every command that runs a session shares: where settings come from, and the flags
@@ -36,7 +36,6 @@ struct SettingsOptions: ParsableArguments {
     var noEchoCancel = false
 
     func load() throws -> MicroturnConfig {
-        var c = try source.load()
         var flags: [TOMLEntry] = []
         func flag(_ path: String, _ value: TOMLValue?) { if let value { flags.append(.init(path: path, value: value, line: 0)) } }
         flag("audio.capture_device", captureDevice.map(TOMLValue.string))
@@ -45,8 +44,6 @@ struct SettingsOptions: ParsableArguments {
         flag("turn.micro_turn_ms", microTurnMs.map(TOMLValue.integer))
         flag("vad.method", vad.map(TOMLValue.string))
         if noEchoCancel { flag("echo.enabled", .bool(false)) }
-        // Flags go through the same validation as files, so a bad value names the setting.
-        try ConfigSchema.apply(flags, file: "command line", to: &c, allowBoardSelector: false)
-        return c
+        return try source.load(flags: flags)
     }
 }

@@ -80,6 +80,13 @@ import Testing
         #expect(board.status == 78 && board.err.contains("no-such-board"))
         let flag = try Self.run(["run", "--end-silence-ms", "10", "--duration", "1"])
         #expect(flag.status == 78 && flag.err.contains("turn.end_silence_ms"))
+        // Each in range, together impossible; a flag that resolves it is the last word.
+        let pair = Self.temp("pair.toml", "[turn]\nend_silence_ms = 900\nmax_silence_ms = 600\n")
+        let p = try Self.run(["run", "--config", pair, "--duration", "1"])
+        #expect(p.status == 78 && p.err.contains("max_silence_ms") && p.err.contains("contradict"), "\(p.err)")
+        let deep = Self.temp("deep.toml", "x = " + String(repeating: "[", count: 50_000) + "\n")
+        let d = try Self.run(["run", "--config", deep, "--duration", "1"])
+        #expect(d.status == 78 && d.err.contains("nest"), "\(d.err)")
     }
 
     @Test func aDeviceThatWillNotOpenIsNamedAndRetried() throws {

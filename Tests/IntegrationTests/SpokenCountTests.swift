@@ -21,7 +21,7 @@ import Testing
         p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "make-clips.py failed (tools/setup.sh --deps installs numpy)")
+        try #require(p.terminationStatus == 0, "make-clips.py failed (tools/setup.sh --tests installs numpy)")
         return dir + "/clip-000.y4m"
     }
 

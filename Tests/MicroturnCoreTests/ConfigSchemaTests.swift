@@ -53,4 +53,22 @@ import Testing
             try ConfigSchema.apply(toml: "board_profile = \"x\"", file: "b.toml", to: &c, allowBoardSelector: false)
         }
     }
+
+    /// Settings each in range that cannot hold together are an error naming both, not clamped.
+    @Test func contradictoryPairsAreRefused() throws {
+        var c = MicroturnConfig()
+        try ConfigSchema.checkConsistent(c)
+        c.turn.endSilenceMs = 900
+        c.turn.maxSilenceMs = 600
+        #expect(throws: ConfigError.self) { try ConfigSchema.checkConsistent(c) }
+        do { try ConfigSchema.checkConsistent(c) } catch {
+            #expect(error.description.contains("turn.max_silence_ms") && error.description.contains("turn.end_silence_ms"))
+        }
+        c.turn.maxSilenceMs = 900
+        try ConfigSchema.checkConsistent(c)
+        c.commands.endSilenceMs = 1000
+        #expect(throws: ConfigError.self) { try ConfigSchema.checkConsistent(c) }
+        c.commands.enabled = false
+        try ConfigSchema.checkConsistent(c)
+    }
 }

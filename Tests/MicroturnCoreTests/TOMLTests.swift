@@ -52,4 +52,17 @@ import Testing
             return e.line == line && e.message.contains(fragment)
         }
     }
+
+    /// Nesting is bounded (the parser recurses per level): 32 levels read, 33 are a syntax error,
+    /// and ten thousand are the same error, not a stack overflow.
+    @Test func nestingIsBounded() throws {
+        let ok = try TOMLParser.parse("x = " + String(repeating: "[", count: 32) + String(repeating: "]", count: 32))
+        #expect(ok.count == 1)
+        for depth in [33, 10_000] {
+            #expect {
+                try TOMLParser.parse("x = " + String(repeating: "[", count: depth))
+            } throws: { error in (error as? TOMLSyntaxError)?.message.contains("nest more than 32") == true }
+            #expect(throws: TOMLSyntaxError.self) { try TOMLParser.parse("x = " + String(repeating: "{a = ", count: depth)) }
+        }
+    }
 }

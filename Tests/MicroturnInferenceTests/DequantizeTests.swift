@@ -10,7 +10,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try ReferenceTools.tool(["tools/gguf-reference.py", "blocks", path, "--seed", "\(seed)"])
-        try #require(r.status == 0, "tools/gguf-reference.py failed (tools/setup.sh --deps installs gguf and numpy): \(r.err)")
+        try #require(r.status == 0, "tools/gguf-reference.py failed (tools/setup.sh --tests installs gguf and numpy): \(r.err)")
         let file = try GGUFFile(path: path)
         let types: [GGMLType] = [.f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
         #expect(Set(types).isSubset(of: GGMLType.supported))

@@ -33,7 +33,7 @@ enum ReferenceTools {
     /// Runs a tools/ script that must succeed; returns what it said on stderr.
     static func run(_ arguments: [String]) throws -> String {
         let r = try tool(arguments)
-        try #require(r.status == 0, "\(arguments.first ?? "") failed (tools/setup.sh --deps builds llama-cpp-python): \(r.err)")
+        try #require(r.status == 0, "\(arguments.first ?? "") failed (tools/setup.sh --tests builds llama-cpp-python): \(r.err)")
         return r.err
     }
 }

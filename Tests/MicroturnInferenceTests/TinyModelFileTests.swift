@@ -9,7 +9,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-tiny-\(arch)-\(type)-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }  // the mapping outlives the name
         let r = try ReferenceTools.tool(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
-        try #require(r.status == 0, "tools/make-tiny-gguf.py failed (tools/setup.sh --deps installs gguf and numpy): \(r.err)")
+        try #require(r.status == 0, "tools/make-tiny-gguf.py failed (tools/setup.sh --tests installs gguf and numpy): \(r.err)")
         return try GGUFFile(path: path)
     }
 

@@ -27,7 +27,7 @@ import Testing
         try p.run()
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "make-clips.py failed (tools/setup.sh --deps installs numpy): \(message)")
+        try #require(p.terminationStatus == 0, "make-clips.py failed (tools/setup.sh --tests installs numpy): \(message)")
         let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/clip-000.json")))
         return (dir + "/clip-000.y4m", truth)
     }

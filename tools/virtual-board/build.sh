@@ -8,7 +8,7 @@
 #   tools/virtual-board/build.sh [BINARY]      (default .build/release/microturn; writes .build-board/)
 # Then tools/virtual-board/run.sh ARGS... runs `microturn ARGS` on the board.
 # Needs linux-image-amd64, qemu-system-x86, busybox-static, cpio, kmod, v4l-utils, alsa-utils
-# (tools/setup.sh --deps).
+# (tools/setup.sh --tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary=${1:-.build/release/microturn}
@@ -19,13 +19,13 @@ data=(/usr/share/alsa /usr/lib/x86_64-linux-gnu/libv4l /usr/lib/x86_64-linux-gnu
 out=.build-board
 [ -x "$binary" ] || { echo "virtual-board: no binary $binary; build it first (swift build -c release)" >&2; exit 66; }
 for tool in busybox cpio modprobe "${tools[@]}"; do
-  command -v "$tool" >/dev/null || [ -x "/bin/$tool" ] || { echo "virtual-board: no $tool; run tools/setup.sh --deps" >&2; exit 69; }
+  command -v "$tool" >/dev/null || [ -x "/bin/$tool" ] || { echo "virtual-board: no $tool; run tools/setup.sh --tests" >&2; exit 69; }
 done
 for d in "${data[@]}"; do
-  [ -e "$d" ] || { echo "virtual-board: no $d; run tools/setup.sh --deps" >&2; exit 69; }
+  [ -e "$d" ] || { echo "virtual-board: no $d; run tools/setup.sh --tests" >&2; exit 69; }
 done
 kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-[ -n "$kernel" ] || { echo "virtual-board: no kernel in /boot; run tools/setup.sh --deps (linux-image-amd64)" >&2; exit 69; }
+[ -n "$kernel" ] || { echo "virtual-board: no kernel in /boot; run tools/setup.sh --tests (linux-image-amd64)" >&2; exit 69; }
 version=${kernel#/boot/vmlinuz-}
 root=$out/root
 rm -rf "$root"

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.build-board
 [ -f "$out/initrd.gz" ] || { echo "virtual-board: build it first (tools/virtual-board/build.sh)" >&2; exit 66; }
-command -v qemu-system-x86_64 >/dev/null || { echo "virtual-board: no qemu-system-x86_64; run tools/setup.sh --deps" >&2; exit 69; }
+command -v qemu-system-x86_64 >/dev/null || { echo "virtual-board: no qemu-system-x86_64; run tools/setup.sh --tests" >&2; exit 69; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 log=$work/console
