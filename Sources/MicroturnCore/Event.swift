@@ -21,6 +21,8 @@ public struct Event: Sendable, Equatable {
         /// The device counts a repetition aloud (text: what it says; detail "skipped: ..." when
         /// it held the count back because the user or the device was speaking).
         case count
+        /// Something went wrong that the session carried on past (text: what, and what was done).
+        case warning
     }
 
     public var time: Double

@@ -28,6 +28,7 @@ public enum Simulation {
                            onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) -> Result {
         let input = try WavFile.read(path: files.capture)
         guard input.frameCount > 0 else { throw .badWav(path: files.capture, reason: "it holds no samples") }
+        if let w = input.warning { onEvent(Event(time: 0, kind: .warning, text: "\(files.capture): \(w)")) }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-\(getpid())-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) } catch {
             throw .fileIO(path: work.path, reason: "cannot create a working folder (\(error.localizedDescription))")

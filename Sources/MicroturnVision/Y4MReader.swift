@@ -24,10 +24,12 @@ public final class Y4MReader {
             throw .cannotOpen(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
         handle = h
-        guard let line = Self.readLine(h, limit: 4096), line.hasPrefix("YUV4MPEG2") else {
+        guard let raw = Self.readLine(h, limit: 4096), raw.starts(with: Array("YUV4MPEG2".utf8)) else {
             throw .badHeader(path: path, reason: "it does not start with \"YUV4MPEG2 \"")
         }
-        offset = line.utf8.count + 1
+        // Counted in bytes: an X comment may hold any bytes, which decoding would change the count of.
+        offset = raw.count + 1
+        let line = String(decoding: raw, as: UTF8.self)
         var w: Int?, hgt: Int?, rate = (30, 1), space = "420jpeg"
         for field in line.split(separator: " ").dropFirst() {
             let value = field.dropFirst()
@@ -47,7 +49,7 @@ public final class Y4MReader {
         guard let w, let hgt, w > 0, hgt > 0, w <= 16384, hgt <= 16384 else {
             throw .badHeader(path: path, reason: "width and height must be given (W and H) and be 1-16384")
         }
-        let (cw, ch) = ((w + 1) / 2, (hgt + 1) / 2)
+        let (cw, ch) = ((w + 1) / 2, (hgt + 1) / 2)  // at most 8192 each: no overflow below
         let chroma: Int
         switch space {
         case "420", "420jpeg", "420paldv", "420mpeg2": chroma = 2 * cw * ch
@@ -58,12 +60,19 @@ public final class Y4MReader {
         default:
             throw .badHeader(path: path, reason: "colour space C\(space) is not supported (8-bit 420, 422, 444, 444alpha, mono are)")
         }
+        guard w * hgt + chroma <= Self.maxFrameBytes else {
+            throw .badHeader(path: path, reason: "a \(w)x\(hgt) C\(space) frame takes \(w * hgt + chroma) bytes, more than the \(Self.maxFrameBytes >> 20) MiB a frame may (8K 4:2:0 fits)")
+        }
         width = w
         height = hgt
         frameRate = (rate.0, rate.1)
         colourSpace = space
         chromaBytes = chroma
     }
+
+    /// The largest frame read (luma and chroma): 64 MiB, refused from the header before any
+    /// allocation, so a hostile W and H cannot take a board's memory.
+    public static let maxFrameBytes = 64 << 20
 
     deinit { try? handle.close() }
 
@@ -75,10 +84,11 @@ public final class Y4MReader {
             if (try? handle.offset()) == UInt64(offset) { return nil }
             throw .truncatedFrame(path: path, frame: framesRead, offset: start, missing: width * height + chromaBytes)
         }
-        guard marker.hasPrefix("FRAME") else {
-            throw .badFrame(path: path, frame: framesRead, offset: start, reason: "expected \"FRAME\", found \"\(marker.prefix(16))\"")
+        guard marker.starts(with: Array("FRAME".utf8)) else {
+            throw .badFrame(path: path, frame: framesRead, offset: start,
+                            reason: "expected \"FRAME\", found \"\(String(decoding: marker.prefix(16), as: UTF8.self))\"")
         }
-        offset += marker.utf8.count + 1
+        offset += marker.count + 1
         let luma = width * height
         let data = (try? handle.read(upToCount: luma + chromaBytes)) ?? Data()
         guard data.count == luma + chromaBytes else {
@@ -94,11 +104,11 @@ public final class Y4MReader {
 
     /// A line up to "\n" (not included), at most `limit` bytes; nil at end of file or when
     /// no newline comes within the limit.
-    static func readLine(_ h: FileHandle, limit: Int) -> String? {
+    static func readLine(_ h: FileHandle, limit: Int) -> [UInt8]? {
         var bytes: [UInt8] = []
         while bytes.count < limit {
             guard let d = try? h.read(upToCount: 1), let b = d.first else { return nil }
-            if b == 0x0A { return String(decoding: bytes, as: UTF8.self) }
+            if b == 0x0A { return bytes }
             bytes.append(b)
         }
         return nil

@@ -34,6 +34,19 @@ import Testing
         #expect(f32.samples == [0.75])
     }
 
+    /// A data chunk that claims more than the file holds: what is there is read, with a warning
+    /// that names the claim; a whole file has none.
+    @Test func aDataChunkCutShortIsReadWithAWarning() throws {
+        let whole = WavFile(sampleRate: 16_000, channels: 2, samples: (0..<200).map { Float($0 % 50) / 100 }).encoded()
+        #expect(try WavFile.parse(whole, path: "x").warning == nil)
+        let cut = whole.prefix(whole.count - 101)  // 25 frames and one byte less
+        let read = try WavFile.parse(Data(cut), path: "x")
+        #expect(read.frameCount == 74 && read.channels == 2)
+        #expect(read.samples == Array(try WavFile.parse(whole, path: "x").samples.prefix(148)))
+        let warning = try #require(read.warning)
+        #expect(warning.contains("claims 400 bytes") && warning.contains("less than a frame"), "\(warning)")
+    }
+
     @Test(arguments: [Data("hello, this is not audio".utf8), Data(), Data("RIFF\u{0}\u{0}\u{0}\u{0}WAVE".utf8)])
     func rejectsWhatIsNotAWav(data: Data) {
         #expect {

@@ -70,6 +70,27 @@ import Testing
         }
     }
 
+    /// The header is counted in bytes: a Latin-1 byte in an X comment (one byte, which UTF-8
+    /// decoding turns into three) still ends cleanly after the last frame.
+    @Test func aLatin1CommentDoesNotShiftTheFrames() throws {
+        var d = Data("YUV4MPEG2 W4 H2 F25:1 Cmono XCOMMENT=caf".utf8)
+        d.append(contentsOf: [0xE9, 0x0A])
+        d.append(Self.stream(width: 4, height: 2, frames: 3, space: "mono", chromaBytes: 0).drop(while: { $0 != 0x0A }).dropFirst())
+        let frames = try Self.frames(try Self.file(d))
+        #expect(frames.count == 3 && frames[2].pixels == (0..<8).map { UInt8((14 + $0) % 256) })
+    }
+
+    /// A frame larger than a board can hold is refused from the header, before any allocation.
+    @Test func framesTooLargeAreRefusedFromTheHeader() throws {
+        let path = try Self.file(Data("YUV4MPEG2 W16384 H16384 F25:1 C444alpha\nFRAME\n".utf8))
+        #expect {
+            _ = try Y4MReader(path: path)
+        } throws: { error in
+            guard case .badHeader(_, let reason) = error as? VisionError else { return false }
+            return reason.contains("64 MiB")
+        }
+    }
+
     @Test func aCutFrameIsAnErrorAfterTheWholeOnes() throws {
         let whole = Self.stream(width: 8, height: 6, frames: 3)
         for cut in [whole.count - 1, whole.count - 30, whole.count - 70] {
