@@ -1,5 +1,3 @@
-import MicroturnCore
-
 /// What can go wrong with audio devices and files, each with what to do about it.
 public enum AudioError: Error, Sendable, CustomStringConvertible {
     /// An ALSA call failed. `device` is the PCM name, `call` the operation.

@@ -1,4 +1,4 @@
-// libFuzzer harness for the GGUF reader (built by tools/fuzz-gguf.sh with -sanitize=fuzzer,address,
+// libFuzzer harness for the GGUF reader (built by tools/fuzz.sh with -sanitize=fuzzer,address,
 // together with MicroturnInference's sources). Any input must give a GGUFError or a file whose
 // every part can be used: hyper-parameters, tokenizer, and the first row of every tensor.
 
