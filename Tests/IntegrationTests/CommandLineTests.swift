@@ -189,4 +189,30 @@ import Testing
         let r = try Self.run(["model", "inspect", seed])
         #expect(r.status == 65 && r.err.contains("impossibly large"), "exit \(r.status): \(r.err)")
     }
+
+    /// A full disk under the events file (/dev/full), or a reader that goes away, is said on
+    /// stderr and the session goes on to its end (FileHandle.write used to trap there).
+    @Test func aFullDiskOrAClosedPipeIsSaidNotACrash() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mt-full-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try Self.run(["bench", "make-dialogs", "--out", dir, "--count", "1", "--turns", "2"])
+        try #require(made.status == 0, "\(made.err)")
+        let session = ["run", "--capture-file", dir + "/dialog-001.wav", "--playback-file", dir + "/out.wav", "--fast"]
+        let full = try Self.run(session + ["--events", "/dev/full"])
+        #expect(full.status == 0 && full.err.contains("cannot write the events file /dev/full") && full.out.contains("turn_end"), "\(full.err)")
+        // The reader closes its end before the first event: every write to it is EPIPE.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = session + ["--json", "--events", dir + "/events.jsonl"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try out.fileHandleForReading.close()
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0 && String(decoding: e, as: UTF8.self).contains("cannot write events to the terminal"))
+        let kept = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8)
+        #expect(kept.contains("\"type\":\"turn_end\""), "the events file has them all")
+    }
 }
