@@ -26,14 +26,18 @@ let package = Package(
         .target(name: "MicroturnAudio",
                 dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "CMicroturnShims"]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision"]),
+        // Virtual-clock sessions on files, dialog generation, turn metrics, model fitting: bench and
+        // test scaffolding that the runtime library does not carry.
+        .target(name: "MicroturnSimulation",
+                dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision", "MicroturnInteraction"]),
         // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
         .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
         .target(name: "CMicroturnCamera", linkerSettings: [.linkedLibrary("v4l2")]),
         .target(name: "MicroturnVision", dependencies: ["CMicroturnCamera"]),
         .executableTarget(name: "microturn", dependencies: [
-            "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnInference", "MicroturnVision",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnSimulation", "MicroturnInference",
+            "MicroturnVision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "MicroturnCoreTests", dependencies: ["MicroturnCore"]),
@@ -43,7 +47,7 @@ let package = Package(
         .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference", "CMicroturnKernels"]),
         .testTarget(name: "MicroturnVisionTests", dependencies: ["MicroturnVision"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
+                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnSimulation", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -35,6 +35,9 @@ public final class CommandRecognizer {
     private var frameLevels: [Double] = []  // per 10 ms, dBFS
     private var active = false
     private var scratch: [Int16] = []
+    /// The first PocketSphinx call that failed since the last `takeError` (the utterance is then
+    /// judged on what was decoded, and the failure is reported, not swallowed).
+    private var failure: String?
 
     public init(phrases: [String], margin: Double = 0.3, marginPerWord: Double = 0.25,
                 modelDirectory: String = CommandRecognizer.defaultModel) throws(AudioError) {
@@ -80,8 +83,8 @@ public final class CommandRecognizer {
     /// Starts a new utterance (a running one is dropped).
     public func begin() {
         if active { _ = finish() }
-        ps_start_utt(decoder)
-        ps_start_utt(other)
+        check(ps_start_utt(decoder), "ps_start_utt")
+        check(ps_start_utt(other), "ps_start_utt")
         samples = 0
         frameLevels.removeAll(keepingCapacity: true)
         active = true
@@ -92,8 +95,8 @@ public final class CommandRecognizer {
         scratch.removeAll(keepingCapacity: true)
         for x in audio { scratch.append(SampleConversion.int16(x)) }
         scratch.withUnsafeBufferPointer { p in
-            _ = ps_process_raw(decoder, p.baseAddress, p.count, 0, 0)
-            _ = ps_process_raw(other, p.baseAddress, p.count, 0, 0)
+            check(ps_process_raw(decoder, p.baseAddress, p.count, 0, 0), "ps_process_raw")
+            check(ps_process_raw(other, p.baseAddress, p.count, 0, 0), "ps_process_raw")
         }
         samples += audio.count
         for start in stride(from: 0, to: audio.count - 159, by: 160) {
@@ -115,9 +118,19 @@ public final class CommandRecognizer {
     public func finish() -> Result {
         guard active else { return Result(phrase: nil, heard: "", confidence: 0) }
         active = false
-        ps_end_utt(decoder)
-        ps_end_utt(other)
+        check(ps_end_utt(decoder), "ps_end_utt")
+        check(ps_end_utt(other), "ps_end_utt")
         return judge()
+    }
+
+    /// A PocketSphinx failure since the last call, if any.
+    public func takeError() -> AudioError? {
+        defer { failure = nil }
+        return failure.map { .speech(reason: "PocketSphinx: \($0); this utterance's command may have been missed") }
+    }
+
+    private func check(_ status: Int32, _ call: String) {
+        if status < 0 && failure == nil { failure = "\(call) failed (\(status))" }
     }
 
     /// The command decoder's best words, accepted when they beat other speech by `margin` per frame

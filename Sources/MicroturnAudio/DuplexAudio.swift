@@ -48,8 +48,9 @@ public final class DuplexAudio: @unchecked Sendable {
     public let captured = SPSCRing<Float>(capacity: ProcessingFormat.sampleRate * 4, filler: 0)
     /// Processing loop -> playback thread: speech to play.
     public let speech = SPSCRing<Float>(capacity: ProcessingFormat.sampleRate * 2, filler: 0)
-    /// Playback thread -> processing loop: every sample written, from playback stream position 0.
-    public let reference = SPSCRing<Float>(capacity: ProcessingFormat.sampleRate * 4, filler: 0)
+    /// Playback thread -> processing loop: every sample written, from playback stream position 0
+    /// (with a record of what was lost if the loop fell behind).
+    public let reference = EchoReference.Rings(capacity: ProcessingFormat.sampleRate * 4)
     /// How far playback runs ahead of the capture clock (its buffer), in 16 kHz samples.
     public let playbackLead: Int
     /// Playback writes in steps of one period, in 16 kHz samples.
@@ -59,6 +60,8 @@ public final class DuplexAudio: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let flushRequests = Atomic<Int>(0)
     private let offset = Atomic<Int>(0)
+    private let position = Atomic<Int>(0)
+    private let failure = Mutex<AudioError?>(nil)
     private let noteBox = Mutex<[DeviceNote]>([])
     private let progress = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
@@ -102,6 +105,18 @@ public final class DuplexAudio: @unchecked Sendable {
     /// Capture time of playback stream sample 0.
     public var referenceOffset: Int { offset.load(ordering: .acquiring) }
 
+    /// Playback stream samples written so far.
+    public var playbackPosition: Int { position.load(ordering: .acquiring) }
+
+    /// Why a device thread gave up for good (it cannot go on, and reopening would not help); the
+    /// session ends with this error instead of waiting for audio that will never come.
+    public var failed: AudioError? { failure.withLock { $0 } }
+
+    private func fail(_ error: AudioError, device: String) {
+        failure.withLock { if $0 == nil { $0 = error } }
+        note(.error, time: captured.totalWritten, device: device, "\(error)")
+    }
+
     public func takeNotes() -> [DeviceNote] {
         noteBox.withLock { notes in
             defer { notes.removeAll() }
@@ -143,8 +158,9 @@ public final class DuplexAudio: @unchecked Sendable {
         var out: [Float] = []
         while !isStopping, let pcm = open(setup.capture, .capture) {
             let p = pcm.parameters
-            guard let resampler = try? Resampler(from: p.rate, to: ProcessingFormat.sampleRate) else {
-                note(.error, time: captured.totalWritten, device: pcm.name, "cannot resample from \(p.rate) Hz")
+            let resampler: Resampler
+            do { resampler = try Resampler(from: p.rate, to: ProcessingFormat.sampleRate) } catch {
+                fail(.dsp(reason: "capture from '\(pcm.name)' cannot start: no resampler from \(p.rate) Hz (\(error))"), device: pcm.name)
                 return
             }
             let bytes = p.periodFrames * p.bytesPerFrame
@@ -191,6 +207,7 @@ public final class DuplexAudio: @unchecked Sendable {
 
     private func playbackLoop() {
         var position = 0  // playback stream samples written so far (16 kHz)
+        var echoReference = EchoReference.Writer(rings: reference)
         var speaking = false
         var flushesSeen = 0
         var block = [Float](repeating: 0, count: chunk)
@@ -198,8 +215,9 @@ public final class DuplexAudio: @unchecked Sendable {
         let frame = ProcessingFormat.frameSamples
         while !isStopping, let pcm = open(setup.playback, .playback) {
             let p = pcm.parameters
-            guard let resampler = try? Resampler(from: ProcessingFormat.sampleRate, to: p.rate) else {
-                note(.error, time: captured.totalWritten, device: pcm.name, "cannot resample to \(p.rate) Hz")
+            let resampler: Resampler
+            do { resampler = try Resampler(from: ProcessingFormat.sampleRate, to: p.rate) } catch {
+                fail(.dsp(reason: "playback to '\(pcm.name)' cannot start: no resampler to \(p.rate) Hz (\(error))"), device: pcm.name)
                 return
             }
             if setup.pacing == .device {
@@ -264,8 +282,14 @@ public final class DuplexAudio: @unchecked Sendable {
                     xruns = pcm.xruns
                     note(.xrun, time: t, device: pcm.name, "playback underrun \(xruns), recovered")
                 }
-                reference.write(block)
+                let closed = block.withUnsafeBufferPointer { echoReference.write($0, at: position) }
+                if let closed {
+                    note(.xrun, time: t, device: pcm.name,
+                         "echo reference: processing fell behind and \(closed) samples of what was played were lost "
+                         + "(\(echoReference.lost) in all); the canceller is realigned")
+                }
                 position += chunk
+                self.position.store(position, ordering: .releasing)
             }
         }
     }

@@ -4,6 +4,11 @@ public enum TurnDecision: Sendable, Equatable {
     case turnEnd(speechEnd: Int, speechStart: Int)
     /// The user is talking over the device: stop speaking and listen.
     case bargeIn(speechStart: Int)
+    /// At a micro-turn boundary: start saying this (from the utterance queue).
+    case start(Utterance)
+    /// At a micro-turn boundary: this will not be said (its moment passed while the user or the
+    /// device was speaking).
+    case drop(Utterance, reason: String)
 }
 
 /// A turn-taking policy sees every 20 ms frame (urgent decisions) and every micro-turn boundary.
@@ -20,8 +25,12 @@ public struct FrameObservation: Sendable, Equatable {
     public var inSpeech: Bool
     /// First frame of an utterance the VAD just confirmed.
     public var utteranceStartFrame: Int?
-    /// The device is speaking (queued or audible).
+    /// The device is speaking a reply (queued or audible): speech over it is a barge-in.
     public var deviceSpeaking: Bool
+    /// Nothing at all is playing or about to (no reply, murmur or count).
+    public var deviceIdle: Bool
+    /// The user has spoken and their turn is not over yet (they may be in a pause).
+    public var userTurnOpen: Bool
     public var levelDb: Double
     /// What the user said so far is exactly a local command (so the turn can end sooner).
     public var completeCommand: Bool
@@ -30,7 +39,8 @@ public struct FrameObservation: Sendable, Equatable {
     public var turnEndLogit: Double?
 
     public init(index: Int, frameIsSpeech: Bool, inSpeech: Bool, utteranceStartFrame: Int?, deviceSpeaking: Bool,
-                levelDb: Double, completeCommand: Bool = false, turnEndLogit: Double? = nil) {
+                levelDb: Double, completeCommand: Bool = false, turnEndLogit: Double? = nil, deviceIdle: Bool? = nil,
+                userTurnOpen: Bool = false) {
         self.index = index
         self.frameIsSpeech = frameIsSpeech
         self.inSpeech = inSpeech
@@ -39,6 +49,8 @@ public struct FrameObservation: Sendable, Equatable {
         self.levelDb = levelDb
         self.completeCommand = completeCommand
         self.turnEndLogit = turnEndLogit
+        self.deviceIdle = deviceIdle ?? !deviceSpeaking
+        self.userTurnOpen = userTurnOpen
     }
 }
 

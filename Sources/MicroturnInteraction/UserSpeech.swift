@@ -20,6 +20,8 @@ public final class UserSpeech {
     public private(set) var audio: [Float] = []
     private var recentFrames: [[Float]] = []
     private var wasSpeech = false
+    /// The pending turn ran past what a request keeps.
+    private var cut = false
     static let maxRequestSamples = 60 * ProcessingFormat.sampleRate
     static let maxCommandSamples = 10 * ProcessingFormat.sampleRate
 
@@ -46,7 +48,7 @@ public final class UserSpeech {
         }
         guard !audio.isEmpty else { return Heard() }
         // Bounded: a request keeps its first minute, and no command is longer than a few seconds.
-        if audio.count < Self.maxRequestSamples { audio += cleaned }
+        if audio.count < Self.maxRequestSamples { audio += cleaned } else { cut = true }
         if audio.count < Self.maxCommandSamples { recognizer?.feed(cleaned) }
         var heard = Heard()
         if !v.frameIsSpeech {
@@ -56,12 +58,14 @@ public final class UserSpeech {
         return heard
     }
 
-    /// Ends the turn: what the recognizer made of it, and its audio.
-    public func finish() -> (command: CommandRecognizer.Result?, audio: [Float]) {
+    /// Ends the turn: what the recognizer made of it, its audio, and whether that audio was cut
+    /// at `maxRequestSamples`.
+    public func finish() -> (command: CommandRecognizer.Result?, audio: [Float], cut: Bool) {
         defer {
             audio.removeAll()
             cues.reset()
+            cut = false
         }
-        return (recognizer?.finish(), audio)
+        return (recognizer?.finish(), audio, cut)
     }
 }

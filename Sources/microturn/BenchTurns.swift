@@ -4,6 +4,7 @@ import Glibc
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
+import MicroturnSimulation
 
 struct BenchTurns: ParsableCommand {
     static let configuration = CommandConfiguration(

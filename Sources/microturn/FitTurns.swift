@@ -3,6 +3,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
+import MicroturnSimulation
 
 struct FitTurns: ParsableCommand {
     static let configuration = CommandConfiguration(

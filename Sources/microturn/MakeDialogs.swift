@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MicroturnAudio
 import MicroturnInteraction
+import MicroturnSimulation
 
 struct MakeDialogs: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
+import MicroturnSimulation
 import MicroturnVision
 import Synchronization
 
@@ -120,7 +121,7 @@ struct Run: ParsableCommand {
         let session = try Session(options: .init(config: config, recordLimit: 10_000), audio: audio, synthesizer: synthesizer,
                                   repetitions: camera, onEvent: output.write)
         let deadline = duration.map { MonotonicClock.now() + UInt64($0 * 1e9) }
-        return session.run {
+        return try session.run {
             stopRequested.load(ordering: .relaxed) || deadline.map { MonotonicClock.now() >= $0 } ?? false
         }
     }

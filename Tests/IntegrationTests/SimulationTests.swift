@@ -2,6 +2,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
+import MicroturnSimulation
 import Testing
 
 /// Whole sessions on virtual PCMs: synthesized dialogs in, out.wav and events out.

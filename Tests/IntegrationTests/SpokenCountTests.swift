@@ -2,6 +2,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
+import MicroturnSimulation
 import MicroturnVision
 import Testing
 
@@ -62,6 +63,11 @@ import Testing
         #expect(said.compactMap(\.text) == (2...8).map { "\($0)." }, "\(alone.map(\.jsonLine))")
         let first = alone.filter { $0.kind == .count && $0.text == "1." }
         #expect(first.count == 1 && first.first?.detail == "skipped: a later count came with it", "\(alone.map(\.jsonLine))")
+        // Counts are not urgent: each starts at a micro-turn boundary (every 200 ms).
+        for count in said {
+            let k = count.time / 0.2
+            #expect(abs(k - k.rounded()) < 1e-6, "count \(count.text ?? "") at \(count.time) s, between two boundaries")
+        }
         guard said.count >= 3 else { return }
         // The user starts talking just after the third count has begun.
         let third = alone.first { $0.kind == .playbackStart && $0.time >= said[2].time }!.time

@@ -157,6 +157,51 @@ import Testing
         #expect(decidedAt == 20, "decided 160 ms after speech, not at the 400 ms micro-turn boundary")
     }
 
+    /// Micro-turns of 200 ms (10 frames): a count queued at frame 3 starts at the end of frame 9,
+    /// the boundary, and not before; a barge-in in the same micro-turn is decided on its own frame.
+    @Test func aCountWaitsForTheNextBoundaryAndABargeInDoesNot() {
+        let s = MicroTurnScheduler(microTurnMs: 200, policy: TurnTakingPolicy(endSilenceMs: 160, bargeInMs: 60))
+        let n = ProcessingFormat.frameSamples
+        var started: [Int] = []
+        for i in 0..<20 {
+            if i == 3 { s.queue.add(Utterance(text: "5.", kind: .count, condition: .userDone, deadline: 10 * n)) }
+            let f = FrameObservation(index: i, frameIsSpeech: false, inSpeech: false, utteranceStartFrame: nil,
+                                     deviceSpeaking: false, levelDb: -60)
+            for d in s.onFrame(f) { if case .start = d { started.append(i) } }
+        }
+        #expect(started == [9], "the count starts at the first boundary after it was queued")
+
+        // The device is replying; the user's speech from frame 12 on barges in after 60 ms (3 frames).
+        let b = MicroTurnScheduler(microTurnMs: 200, policy: TurnTakingPolicy(endSilenceMs: 160, bargeInMs: 60))
+        var bargedIn: Int?
+        for i in 0..<20 {
+            let speech = i >= 12
+            let f = FrameObservation(index: i, frameIsSpeech: speech, inSpeech: i >= 13, utteranceStartFrame: i == 13 ? 12 : nil,
+                                     deviceSpeaking: true, levelDb: speech ? -20 : -60)
+            for d in b.onFrame(f) { if case .bargeIn = d { bargedIn = bargedIn ?? i } }
+        }
+        #expect(bargedIn == 14, "decided on its third speech frame, not at the boundary of frame 19")
+    }
+
+    /// At a boundary, a count waits for the user's turn to be over and the device to be quiet, or
+    /// goes unsaid once its deadline passes, with the reason; a murmur needs only a pause.
+    @Test func theQueueStartsWhatItsConditionAllowsAndDropsWhatIsLate() {
+        let q = UtteranceQueue()
+        q.add(Utterance(text: "3.", kind: .count, condition: .userDone, deadline: 100))
+        q.add(Utterance(text: "Mm-hm.", kind: .murmur, condition: .userSilent, deadline: 100))
+        // In a pause of the user's turn: the murmur may start, the count may not.
+        #expect(q.boundary(at: 50, userSpeaking: false, userTurnOpen: true, deviceIdle: true)
+            == [.start(Utterance(text: "Mm-hm.", kind: .murmur, condition: .userSilent, deadline: 100))])
+        #expect(q.boundary(at: 100, userSpeaking: true, userTurnOpen: true, deviceIdle: true)
+            == [.drop(Utterance(text: "3.", kind: .count, condition: .userDone, deadline: 100), reason: "the user is speaking")])
+        q.add(Utterance(text: "4.", kind: .count, condition: .userDone, deadline: 200))
+        let replaced = q.add(Utterance(text: "5.", kind: .count, condition: .userDone, deadline: 200))
+        #expect(replaced?.text == "4.", "a later count replaces one still waiting")
+        #expect(q.boundary(at: 200, userSpeaking: false, userTurnOpen: false, deviceIdle: false)
+            == [.drop(Utterance(text: "5.", kind: .count, condition: .userDone, deadline: 200), reason: "the device is speaking")])
+        #expect(q.isEmpty)
+    }
+
     @Test func skillsAnswerCommands() {
         let c = ReplyComposer()
         func reply(_ command: String?, interrupted: Bool = false, seconds: Double = 0.4,

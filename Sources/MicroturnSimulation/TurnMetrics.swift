@@ -1,4 +1,5 @@
 import MicroturnCore
+import MicroturnInteraction
 
 /// Turn-taking measured from outside, as Full-Duplex-Bench does: from the aligned input labels and
 /// what the device played (out.wav), plus the events for what only the device knows (its barge-ins).

@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnInteraction
 import MicroturnVision
 
 /// A session on virtual PCMs: a WAV file is the microphone and another WAV file records the
@@ -64,7 +65,7 @@ public enum Simulation {
                                                              pitch: config.speech.pitch, gainDb: config.speech.gainDb))
         let session = try Session(options: .init(config: config, echoPath: echoPath, inputSamples: inputSamples),
                                   audio: audio, synthesizer: synthesizer, repetitions: repetitions, onEvent: onEvent)
-        let report = session.run(shouldStop: shouldStop)
+        let report = try session.run(shouldStop: shouldStop)
 
         var output: [Float] = []
         if let data = FileManager.default.contents(atPath: rawOut) {

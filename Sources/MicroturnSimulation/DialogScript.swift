@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnInteraction
 
 /// A labelled dialog: what the user says and when, as the microphone hears it (16 kHz mono),
 /// with the room the device sits in. Made with espeak-ng; used by the demo, the benchmark and tests.

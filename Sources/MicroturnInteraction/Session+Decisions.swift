@@ -1,0 +1,130 @@
+import MicroturnAudio
+import MicroturnCore
+
+/// What the session does with the scheduler's decisions: urgent ones (a barge-in, the end of the
+/// user's turn, on any frame) and the queue's (a count or a murmur, at a micro-turn boundary).
+extension Session {
+    func act(on decision: TurnDecision, now: Int) {
+        switch decision {
+        case let .bargeIn(speechStart):
+            guard floor.replying else { return }
+            floor.cutShort = speechOut.cancel(at: now)
+            floor.release()
+            interrupted = true
+            pendingBargeIn = speechStart
+            emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"))
+        case let .turnEnd(speechEnd, speechStart):
+            endTurn(speechEnd: speechEnd, speechStart: speechStart, now: now)
+        case let .start(u):
+            floor.take(u.kind == .count ? .count : .murmur)
+            if u.kind == .murmur {
+                murmurs.started()
+                emit(Event(time: seconds(now), kind: .backchannel, text: u.text))
+            } else {
+                emit(Event(time: seconds(now), kind: .count, text: u.text))
+            }
+            do { try speechOut.say(u.text) } catch {
+                floor.release()
+                emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+            }
+        case let .drop(u, reason):
+            // A murmur whose moment passed goes unsaid without a word; a count is on record.
+            if u.kind == .count { emit(SpokenCounts.skipped(u, at: now, reason: reason)) }
+        }
+    }
+
+    private func endTurn(speechEnd: Int, speechStart: Int, now: Int) {
+        // The answer replaces a murmur or a count still playing, and one still waiting.
+        if floor.holder == .murmur || floor.holder == .count {
+            speechOut.cancel(at: now)
+            floor.release()
+        }
+        scheduler.queue.removeAll(.murmur)
+        murmurs.turnEnded()
+        turnIndex += 1
+        silence = nil
+        emit(Event(time: seconds(now), kind: .turnEnd,
+                   detail: "user spoke \(Event.format(seconds(speechStart)))-\(Event.format(seconds(speechEnd))) s"))
+        let (heard, userAudio, cut) = userSpeech.finish()
+        if let error = userSpeech.recognizer?.takeError() {
+            emit(Event(time: seconds(now), kind: .warning, text: "local commands: \(error)"))
+        }
+        if let command = heard?.phrase {
+            emit(Event(time: seconds(now), kind: .command, text: command,
+                       detail: String(format: "confidence %.2f", heard?.confidence ?? 0)))
+        }
+        let reply = composer.reply(
+            to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted,
+                      command: heard?.phrase),
+            context: .init(lastReply: lastReply, hasPausedSpeech: floor.paused != nil, hasCutSpeech: !floor.cutShort.isEmpty,
+                           backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000,
+                           repetitions: counts?.source.tally.total ?? 0))
+        perform(reply.action, speechEnd: speechEnd, speechStart: speechStart, userAudio: userAudio, cut: cut, now: now)
+        interrupted = false
+        // "Repeat that" repeats what the device last said about something, not "Louder."
+        let remember = reply.action == .delegate || (reply.action == .none && heard?.phrase != "repeat that")
+        if let text = reply.text { say(text, speechEnd: speechEnd, now: now, remember: remember) }
+    }
+
+    private func perform(_ action: ReplyComposer.Action, speechEnd: Int, speechStart: Int, userAudio: [Float], cut: Bool, now: Int) {
+        switch action {
+        case .none:
+            break
+        case .halt:
+            if floor.replying { speechOut.cancel(at: now) }
+            floor.release()
+            floor.paused = nil
+        case .pause:
+            floor.paused = floor.replying ? speechOut.cancel(at: now) : floor.cutShort
+            floor.release()
+        case .resume:
+            if let rest = floor.paused, !rest.isEmpty {
+                pendingTurnEnd = speechEnd
+                floor.take(.reply)
+                speechOut.play(rest)
+            }
+            floor.paused = nil
+        case .continueSpeaking:
+            emit(Event(time: seconds(now), kind: .resume, detail: "a backchannel, going on"))
+            pendingTurnEnd = speechEnd
+            floor.take(.reply)
+            speechOut.play(floor.cutShort)
+        case let .changeVolume(db):
+            speechOut.changeGain(by: db)
+        case .delegate:
+            delegate(userAudio, cut: cut, speechEnd: speechEnd, speechStart: speechStart, now: now)
+        }
+        floor.cutShort = []
+    }
+
+    /// Keeps speech that was not a command for the background server, saying if it was cut.
+    private func delegate(_ userAudio: [Float], cut: Bool, speechEnd: Int, speechStart: Int, now: Int) {
+        do {
+            let (r, evicted) = try requests.add(time: seconds(speechEnd), audio: userAudio, transcript: nil)
+            emit(Event(time: seconds(now), kind: .request, detail: "request \(r.id), \(Event.format(seconds(r.samples))) s of speech"))
+            if cut {
+                let spoke = seconds(speechEnd - speechStart)
+                emit(Event(time: seconds(now), kind: .warning,
+                           text: "request \(r.id) was cut: it keeps the first \(Event.format(seconds(r.samples))) s of \(Event.format(spoke)) s of speech"))
+            }
+            if let evicted, requests.directory == nil {
+                emit(Event(time: seconds(now), kind: .warning,
+                           text: "request \(evicted.id) dropped: memory keeps the latest \(requests.memoryLimit); set commands.requests_directory to keep every one"))
+            }
+        } catch {
+            emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+        }
+    }
+
+    private func say(_ text: String, speechEnd: Int, now: Int, remember: Bool) {
+        emit(Event(time: seconds(now), kind: .replyStart, text: text))
+        pendingTurnEnd = speechEnd
+        floor.take(.reply)
+        if remember { lastReply = text }
+        do { try speechOut.say(text) } catch {
+            floor.release()
+            pendingTurnEnd = nil
+            emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+        }
+    }
+}

@@ -1,0 +1,80 @@
+/// Something the device means to say that does not answer a turn: a spoken count, a murmur, and
+/// (with the background tier) an answer that arrives later. A reply to a turn end is urgent and
+/// starts on the frame the turn ends; these wait here for a micro-turn boundary.
+public struct Utterance: Sendable, Equatable {
+    public enum Kind: Int, Sendable, Comparable {
+        case murmur
+        case count
+        public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// What the user must be doing for it to start.
+    public enum Condition: Sendable {
+        /// Not speaking: a pause inside their turn will do (a murmur).
+        case userSilent
+        /// Not speaking and no turn of theirs waiting for its end (a count, an answer).
+        case userDone
+    }
+
+    public var text: String
+    public var kind: Kind
+    public var condition: Condition
+    /// Capture sample after which it is not worth saying any more (a late count is no count).
+    public var deadline: Int
+
+    public init(text: String, kind: Kind, condition: Condition, deadline: Int) {
+        self.text = text
+        self.kind = kind
+        self.condition = condition
+        self.deadline = deadline
+    }
+}
+
+/// What the device should say next, and when: at a micro-turn boundary, when nothing else plays,
+/// the most important utterance waiting whose condition holds (a count before a murmur) starts; one
+/// whose deadline passes first is dropped with the reason. A newer utterance of a kind replaces an
+/// older one still waiting (counts that come together: only the last is said).
+public final class UtteranceQueue {
+    public enum Outcome: Sendable, Equatable {
+        case start(Utterance)
+        case drop(Utterance, reason: String)
+    }
+
+    private var waiting: [Utterance] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { waiting.isEmpty }
+
+    /// Adds `u`; returns the utterance it replaced, if any.
+    @discardableResult
+    public func add(_ u: Utterance) -> Utterance? {
+        let old = waiting.firstIndex { $0.kind == u.kind }.map { waiting.remove(at: $0) }
+        waiting.append(u)
+        return old
+    }
+
+    /// Drops everything of `kind` still waiting (a murmur once the user's turn is over).
+    public func removeAll(_ kind: Utterance.Kind) { waiting.removeAll { $0.kind == kind } }
+
+    /// At the micro-turn boundary at capture sample `now`: what starts and what is dropped.
+    /// `userSpeaking`: speech now; `userTurnOpen`: the user has spoken and their turn is not over.
+    public func boundary(at now: Int, userSpeaking: Bool, userTurnOpen: Bool, deviceIdle: Bool) -> [Outcome] {
+        func userAllows(_ u: Utterance) -> Bool {
+            switch u.condition {
+            case .userSilent: !userSpeaking
+            case .userDone: !userSpeaking && !userTurnOpen
+            }
+        }
+        var outcomes: [Outcome] = []
+        let ready = waiting.indices.filter { userAllows(waiting[$0]) }
+        if deviceIdle, let best = ready.max(by: { waiting[$0].kind < waiting[$1].kind }) {
+            outcomes.append(.start(waiting.remove(at: best)))
+        }
+        for u in waiting where u.deadline <= now {
+            outcomes.append(.drop(u, reason: userAllows(u) ? "the device is speaking" : "the user is speaking"))
+        }
+        waiting.removeAll { $0.deadline <= now }
+        return outcomes
+    }
+}
