@@ -181,6 +181,41 @@ import Testing
         let saved = try WavFile.read(path: "\(dir)/0001.wav")
         #expect(saved.duration > 1.0)
         #expect(FileManager.default.fileExists(atPath: "\(dir)/0001.json"))
+        // A restart goes on numbering from what is there: request 1 is never overwritten.
+        let (again, _) = try Self.run([("Please book a table for two people tonight.", 1)], config: config)
+        #expect(again.report.events.first { $0.kind == .request }?.detail?.hasPrefix("request 2,") == true)
+        #expect(try WavFile.read(path: "\(dir)/0001.wav").samples == saved.samples)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/0002.wav"))
+    }
+
+    @Test func requestsAreBoundedInMemoryAndSayWhatTheyDrop() throws {
+        let requests = try PendingRequests(directory: nil, memoryLimit: 2)
+        var evicted: [Int] = []
+        for k in 0..<5 {
+            if let e = try requests.add(time: Double(k), audio: [0.1, 0.2], transcript: nil).evicted { evicted.append(e.id) }
+        }
+        #expect(requests.requests.map(\.id) == [4, 5])
+        #expect(evicted == [1, 2, 3])
+        // A folder that cannot be made is a clear error, not a crash later.
+        #expect(throws: AudioError.self) { try PendingRequests(directory: "/proc/microturn-requests") }
+    }
+
+    /// Speech that goes on past a request's minute is kept up to it, and the session says so.
+    @Test func aRequestCutAtItsLimitSaysSo() throws {
+        let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 160))
+        // Without the synthesizer's own silence before and after, so the sentences run on.
+        let words = try synth.synthesize("and then we walked along the river for a long while and talked about the weather")
+        let loud = words.indices.filter { abs(words[$0]) > 0.01 }
+        let sentence = words[loud.first!...loud.last!].map { $0 * 0.3 }
+        var audio = [Float](repeating: 0, count: 16_000)
+        while audio.count < 63 * 16_000 { audio += sentence }
+        audio += [Float](repeating: 0, count: 3 * 16_000)
+        let d = SimulationTests.dir()
+        try WavFile(sampleRate: 16_000, channels: 1, samples: audio).write(path: "\(d)/in.wav")
+        let r = try Simulation.run(files: .init(capture: "\(d)/in.wav", playback: "\(d)/out.wav"), config: MicroturnConfig(), fast: true)
+        #expect(r.report.turns == 1, "one long turn: \(r.report.events.map(\.jsonLine))")
+        let warning = r.report.events.first { $0.kind == .warning && $0.text?.contains("was cut") == true }
+        #expect(warning?.text?.hasPrefix("request 1 was cut: it keeps the first 60") == true, "\(r.report.events.map(\.jsonLine))")
     }
 
     @Test func theDeviceBackchannelsInPausesButNeverOverTheUser() throws {
