@@ -4,8 +4,8 @@ import Glibc
 import MicroturnCore
 
 /// One open ALSA PCM in blocking interleaved mode, with the parameters the hardware accepted.
-/// Owned by exactly one device thread after opening.
-public final class AlsaPCM: @unchecked Sendable {
+/// Owned by exactly one device thread after opening (not Sendable: its handle must not be shared).
+public final class AlsaPCM {
     public enum Direction: Sendable { case capture, playback }
 
     /// What the device agreed to.

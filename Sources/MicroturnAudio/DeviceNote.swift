@@ -4,6 +4,8 @@ public struct DeviceNote: Sendable, Equatable {
         case xrun
         case error
         case reopened
+        /// Worth knowing, not a fault (the thread runs without real-time priority).
+        case notice
         /// The first sample of new speech was written at `time`.
         case playbackStart
         /// Speech ran out (`flushed` false) or was cut short (`flushed` true); `time` is the sample after the last one.

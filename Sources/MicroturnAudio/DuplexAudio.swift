@@ -11,7 +11,7 @@ import Synchronization
 /// Time is the capture clock: sample n of `captured` was heard at time n. Playback stream sample k
 /// is heard at capture time k + `referenceOffset` (exactly 0 for virtual PCMs), which is what lets
 /// the echo canceller line the reference up with the microphone.
-public final class DuplexAudio: @unchecked Sendable {
+public final class DuplexAudio: Sendable {
     public struct Endpoint: Sendable {
         public var name: String
         public var request: AlsaPCM.Request
@@ -74,9 +74,12 @@ public final class DuplexAudio: @unchecked Sendable {
     }
 
     public func start() {
-        for body in [captureLoop, playbackLoop] {
+        for (body, device) in [(captureLoop, setup.capture.name), (playbackLoop, setup.playback.name)] {
             finished.enter()
-            let thread = Thread { [finished] in
+            let thread = Thread { [finished, self] in
+                // A sound card's period must never wait for a busy CPU. On files there is no
+                // deadline, and real-time threads there would only crowd the machine.
+                if setup.pacing == .device { askForRealTimePriority(device: device) }
                 body()
                 finished.leave()
             }
@@ -85,6 +88,23 @@ public final class DuplexAudio: @unchecked Sendable {
             thread.start()
         }
     }
+
+    /// Real-time scheduling (SCHED_FIFO) for the calling device thread, where the process may have
+    /// it (root, CAP_SYS_NICE, or systemd's LimitRTPRIO); where it may not, a notice says so and
+    /// the thread goes on at normal priority.
+    private func askForRealTimePriority(device: String) {
+        var param = sched_param()
+        param.sched_priority = Self.realTimePriority
+        let status = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param)
+        if status != 0 {
+            note(.notice, time: captured.totalWritten, device: device,
+                 "audio thread at normal priority: SCHED_FIFO \(Self.realTimePriority) refused (\(String(cString: strerror(status)))); "
+                 + "allow it with LimitRTPRIO=\(Self.realTimePriority) in the service, or CAP_SYS_NICE")
+        }
+    }
+
+    /// Above ordinary real-time helpers, below the kernel's own threaded interrupts (50).
+    static let realTimePriority: Int32 = 40
 
     /// Stops both threads and waits for them to close their devices.
     public func stop() {

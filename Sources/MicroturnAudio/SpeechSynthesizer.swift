@@ -6,7 +6,7 @@ import Synchronization
 /// Text to speech in-process with libespeak-ng, streamed: `speak` hands over 16 kHz chunks of about
 /// 20 ms as espeak-ng produces them, so playback can start before the sentence is finished.
 /// espeak-ng keeps global state, so every use goes through one lock.
-public final class SpeechSynthesizer: @unchecked Sendable {
+public final class SpeechSynthesizer: Sendable {
     public struct Voice: Sendable, Equatable {
         public var name: String
         public var rateWpm: Int

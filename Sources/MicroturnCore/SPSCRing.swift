@@ -7,6 +7,9 @@ import Synchronization
 /// takes a lock on the audio path. Exactly one thread may call the producer methods (`write`,
 /// `waitForSpace`) and exactly one the consumer methods (`read`, `peek`, `discard`, `waitForData`).
 /// The semaphores only wake a side that chose to wait; the ring itself never blocks.
+/// (Unchecked Sendable: `storage` is shared memory, and it is safe under that one-producer,
+/// one-consumer rule: a slot is written only between `consumed` and `written + capacity` and read
+/// only after the releasing store of `written` that published it.)
 public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     public let capacity: Int
     private let storage: UnsafeMutablePointer<Element>

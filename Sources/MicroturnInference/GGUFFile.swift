@@ -2,6 +2,8 @@
 /// place from a read-only mapping (never copied). Everything the header says is checked against
 /// the file before it is used, so a damaged or hostile file gives a `GGUFError` naming the key or
 /// tensor, never a crash or a huge allocation.
+/// (Unchecked Sendable: every stored property is a `let`, and `bytes` points into the read-only
+/// mapping that `owner` keeps alive.)
 public final class GGUFFile: @unchecked Sendable {
     public struct Tensor: Sendable, Equatable {
         public let name: String

@@ -1,6 +1,8 @@
 import Glibc
 
 /// A file mapped read-only into memory; the mapping lives as long as this object.
+/// (Unchecked Sendable: its only state is `let`s, and the mapping is PROT_READ, so no thread can
+/// write what another reads; `release` only tells the kernel it may drop pages.)
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer

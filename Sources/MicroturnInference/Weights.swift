@@ -53,8 +53,9 @@ public struct Matrix: @unchecked Sendable {
 }
 
 /// Copies of weights in the form their kernels read (Q4_0, Q4_K: eight rows together); they live
-/// as long as this, and the file pages they came from leave the resident set.
-final class PackedWeights: @unchecked Sendable {
+/// as long as this, and the file pages they came from leave the resident set. Filled while the
+/// model loads, on the loading thread (not Sendable: `pack` mutates it unguarded).
+final class PackedWeights {
     private var buffers: [UnsafeMutableRawPointer] = []
     /// Bytes held (for memory figures).
     private(set) var bytes = 0

@@ -8,11 +8,18 @@ import Synchronization
 /// A forward pass hands the pool a few hundred short jobs per token, so the workers spin for a
 /// while between jobs instead of sleeping (a wake-up through the kernel costs about as much as a
 /// small job); after `spinLimit` idle checks they sleep until the next job.
-public final class WorkerPool: @unchecked Sendable {
+///
+/// The pool shares one job at a time: `parallelFor` calls from two threads take turns (`caller`).
+public final class WorkerPool: Sendable {
     public let threads: Int
     /// What the workers use; they hold it themselves, so it outlives the pool until they exit.
     private let shared = Shared()
+    /// Held for the whole of a `parallelFor`, so that two callers never post over each other's job.
+    private let caller = Mutex(())
 
+    /// (Unchecked Sendable: `job` and `count` are written by the one caller holding `caller`
+    /// before the releasing bump of `generation`, and read by workers only after they acquire
+    /// that bump and before they decrement `pending`, which the caller waits for.)
     final class Shared: @unchecked Sendable {
         /// Idle checks (each a CPU spin hint) before a worker goes to sleep: about a millisecond.
         static let spinLimit = 20_000
@@ -85,16 +92,18 @@ public final class WorkerPool: @unchecked Sendable {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { escaping in
-            let s = shared
-            s.job = escaping
-            s.count = count
-            s.next.store(0, ordering: .relaxed)
-            s.pending.store(threads - 1, ordering: .relaxed)
-            s.post()
-            s.work()
-            while s.pending.load(ordering: .acquiring) > 0 { mt_spin_pause() }
-            s.job = nil
+        caller.withLock { _ in
+            withoutActuallyEscaping(body) { escaping in
+                let s = shared
+                s.job = escaping
+                s.count = count
+                s.next.store(0, ordering: .relaxed)
+                s.pending.store(threads - 1, ordering: .relaxed)
+                s.post()
+                s.work()
+                while s.pending.load(ordering: .acquiring) > 0 { mt_spin_pause() }
+                s.job = nil
+            }
         }
     }
 }

@@ -242,6 +242,8 @@ public final class Session {
                 emit(Event(time: time, kind: .xrun, detail: "\(note.device): \(note.message)"))
             case .error, .reopened:
                 emit(Event(time: time, kind: .deviceError, detail: "\(note.device): \(note.message)"))
+            case .notice:
+                emit(Event(time: time, kind: .warning, text: "\(note.device): \(note.message)"))
             }
         }
     }

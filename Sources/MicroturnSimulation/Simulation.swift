@@ -45,26 +45,9 @@ public enum Simulation {
             throw .fileIO(path: rawIn, reason: "cannot write (\(error.localizedDescription))")
         }
 
-        let a = config.audio
-        let capture = DuplexAudio.Endpoint(
-            name: "microturn_capture",
-            request: .init(rate: input.sampleRate, channels: input.channels, formats: [.s16], periodMs: a.periodMs,
-                           bufferPeriods: a.bufferPeriods),
-            definition: VirtualPCM.captureDefinition(name: "microturn_capture", rawInput: rawIn))
-        let playback = DuplexAudio.Endpoint(
-            name: "microturn_playback",
-            request: .init(rate: ProcessingFormat.sampleRate, channels: 1, formats: [.s16], periodMs: a.periodMs,
-                           bufferPeriods: a.bufferPeriods),
-            definition: VirtualPCM.playbackDefinition(name: "microturn_playback", rawOutput: rawOut))
-        // Both virtual devices must open: on a file there is nothing to wait for.
-        _ = try AlsaPCM(name: capture.name, direction: .capture, request: capture.request, definition: capture.definition)
-        let audio = DuplexAudio(setup: .init(capture: capture, playback: playback, pacing: fast ? .virtualClock : .realTime,
-                                             inputFrames: input.frameCount, reopenMaxSeconds: a.reopenMaxSeconds))
-        let inputSamples = Int((Double(input.frameCount) * Double(ProcessingFormat.sampleRate) / Double(input.sampleRate)).rounded(.up))
-        let synthesizer = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
-                                                             pitch: config.speech.pitch, gainDb: config.speech.gainDb))
-        let session = try Session(options: .init(config: config, echoPath: echoPath, inputSamples: inputSamples),
-                                  audio: audio, synthesizer: synthesizer, repetitions: repetitions, onEvent: onEvent)
+        let (session, inputSamples) = try makeSession(
+            rawCapture: rawIn, rate: input.sampleRate, channels: input.channels, frames: input.frameCount, rawPlayback: rawOut,
+            config: config, fast: fast, echoPath: echoPath, repetitions: repetitions, onEvent: onEvent)
         let report = try session.run(shouldStop: shouldStop)
 
         var output: [Float] = []
@@ -80,5 +63,33 @@ public enum Simulation {
         if output.count < length { output += [Float](repeating: 0, count: length - output.count) }
         try WavFile(sampleRate: ProcessingFormat.sampleRate, channels: 1, samples: output).write(path: files.playback)
         return Result(report: report, output: output, inputSeconds: input.duration)
+    }
+
+    /// A session on virtual PCMs: `rawCapture` (S16 samples at `rate`, `channels`, `frames` of them)
+    /// is the microphone, `rawPlayback` records the loudspeaker (16 kHz mono S16). Returns the
+    /// session and the input's length in 16 kHz samples.
+    static func makeSession(rawCapture: String, rate: Int, channels: Int, frames: Int, rawPlayback: String,
+                            config: MicroturnConfig, fast: Bool, echoPath: EchoPath.Spec?, repetitions: (any RepetitionSource)?,
+                            recordLimit: Int? = nil, onEvent: @escaping (Event) -> Void) throws(AudioError) -> (Session, Int) {
+        let a = config.audio
+        let capture = DuplexAudio.Endpoint(
+            name: "microturn_capture",
+            request: .init(rate: rate, channels: channels, formats: [.s16], periodMs: a.periodMs, bufferPeriods: a.bufferPeriods),
+            definition: VirtualPCM.captureDefinition(name: "microturn_capture", rawInput: rawCapture))
+        let playback = DuplexAudio.Endpoint(
+            name: "microturn_playback",
+            request: .init(rate: ProcessingFormat.sampleRate, channels: 1, formats: [.s16], periodMs: a.periodMs,
+                           bufferPeriods: a.bufferPeriods),
+            definition: VirtualPCM.playbackDefinition(name: "microturn_playback", rawOutput: rawPlayback))
+        // Both virtual devices must open: on a file there is nothing to wait for.
+        _ = try AlsaPCM(name: capture.name, direction: .capture, request: capture.request, definition: capture.definition)
+        let audio = DuplexAudio(setup: .init(capture: capture, playback: playback, pacing: fast ? .virtualClock : .realTime,
+                                             inputFrames: frames, reopenMaxSeconds: a.reopenMaxSeconds))
+        let inputSamples = Int((Double(frames) * Double(ProcessingFormat.sampleRate) / Double(rate)).rounded(.up))
+        let synthesizer = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
+                                                             pitch: config.speech.pitch, gainDb: config.speech.gainDb))
+        let session = try Session(options: .init(config: config, echoPath: echoPath, inputSamples: inputSamples, recordLimit: recordLimit),
+                                  audio: audio, synthesizer: synthesizer, repetitions: repetitions, onEvent: onEvent)
+        return (session, inputSamples)
     }
 }

@@ -1,40 +1,43 @@
-import Foundation
+import Synchronization
 
 /// What the repetition counter has found, for whoever asks: the "how many reps" command, the
 /// spoken counts, later a background-server tool call. Readable from any thread.
-public final class RepetitionTally: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    private var setOpen = false
-    private var unread: [RepetitionEvent] = []
+public final class RepetitionTally: Sendable {
+    private struct State {
+        var count = 0
+        var setOpen = false
+        var unread: [RepetitionEvent] = []
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
     /// Repetitions so far.
-    public var total: Int { lock.withLock { count } }
+    public var total: Int { state.withLock { $0.count } }
     /// Whether a set is going on.
-    public var inSet: Bool { lock.withLock { setOpen } }
+    public var inSet: Bool { state.withLock { $0.setOpen } }
 
     /// The counter's news.
     public func record(_ events: [RepetitionEvent]) {
         guard !events.isEmpty else { return }
-        lock.withLock {
+        state.withLock { s in
             for e in events {
                 switch e {
-                case let .repetition(number, _, _, _): count = number
-                case .setStart: setOpen = true
-                case .setEnd: setOpen = false
+                case let .repetition(number, _, _, _): s.count = number
+                case .setStart: s.setOpen = true
+                case .setEnd: s.setOpen = false
                 }
             }
-            unread += events
+            s.unread += events
         }
     }
 
     /// The events since the last call (for the one reader that acts on each: the session).
     public func takeEvents() -> [RepetitionEvent] {
-        lock.withLock {
-            defer { unread.removeAll() }
-            return unread
+        state.withLock { s in
+            defer { s.unread.removeAll() }
+            return s.unread
         }
     }
 }

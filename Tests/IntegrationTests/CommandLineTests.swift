@@ -23,7 +23,7 @@ import Testing
 
     static func temp(_ name: String, _ contents: String) -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-cli-\(UUID().uuidString)-\(name)").path
-        FileManager.default.createFile(atPath: path, contents: Data(contents.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(contents.utf8))
         return path
     }
 

@@ -16,6 +16,26 @@ import Testing
         }
     }
 
+    /// Two threads share one pool: their jobs take turns, and each index of each job runs once.
+    @Test func twoCallersTakeTurns() {
+        let pool = WorkerPool(threads: 3)
+        let rounds = 300, count = 64
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2 * count)
+        defer { hits.deallocate() }
+        hits.initialize(repeating: 0)
+        let slots = UncheckedSlots(hits)
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in
+            for _ in 0..<rounds { pool.parallelFor(count) { slots.base[caller * count + $0] += 1 } }
+        }
+        #expect(hits.allSatisfy { $0 == rounds }, "\(Array(hits))")
+    }
+
+    /// (Each caller writes only its own half, and each index within a job once.)
+    struct UncheckedSlots: @unchecked Sendable {
+        let base: UnsafeMutableBufferPointer<Int>
+        init(_ base: UnsafeMutableBufferPointer<Int>) { self.base = base }
+    }
+
     @Test func poolsComeAndGoCleanly() {
         // Each pool's threads outlive it briefly while they notice it is gone.
         for k in 0..<50 {
