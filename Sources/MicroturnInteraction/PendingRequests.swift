@@ -21,13 +21,18 @@ public final class PendingRequests {
     public private(set) var requests: [Request] = []
     public let directory: String?
     public let memoryLimit: Int
+    /// The id of this run's first request.
+    public let firstId: Int
     private var nextId: Int
 
     public init(directory: String?, memoryLimit: Int = 32) throws(AudioError) {
         self.directory = directory
         self.memoryLimit = max(1, memoryLimit)
-        nextId = 1
-        guard let directory else { return }
+        guard let directory else {
+            nextId = 1
+            firstId = 1
+            return
+        }
         let files: [String]
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -39,6 +44,7 @@ public final class PendingRequests {
         // NNNN.wav / NNNN.json: the id is the name before the dot.
         let ids = files.compactMap { name in name.split(separator: ".").first.flatMap { Int($0) } }
         nextId = (ids.max() ?? 0) + 1
+        firstId = nextId
     }
 
     /// Keeps a request; returns it, and the request that memory let go of (when there is no folder,

@@ -107,9 +107,11 @@ extension Session {
                 emit(Event(time: seconds(now), kind: .warning,
                            text: "request \(r.id) was cut: it keeps the first \(Event.format(seconds(r.samples))) s of \(Event.format(spoke)) s of speech"))
             }
-            if let evicted, requests.directory == nil {
+            // Said once: from here on every new request lets the oldest go.
+            if let evicted, requests.directory == nil, evicted.id == requests.firstId {
                 emit(Event(time: seconds(now), kind: .warning,
-                           text: "request \(evicted.id) dropped: memory keeps the latest \(requests.memoryLimit); set commands.requests_directory to keep every one"))
+                           text: "request \(evicted.id) dropped, and from now on the oldest each time: memory keeps the latest "
+                           + "\(requests.memoryLimit); set commands.requests_directory to keep every one"))
             }
         } catch {
             emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))

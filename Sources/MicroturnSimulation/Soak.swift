@@ -6,8 +6,8 @@ import MicroturnInteraction
 /// A long session on the virtual clock: one dialog played over and over as the microphone (hours
 /// of audio, streamed from disk, never held in memory), the loudspeaker to /dev/null, and the
 /// session keeping only its latest events as a live one does. It measures what months of running
-/// would show first: memory that grows, and events that go missing (every loop of the same dialog
-/// must give the same turns).
+/// would show first: memory that grows, and events that go missing (every event is handed on, and
+/// every loop of the dialog is heard and answered).
 public enum Soak {
     public struct Sample: Sendable {
         /// Seconds of audio processed.

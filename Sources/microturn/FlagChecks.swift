@@ -1,4 +1,5 @@
 import ArgumentParser
+import MicroturnAudio
 
 /// Checks of numeric flags for `validate()`: a value outside what a command can use (`inf`,
 /// `nan`, `1e300`, a negative count) is a usage error naming the flag, before anything runs.
@@ -27,5 +28,11 @@ enum FlagChecks {
         guard value.isFinite, range.contains(value) else {
             throw ValidationError("\(flag) must be a number from \(range.lowerBound) to \(range.upperBound), got \(value)")
         }
+    }
+
+    /// A simulated echo path, DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]].
+    static func echoPath(_ value: String?) throws {
+        guard let value, EchoPath.Spec(parsing: value) == nil else { return }
+        throw ValidationError("--echo-path takes DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]], e.g. 40:-10:150 (delay 0-500, gain -80..6), got \(value)")
     }
 }

@@ -66,9 +66,7 @@ struct Run: ParsableCommand {
         if captureFile == nil && (fast || echoPath != nil || videoFile != nil) {
             throw ValidationError("--fast, --echo-path and --video-file only apply to a run on files (--capture-file)")
         }
-        if let echoPath, EchoPath.Spec(parsing: echoPath) == nil {
-            throw ValidationError("--echo-path takes DELAY_MS:GAIN_DB[:REVERB_MS[:NOISE_DB]], e.g. 40:-10:150 (delay 0-500, gain -80..6)")
-        }
+        try FlagChecks.echoPath(echoPath)
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if duration != nil && captureFile != nil {
             throw ValidationError("--duration is for live runs; a run on files lasts as long as the capture file")
