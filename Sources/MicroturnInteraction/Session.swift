@@ -114,10 +114,8 @@ public final class Session {
         var reference = EchoReference.Reader(rings: audio.reference)
         var index = 0
         while !shouldStop() {
-            if !audio.captured.waitForData(n, timeoutMs: 100) {
-                if let failure = audio.failed { throw failure }
-                continue
-            }
+            if let failure = audio.failed { throw failure }
+            if !audio.captured.waitForData(n, timeoutMs: 100) { continue }
             frame.withUnsafeMutableBufferPointer { _ = audio.captured.read(into: $0) }
             let t = index * n
 
@@ -199,7 +197,7 @@ public final class Session {
     private func waitForPlayback(upTo position: Int) {
         // Only a dead playback thread takes this long; it must not hang the session.
         let deadline = MonotonicClock.now() + 30_000_000_000
-        while audio.playbackPosition < position && MonotonicClock.now() < deadline {
+        while audio.playbackPosition < position && MonotonicClock.now() < deadline && audio.failed == nil {
             _ = audio.reference.samples.waitForData(audio.reference.samples.count + 1, timeoutMs: 50)
         }
     }
