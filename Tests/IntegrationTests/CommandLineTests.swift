@@ -167,6 +167,9 @@ import Testing
         (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--repeat-penalty", "0"], "--repeat-penalty"),
         (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--threads", "0"], "--threads"),
         (["camera", "snapshot", "--out", "a.ppm", "--width", "1000000"], "--width"),
+        (["bench", "soak", "--capture-file", "d.wav", "--hours", "inf"], "--hours"),
+        (["bench", "soak", "--capture-file", "d.wav", "--hours", "0"], "--hours"),
+        (["bench", "soak", "--capture-file", "d.wav", "--echo-path", "40"], "--echo-path"),
     ])
     func numbersNoCommandCanUseExit64(args: [String], flag: String) throws {
         let r = try Self.run(args)
