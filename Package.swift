@@ -11,6 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The link's wire schema (Sources/MicroturnLink/link.proto). Exact: the generated code
+        // (tools/gen-link-schema.sh) is made by this version's plugin.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages (tools/setup.sh installs them).
@@ -19,12 +22,17 @@ let package = Package(
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         .systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx",
                        providers: [.apt(["libpocketsphinx-dev", "pocketsphinx-en-us"])]),
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         // Namespaced C wrappers (mt_*) for what Swift cannot import directly.
-        .target(name: "CMicroturnShims", linkerSettings: [.linkedLibrary("asound")]),
+        .target(name: "CMicroturnShims", linkerSettings: [.linkedLibrary("asound"), .linkedLibrary("opus")]),
 
         .target(name: "MicroturnCore"),
         .target(name: "MicroturnAudio",
-                dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "CMicroturnShims"]),
+                dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "COpus", "CMicroturnShims"]),
+        // The link to the background server: wire schema, framing, sequence/ack/replay.
+        .target(name: "MicroturnLink",
+                dependencies: ["MicroturnCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["PROTOCOL.md", "link.proto"]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision"]),
         // Virtual-clock sessions on files, dialog generation, turn metrics, model fitting: bench and
         // test scaffolding that the runtime library does not carry.
@@ -46,6 +54,7 @@ let package = Package(
                     dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
         .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference", "CMicroturnKernels"]),
         .testTarget(name: "MicroturnVisionTests", dependencies: ["MicroturnVision"]),
+        .testTarget(name: "MicroturnLinkTests", dependencies: ["MicroturnLink", "MicroturnAudio", "MicroturnCore"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["microturn", "MicroturnInteraction", "MicroturnSimulation", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
     ],

@@ -16,9 +16,10 @@ case "${1:-}" in
 esac
 
 # What the build links: ALSA, speexdsp (echo canceller, resampler), espeak-ng (speech and its voice
-# data), PocketSphinx and its en-us model (local commands), libv4l2 (cameras).
+# data), PocketSphinx and its en-us model (local commands), libv4l2 (cameras), libopus (the link's
+# speech codec).
 run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data
-              libpocketsphinx-dev pocketsphinx-en-us libv4l-dev)
+              libpocketsphinx-dev pocketsphinx-en-us libv4l-dev libopus-dev)
 # Only for the tests. gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the engine's Arm
 # kernels are cross-compiled and run under qemu-user (tools/test-kernels-aarch64.sh), since most
 # boards are Arm. linux-image-amd64 ... kmod: the virtual board (tools/virtual-board), where real

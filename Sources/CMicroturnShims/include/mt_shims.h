@@ -12,4 +12,16 @@ void mt_alsa_capture_errors(void);
 /* The last alsa-lib message seen on this thread ("" when none), then clears it. */
 const char *mt_alsa_take_last_error(void);
 
+/* Why these exist: opus_encoder_ctl and opus_decoder_ctl are variadic and their requests
+ * (OPUS_SET_BITRATE, ...) are macros, neither of which Swift can call. Each returns libopus's
+ * status (OPUS_OK is 0). The encoder and decoder are passed as void * so that this header needs
+ * no opus include of its own. */
+int mt_opus_set_bitrate(void *encoder, int bits_per_second);
+int mt_opus_set_vbr(void *encoder, int on);
+int mt_opus_set_inband_fec(void *encoder, int on);
+int mt_opus_set_packet_loss_perc(void *encoder, int percent);
+int mt_opus_set_complexity(void *encoder, int complexity);
+int mt_opus_set_signal_voice(void *encoder);
+int mt_opus_get_lookahead(void *encoder, int *samples);
+
 #endif
