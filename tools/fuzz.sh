@@ -4,6 +4,7 @@
 #   toml  the config reader and its schema and consistency checks
 #   wav   the WAV reader
 #   y4m   the YUV4MPEG2 video reader
+#   link  the link's frame decoder and reliability layer (what a peer sends)
 #   tools/fuzz.sh [SECONDS] [TARGET...]     SECONDS each (default 60), every target by default
 # Each harness (tools/fuzz/NAME-fuzz.swift) is built with -sanitize=fuzzer,address together with the
 # sources it reads with, into .build-fuzz/NAME-fuzz. Its corpus starts from tools/fuzz/seeds/NAME
@@ -16,7 +17,7 @@ seconds="${1:-60}"
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: SECONDS must be a whole number above 0, got '$seconds'" >&2; exit 64; }
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf toml wav y4m)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf toml wav y4m link)
 out=.build-fuzz
 mkdir -p "$out/modules"
 
@@ -46,7 +47,18 @@ for name in "${targets[@]}"; do
     toml) build toml MicroturnCore Sources/MicroturnCore/*.swift ;;
     wav) build wav MicroturnAudio Sources/MicroturnAudio/{WavFile,AudioError,SampleConversion}.swift ;;
     y4m) build y4m MicroturnVision Sources/MicroturnVision/{Y4MReader,GreyFrame,VisionError}.swift ;;
-    *) echo "fuzz: no target '$name' (gguf, toml, wav, y4m)" >&2; exit 64 ;;
+    link)
+      # SwiftProtobuf (the checkout SwiftPM resolved) as a module and a static library of its own.
+      [ -d .build/checkouts/swift-protobuf ] || swift package resolve
+      if [ ! -e "$out/protobuf/libSwiftProtobuf.a" ]; then
+        mkdir -p "$out/protobuf"
+        echo "fuzz: building SwiftProtobuf for the link harness"
+        swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name SwiftProtobuf -package-name swift_protobuf -emit-module \
+          -emit-module-path "$out/protobuf/SwiftProtobuf.swiftmodule" -emit-library -static \
+          -o "$out/protobuf/libSwiftProtobuf.a" .build/checkouts/swift-protobuf/Sources/SwiftProtobuf/*.swift
+      fi
+      build link MicroturnLink -I "$out/protobuf" Sources/MicroturnLink/*.swift "$out/protobuf/libSwiftProtobuf.a" ;;
+    *) echo "fuzz: no target '$name' (gguf, toml, wav, y4m, link)" >&2; exit 64 ;;
   esac
   corpus="$out/corpus-$name"
   mkdir -p "$corpus"
