@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "MicroturnVision", dependencies: ["CMicroturnCamera"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnSimulation", "MicroturnInference",
-            "MicroturnVision", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MicroturnVision", "MicroturnLink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "MicroturnCoreTests", dependencies: ["MicroturnCore"]),

@@ -170,6 +170,7 @@ import Testing
         (["bench", "soak", "--capture-file", "d.wav", "--hours", "inf"], "--hours"),
         (["bench", "soak", "--capture-file", "d.wav", "--hours", "0"], "--hours"),
         (["bench", "soak", "--capture-file", "d.wav", "--echo-path", "40"], "--echo-path"),
+        (["bench", "link", "--packets", "0"], "--packets"), (["bench", "link", "--bitrate", "1000000"], "--bitrate"),
     ])
     func numbersNoCommandCanUseExit64(args: [String], flag: String) throws {
         let r = try Self.run(args)
