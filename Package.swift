@@ -14,6 +14,7 @@ let package = Package(
         // The link's wire schema (Sources/MicroturnLink/link.proto). Exact: the generated code
         // (tools/gen-link-schema.sh) is made by this version's plugin.
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages (tools/setup.sh installs them).
@@ -31,8 +32,13 @@ let package = Package(
                 dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "COpus", "CMicroturnShims"]),
         // The link to the background server: wire schema, framing, sequence/ack/replay.
         .target(name: "MicroturnLink",
-                dependencies: ["MicroturnCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                dependencies: ["MicroturnCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                               .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
                 exclude: ["PROTOCOL.md", "link.proto"]),
+        // The background server: link sessions (resume, replay, deduplicated tasks) and its workers.
+        .target(name: "MicroturnServer", dependencies: ["MicroturnCore", "MicroturnLink",
+                                                        .product(name: "NIOCore", package: "swift-nio"),
+                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision"]),
         // Virtual-clock sessions on files, dialog generation, turn metrics, model fitting: bench and
         // test scaffolding that the runtime library does not carry.
@@ -54,7 +60,9 @@ let package = Package(
                     dependencies: ["MicroturnInteraction", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
         .testTarget(name: "MicroturnInferenceTests", dependencies: ["MicroturnInference", "CMicroturnKernels"]),
         .testTarget(name: "MicroturnVisionTests", dependencies: ["MicroturnVision"]),
-        .testTarget(name: "MicroturnLinkTests", dependencies: ["MicroturnLink", "MicroturnAudio", "MicroturnCore"]),
+        .testTarget(name: "MicroturnLinkTests", dependencies: ["MicroturnLink", "MicroturnServer", "MicroturnAudio", "MicroturnCore",
+                                                              .product(name: "NIOCore", package: "swift-nio"),
+                                                              .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["microturn", "MicroturnInteraction", "MicroturnSimulation", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
     ],

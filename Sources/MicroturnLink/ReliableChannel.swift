@@ -156,4 +156,13 @@ public struct ReliableChannel: Sendable {
             return frame
         }
     }
+
+    /// For a new session (the server could not resume the old one): starts numbering again and
+    /// returns what the old session had not got acknowledged, in order, to be sent again as new
+    /// frames (task ids keep the server from running any twice).
+    public mutating func restart() -> [LinkBody] {
+        let bodies = unacked.compactMap(\.frame.body)
+        self = ReliableChannel(limits: limits, peerWindow: peerWindow)
+        return bodies
+    }
 }

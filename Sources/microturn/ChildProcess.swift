@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnCore
 import Glibc
 import MicroturnAudio
 

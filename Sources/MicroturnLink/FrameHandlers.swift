@@ -1,0 +1,47 @@
+import NIOCore
+
+/// Bytes to frames on a NIO channel, through `FrameCodec.Decoder`: a peer's invalid frame closes the
+/// connection after an ERROR that says why (PROTOCOL.md, "Framing").
+public final class FrameDecodingHandler: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = LinkFrame
+    public typealias OutboundOut = LinkFrame
+
+    private var decoder = FrameCodec.Decoder()
+
+    public init() {}
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        if let bytes = buffer.readBytes(length: buffer.readableBytes) { decoder.feed(bytes) }
+        do {
+            while let frame = try decoder.next() { context.fireChannelRead(wrapInboundOut(frame)) }
+        } catch {
+            var e = Microturn_Link_V1_Error()
+            e.code = error.code
+            e.message = error.description
+            e.fatal = true
+            var frame = LinkFrame()
+            frame.body = .error(e)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+/// Frames to bytes on a NIO channel.
+public final class FrameEncodingHandler: ChannelOutboundHandler {
+    public typealias OutboundIn = LinkFrame
+    public typealias OutboundOut = ByteBuffer
+
+    public init() {}
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        do {
+            let bytes = try FrameCodec.encode(unwrapOutboundIn(data))
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+        } catch {
+            promise?.fail(error)
+        }
+    }
+}

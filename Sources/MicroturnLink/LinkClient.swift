@@ -1,0 +1,216 @@
+import Foundation
+import MicroturnCore
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The device's end of the link: connects, says HELLO (resuming its session when it has one),
+/// sends tasks in order and keeps each until the server has it, reconnects after any break with
+/// exponential backoff and jitter, and hands each task's answer on exactly once.
+/// Its state lives behind one lock; the connection's handler runs on the client's event loop.
+public final class LinkClient: Sendable {
+    public struct Options: Sendable {
+        public var host: String
+        public var port: Int
+        public var deviceId: String
+        public var window: UInt32
+        public var backoffFirstMs: Int
+        public var backoffMaxMs: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 7741, deviceId: String, window: UInt32 = 64,
+                    backoffFirstMs: Int = 250, backoffMaxMs: Int = 30_000) {
+            self.host = host
+            self.port = port
+            self.deviceId = deviceId
+            self.window = window
+            self.backoffFirstMs = backoffFirstMs
+            self.backoffMaxMs = backoffMaxMs
+        }
+    }
+
+    /// What the link is doing, for the interaction layer and `link status`.
+    public enum Status: Sendable, Equatable {
+        case connecting(attempt: Int)
+        case up(session: String, resumed: Bool)
+        case stopped
+    }
+
+    struct State {
+        var channel = ReliableChannel()
+        var token = Data()
+        var outbox: [LinkBody] = []        // reliable bodies not yet numbered (window full, or offline)
+        var answered: Set<String> = []     // task ids whose answer was handed on
+        var connection: Channel?
+        var welcomed = false               // the server has answered this connection's HELLO
+        var status = Status.connecting(attempt: 0)
+        var attempt = 0
+        var stopping = false
+        var connections = 0
+    }
+
+    public let options: Options
+    let state = Mutex(State())
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let onAnswer: @Sendable (Microturn_Link_V1_Result) -> Void
+
+    public init(options: Options, onAnswer: @escaping @Sendable (Microturn_Link_V1_Result) -> Void) {
+        self.options = options
+        self.onAnswer = onAnswer
+    }
+
+    public var status: Status { state.withLock { $0.status } }
+    /// Connections made so far (each break and reconnect adds one).
+    public var connections: Int { state.withLock { $0.connections } }
+    /// Tasks sent and not yet acknowledged, plus those not sent yet.
+    public var outboxDepth: Int { state.withLock { $0.outbox.count + $0.channel.inFlight } }
+
+    public func start() { connect(after: 0) }
+
+    /// Sends `task` now if the link is up and the window allows, or as soon as it can.
+    public func submit(_ task: Microturn_Link_V1_Task) {
+        let connection = state.withLock { s -> Channel? in
+            s.outbox.append(.task(task))
+            return s.connection
+        }
+        // Numbered and written on the connection's event loop, where every other frame is: so the
+        // frames go out in the order of their numbers.
+        connection?.eventLoop.execute { [self] in
+            let frames = state.withLock { s in s.connection === connection && s.welcomed ? Self.drain(&s) : [] }
+            for f in frames { connection?.write(f, promise: nil) }
+            connection?.flush()
+        }
+    }
+
+    /// Breaks the connection as a network fault would (tests, and `link reconnect`); the client
+    /// reconnects and resumes.
+    public func dropConnection() { state.withLock { $0.connection }?.close(promise: nil) }
+
+    public func stop() {
+        let connection = state.withLock { s -> Channel? in
+            s.stopping = true
+            s.status = .stopped
+            return s.connection
+        }
+        try? connection?.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Numbers what the window allows from the outbox.
+    static func drain(_ s: inout State) -> [LinkFrame] {
+        var frames: [LinkFrame] = []
+        let now = MonotonicClock.now() / 1000
+        while let body = s.outbox.first, let f = s.channel.send(body, now: now) {
+            s.outbox.removeFirst()
+            frames.append(f)
+        }
+        return frames
+    }
+
+    private func connect(after ms: Int) {
+        let loop = group.next()
+        loop.scheduleTask(in: .milliseconds(Int64(ms))) { [self] in
+            guard !state.withLock({ $0.stopping }) else { return }
+            ClientBootstrap(group: loop)
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            FrameEncodingHandler(), FrameDecodingHandler(), ClientConnectionHandler(client: self),
+                        ])
+                    }
+                }
+                .connect(host: options.host, port: options.port)
+                .whenFailure { [self] _ in reconnect() }
+        }
+    }
+
+    /// After a break: the next attempt, later each time (doubling, up to the maximum, ±20 %).
+    func reconnect() {
+        let delay = state.withLock { s -> Int? in
+            s.connection = nil
+            s.welcomed = false
+            guard !s.stopping else { return nil }
+            s.attempt += 1
+            s.status = .connecting(attempt: s.attempt)
+            let base = min(options.backoffMaxMs, options.backoffFirstMs << min(s.attempt - 1, 16))
+            return Int(Double(base) * Double.random(in: 0.8...1.2))
+        }
+        if let delay { connect(after: delay) }
+    }
+
+    /// The connection is up: HELLO with the session to resume.
+    func connected(_ channel: Channel) -> LinkFrame {
+        state.withLock { s in
+            s.connection = channel
+            s.connections += 1
+            var hello = Microturn_Link_V1_Hello()
+            hello.protocolVersion = 1
+            hello.deviceID = options.deviceId
+            hello.resumeToken = s.token
+            hello.received = s.channel.received
+            hello.window = options.window
+            hello.capabilities = ["opus16k"]
+            var f = LinkFrame()
+            f.body = .hello(hello)
+            f.ack = s.channel.received
+            return f
+        }
+    }
+
+    /// A frame from the server: what to send back.
+    func received(_ frame: LinkFrame) throws(LinkError) -> [LinkFrame] {
+        let now = MonotonicClock.now() / 1000
+        var answers: [Microturn_Link_V1_Result] = []
+        let out = try state.withLock { (s: inout State) throws(LinkError) -> [LinkFrame] in
+            if case let .welcome(w)? = frame.body {
+                if !w.resumed { s.outbox = s.channel.restart() + s.outbox }  // a new session: what it lacks goes again
+                s.token = w.resumeToken
+                s.welcomed = true
+                s.attempt = 0
+                s.status = .up(session: w.sessionID, resumed: w.resumed)
+                s.channel.grant(window: UInt64(w.window))
+                return try s.channel.replay(after: w.received, now: now) + Self.drain(&s)
+            }
+            if case let .error(e)? = frame.body { throw .frameInvalid(reason: "the server said \(e.code): \(e.message)") }
+            switch try s.channel.receive(frame, now: now) {
+            case let .result(r)? where r.final && !s.answered.contains(r.taskID):
+                s.answered.insert(r.taskID)
+                answers.append(r)
+            default:
+                break
+            }
+            var out = Self.drain(&s)
+            if out.isEmpty && s.channel.ackDue(now: now) { out.append(s.channel.control(.ackOnly(.init()))) }
+            return out
+        }
+        for a in answers { onAnswer(a) }
+        return out
+    }
+}
+
+/// One connection of the client.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = LinkFrame
+    typealias OutboundOut = LinkFrame
+
+    private let client: LinkClient
+
+    init(client: LinkClient) { self.client = client }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(client.connected(context.channel)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        do {
+            for f in try client.received(unwrapInboundIn(data)) { context.write(wrapOutboundOut(f), promise: nil) }
+            context.flush()
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) { client.reconnect() }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import MicroturnLink
+import MicroturnServer
+import Synchronization
+import Testing
+
+/// A real server and client over TCP on loopback, the connection broken again and again while
+/// tasks go up and answers come down: every task is answered, and each answer arrives once.
+@Suite(.serialized) struct LinkLoopbackTests {
+    static func echoWorker(_ task: Microturn_Link_V1_Task) -> Microturn_Link_V1_Result {
+        var r = Microturn_Link_V1_Result()
+        r.taskID = task.taskID
+        r.final = true
+        r.text = "You said: \(task.transcript)"
+        return r
+    }
+
+    /// Waits for a state (not a time), giving up after `seconds` only if it never comes.
+    static func wait(seconds: Double = 60, until done: () -> Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !done() && Date() < deadline { usleep(5_000) }
+    }
+
+    @Test func everyTaskIsAnsweredOnceThroughBrokenConnections() throws {
+        let server = try LinkServer(port: 0, worker: Self.echoWorker)
+        defer { server.shutdown() }
+        let answers = Mutex<[String]>([])
+        let client = LinkClient(options: .init(port: server.port, deviceId: "kiosk-7", backoffFirstMs: 10, backoffMaxMs: 50)) { r in
+            answers.withLock { $0.append(r.taskID) }
+        }
+        client.start()
+        defer { client.stop() }
+        Self.wait { if case .up = client.status { true } else { false } }
+
+        let tasks = 60
+        var drops = 0
+        for k in 0..<tasks {
+            var t = Microturn_Link_V1_Task()
+            t.taskID = "task-\(k)"
+            t.transcript = "number \(k)"
+            client.submit(t)
+            // Break the connection after every seventh task, wherever the frames are then.
+            if k % 7 == 3 {
+                client.dropConnection()
+                drops += 1
+            }
+            usleep(2_000)
+        }
+        Self.wait { answers.withLock { $0.count } >= tasks }
+        let got = answers.withLock { $0 }
+        #expect(got.count == tasks, "\(got.count) answers of \(tasks)")
+        #expect(Set(got).count == got.count, "an answer came twice")
+        #expect(Set(got) == Set((0..<tasks).map { "task-\($0)" }))
+        #expect(client.connections >= drops, "\(client.connections) connections for \(drops) breaks")
+        #expect(server.sessions.count == 1, "every reconnect resumed the one session")
+    }
+
+    @Test func aPlaintextServerListensOnLoopbackOnly() {
+        #expect(throws: LinkServerError.self) { try LinkServer(host: "0.0.0.0", port: 0, worker: Self.echoWorker) }
+    }
+}
