@@ -1,3 +1,4 @@
+import MicroturnCore
 import NIOCore
 
 /// Bytes to frames on a NIO channel, through `FrameCodec.Decoder`: a peer's invalid frame closes the
@@ -43,5 +44,24 @@ public final class FrameEncodingHandler: ChannelOutboundHandler {
         } catch {
             promise?.fail(error)
         }
+    }
+}
+
+/// Heartbeat (PROTOCOL.md, "Liveness"): a side that has written nothing for `heartbeat` sends a
+/// PING; one that has read nothing for three of them closes the connection as dead.
+public enum Heartbeat {
+    public static let interval = TimeAmount.milliseconds(1000)
+
+    /// The idle timer for the head of a link pipeline.
+    public static func handler() -> IdleStateHandler {
+        IdleStateHandler(readTimeout: .nanoseconds(3 * interval.nanoseconds), writeTimeout: interval)
+    }
+
+    /// What an idle event asks for: a PING to send, or (nil) the connection to close.
+    public static func ping() -> Microturn_Link_V1_Ping {
+        var ping = Microturn_Link_V1_Ping()
+        ping.nonce = UInt64.random(in: 0...UInt64.max)
+        ping.sentUs = MonotonicClock.now() / 1000
+        return ping
     }
 }

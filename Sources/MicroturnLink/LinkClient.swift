@@ -115,7 +115,7 @@ public final class LinkClient: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers([
-                            FrameEncodingHandler(), FrameDecodingHandler(), ClientConnectionHandler(client: self),
+                            Heartbeat.handler(), FrameEncodingHandler(), FrameDecodingHandler(), ClientConnectionHandler(client: self),
                         ])
                     }
                 }
@@ -157,6 +157,9 @@ public final class LinkClient: Sendable {
         }
     }
 
+    /// An unreliable frame carrying the current acknowledgement.
+    func control(_ body: LinkBody) -> LinkFrame { state.withLock { $0.channel.control(body) } }
+
     /// A frame from the server: what to send back.
     func received(_ frame: LinkFrame) throws(LinkError) -> [LinkFrame] {
         let now = MonotonicClock.now() / 1000
@@ -172,14 +175,20 @@ public final class LinkClient: Sendable {
                 return try s.channel.replay(after: w.received, now: now) + Self.drain(&s)
             }
             if case let .error(e)? = frame.body { throw .frameInvalid(reason: "the server said \(e.code): \(e.message)") }
+            var out: [LinkFrame] = []
             switch try s.channel.receive(frame, now: now) {
             case let .result(r)? where r.final && !s.answered.contains(r.taskID):
                 s.answered.insert(r.taskID)
                 answers.append(r)
+            case let .ping(ping)?:
+                var pong = Microturn_Link_V1_Pong()
+                pong.nonce = ping.nonce
+                pong.sentUs = ping.sentUs
+                out.append(s.channel.control(.pong(pong)))
             default:
                 break
             }
-            var out = Self.drain(&s)
+            out += Self.drain(&s)
             if out.isEmpty && s.channel.ackDue(now: now) { out.append(s.channel.control(.ackOnly(.init()))) }
             return out
         }
@@ -211,6 +220,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) { client.reconnect() }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        switch idle {
+        case .write: context.writeAndFlush(wrapOutboundOut(client.control(.ping(Heartbeat.ping()))), promise: nil)
+        case .read, .all: context.close(promise: nil)  // nothing for three heartbeats: the link is dead
+        }
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 }

@@ -29,7 +29,8 @@ public final class LinkServer: Sendable {
                 .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
                         try child.pipeline.syncOperations.addHandlers([
-                            FrameEncodingHandler(), FrameDecodingHandler(), ServerConnectionHandler(sessions: sessions, worker: worker),
+                            Heartbeat.handler(), FrameEncodingHandler(), FrameDecodingHandler(),
+                            ServerConnectionHandler(sessions: sessions, worker: worker),
                         ])
                     }
                 }
@@ -108,4 +109,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        switch idle {
+        case .write:
+            if let token, let ping = sessions.control(.ping(Heartbeat.ping()), token: token) {
+                context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+            }
+        case .read, .all:
+            context.close(promise: nil)  // nothing for three heartbeats: the device is gone (it will resume)
+        }
+    }
 }

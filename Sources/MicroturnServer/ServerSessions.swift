@@ -78,6 +78,15 @@ public final class ServerSessions: Sendable {
         }
     }
 
+    /// An unreliable frame for the session (a PING), carrying its acknowledgement.
+    func control(_ body: LinkBody, token: Data) -> LinkFrame? {
+        sessions.withLock { all in
+            guard var s = all[token] else { return nil }
+            defer { all[token] = s }
+            return s.channel.control(body)
+        }
+    }
+
     /// Sessions open (connected or waiting to be resumed).
     public var count: Int { sessions.withLock { $0.count } }
 }

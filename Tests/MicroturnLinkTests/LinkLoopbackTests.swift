@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MicroturnLink
 import MicroturnServer
 import Synchronization
@@ -57,5 +58,30 @@ import Testing
 
     @Test func aPlaintextServerListensOnLoopbackOnly() {
         #expect(throws: LinkServerError.self) { try LinkServer(host: "0.0.0.0", port: 0, worker: Self.echoWorker) }
+    }
+}
+
+/// A server that accepts and then says nothing (a half-open link): the client gives up on the
+/// connection after three missed heartbeats and connects again.
+@Suite struct LinkHeartbeatTests {
+    @Test func aSilentConnectionIsDroppedAndMadeAgain() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+        #expect(listen(listener, 8) == 0)
+        let port = Int(UInt16(bigEndian: addr.sin_port))  // the kernel completes connections into the backlog: nobody answers
+
+        let client = LinkClient(options: .init(port: port, deviceId: "kiosk-8", backoffFirstMs: 10, backoffMaxMs: 50)) { _ in }
+        client.start()
+        defer { client.stop() }
+        LinkLoopbackTests.wait { client.connections >= 2 }
+        #expect(client.connections >= 2, "the silent connection was never given up")
+        if case .up = client.status { Issue.record("up without a WELCOME") }
     }
 }
