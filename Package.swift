@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "MicroturnServer", dependencies: ["MicroturnCore", "MicroturnLink",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio")]),
-        .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision"]),
+        .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision", "MicroturnLink"]),
         // Virtual-clock sessions on files, dialog generation, turn metrics, model fitting: bench and
         // test scaffolding that the runtime library does not carry.
         .target(name: "MicroturnSimulation",
@@ -64,7 +64,7 @@ let package = Package(
                                                               .product(name: "NIOCore", package: "swift-nio"),
                                                               .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnSimulation", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
+                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnSimulation", "MicroturnServer", "MicroturnLink", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
     ],
     swiftLanguageModes: [.v6]
 )

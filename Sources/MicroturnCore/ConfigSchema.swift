@@ -51,7 +51,26 @@ public enum ConfigSchema {
         path("commands.requests_directory", \.commands.requestsDirectory),
         string("reps.announce", oneOf: ["every", "every5", "off"], \.reps.announce),
         int("reps.target", 0...1000, \.reps.target),
+        Key(path: "link.server", allowed: "\"HOST:PORT\" on loopback (127.0.0.1:7741), or \"\" for none") { c, v in
+            guard case .string(let s) = v else { return false }
+            guard s.isEmpty || Link.endpoint(s) != nil else { return false }
+            c.link.server = s
+            return true
+        },
+        string("link.device_id", \.link.deviceId),
     ]
+
+    /// The parts of a link.server value, if it is HOST:PORT with a loopback host (plaintext links
+    /// are for development on this machine) and a port 1-65535.
+    public enum Link {
+        public static func endpoint(_ s: String) -> (host: String, port: Int)? {
+            guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65_535).contains(port) else {
+                return nil
+            }
+            let host = String(s[..<colon])
+            return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) ? (host == "[::1]" ? "::1" : host, port) : nil
+        }
+    }
 
     /// Top-level keys that are not settings but say where more settings come from.
     public static let boardSelector = "board_profile"

@@ -23,6 +23,8 @@ public struct Event: Sendable, Equatable {
         case count
         /// Something went wrong that the session carried on past (text: what, and what was done).
         case warning
+        /// The background server's answer to a request, said now (text: what is said).
+        case answer
     }
 
     public var time: Double

@@ -10,6 +10,7 @@ public struct MicroturnConfig: Sendable, Equatable {
     public var bargeIn = BargeIn()
     public var commands = Commands()
     public var reps = Reps()
+    public var link = Link()
 
     public init() {}
 
@@ -110,6 +111,15 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var announce = "every"
         /// The set's target (0: none): with one, "Halfway." and "Last one." too.
         public var target = 0
+    }
+
+    /// The link to the background server (PROTOCOL.md in MicroturnLink).
+    public struct Link: Sendable, Equatable {
+        /// "HOST:PORT" of microturn-server; "" runs without a background tier. Plaintext, so for
+        /// now loopback only (TLS with device certificates comes next).
+        public var server = ""
+        /// This device's name on the link; "" takes the host name.
+        public var deviceId = ""
     }
 
     public struct BargeIn: Sendable, Equatable {

@@ -16,12 +16,18 @@ extension Session {
         case let .turnEnd(speechEnd, speechStart):
             endTurn(speechEnd: speechEnd, speechStart: speechStart, now: now)
         case let .start(u):
-            floor.take(u.kind == .count ? .count : .murmur)
-            if u.kind == .murmur {
+            switch u.kind {
+            case .murmur:
+                floor.take(.murmur)
                 murmurs.started()
                 emit(Event(time: seconds(now), kind: .backchannel, text: u.text))
-            } else {
+            case .count:
+                floor.take(.count)
                 emit(Event(time: seconds(now), kind: .count, text: u.text))
+            case .answer:
+                floor.take(.reply)  // an answer is cut by a barge-in like any reply
+                lastReply = u.text
+                emit(Event(time: seconds(now), kind: .answer, text: u.text))
             }
             do { try speechOut.say(u.text) } catch {
                 floor.release()
@@ -63,7 +69,11 @@ extension Session {
         interrupted = false
         // "Repeat that" repeats what the device last said about something, not "Louder."
         let remember = reply.action == .delegate || (reply.action == .none && heard?.phrase != "repeat that")
-        if let text = reply.text { say(text, speechEnd: speechEnd, now: now, remember: remember) }
+        // Honest about the second tier: with the link down the request waits, and the user hears so.
+        let offline = reply.action == .delegate && background.map { !$0.isUp } ?? false
+        if let text = offline ? BackgroundRequests.offlineReply : reply.text {
+            say(text, speechEnd: speechEnd, now: now, remember: remember)
+        }
     }
 
     private func perform(_ action: ReplyComposer.Action, speechEnd: Int, speechStart: Int, userAudio: [Float], cut: Bool, now: Int) {
@@ -101,7 +111,13 @@ extension Session {
     private func delegate(_ userAudio: [Float], cut: Bool, speechEnd: Int, speechStart: Int, now: Int) {
         do {
             let (r, evicted) = try requests.add(time: seconds(speechEnd), audio: userAudio, transcript: nil)
-            emit(Event(time: seconds(now), kind: .request, detail: "request \(r.id), \(Event.format(seconds(r.samples))) s of speech"))
+            var detail = "request \(r.id), \(Event.format(seconds(r.samples))) s of speech"
+            if let background {
+                let online = background.isUp
+                let task = try background.send(userAudio, transcript: nil, endUs: UInt64(speechEnd) * 1_000_000 / UInt64(ProcessingFormat.sampleRate))
+                detail += online ? ", sent as task \(task)" : ", task \(task) waits for the link"
+            }
+            emit(Event(time: seconds(now), kind: .request, detail: detail))
             if cut {
                 let spoke = seconds(speechEnd - speechStart)
                 emit(Event(time: seconds(now), kind: .warning,

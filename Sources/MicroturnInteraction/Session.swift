@@ -75,6 +75,8 @@ public final class Session {
     /// Repetitions counted from a camera or a video file, said aloud (nil: none).
     let counts: SpokenCounts?
     let murmurs: DeviceBackchannel
+    /// Requests over the link to the background server (nil: `link.server` is not set).
+    let background: BackgroundRequests?
 
     var floor = Floor()
     var pendingTurnEnd: Int?       // capture sample where the answered user speech ended (reply not heard yet)
@@ -101,13 +103,18 @@ public final class Session {
         requests = try PendingRequests(directory: c.commands.requestsDirectory.isEmpty ? nil : c.commands.requestsDirectory)
         counts = repetitions.map { SpokenCounts(source: $0, config: c.reps) }
         murmurs = DeviceBackchannel(config: c.turn)
+        background = c.link.server.isEmpty ? nil
+            : try BackgroundRequests(config: c.link, awaitAnswerSeconds: audio.setup.pacing == .virtualClock ? 10 : nil)
     }
 
     /// Runs until `shouldStop()` returns true (checked every frame) or a file input is done. Throws
     /// when a device thread gave up for good (the session would otherwise wait for ever).
     public func run(shouldStop: @escaping () -> Bool = { false }) throws(AudioError) -> Report {
         audio.start()
-        defer { audio.stop() }
+        defer {
+            audio.stop()
+            background?.stop()
+        }
         let n = ProcessingFormat.frameSamples
         var frame = [Float](repeating: 0, count: n)
         var played = [Float](repeating: 0, count: n)
@@ -148,6 +155,8 @@ public final class Session {
                 }
             }
 
+            for (_, u) in background?.takeAnswers() ?? [] { scheduler.queue.add(u) }
+
             handleNotes(upTo: t + n)
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }
             if let e = v.endedAtFrame { emit(Event(time: seconds(e * n), kind: .speechEnd)) }
@@ -162,7 +171,7 @@ public final class Session {
             report.frames = index
             audio.markProcessed(upTo: index * n)
             if let input = options.inputSamples, index * n >= input {
-                let idle = floor.isIdle && !speechOut.hasMore && pendingTurnEnd == nil
+                let idle = floor.isIdle && !speechOut.hasMore && pendingTurnEnd == nil && scheduler.queue.isEmpty
                 if idle || index * n >= input + ProcessingFormat.samples(seconds: options.maxTailSeconds) { break }
             }
         }

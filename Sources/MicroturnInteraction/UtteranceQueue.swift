@@ -5,7 +5,11 @@ public struct Utterance: Sendable, Equatable {
     public enum Kind: Int, Sendable, Comparable {
         case murmur
         case count
+        /// The background server's answer to an earlier request: each is said, none replaced.
+        case answer
         public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
+        /// A newer one makes an older one still waiting pointless (only the latest count matters).
+        var replacesOlder: Bool { self != .answer }
     }
 
     /// What the user must be doing for it to start.
@@ -31,9 +35,10 @@ public struct Utterance: Sendable, Equatable {
 }
 
 /// What the device should say next, and when: at a micro-turn boundary, when nothing else plays,
-/// the most important utterance waiting whose condition holds (a count before a murmur) starts; one
-/// whose deadline passes first is dropped with the reason. A newer utterance of a kind replaces an
-/// older one still waiting (counts that come together: only the last is said).
+/// the most important utterance waiting whose condition holds (an answer, then a count, then a
+/// murmur) starts; one whose deadline passes first is dropped with the reason. A newer count or
+/// murmur replaces an older one still waiting (counts that come together: only the last is said);
+/// answers wait their turn, oldest first.
 public final class UtteranceQueue {
     public enum Outcome: Sendable, Equatable {
         case start(Utterance)
@@ -49,7 +54,7 @@ public final class UtteranceQueue {
     /// Adds `u`; returns the utterance it replaced, if any.
     @discardableResult
     public func add(_ u: Utterance) -> Utterance? {
-        let old = waiting.firstIndex { $0.kind == u.kind }.map { waiting.remove(at: $0) }
+        let old = u.kind.replacesOlder ? waiting.firstIndex { $0.kind == u.kind }.map { waiting.remove(at: $0) } : nil
         waiting.append(u)
         return old
     }
@@ -68,6 +73,7 @@ public final class UtteranceQueue {
         }
         var outcomes: [Outcome] = []
         let ready = waiting.indices.filter { userAllows(waiting[$0]) }
+        // The most important kind; among equals the one waiting longest (max keeps the first of equals).
         if deviceIdle, let best = ready.max(by: { waiting[$0].kind < waiting[$1].kind }) {
             outcomes.append(.start(waiting.remove(at: best)))
         }

@@ -67,9 +67,13 @@ public final class LinkClient: Sendable {
     public func start() { connect(after: 0) }
 
     /// Sends `task` now if the link is up and the window allows, or as soon as it can.
-    public func submit(_ task: Microturn_Link_V1_Task) {
+    public func submit(_ task: Microturn_Link_V1_Task) { submit([.task(task)]) }
+
+    /// Sends reliable bodies (a request's AUDIO, then its TASK) in this order, now or as soon as
+    /// the link and the window allow.
+    public func submit(_ bodies: [LinkBody]) {
         let connection = state.withLock { s -> Channel? in
-            s.outbox.append(.task(task))
+            s.outbox += bodies
             return s.connection
         }
         // Numbered and written on the connection's event loop, where every other frame is: so the
@@ -80,6 +84,9 @@ public final class LinkClient: Sendable {
             connection?.flush()
         }
     }
+
+    /// Whether the link is up now (a session welcomed on a live connection).
+    public var isUp: Bool { state.withLock { $0.welcomed } }
 
     /// Breaks the connection as a network fault would (tests, and `link reconnect`); the client
     /// reconnects and resumes.

@@ -1,0 +1,67 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import MicroturnLink
+import MicroturnServer
+import MicroturnSimulation
+import Synchronization
+import Testing
+
+/// A session on files with the link to a real server on loopback: a request goes up as Opus and a
+/// TASK, the server's answer comes back and is said at a micro-turn boundary once the user is
+/// done; with no server, the user is told the device is offline.
+@Suite(.serialized) struct BackgroundLinkTests {
+    static func run(server: String, lines: [(String, Double)]) throws -> [Event] {
+        var config = MicroturnConfig()
+        config.link.server = server
+        config.link.deviceId = "kiosk-test"
+        let (r, _) = try LocalCommandTests.run(lines, config: config)
+        return r.report.events
+    }
+
+    @Test func anAnswerFromTheServerIsSaidWhenTheUserIsDone() throws {
+        let heard = LockedCount()
+        let server = try LinkServer(port: 0) { task in
+            heard.add(task.streamID == task.taskID ? 1 : 0)
+            var r = Microturn_Link_V1_Result()
+            r.taskID = task.taskID
+            r.final = true
+            r.text = "Your dentist appointment is noted."
+            return r
+        }
+        defer { server.shutdown() }
+        // The session's client connects on its own; a request made before it is up waits and is
+        // answered late (introduced as such). Two requests, the second well after the first.
+        let events = try Self.run(server: "127.0.0.1:\(server.port)",
+                                  lines: [("Could you remind me to call the dentist?", 1), ("And book a table for two tonight please.", 6)])
+        let answers = events.filter { $0.kind == .answer }
+        #expect(!answers.isEmpty, "\(events.map(\.jsonLine))")
+        #expect(heard.value >= 1, "the server got a task with its audio stream")
+        // Said at a boundary (every 200 ms), after the user stopped, never over them.
+        var speech: [ClosedRange<Double>] = [], start: Double?
+        for e in events {
+            if e.kind == .speechStart { start = e.time }
+            if e.kind == .speechEnd, let s = start { speech.append(s...e.time); start = nil }
+        }
+        for a in answers {
+            let k = a.time / 0.2
+            #expect(abs(k - k.rounded()) < 1e-6, "answer at \(a.time) s, between boundaries")
+            #expect(!speech.contains { $0.contains(a.time) }, "answer at \(a.time) over the user: \(speech)")
+            #expect(a.text?.hasSuffix("Your dentist appointment is noted.") == true)
+        }
+    }
+
+    @Test func withNoServerTheDeviceSaysItIsOffline() throws {
+        // A port where nothing listens: the link never comes up.
+        let events = try Self.run(server: "127.0.0.1:9", lines: [("Could you remind me to call the dentist?", 1)])
+        let reply = events.first { $0.kind == .replyStart }?.text
+        #expect(reply == "I'm offline right now; I'll answer when I'm back.", "\(events.map(\.jsonLine))")
+        #expect(events.first { $0.kind == .request }?.detail?.contains("waits for the link") == true)
+    }
+}
+
+final class LockedCount: Sendable {
+    private let count = Mutex(0)
+    func add(_ n: Int) { count.withLock { $0 += n } }
+    var value: Int { count.withLock { $0 } }
+}
