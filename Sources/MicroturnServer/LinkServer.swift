@@ -8,10 +8,12 @@ import NIOPosix
 /// their tasks through `worker`. Plaintext is for development on loopback only (TLS comes with the
 /// fleet CA); anything else is refused at start.
 public final class LinkServer: Sendable {
-    public typealias Worker = @Sendable (Microturn_Link_V1_Task) -> Microturn_Link_V1_Result
+    /// Runs one task (off the event loop, on the server's worker queue) and gives its answer.
+    public typealias Worker = @Sendable (ServerSessions.Job) -> Microturn_Link_V1_Result
 
     public let sessions = ServerSessions()
     private let group: MultiThreadedEventLoopGroup
+    private let workers: NIOThreadPool
     private let channel: Channel
     /// The port it listens on (the one asked for, or the one the system gave for 0).
     public let port: Int
@@ -22,6 +24,10 @@ public final class LinkServer: Sendable {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let sessions = self.sessions
+        // Tasks block (transcription, a model): threads of their own, never the event loop's, nor
+        // Dispatch's shared ones (which a busy process can use up).
+        let workers = NIOThreadPool(numberOfThreads: max(2, threads))
+        workers.start()
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -30,22 +36,25 @@ public final class LinkServer: Sendable {
                     child.eventLoop.makeCompletedFuture {
                         try child.pipeline.syncOperations.addHandlers([
                             Heartbeat.handler(), FrameEncodingHandler(), FrameDecodingHandler(),
-                            ServerConnectionHandler(sessions: sessions, worker: worker),
+                            ServerConnectionHandler(sessions: sessions, worker: worker, workers: workers),
                         ])
                     }
                 }
                 .bind(host: host, port: port).wait()
         } catch {
             try? group.syncShutdownGracefully()
+            try? workers.syncShutdownGracefully()
             throw LinkServerError.cannotListen(host: host, port: port, reason: "\(error)")
         }
         self.group = group
+        self.workers = workers
         self.port = channel.localAddress?.port ?? port
     }
 
     public func shutdown() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
+        try? workers.syncShutdownGracefully()
     }
 }
 
@@ -70,11 +79,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private let sessions: ServerSessions
     private let worker: LinkServer.Worker
+    private let workers: NIOThreadPool
     private var token: Data?
 
-    init(sessions: ServerSessions, worker: @escaping LinkServer.Worker) {
+    init(sessions: ServerSessions, worker: @escaping LinkServer.Worker, workers: NIOThreadPool) {
         self.sessions = sessions
         self.worker = worker
+        self.workers = workers
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -82,7 +93,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let now = MonotonicClock.now() / 1000
         do throws(LinkError) {
             if let token {
-                for f in try sessions.receive(frame, token: token, now: now, worker: worker) { context.write(wrapOutboundOut(f), promise: nil) }
+                let (frames, jobs) = try sessions.receive(frame, token: token, now: now)
+                for f in frames { context.write(wrapOutboundOut(f), promise: nil) }
+                // Tasks run off the event loop; their answers go out on this connection if it is
+                // still there, and are replayed on the device's next resume in any case.
+                let (channel, sessions, worker) = (context.channel, sessions, worker)
+                for job in jobs {
+                    workers.runIfActive(eventLoop: channel.eventLoop) { worker(job) }.whenSuccess { result in
+                        // Back on the event loop: numbered and written in one place, in order.
+                        for f in sessions.answer(result, token: token, now: MonotonicClock.now() / 1000) { channel.write(f, promise: nil) }
+                        channel.flush()
+                    }
+                }
             } else {
                 guard case let .hello(hello)? = frame.body else {
                     throw .frameInvalid(reason: "the first frame must be HELLO")
@@ -122,3 +144,4 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 }
+

@@ -8,7 +8,8 @@ import Testing
 /// A real server and client over TCP on loopback, the connection broken again and again while
 /// tasks go up and answers come down: every task is answered, and each answer arrives once.
 @Suite(.serialized) struct LinkLoopbackTests {
-    static func echoWorker(_ task: Microturn_Link_V1_Task) -> Microturn_Link_V1_Result {
+    static func echoWorker(_ job: ServerSessions.Job) -> Microturn_Link_V1_Result {
+        let task = job.task
         var r = Microturn_Link_V1_Result()
         r.taskID = task.taskID
         r.final = true
@@ -25,9 +26,9 @@ import Testing
     @Test func everyTaskIsAnsweredOnceThroughBrokenConnections() throws {
         let server = try LinkServer(port: 0, worker: Self.echoWorker)
         defer { server.shutdown() }
-        let answers = Mutex<[String]>([])
+        let answers = Answers()
         let client = LinkClient(options: .init(port: server.port, deviceId: "kiosk-7", backoffFirstMs: 10, backoffMaxMs: 50)) { r in
-            answers.withLock { $0.append(r.taskID) }
+            answers.list.withLock { $0.append(r.taskID) }
         }
         client.start()
         defer { client.stop() }
@@ -47,13 +48,19 @@ import Testing
             }
             usleep(2_000)
         }
-        Self.wait { answers.withLock { $0.count } >= tasks }
-        let got = answers.withLock { $0 }
+        Self.wait { answers.list.withLock { $0.count } >= tasks }
+        let got = answers.list.withLock { $0 }
         #expect(got.count == tasks, "\(got.count) answers of \(tasks)")
         #expect(Set(got).count == got.count, "an answer came twice")
         #expect(Set(got) == Set((0..<tasks).map { "task-\($0)" }))
         #expect(client.connections >= drops, "\(client.connections) connections for \(drops) breaks")
         #expect(server.sessions.count == 1, "every reconnect resumed the one session")
+    }
+
+    /// Answers as they come, from the client's thread. (A class: a Mutex captured straight into an
+    /// escaping closure is not shared with the test.)
+    final class Answers: Sendable {
+        let list = Mutex<[String]>([])
     }
 
     @Test func aPlaintextServerListensOnLoopbackOnly() {
