@@ -13,7 +13,7 @@ import Synchronization
 final class SpeechOut {
     private let audio: DuplexAudio
     private let synthesizer: SpeechSynthesizer
-    private let thread = DispatchQueue(label: "microturn-speech", qos: .userInteractive)
+    private let thread = SerialThread(name: "microturn-speech")
     private var job: SynthesisJob?
     private var utterance: [Float] = []
     private var sent = 0
