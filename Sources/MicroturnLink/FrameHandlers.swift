@@ -18,14 +18,8 @@ public final class FrameDecodingHandler: ChannelInboundHandler {
         do {
             while let frame = try decoder.next() { context.fireChannelRead(wrapInboundOut(frame)) }
         } catch {
-            var e = Microturn_Link_V1_Error()
-            e.code = error.code
-            e.message = error.description
-            e.fatal = true
-            var frame = LinkFrame()
-            frame.body = .error(e)
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(error.frame)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }
@@ -57,11 +51,19 @@ public enum Heartbeat {
         IdleStateHandler(readTimeout: .nanoseconds(3 * interval.nanoseconds), writeTimeout: interval)
     }
 
-    /// What an idle event asks for: a PING to send, or (nil) the connection to close.
+    /// The PING to send when this side has been quiet.
     public static func ping() -> Microturn_Link_V1_Ping {
         var ping = Microturn_Link_V1_Ping()
         ping.nonce = UInt64.random(in: 0...UInt64.max)
         ping.sentUs = MonotonicClock.now() / 1000
         return ping
+    }
+
+    /// The answer to a PING: its nonce and time echoed, so the other side measures the round trip.
+    public static func pong(_ ping: Microturn_Link_V1_Ping) -> Microturn_Link_V1_Pong {
+        var pong = Microturn_Link_V1_Pong()
+        pong.nonce = ping.nonce
+        pong.sentUs = ping.sentUs
+        return pong
     }
 }

@@ -188,10 +188,7 @@ public final class LinkClient: Sendable {
                 s.answered.insert(r.taskID)
                 answers.append(r)
             case let .ping(ping)?:
-                var pong = Microturn_Link_V1_Pong()
-                pong.nonce = ping.nonce
-                pong.sentUs = ping.sentUs
-                out.append(s.channel.control(.pong(pong)))
+                out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             default:
                 break
             }

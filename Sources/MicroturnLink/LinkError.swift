@@ -33,4 +33,15 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .cannotReplay(from, oldest): "the peer needs frames from \(from) on, but the oldest still held is \(oldest); start a new session"
         }
     }
+
+    /// The ERROR frame that tells the peer, before this side closes the connection.
+    public var frame: LinkFrame {
+        var e = Microturn_Link_V1_Error()
+        e.code = code
+        e.message = description
+        e.fatal = true
+        var f = LinkFrame()
+        f.body = .error(e)
+        return f
+    }
 }

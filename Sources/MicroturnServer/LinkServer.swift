@@ -119,14 +119,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
             context.flush()
         } catch {
-            var e = Microturn_Link_V1_Error()
-            e.code = error.code
-            e.message = error.description
-            e.fatal = true
-            var f = LinkFrame()
-            f.body = .error(e)
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(f)).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(error.frame)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 

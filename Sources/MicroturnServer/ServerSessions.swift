@@ -96,10 +96,7 @@ public final class ServerSessions: Sendable {
                     s.streamOrder.removeAll { $0 == task.streamID }
                 }
             case let .ping(ping)?:
-                var pong = Microturn_Link_V1_Pong()
-                pong.nonce = ping.nonce
-                pong.sentUs = ping.sentUs
-                out.append(s.channel.control(.pong(pong)))
+                out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             default:
                 break
             }
