@@ -57,7 +57,9 @@ for name in "${targets[@]}"; do
           -emit-module-path "$out/protobuf/SwiftProtobuf.swiftmodule" -emit-library -static \
           -o "$out/protobuf/libSwiftProtobuf.a" .build/checkouts/swift-protobuf/Sources/SwiftProtobuf/*.swift
       fi
-      build link MicroturnLink -I "$out/protobuf" Sources/MicroturnLink/*.swift "$out/protobuf/libSwiftProtobuf.a" ;;
+      # The decoding side only (no NIO): the schema, the framing, the errors, the reliability layer.
+      build link MicroturnLink -I "$out/protobuf" Sources/MicroturnLink/{LinkSchema.pb,FrameCodec,LinkError,ReliableChannel}.swift \
+        "$out/protobuf/libSwiftProtobuf.a" ;;
     *) echo "fuzz: no target '$name' (gguf, toml, wav, y4m, link)" >&2; exit 64 ;;
   esac
   corpus="$out/corpus-$name"
