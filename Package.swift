@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "microturn", targets: ["microturn"]),
+        .executable(name: "microturn-server", targets: ["microturn-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -15,6 +16,17 @@ let package = Package(
         // (tools/gen-link-schema.sh) is made by this version's plugin.
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        // The link's TLS 1.3 with mutual authentication, and the fleet CA's keys and certificates.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.1.0"),
+        // The device's durable outbox and the server's task store (SQLite).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The server: logging, graceful drain on SIGTERM, Prometheus metrics.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages (tools/setup.sh installs them).
@@ -33,12 +45,23 @@ let package = Package(
         // The link to the background server: wire schema, framing, sequence/ack/replay.
         .target(name: "MicroturnLink",
                 dependencies: ["MicroturnCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                               .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+                               .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "X509", package: "swift-certificates"),
+                               .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")],
                 exclude: ["PROTOCOL.md", "link.proto"]),
         // The background server: link sessions (resume, replay, deduplicated tasks) and its workers.
-        .target(name: "MicroturnServer", dependencies: ["MicroturnCore", "MicroturnLink",
+        .target(name: "MicroturnServer", dependencies: ["MicroturnCore", "MicroturnLink", "MicroturnAudio",
                                                         .product(name: "NIOCore", package: "swift-nio"),
-                                                        .product(name: "NIOPosix", package: "swift-nio")]),
+                                                        .product(name: "NIOPosix", package: "swift-nio"),
+                                                        .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                        .product(name: "X509", package: "swift-certificates"),
+                                                        .product(name: "Crypto", package: "swift-crypto"),
+                                                        .product(name: "SwiftASN1", package: "swift-asn1"),
+                                                        .product(name: "GRDB", package: "GRDB.swift"),
+                                                        .product(name: "Logging", package: "swift-log"),
+                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                        .product(name: "Prometheus", package: "swift-prometheus")]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision", "MicroturnLink"]),
         // Virtual-clock sessions on files, dialog generation, turn metrics, model fitting: bench and
         // test scaffolding that the runtime library does not carry.
@@ -52,6 +75,10 @@ let package = Package(
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnSimulation", "MicroturnInference",
             "MicroturnVision", "MicroturnLink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "microturn-server", dependencies: [
+            "MicroturnCore", "MicroturnLink", "MicroturnServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
         .testTarget(name: "MicroturnCoreTests", dependencies: ["MicroturnCore"]),

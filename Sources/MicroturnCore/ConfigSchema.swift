@@ -51,25 +51,31 @@ public enum ConfigSchema {
         path("commands.requests_directory", \.commands.requestsDirectory),
         string("reps.announce", oneOf: ["every", "every5", "off"], \.reps.announce),
         int("reps.target", 0...1000, \.reps.target),
-        Key(path: "link.server", allowed: "\"HOST:PORT\" on loopback (127.0.0.1:7741), or \"\" for none") { c, v in
+        Key(path: "link.server", allowed: "\"HOST:PORT\" of microturn-server (link.example.com:7741), or \"\" for none") { c, v in
             guard case .string(let s) = v else { return false }
             guard s.isEmpty || Link.endpoint(s) != nil else { return false }
             c.link.server = s
             return true
         },
         string("link.device_id", \.link.deviceId),
+        path("link.directory", \.link.directory),
+        bool("link.plaintext", \.link.plaintext),
     ]
 
-    /// The parts of a link.server value, if it is HOST:PORT with a loopback host (plaintext links
-    /// are for development on this machine) and a port 1-65535.
     public enum Link {
+        /// The parts of a link.server value, if it is HOST:PORT with a port 1-65535 ("[::1]:7741"
+        /// for an IPv6 address).
         public static func endpoint(_ s: String) -> (host: String, port: Int)? {
             guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65_535).contains(port) else {
                 return nil
             }
-            let host = String(s[..<colon])
-            return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) ? (host == "[::1]" ? "::1" : host, port) : nil
+            var host = String(s[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty, !host.contains(" ") else { return nil }
+            return (host, port)
         }
+
+        public static func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "localhost", "::1"].contains(host) }
     }
 
     /// Top-level keys that are not settings but say where more settings come from.
@@ -107,6 +113,10 @@ public enum ConfigSchema {
     /// Pairs of settings that are each in range but contradict each other. Checked once every
     /// source is merged, so a flag may fix what a file set; never clamped behind the user's back.
     public static func checkConsistent(_ c: MicroturnConfig) throws(ConfigError) {
+        if c.link.plaintext, let (host, _) = Link.endpoint(c.link.server), !Link.isLoopback(host) {
+            throw .contradiction(first: "link.plaintext", second: "link.server",
+                                 reason: "a plaintext link is for development on this machine only, not to \(host); set link.plaintext = false and provision the device (microturn provision --help)")
+        }
         if c.turn.maxSilenceMs < c.turn.endSilenceMs {
             throw .contradiction(first: "turn.max_silence_ms", second: "turn.end_silence_ms",
                                  reason: "the longest wait for a turn end (\(c.turn.maxSilenceMs) ms) is shorter than the shortest (\(c.turn.endSilenceMs) ms); raise max_silence_ms or lower end_silence_ms")

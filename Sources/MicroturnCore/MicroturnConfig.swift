@@ -115,11 +115,15 @@ public struct MicroturnConfig: Sendable, Equatable {
 
     /// The link to the background server (PROTOCOL.md in MicroturnLink).
     public struct Link: Sendable, Equatable {
-        /// "HOST:PORT" of microturn-server; "" runs without a background tier. Plaintext, so for
-        /// now loopback only (TLS with device certificates comes next).
+        /// "HOST:PORT" of microturn-server; "" runs without a background tier.
         public var server = ""
-        /// This device's name on the link; "" takes the host name.
+        /// This device's name on the link (its certificate's); "" takes the host name.
         public var deviceId = ""
+        /// The device's link credentials (device.key, device.pem, ca.pem: `microturn provision`)
+        /// and its durable outbox.
+        public var directory = "/var/lib/microturn/link"
+        /// No TLS: for development with a server on this machine only.
+        public var plaintext = false
     }
 
     public struct BargeIn: Sendable, Equatable {

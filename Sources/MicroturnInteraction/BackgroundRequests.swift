@@ -35,16 +35,23 @@ final class BackgroundRequests {
 
     init(config: MicroturnConfig.Link, awaitAnswerSeconds: Double?) throws(AudioError) {
         guard let (host, port) = ConfigSchema.Link.endpoint(config.server) else {
-            throw .fileIO(path: config.server, reason: "link.server must be HOST:PORT on loopback")
+            throw .fileIO(path: config.server, reason: "link.server must be HOST:PORT")
         }
         deviceId = config.deviceId.isEmpty ? ProcessInfo.processInfo.hostName : config.deviceId
+
         let inbox = Inbox()
         self.inbox = inbox
         encoder = try Opus.Encoder(settings: .init(bitrate: 16_000))
         self.awaitAnswerSeconds = awaitAnswerSeconds
-        client = LinkClient(options: .init(host: host, port: port, deviceId: deviceId)) { answer in
-            inbox.answers.withLock { $0.append(answer) }
-            inbox.arrived.signal()
+        let options = LinkClient.Options(host: host, port: port, deviceId: deviceId,
+                                         credentials: config.plaintext ? nil : .device(in: config.directory))
+        do {
+            client = try LinkClient(options: options) { answer in
+                inbox.answers.withLock { $0.append(answer) }
+                inbox.arrived.signal()
+            }
+        } catch {
+            throw .fileIO(path: config.directory, reason: "the link's credentials: \(error)")
         }
         client.start()
     }

@@ -2,6 +2,7 @@ import Foundation
 import MicroturnCore
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The device's end of the link: connects, says HELLO (resuming its session when it has one),
@@ -16,10 +17,13 @@ public final class LinkClient: Sendable {
         public var window: UInt32
         public var backoffFirstMs: Int
         public var backoffMaxMs: Int
+        /// The device's certificate, key and fleet CA for TLS; nil only for development on loopback.
+        public var credentials: LinkTLS.Files?
 
-        public init(host: String = "127.0.0.1", port: Int = 7741, deviceId: String, window: UInt32 = 64,
+        public init(host: String = "127.0.0.1", port: Int = 7741, deviceId: String, credentials: LinkTLS.Files?, window: UInt32 = 64,
                     backoffFirstMs: Int = 250, backoffMaxMs: Int = 30_000) {
             self.host = host
+            self.credentials = credentials
             self.port = port
             self.deviceId = deviceId
             self.window = window
@@ -46,6 +50,8 @@ public final class LinkClient: Sendable {
         var attempt = 0
         var stopping = false
         var connections = 0
+        /// Why the last connection failed or was refused, until one is welcomed.
+        var lastError: String?
     }
 
     public let options: Options
@@ -53,12 +59,17 @@ public final class LinkClient: Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let onAnswer: @Sendable (Microturn_Link_V1_Result) -> Void
 
-    public init(options: Options, onAnswer: @escaping @Sendable (Microturn_Link_V1_Result) -> Void) {
+    private let tls: NIOSSLContext?
+
+    public init(options: Options, onAnswer: @escaping @Sendable (Microturn_Link_V1_Result) -> Void) throws(LinkSetupError) {
         self.options = options
+        tls = try options.credentials.map { (files) throws(LinkSetupError) in try LinkTLS.clientContext(files) }
         self.onAnswer = onAnswer
     }
 
     public var status: Status { state.withLock { $0.status } }
+    /// Why the link is not up, if known (a refused certificate, a connection refused, a TLS failure).
+    public var lastError: String? { state.withLock { $0.lastError } }
     /// Connections made so far (each break and reconnect adds one).
     public var connections: Int { state.withLock { $0.connections } }
     /// Tasks sent and not yet acknowledged, plus those not sent yet.
@@ -119,17 +130,30 @@ public final class LinkClient: Sendable {
             guard !state.withLock({ $0.stopping }) else { return }
             ClientBootstrap(group: loop)
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
+                .channelInitializer { [options, tls] channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // The server's certificate must name the host dialled (an address is
+                            // checked against the certificate's addresses, and sends no SNI).
+                            let isAddress = options.host.contains(":") || options.host.allSatisfy { $0.isNumber || $0 == "." }
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : options.host))
+                        }
                         try channel.pipeline.syncOperations.addHandlers([
                             Heartbeat.handler(), FrameEncodingHandler(), FrameDecodingHandler(), ClientConnectionHandler(client: self),
                         ])
                     }
                 }
                 .connect(host: options.host, port: options.port)
-                .whenFailure { [self] _ in reconnect() }
+                .whenFailure { [self] error in
+                    failed("cannot connect to \(options.host):\(options.port): \(error)")
+                    reconnect()
+                }
         }
     }
+
+    /// Notes why the link is not up (kept until a session is welcomed).
+    func failed(_ reason: String) { state.withLock { $0.lastError = reason } }
 
     /// After a break: the next attempt, later each time (doubling, up to the maximum, ±20 %).
     func reconnect() {
@@ -176,12 +200,16 @@ public final class LinkClient: Sendable {
                 if !w.resumed { s.outbox = s.channel.restart() + s.outbox }  // a new session: what it lacks goes again
                 s.token = w.resumeToken
                 s.welcomed = true
+                s.lastError = nil
                 s.attempt = 0
                 s.status = .up(session: w.sessionID, resumed: w.resumed)
                 s.channel.grant(window: UInt64(w.window))
                 return try s.channel.replay(after: w.received, now: now) + Self.drain(&s)
             }
-            if case let .error(e)? = frame.body { throw .frameInvalid(reason: "the server said \(e.code): \(e.message)") }
+            if case let .error(e)? = frame.body {
+                s.lastError = "the server said \(e.code): \(e.message)"
+                throw .refused(code: e.code, message: e.message)
+            }
             var out: [LinkFrame] = []
             switch try s.channel.receive(frame, now: now) {
             case let .result(r)? where r.final && !s.answered.contains(r.taskID):
@@ -233,6 +261,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        client.failed("the connection failed: \(error)")
+        context.close(promise: nil)
+    }
 }
 

@@ -12,6 +12,8 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
     case ackBeyondSent(ack: UInt64, sent: UInt64)
     /// On resume, the peer asks for frames this side no longer holds.
     case cannotReplay(from: UInt64, oldest: UInt64)
+    /// The server does not admit this device (its certificate is unknown, expired or revoked).
+    case refused(code: Microturn_Link_V1_Error.Code, message: String)
 
     public var code: Microturn_Link_V1_Error.Code {
         switch self {
@@ -20,6 +22,7 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
         case .outOfOrder: .outOfOrder
         case .windowExceeded: .windowExceeded
         case .cannotReplay: .resumeUnknown
+        case let .refused(code, _): code
         }
     }
 
@@ -31,6 +34,7 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .windowExceeded(seq, limit): "reliable frame \(seq) is past the granted window (up to \(limit)); the connection is closed"
         case let .ackBeyondSent(ack, sent): "the peer acknowledged frame \(ack) but only \(sent) were sent; the connection is closed"
         case let .cannotReplay(from, oldest): "the peer needs frames from \(from) on, but the oldest still held is \(oldest); start a new session"
+        case let .refused(_, message): message
         }
     }
 

@@ -3,11 +3,24 @@ import MicroturnCore
 import MicroturnLink
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The server's front door: accepts link connections, opens or resumes their sessions and answers
-/// their tasks through `worker`. Plaintext is for development on loopback only (TLS comes with the
-/// fleet CA); anything else is refused at start.
+/// their tasks through `worker`. Devices come in over TLS 1.3 with their own certificates; plaintext
+/// is for development on loopback only, and refused anywhere else.
 public final class LinkServer: Sendable {
+    public enum Security: Sendable {
+        /// Development only: no TLS, and only on loopback.
+        case plaintext
+        /// TLS 1.3; devices admitted by their certificates.
+        case tls(NIOSSLContext, DeviceAdmission)
+
+        /// The server's TLS from the fleet CA folder (`microturn-server ca init`).
+        public static func tls(caDirectory: String) throws(LinkSetupError) -> Security {
+            .tls(try LinkTLS.serverContext(.server(in: caDirectory)), try DeviceAdmission(caDirectory: caDirectory))
+        }
+    }
+
     /// Runs one task (off the event loop, on the server's worker queue) and gives its answer.
     public typealias Worker = @Sendable (ServerSessions.Job) -> Microturn_Link_V1_Result
 
@@ -18,8 +31,9 @@ public final class LinkServer: Sendable {
     /// The port it listens on (the one asked for, or the one the system gave for 0).
     public let port: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 7741, threads: Int = 1, worker: @escaping Worker) throws {
-        guard ["127.0.0.1", "::1", "localhost"].contains(host) else {
+    public init(host: String = "127.0.0.1", port: Int = 7741, threads: Int = 1, security: Security,
+                worker: @escaping Worker) throws {
+        if case .plaintext = security, !["127.0.0.1", "::1", "localhost"].contains(host) {
             throw LinkServerError.notLoopback(host: host)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -34,9 +48,18 @@ public final class LinkServer: Sendable {
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
+                        var admission: DeviceAdmission?
+                        if case let .tls(context, admits) = security {
+                            // Every certificate completes the handshake (which proves the device
+                            // holds its key); the connection handler then admits or refuses it
+                            // and says why, which a TLS alert could not.
+                            try child.pipeline.syncOperations.addHandler(
+                                NIOSSLServerHandler(context: context) { _, promise in promise.succeed(.certificateVerified) })
+                            admission = admits
+                        }
                         try child.pipeline.syncOperations.addHandlers([
                             Heartbeat.handler(), FrameEncodingHandler(), FrameDecodingHandler(),
-                            ServerConnectionHandler(sessions: sessions, worker: worker, workers: workers),
+                            ServerConnectionHandler(sessions: sessions, admission: admission, worker: worker, workers: workers),
                         ])
                     }
                 }
@@ -78,12 +101,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = LinkFrame
 
     private let sessions: ServerSessions
+    private let admission: DeviceAdmission?
     private let worker: LinkServer.Worker
     private let workers: NIOThreadPool
     private var token: Data?
 
-    init(sessions: ServerSessions, worker: @escaping LinkServer.Worker, workers: NIOThreadPool) {
+    init(sessions: ServerSessions, admission: DeviceAdmission?, worker: @escaping LinkServer.Worker, workers: NIOThreadPool) {
         self.sessions = sessions
+        self.admission = admission
         self.worker = worker
         self.workers = workers
     }
@@ -108,6 +133,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             } else {
                 guard case let .hello(hello)? = frame.body else {
                     throw .frameInvalid(reason: "the first frame must be HELLO")
+                }
+                if let admission {
+                    let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+                    switch admission.verdict(certificate.map { [$0] } ?? []) {
+                    case let .refused(code, message):
+                        throw .refused(code: code, message: message)
+                    case let .admitted(deviceId, _) where deviceId != hello.deviceID:
+                        throw .refused(code: .authUnknownDevice,
+                                       message: "the device says it is '\(hello.deviceID)' but its certificate is for '\(deviceId)'; set link.device_id to '\(deviceId)'")
+                    case .admitted:
+                        break
+                    }
                 }
                 let (token, welcome, replay) = try sessions.open(hello, now: now)
                 self.token = token

@@ -7,21 +7,28 @@ import MicroturnSimulation
 import Synchronization
 import Testing
 
-/// A session on files with the link to a real server on loopback: a request goes up as Opus and a
+/// A session on files with the link (TLS, a device certificate from a fleet CA) to a real server
+/// on loopback: a request goes up as Opus and a
 /// TASK, the server's answer comes back and is said at a micro-turn boundary once the user is
 /// done; with no server, the user is told the device is offline.
 @Suite(.serialized) struct BackgroundLinkTests {
-    static func run(server: String, lines: [(String, Double)]) throws -> [Event] {
+    static func run(server: String, lines: [(String, Double)], deviceDirectory: String? = nil) throws -> [Event] {
         var config = MicroturnConfig()
         config.link.server = server
         config.link.deviceId = "kiosk-test"
+        config.link.plaintext = deviceDirectory == nil
+        config.link.directory = deviceDirectory ?? ""
         let (r, _) = try LocalCommandTests.run(lines, config: config)
         return r.report.events
     }
 
     @Test func anAnswerFromTheServerIsSaidWhenTheUserIsDone() throws {
         let heard = LockedCount()
-        let server = try LinkServer(port: 0) { job in
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let ca = try FleetCA.create(directory: root + "/ca", name: "Test Fleet CA", days: 30, serverNames: ["127.0.0.1"])
+        try ca.enroll(deviceDirectory: root + "/device", deviceId: "kiosk-test")
+        let server = try LinkServer(port: 0, security: .tls(caDirectory: ca.directory)) { job in
             heard.add(job.opus.count)
             var r = Microturn_Link_V1_Result()
             r.taskID = job.task.taskID
@@ -33,7 +40,8 @@ import Testing
         // The session's client connects on its own; a request made before it is up waits and is
         // answered late (introduced as such). Two requests, the second well after the first.
         let events = try Self.run(server: "127.0.0.1:\(server.port)",
-                                  lines: [("Could you remind me to call the dentist?", 1), ("And book a table for two tonight please.", 6)])
+                                  lines: [("Could you remind me to call the dentist?", 1), ("And book a table for two tonight please.", 6)],
+                                  deviceDirectory: root + "/device")
         let answers = events.filter { $0.kind == .answer }
         #expect(!answers.isEmpty, "\(events.map(\.jsonLine))")
         #expect(heard.value >= 100, "the server got each task with its speech (\(heard.value) Opus packets)")

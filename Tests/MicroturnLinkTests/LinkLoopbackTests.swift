@@ -5,7 +5,7 @@ import MicroturnServer
 import Synchronization
 import Testing
 
-/// A real server and client over TCP on loopback, the connection broken again and again while
+/// A real server and client over TLS on loopback, the connection broken again and again while
 /// tasks go up and answers come down: every task is answered, and each answer arrives once.
 @Suite(.serialized) struct LinkLoopbackTests {
     static func echoWorker(_ job: ServerSessions.Job) -> Microturn_Link_V1_Result {
@@ -24,10 +24,13 @@ import Testing
     }
 
     @Test func everyTaskIsAnsweredOnceThroughBrokenConnections() throws {
-        let server = try LinkServer(port: 0, worker: Self.echoWorker)
+        let fleet = try TestFleet(devices: ["kiosk-7"])
+        defer { fleet.remove() }
+        let server = try LinkServer(host: "localhost", port: 0, security: .tls(caDirectory: fleet.ca.directory), worker: Self.echoWorker)
         defer { server.shutdown() }
         let answers = Answers()
-        let client = LinkClient(options: .init(port: server.port, deviceId: "kiosk-7", backoffFirstMs: 10, backoffMaxMs: 50)) { r in
+        let client = try LinkClient(options: .init(host: "localhost", port: server.port, deviceId: "kiosk-7", credentials: fleet.credentials("kiosk-7"),
+                                                   backoffFirstMs: 10, backoffMaxMs: 50)) { r in
             answers.list.withLock { $0.append(r.taskID) }
         }
         client.start()
@@ -64,7 +67,7 @@ import Testing
     }
 
     @Test func aPlaintextServerListensOnLoopbackOnly() {
-        #expect(throws: LinkServerError.self) { try LinkServer(host: "0.0.0.0", port: 0, worker: Self.echoWorker) }
+        #expect(throws: LinkServerError.self) { try LinkServer(host: "0.0.0.0", port: 0, security: .plaintext, worker: Self.echoWorker) }
     }
 }
 
@@ -84,7 +87,7 @@ import Testing
         #expect(listen(listener, 8) == 0)
         let port = Int(UInt16(bigEndian: addr.sin_port))  // the kernel completes connections into the backlog: nobody answers
 
-        let client = LinkClient(options: .init(port: port, deviceId: "kiosk-8", backoffFirstMs: 10, backoffMaxMs: 50)) { _ in }
+        let client = try LinkClient(options: .init(port: port, deviceId: "kiosk-8", credentials: nil, backoffFirstMs: 10, backoffMaxMs: 50)) { _ in }
         client.start()
         defer { client.stop() }
         LinkLoopbackTests.wait { client.connections >= 2 }
