@@ -51,6 +51,7 @@ let package = Package(
                 exclude: ["PROTOCOL.md", "link.proto"]),
         // The background server: link sessions (resume, replay, deduplicated tasks) and its workers.
         .target(name: "MicroturnServer", dependencies: ["MicroturnCore", "MicroturnLink", "MicroturnAudio",
+                                                        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio"),
                                                         .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -182,8 +182,9 @@ public final class CommandRecognizer {
         return (commands, other)
     }
 
-    private static func makeDecoder(hmm: String, dict: String) -> OpaquePointer? {
-        let args = ["microturn", "-hmm", hmm, "-dict", dict, "-logfn", "/dev/null", "-samprate", "16000"]
+    /// A PocketSphinx decoder for 16 kHz speech (`extra`: more of its arguments, e.g. a language model).
+    static func makeDecoder(hmm: String, dict: String, extra: [String] = []) -> OpaquePointer? {
+        let args = ["microturn", "-hmm", hmm, "-dict", dict, "-logfn", "/dev/null", "-samprate", "16000"] + extra
         var argv = args.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         let config = argv.withUnsafeMutableBufferPointer { buf in

@@ -1,82 +1,57 @@
 /// The one list of configuration keys: their TOML path, what values they allow, and where they go.
 /// Board profiles and config files share it, so both are validated the same way.
 public enum ConfigSchema {
-    public struct Key: Sendable {
-        public let path: String
-        public let allowed: String
-        let apply: @Sendable (inout MicroturnConfig, TOMLValue) -> Bool
-    }
+    public typealias Key = SettingKey<MicroturnConfig>
 
     public static let keys: [Key] = [
-        string("board.name", \.board.name),
-        string("board.description", \.board.description),
-        int("board.threads", 1...64, \.board.threads),
-        string("board.camera", \.board.camera),
-        string("audio.capture_device", \.audio.captureDevice),
-        string("audio.playback_device", \.audio.playbackDevice),
-        int("audio.rate", 8_000...192_000, \.audio.rate),
-        int("audio.channels", 1...32, \.audio.channels),
-        stringList("audio.formats", oneOf: ["S16_LE", "S32_LE", "FLOAT_LE"], \.audio.formats),
-        int("audio.period_ms", 2...100, \.audio.periodMs),
-        int("audio.buffer_periods", 2...16, \.audio.bufferPeriods),
-        double("audio.reopen_max_seconds", 0.1...600, \.audio.reopenMaxSeconds),
-        bool("echo.enabled", \.echo.enabled),
-        int("echo.tail_ms", 20...1000, \.echo.tailMs),
-        int("echo.suppress_db", -90...0, \.echo.suppressDb),
-        string("vad.method", oneOf: ["adaptive", "energy"], \.vad.method),
-        double("vad.energy_threshold_db", -90...0, \.vad.energyThresholdDb),
-        double("vad.snr_db", 1...40, \.vad.snrDb),
-        int("vad.onset_ms", 20...500, \.vad.onsetMs),
-        int("vad.hangover_ms", 0...1000, \.vad.hangoverMs),
-        int("turn.micro_turn_ms", 40...400, \.turn.microTurnMs),
-        int("turn.end_silence_ms", 60...5000, \.turn.endSilenceMs),
-        bool("turn.predict", \.turn.predict),
-        int("turn.max_silence_ms", 100...5000, \.turn.maxSilenceMs),
-        double("turn.threshold", 0.01...0.99, \.turn.threshold),
-        int("turn.ms_per_logit", 10...2000, \.turn.msPerLogit),
-        bool("turn.backchannel", \.turn.backchannel),
-        int("turn.backchannel_after_ms", 500...30_000, \.turn.backchannelAfterMs),
-        string("speech.voice", \.speech.voice),
-        int("speech.rate_wpm", 80...450, \.speech.rateWpm),
-        int("speech.pitch", 0...99, \.speech.pitch),
-        double("speech.gain_db", -40...12, \.speech.gainDb),
-        bool("barge_in.enabled", \.bargeIn.enabled),
-        int("barge_in.min_speech_ms", 20...1000, \.bargeIn.minSpeechMs),
-        int("barge_in.backchannel_max_ms", 0...2000, \.bargeIn.backchannelMaxMs),
-        bool("commands.enabled", \.commands.enabled),
-        stringList("commands.phrases", oneOf: MicroturnConfig.Commands().phrases, \.commands.phrases),
-        double("commands.margin", -5...5, \.commands.margin),
-        double("commands.margin_per_word", 0...5, \.commands.marginPerWord),
-        int("commands.end_silence_ms", 40...2000, \.commands.endSilenceMs),
-        path("commands.requests_directory", \.commands.requestsDirectory),
-        string("reps.announce", oneOf: ["every", "every5", "off"], \.reps.announce),
-        int("reps.target", 0...1000, \.reps.target),
-        Key(path: "link.server", allowed: "\"HOST:PORT\" of microturn-server (link.example.com:7741), or \"\" for none") { c, v in
-            guard case .string(let s) = v else { return false }
-            guard s.isEmpty || Link.endpoint(s) != nil else { return false }
-            c.link.server = s
-            return true
-        },
-        string("link.device_id", \.link.deviceId),
-        path("link.directory", \.link.directory),
-        bool("link.plaintext", \.link.plaintext),
+        .string("board.name", \.board.name),
+        .string("board.description", \.board.description),
+        .int("board.threads", 1...64, \.board.threads),
+        .string("board.camera", \.board.camera),
+        .string("audio.capture_device", \.audio.captureDevice),
+        .string("audio.playback_device", \.audio.playbackDevice),
+        .int("audio.rate", 8_000...192_000, \.audio.rate),
+        .int("audio.channels", 1...32, \.audio.channels),
+        .stringList("audio.formats", oneOf: ["S16_LE", "S32_LE", "FLOAT_LE"], \.audio.formats),
+        .int("audio.period_ms", 2...100, \.audio.periodMs),
+        .int("audio.buffer_periods", 2...16, \.audio.bufferPeriods),
+        .double("audio.reopen_max_seconds", 0.1...600, \.audio.reopenMaxSeconds),
+        .bool("echo.enabled", \.echo.enabled),
+        .int("echo.tail_ms", 20...1000, \.echo.tailMs),
+        .int("echo.suppress_db", -90...0, \.echo.suppressDb),
+        .string("vad.method", oneOf: ["adaptive", "energy"], \.vad.method),
+        .double("vad.energy_threshold_db", -90...0, \.vad.energyThresholdDb),
+        .double("vad.snr_db", 1...40, \.vad.snrDb),
+        .int("vad.onset_ms", 20...500, \.vad.onsetMs),
+        .int("vad.hangover_ms", 0...1000, \.vad.hangoverMs),
+        .int("turn.micro_turn_ms", 40...400, \.turn.microTurnMs),
+        .int("turn.end_silence_ms", 60...5000, \.turn.endSilenceMs),
+        .bool("turn.predict", \.turn.predict),
+        .int("turn.max_silence_ms", 100...5000, \.turn.maxSilenceMs),
+        .double("turn.threshold", 0.01...0.99, \.turn.threshold),
+        .int("turn.ms_per_logit", 10...2000, \.turn.msPerLogit),
+        .bool("turn.backchannel", \.turn.backchannel),
+        .int("turn.backchannel_after_ms", 500...30_000, \.turn.backchannelAfterMs),
+        .string("speech.voice", \.speech.voice),
+        .int("speech.rate_wpm", 80...450, \.speech.rateWpm),
+        .int("speech.pitch", 0...99, \.speech.pitch),
+        .double("speech.gain_db", -40...12, \.speech.gainDb),
+        .bool("barge_in.enabled", \.bargeIn.enabled),
+        .int("barge_in.min_speech_ms", 20...1000, \.bargeIn.minSpeechMs),
+        .int("barge_in.backchannel_max_ms", 0...2000, \.bargeIn.backchannelMaxMs),
+        .bool("commands.enabled", \.commands.enabled),
+        .stringList("commands.phrases", oneOf: MicroturnConfig.Commands().phrases, \.commands.phrases),
+        .double("commands.margin", -5...5, \.commands.margin),
+        .double("commands.margin_per_word", 0...5, \.commands.marginPerWord),
+        .int("commands.end_silence_ms", 40...2000, \.commands.endSilenceMs),
+        .path("commands.requests_directory", \.commands.requestsDirectory),
+        .string("reps.announce", oneOf: ["every", "every5", "off"], \.reps.announce),
+        .int("reps.target", 0...1000, \.reps.target),
+        .endpoint("link.server", example: "link.example.com:7741", allowEmpty: true, \.link.server),
+        .string("link.device_id", \.link.deviceId),
+        .path("link.directory", \.link.directory),
+        .bool("link.plaintext", \.link.plaintext),
     ]
-
-    public enum Link {
-        /// The parts of a link.server value, if it is HOST:PORT with a port 1-65535 ("[::1]:7741"
-        /// for an IPv6 address).
-        public static func endpoint(_ s: String) -> (host: String, port: Int)? {
-            guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65_535).contains(port) else {
-                return nil
-            }
-            var host = String(s[..<colon])
-            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            guard !host.isEmpty, !host.contains(" ") else { return nil }
-            return (host, port)
-        }
-
-        public static func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "localhost", "::1"].contains(host) }
-    }
 
     /// Top-level keys that are not settings but say where more settings come from.
     public static let boardSelector = "board_profile"
@@ -87,25 +62,12 @@ public enum ConfigSchema {
     public static func apply(_ entries: [TOMLEntry], file: String, to config: inout MicroturnConfig,
                              allowBoardSelector: Bool = true) throws(ConfigError) -> String? {
         var board: String?
-        for entry in entries {
-            if allowBoardSelector, entry.path == boardSelector {
-                guard case .string(let name) = entry.value else {
-                    throw .badValue(file: file, line: entry.line, path: entry.path, got: entry.value.description,
-                                    allowed: "a board profile name (string), e.g. \"virtual\"")
-                }
-                board = name
-                continue
-            }
-            guard let key = keys.first(where: { $0.path == entry.path }) else {
-                let section = entry.path.split(separator: ".").first.map(String.init) ?? ""
-                let near = keys.map(\.path).filter { $0.hasPrefix(section + ".") }
-                throw .unknownKey(file: file, line: entry.line, path: entry.path,
-                                  known: near.isEmpty ? sections : near)
-            }
-            guard key.apply(&config, entry.value) else {
+        try Key.apply(entries, keys: keys, file: file, to: &config, selector: allowBoardSelector ? boardSelector : nil) { entry throws(ConfigError) in
+            guard case .string(let name) = entry.value else {
                 throw .badValue(file: file, line: entry.line, path: entry.path, got: entry.value.description,
-                                allowed: key.allowed)
+                                allowed: "a board profile name (string), e.g. \"virtual\"")
             }
+            board = name
         }
         return board
     }
@@ -113,7 +75,7 @@ public enum ConfigSchema {
     /// Pairs of settings that are each in range but contradict each other. Checked once every
     /// source is merged, so a flag may fix what a file set; never clamped behind the user's back.
     public static func checkConsistent(_ c: MicroturnConfig) throws(ConfigError) {
-        if c.link.plaintext, let (host, _) = Link.endpoint(c.link.server), !Link.isLoopback(host) {
+        if c.link.plaintext, let (host, _) = Endpoint.parse(c.link.server), !Endpoint.isLoopback(host) {
             throw .contradiction(first: "link.plaintext", second: "link.server",
                                  reason: "a plaintext link is for development on this machine only, not to \(host); set link.plaintext = false and provision the device (microturn provision --help)")
         }
@@ -131,78 +93,6 @@ public enum ConfigSchema {
     @discardableResult
     public static func apply(toml text: String, file: String, to config: inout MicroturnConfig,
                              allowBoardSelector: Bool = true) throws(ConfigError) -> String? {
-        let entries: [TOMLEntry]
-        do { entries = try TOMLParser.parse(text) } catch { throw .syntax(file: file, line: error.line, message: error.message) }
-        return try apply(entries, file: file, to: &config, allowBoardSelector: allowBoardSelector)
-    }
-
-    static var sections: [String] {
-        var seen: [String] = []
-        for k in keys { let s = String(k.path.split(separator: ".")[0]); if !seen.contains(s) { seen.append(s) } }
-        return seen.map { "[\($0)]" } + [boardSelector]
-    }
-
-    // MARK: key constructors
-
-    static func int(_ path: String, _ range: ClosedRange<Int>, _ kp: WritableKeyPath<MicroturnConfig, Int> & Sendable) -> Key {
-        Key(path: path, allowed: "an integer from \(range.lowerBound) to \(range.upperBound)") { c, v in
-            guard case .integer(let i) = v, range.contains(i) else { return false }
-            c[keyPath: kp] = i
-            return true
-        }
-    }
-
-    static func double(_ path: String, _ range: ClosedRange<Double>, _ kp: WritableKeyPath<MicroturnConfig, Double> & Sendable) -> Key {
-        Key(path: path, allowed: "a number from \(range.lowerBound) to \(range.upperBound)") { c, v in
-            let d: Double
-            switch v {
-            case .integer(let i): d = Double(i)
-            case .float(let f): d = f
-            default: return false
-            }
-            guard range.contains(d) else { return false }
-            c[keyPath: kp] = d
-            return true
-        }
-    }
-
-    static func bool(_ path: String, _ kp: WritableKeyPath<MicroturnConfig, Bool> & Sendable) -> Key {
-        Key(path: path, allowed: "true or false") { c, v in
-            guard case .bool(let b) = v else { return false }
-            c[keyPath: kp] = b
-            return true
-        }
-    }
-
-    static func string(_ path: String, oneOf choices: [String]? = nil,
-                       _ kp: WritableKeyPath<MicroturnConfig, String> & Sendable) -> Key {
-        let allowed = choices.map { "one of " + $0.map { "\"\($0)\"" }.joined(separator: ", ") } ?? "a non-empty string"
-        return Key(path: path, allowed: allowed) { c, v in
-            guard case .string(let s) = v, !s.isEmpty, choices?.contains(s) ?? true else { return false }
-            c[keyPath: kp] = s
-            return true
-        }
-    }
-
-    static func path(_ path: String, _ kp: WritableKeyPath<MicroturnConfig, String> & Sendable) -> Key {
-        Key(path: path, allowed: "a folder path (string), or \"\" for none") { c, v in
-            guard case .string(let s) = v else { return false }
-            c[keyPath: kp] = s
-            return true
-        }
-    }
-
-    static func stringList(_ path: String, oneOf choices: [String],
-                           _ kp: WritableKeyPath<MicroturnConfig, [String]> & Sendable) -> Key {
-        Key(path: path, allowed: "a non-empty list of " + choices.map { "\"\($0)\"" }.joined(separator: ", ")) { c, v in
-            guard case .array(let items) = v, !items.isEmpty else { return false }
-            var out: [String] = []
-            for item in items {
-                guard case .string(let s) = item, choices.contains(s) else { return false }
-                out.append(s)
-            }
-            c[keyPath: kp] = out
-            return true
-        }
+        try apply(Key.parse(toml: text, file: file), file: file, to: &config, allowBoardSelector: allowBoardSelector)
     }
 }

@@ -34,7 +34,7 @@ final class BackgroundRequests {
     }
 
     init(config: MicroturnConfig.Link, awaitAnswerSeconds: Double?) throws(AudioError) {
-        guard let (host, port) = ConfigSchema.Link.endpoint(config.server) else {
+        guard let (host, port) = Endpoint.parse(config.server) else {
             throw .fileIO(path: config.server, reason: "link.server must be HOST:PORT")
         }
         deviceId = config.deviceId.isEmpty ? ProcessInfo.processInfo.hostName : config.deviceId

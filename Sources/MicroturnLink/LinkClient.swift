@@ -100,8 +100,13 @@ public final class LinkClient: Sendable {
     public var isUp: Bool { state.withLock { $0.welcomed } }
 
     /// Breaks the connection as a network fault would (tests, and `link reconnect`); the client
-    /// reconnects and resumes.
-    public func dropConnection() { state.withLock { $0.connection }?.close(promise: nil) }
+    /// reconnects and resumes. Returns whether there was a connection to break.
+    @discardableResult
+    public func dropConnection() -> Bool {
+        guard let connection = state.withLock({ $0.connection }) else { return false }
+        connection.close(promise: nil)
+        return true
+    }
 
     public func stop() {
         let connection = state.withLock { s -> Channel? in

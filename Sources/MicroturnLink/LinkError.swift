@@ -14,6 +14,8 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotReplay(from: UInt64, oldest: UInt64)
     /// The server does not admit this device (its certificate is unknown, expired or revoked).
     case refused(code: Microturn_Link_V1_Error.Code, message: String)
+    /// This side cannot go on with the session (its task store failed, say); the peer may retry.
+    case internalFailure(String)
 
     public var code: Microturn_Link_V1_Error.Code {
         switch self {
@@ -23,6 +25,7 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
         case .windowExceeded: .windowExceeded
         case .cannotReplay: .resumeUnknown
         case let .refused(code, _): code
+        case .internalFailure: .internal
         }
     }
 
@@ -35,6 +38,7 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .ackBeyondSent(ack, sent): "the peer acknowledged frame \(ack) but only \(sent) were sent; the connection is closed"
         case let .cannotReplay(from, oldest): "the peer needs frames from \(from) on, but the oldest still held is \(oldest); start a new session"
         case let .refused(_, message): message
+        case let .internalFailure(reason): "the other side failed: \(reason); the connection is closed, try again later"
         }
     }
 

@@ -102,6 +102,15 @@ public enum LinkSetupError: Error, Sendable, Equatable, CustomStringConvertible 
     case unreadable(path: String, reason: String)
     case invalid(String)
 
+    /// The sysexits code a command exits with: no such file, an I/O error, bad data.
+    public var sysexitsCode: Int32 {
+        switch self {
+        case .missing: 66
+        case .unreadable: 74
+        case .invalid: 65
+        }
+    }
+
     public var description: String {
         switch self {
         case let .missing(path, hint): "\(path) does not exist; \(hint)"

@@ -150,6 +150,9 @@ public struct FleetCA: Sendable {
         Self.rows(Self.issuedPath(directory)).compactMap { $0.count >= 3 ? Issued(serial: $0[0], deviceId: $0[1], notAfter: $0[2]) : nil }
     }
 
+    /// Serials revoked so far.
+    public func revokedSerials() -> Set<String> { RevocationList.serials(in: Self.revokedPath(directory)) }
+
     /// Revokes a certificate by serial, or every certificate of a device by its id. Returns the
     /// serials newly revoked (none if all were already).
     public func revoke(_ serialOrDevice: String, now: Date = Date()) throws(LinkSetupError) -> [String] {
@@ -157,7 +160,7 @@ public struct FleetCA: Sendable {
         guard !matching.isEmpty else {
             throw .invalid("no certificate with serial or device id '\(serialOrDevice)' was issued by this CA; see microturn-server ca list")
         }
-        let already = RevocationList.serials(in: Self.revokedPath(directory))
+        let already = revokedSerials()
         var revoked: [String] = []
         for cert in matching where !already.contains(cert.serial) {
             try append([cert.serial, cert.deviceId, Self.iso(now)], to: Self.revokedPath(directory))

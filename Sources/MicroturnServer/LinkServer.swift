@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MicroturnCore
 import MicroturnLink
 import NIOCore
@@ -21,45 +22,51 @@ public final class LinkServer: Sendable {
         }
     }
 
-    /// Runs one task (off the event loop, on the server's worker queue) and gives its answer.
+    /// Runs one task (off the event loop, on the server's worker threads) and gives its answer.
     public typealias Worker = @Sendable (ServerSessions.Job) -> Microturn_Link_V1_Result
 
-    public let sessions = ServerSessions()
-    private let group: MultiThreadedEventLoopGroup
+    public let sessions: ServerSessions
+    public let metrics: ServerMetrics
+    let group: MultiThreadedEventLoopGroup
     private let workers: NIOThreadPool
     private let channel: Channel
     /// The port it listens on (the one asked for, or the one the system gave for 0).
     public let port: Int
 
     public init(host: String = "127.0.0.1", port: Int = 7741, threads: Int = 1, security: Security,
-                worker: @escaping Worker) throws {
-        if case .plaintext = security, !["127.0.0.1", "::1", "localhost"].contains(host) {
+                store: TaskStore? = nil, metrics: ServerMetrics = ServerMetrics(),
+                log: Logger = Logger(label: "microturn-server"), worker: @escaping Worker) throws {
+        if case .plaintext = security, !Endpoint.isLoopback(host) {
             throw LinkServerError.notLoopback(host: host)
         }
+        let sessions = ServerSessions(store: try store ?? SQLiteTaskStore(path: nil), log: log)
+        self.sessions = sessions
+        self.metrics = metrics
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let sessions = self.sessions
         // Tasks block (transcription, a model): threads of their own, never the event loop's, nor
         // Dispatch's shared ones (which a busy process can use up).
         let workers = NIOThreadPool(numberOfThreads: max(2, threads))
         workers.start()
+        let context = ConnectionContext(sessions: sessions, metrics: metrics, log: log, worker: worker, workers: workers)
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(ChannelOptions.backlog, value: 1024)
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
                         var admission: DeviceAdmission?
-                        if case let .tls(context, admits) = security {
+                        if case let .tls(tls, admits) = security {
                             // Every certificate completes the handshake (which proves the device
                             // holds its key); the connection handler then admits or refuses it
                             // and says why, which a TLS alert could not.
                             try child.pipeline.syncOperations.addHandler(
-                                NIOSSLServerHandler(context: context) { _, promise in promise.succeed(.certificateVerified) })
+                                NIOSSLServerHandler(context: tls) { _, promise in promise.succeed(.certificateVerified) })
                             admission = admits
                         }
                         try child.pipeline.syncOperations.addHandlers([
                             Heartbeat.handler(), FrameEncodingHandler(), FrameDecodingHandler(),
-                            ServerConnectionHandler(sessions: sessions, admission: admission, worker: worker, workers: workers),
+                            ServerConnectionHandler(context, admission: admission),
                         ])
                     }
                 }
@@ -74,11 +81,42 @@ public final class LinkServer: Sendable {
         self.port = channel.localAddress?.port ?? port
     }
 
+    /// Drains for a restart or a stop (SIGTERM): takes no new connections, tells every device
+    /// GOAWAY with the time left, lets running tasks finish and send their answers for up to
+    /// `seconds`, then closes. A task that did not finish is not lost: the device keeps every
+    /// request until it is answered and asks again on its next session (here or elsewhere).
+    public func drain(seconds: Double) async {
+        try? await channel.close()
+        var goAway = Microturn_Link_V1_GoAway()
+        goAway.timeLeftMs = UInt32(max(0, seconds) * 1000)
+        goAway.reason = "the server is restarting or stopping"
+        for connection in sessions.connections {
+            var f = LinkFrame()
+            f.body = .goAway(goAway)
+            connection.writeAndFlush(f, promise: nil)
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int(max(0, seconds) * 1000))
+        while sessions.running > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        // A moment for the last answers' frames to reach the wire.
+        try? await Task.sleep(for: .milliseconds(100))
+        for connection in sessions.connections { try? await connection.close() }
+    }
+
     public func shutdown() {
         try? channel.close().wait()
+        for connection in sessions.connections { try? connection.close().wait() }
         try? group.syncShutdownGracefully()
         try? workers.syncShutdownGracefully()
     }
+}
+
+/// What every connection handler of one server shares.
+struct ConnectionContext: Sendable {
+    let sessions: ServerSessions
+    let metrics: ServerMetrics
+    let log: Logger
+    let worker: LinkServer.Worker
+    let workers: NIOThreadPool
 }
 
 public enum LinkServerError: Error, CustomStringConvertible {
@@ -95,69 +133,92 @@ public enum LinkServerError: Error, CustomStringConvertible {
     }
 }
 
-/// One connection: HELLO first, then the session's frames.
+/// One connection: HELLO first (from an admitted device), then the session's frames.
 final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = LinkFrame
     typealias OutboundOut = LinkFrame
 
-    private let sessions: ServerSessions
+    private let shared: ConnectionContext
     private let admission: DeviceAdmission?
-    private let worker: LinkServer.Worker
-    private let workers: NIOThreadPool
     private var token: Data?
 
-    init(sessions: ServerSessions, admission: DeviceAdmission?, worker: @escaping LinkServer.Worker, workers: NIOThreadPool) {
-        self.sessions = sessions
+    init(_ shared: ConnectionContext, admission: DeviceAdmission?) {
+        self.shared = shared
         self.admission = admission
-        self.worker = worker
-        self.workers = workers
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        shared.metrics.connections.increment()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        shared.metrics.connections.decrement()
+        if let token { shared.sessions.disconnected(token: token, connection: context.channel) }
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         let now = MonotonicClock.now() / 1000
+        shared.metrics.framesReceived.increment()
         do throws(LinkError) {
             if let token {
-                let (frames, jobs) = try sessions.receive(frame, token: token, now: now)
+                let (frames, jobs) = try shared.sessions.receive(frame, token: token, now: now)
                 for f in frames { context.write(wrapOutboundOut(f), promise: nil) }
-                // Tasks run off the event loop; their answers go out on this connection if it is
-                // still there, and are replayed on the device's next resume in any case.
-                let (channel, sessions, worker) = (context.channel, sessions, worker)
-                for job in jobs {
-                    workers.runIfActive(eventLoop: channel.eventLoop) { worker(job) }.whenSuccess { result in
-                        // Back on the event loop: numbered and written in one place, in order.
-                        for f in sessions.answer(result, token: token, now: MonotonicClock.now() / 1000) { channel.write(f, promise: nil) }
-                        channel.flush()
-                    }
-                }
+                for job in jobs { start(job) }
             } else {
-                guard case let .hello(hello)? = frame.body else {
-                    throw .frameInvalid(reason: "the first frame must be HELLO")
-                }
-                if let admission {
-                    let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
-                    switch admission.verdict(certificate.map { [$0] } ?? []) {
-                    case let .refused(code, message):
-                        throw .refused(code: code, message: message)
-                    case let .admitted(deviceId, _) where deviceId != hello.deviceID:
-                        throw .refused(code: .authUnknownDevice,
-                                       message: "the device says it is '\(hello.deviceID)' but its certificate is for '\(deviceId)'; set link.device_id to '\(deviceId)'")
-                    case .admitted:
-                        break
-                    }
-                }
-                let (token, welcome, replay) = try sessions.open(hello, now: now)
-                self.token = token
-                var w = LinkFrame()
-                w.ack = welcome.received
-                w.body = .welcome(welcome)
-                context.write(wrapOutboundOut(w), promise: nil)
-                for f in replay { context.write(wrapOutboundOut(f), promise: nil) }
+                try hello(frame, context: context, now: now)
             }
             context.flush()
         } catch {
+            shared.metrics.error(error.code)
+            shared.log.notice("connection closed with an error", metadata: ["code": "\(error.code)", "reason": "\(error)"])
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(error.frame)).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private func hello(_ frame: LinkFrame, context: ChannelHandlerContext, now: UInt64) throws(LinkError) {
+        guard case let .hello(hello)? = frame.body else {
+            throw .frameInvalid(reason: "the first frame must be HELLO")
+        }
+        if let admission {
+            let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+            switch admission.verdict(certificate.map { [$0] } ?? []) {
+            case let .refused(code, message):
+                throw .refused(code: code, message: message)
+            case let .admitted(deviceId, _) where deviceId != hello.deviceID:
+                throw .refused(code: .authUnknownDevice,
+                               message: "the device says it is '\(hello.deviceID)' but its certificate is for '\(deviceId)'; set link.device_id to '\(deviceId)'")
+            case .admitted:
+                break
+            }
+        }
+        let (token, welcome, replay) = try shared.sessions.open(hello, on: context.channel, now: now)
+        self.token = token
+        (welcome.resumed ? shared.metrics.sessionsResumed : shared.metrics.sessionsOpened).increment()
+        var w = LinkFrame()
+        w.ack = welcome.received
+        w.body = .welcome(welcome)
+        context.write(wrapOutboundOut(w), promise: nil)
+        for f in replay { context.write(wrapOutboundOut(f), promise: nil) }
+    }
+
+    /// A task runs off the event loop; its answer goes to its device's session wherever that is
+    /// connected by then.
+    private func start(_ job: ServerSessions.Job) {
+        shared.metrics.tasksStarted.increment()
+        let shared = self.shared
+        shared.workers.submit { state in
+            guard case .active = state else { return }  // the server is stopping: the device asks again
+            let started = ContinuousClock.now
+            let answer = shared.worker(job)
+            shared.metrics.taskDuration.record(ContinuousClock.now - started)
+            shared.metrics.tasksAnswered.increment()
+            shared.log.info("task answered", metadata: ["device": "\(job.deviceId)", "task": "\(job.task.taskID)",
+                                                        "seconds": "\(started.duration(to: .now))"])
+            shared.sessions.finish(job, answer: answer)
         }
     }
 
@@ -167,7 +228,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let idle = event as? IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
         switch idle {
         case .write:
-            if let token, let ping = sessions.control(.ping(Heartbeat.ping()), token: token) {
+            if let token, let ping = shared.sessions.control(.ping(Heartbeat.ping()), token: token) {
                 context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
             }
         case .read, .all:
@@ -175,4 +236,3 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 }
-

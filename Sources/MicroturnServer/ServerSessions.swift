@@ -1,14 +1,24 @@
 import Foundation
+import Logging
+import MicroturnCore
 import MicroturnLink
+import NIOCore
 import Synchronization
 
 /// The server's link sessions, by resume token: they outlive connections, so a device that
 /// reconnects (to this instance) resumes where it was, with nothing lost and nothing run twice.
-/// Every task id is run once; a TASK seen again is answered from what that run made. Speech for a
-/// task arrives first as AUDIO frames of the stream it names, and is kept until the task comes.
+/// A device has one session: a new one (after the device restarted, or this server did) replaces
+/// its old one. Every task is run once per device and task id, across sessions and restarts: a
+/// TASK seen again is answered from the task store, or, while it runs, answered when it is done.
+/// Speech for a task arrives first as AUDIO frames of the stream it names, and is kept until the
+/// task comes.
+///
+/// Frames of a session are numbered only on its connection's event loop, so they go out in the
+/// order of their numbers.
 public final class ServerSessions: Sendable {
-    /// A task to run, with its speech as Opus packets.
+    /// A task to run, with its device and its speech as Opus packets.
     public struct Job: Sendable {
+        public var deviceId: String
         public var task: Microturn_Link_V1_Task
         public var opus: [Data]
     }
@@ -17,14 +27,13 @@ public final class ServerSessions: Sendable {
         var id: String
         var deviceId: String
         var channel = ReliableChannel()
-        /// Answers made, by task id (a repeat of a task is answered from here).
-        var answers: [String: Microturn_Link_V1_Result] = [:]
-        var running: Set<String> = []
         /// Opus packets by stream id, until their task comes (bounded: the oldest stream goes).
         var streams: [String: [Data]] = [:]
         var streamOrder: [String] = []
-        /// Reliable bodies waiting for window (sent when acks or credit come).
+        /// Reliable bodies waiting for window or for a connection.
         var waiting: [LinkBody] = []
+        /// The connection the session is on now, if any.
+        var connection: Channel?
 
         mutating func drain(now: UInt64) -> [LinkFrame] {
             var out: [LinkFrame] = []
@@ -36,49 +45,70 @@ public final class ServerSessions: Sendable {
         }
     }
 
+    struct State {
+        var sessions: [Data: Session] = [:]
+        /// Each device's session.
+        var tokenOf: [String: Data] = [:]
+        /// Tasks running in this process, as "device\0task".
+        var running: Set<String> = []
+    }
+
     static let maxStreams = 16
     static let maxPacketsPerStream = 3000  // 60 s of 20 ms packets
 
-    private let sessions = Mutex<[Data: Session]>([:])
+    private let state = Mutex(State())
     private let counter = Atomic<Int>(0)
+    let store: TaskStore
+    let log: Logger
     public let resumeTTLSeconds: UInt32 = 7200
 
-    public init() {}
+    public init(store: TaskStore, log: Logger) {
+        self.store = store
+        self.log = log
+    }
 
-    /// A HELLO: the session it resumes (with what to send it again), or a new one.
-    func open(_ hello: Microturn_Link_V1_Hello, now: UInt64) throws(LinkError) -> (token: Data, welcome: Microturn_Link_V1_Welcome, replay: [LinkFrame]) {
-        try sessions.withLock { (all: inout [Data: Session]) throws(LinkError) in
+    static func key(_ device: String, _ task: String) -> String { device + "\u{0}" + task }
+
+    /// A HELLO on `connection`: the session it resumes (with what to send it again), or a new one.
+    func open(_ hello: Microturn_Link_V1_Hello, on connection: Channel, now: UInt64)
+        throws(LinkError) -> (token: Data, welcome: Microturn_Link_V1_Welcome, replay: [LinkFrame]) {
+        try state.withLock { (st: inout State) throws(LinkError) in
             var welcome = Microturn_Link_V1_Welcome()
             welcome.protocolVersion = 1
-            welcome.heartbeatMs = 1000
+            welcome.heartbeatMs = UInt32(Heartbeat.interval.nanoseconds / 1_000_000)
             welcome.resumeTtlS = resumeTTLSeconds
             welcome.window = 64
-            if !hello.resumeToken.isEmpty, var s = all[hello.resumeToken], s.deviceId == hello.deviceID {
+            if !hello.resumeToken.isEmpty, var s = st.sessions[hello.resumeToken], s.deviceId == hello.deviceID {
+                s.connection = connection
                 s.channel.grant(window: UInt64(max(1, hello.window)))
                 let replay = try s.channel.replay(after: hello.received, now: now) + s.drain(now: now)
                 welcome.sessionID = s.id
                 welcome.resumeToken = hello.resumeToken
                 welcome.resumed = true
                 welcome.received = s.channel.received
-                all[hello.resumeToken] = s
+                st.sessions[hello.resumeToken] = s
                 return (hello.resumeToken, welcome, replay)
             }
+            // A new session: the device's old one (if any) is gone for good.
+            if let old = st.tokenOf[hello.deviceID] { st.sessions[old] = nil }
             let token = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
             var s = Session(id: "s\(counter.add(1, ordering: .relaxed).newValue)", deviceId: hello.deviceID)
+            s.connection = connection
             s.channel.grant(window: UInt64(max(1, hello.window)))
             welcome.sessionID = s.id
             welcome.resumeToken = token
-            all[token] = s
+            st.sessions[token] = s
+            st.tokenOf[hello.deviceID] = token
             return (token, welcome, [])
         }
     }
 
     /// A frame from the session's device: the frames to send back now (answers already made,
-    /// PONG, an ACK-only when due), and the tasks to run (each id once).
+    /// PONG, an ACK-only when due), and the tasks to run (each once).
     func receive(_ frame: LinkFrame, token: Data, now: UInt64) throws(LinkError) -> (frames: [LinkFrame], jobs: [Job]) {
-        try sessions.withLock { (all: inout [Data: Session]) throws(LinkError) -> ([LinkFrame], [Job]) in
-            guard var s = all[token] else { throw .cannotReplay(from: 0, oldest: 0) }
-            defer { all[token] = s }
+        try state.withLock { (st: inout State) throws(LinkError) -> ([LinkFrame], [Job]) in
+            guard var s = st.sessions[token] else { throw .cannotReplay(from: 0, oldest: 0) }
+            defer { st.sessions[token] = s }
             var out: [LinkFrame] = [], jobs: [Job] = []
             switch try s.channel.receive(frame, now: now) {
             case let .audio(a)?:
@@ -88,12 +118,16 @@ public final class ServerSessions: Sendable {
                 }
                 if s.streams[a.streamID, default: []].count < Self.maxPacketsPerStream { s.streams[a.streamID, default: []] += a.opus }
             case let .task(task)?:
-                if let done = s.answers[task.taskID] {
-                    s.waiting.append(.result(done))
-                } else if !s.running.contains(task.taskID) {
-                    s.running.insert(task.taskID)
-                    jobs.append(Job(task: task, opus: s.streams.removeValue(forKey: task.streamID) ?? []))
-                    s.streamOrder.removeAll { $0 == task.streamID }
+                let opus = s.streams.removeValue(forKey: task.streamID) ?? []
+                s.streamOrder.removeAll { $0 == task.streamID }
+                let stored: Microturn_Link_V1_Result?
+                do { stored = try store.answer(device: s.deviceId, task: task.taskID) } catch {
+                    throw .internalFailure("the task store cannot be read (\(error))")
+                }
+                if let stored {
+                    s.waiting.append(.result(stored))
+                } else if st.running.insert(Self.key(s.deviceId, task.taskID)).inserted {
+                    jobs.append(Job(deviceId: s.deviceId, task: task, opus: opus))
                 }
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
@@ -106,28 +140,49 @@ public final class ServerSessions: Sendable {
         }
     }
 
-    /// A task's answer is made: the frames that carry it (sent now if the window allows; kept for
-    /// the device's next resume in any case).
-    func answer(_ result: Microturn_Link_V1_Result, token: Data, now: UInt64) -> [LinkFrame] {
-        sessions.withLock { all in
-            guard var s = all[token] else { return [] }
-            defer { all[token] = s }
-            s.running.remove(result.taskID)
-            s.answers[result.taskID] = result
-            s.waiting.append(.result(result))
-            return s.drain(now: now)
+    /// A task's answer is made: it is stored (so the task is never run again), queued on its
+    /// device's current session, and written now if that session is connected (on its
+    /// connection's event loop); otherwise it goes at the device's next resume, or is answered
+    /// from the store when the device asks again in a new session.
+    func finish(_ job: Job, answer: Microturn_Link_V1_Result) {
+        defer { _ = state.withLock { $0.running.remove(Self.key(job.deviceId, job.task.taskID)) } }
+        do { try store.save(device: job.deviceId, answer: answer) } catch {
+            // Still delivered; only a repeat of the task after a restart would run it again.
+            log.error("cannot store the answer", metadata: ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "error": "\(error)"])
+        }
+        let connection = state.withLock { st -> Channel? in
+            guard let token = st.tokenOf[job.deviceId] else { return nil }
+            st.sessions[token]?.waiting.append(.result(answer))
+            return st.sessions[token]?.connection
+        }
+        guard let connection else { return }
+        connection.eventLoop.execute { [self] in
+            let frames = state.withLock { st -> [LinkFrame] in
+                guard let token = st.tokenOf[job.deviceId], st.sessions[token]?.connection === connection else { return [] }
+                return st.sessions[token]?.drain(now: MonotonicClock.now() / 1000) ?? []
+            }
+            for f in frames { connection.write(f, promise: nil) }
+            connection.flush()
+        }
+    }
+
+    /// The connection of a session closed: its frames wait for the device's resume.
+    func disconnected(token: Data, connection: Channel) {
+        state.withLock { st in
+            if st.sessions[token]?.connection === connection { st.sessions[token]?.connection = nil }
         }
     }
 
     /// An unreliable frame for the session (a PING), carrying its acknowledgement.
     func control(_ body: LinkBody, token: Data) -> LinkFrame? {
-        sessions.withLock { all in
-            guard var s = all[token] else { return nil }
-            defer { all[token] = s }
-            return s.channel.control(body)
-        }
+        state.withLock { st in st.sessions[token]?.channel.control(body) }
     }
 
+    /// The connections open now (to tell them GOAWAY when the server drains).
+    var connections: [Channel] { state.withLock { $0.sessions.values.compactMap(\.connection) } }
+
     /// Sessions open (connected or waiting to be resumed).
-    public var count: Int { sessions.withLock { $0.count } }
+    public var count: Int { state.withLock { $0.sessions.count } }
+    /// Tasks running now.
+    public var running: Int { state.withLock { $0.running.count } }
 }

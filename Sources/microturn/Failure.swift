@@ -3,6 +3,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInference
+import MicroturnLink
 import MicroturnVision
 
 /// Turns an error into its message on stderr and the sysexits code that says what kind it was.
@@ -31,6 +32,9 @@ enum Failure {
             case .cameraUnavailable, .cameraLost, .cameraStalled: code = 69
             case .badHeader, .badFrame, .truncatedFrame: code = 65
             }
+            report(e.description)
+        case let e as LinkSetupError:
+            code = e.sysexitsCode
             report(e.description)
         case let e as UsageError:
             code = 64

@@ -14,9 +14,10 @@ struct Microturn: ParsableCommand {
           microturn run --board generic-x86_64   live, on the board's sound card (Ctrl-C stops)
           microturn bench turns --dialogs DIR    turn latency, barge-in, echo and idle cost
           microturn model inspect FILE.gguf      what a model file holds
+          microturn provision --device-id ID     this device's key and certificate for the background server
 
         Exit codes follow sysexits: 64 usage, 65 bad input data, 69 device unavailable, 74 I/O error, 78 bad config.
         """,
-        subcommands: [Run.self, Demo.self, Reps.self, Camera.self, Bench.self, Model.self]
+        subcommands: [Run.self, Demo.self, Reps.self, Camera.self, Bench.self, Model.self, Provision.self]
     )
 }

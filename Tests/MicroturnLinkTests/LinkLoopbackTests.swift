@@ -45,10 +45,7 @@ import Testing
             t.transcript = "number \(k)"
             client.submit(t)
             // Break the connection after every seventh task, wherever the frames are then.
-            if k % 7 == 3 {
-                client.dropConnection()
-                drops += 1
-            }
+            if k % 7 == 3, client.dropConnection() { drops += 1 }
             usleep(2_000)
         }
         Self.wait { answers.list.withLock { $0.count } >= tasks }
