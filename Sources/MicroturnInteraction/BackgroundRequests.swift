@@ -9,7 +9,7 @@ import Synchronization
 /// until the frame loop takes them and queues them to be said. While the link is down, a request
 /// waits in the client's outbox and the user is told so; its answer, when it comes, is said as a
 /// late one.
-final class BackgroundRequests {
+public final class BackgroundRequests {
     static let offlineReply = "I'm offline right now; I'll answer when I'm back."
     static let lateIntro = "About what you asked earlier: "
     /// 60 ms of speech per AUDIO frame (PROTOCOL.md: why 3 packets).
@@ -22,8 +22,9 @@ final class BackgroundRequests {
     /// On the virtual clock a request waits (wall time, at most this long) for its answer, so that
     /// a run on files says it at the same point every time, as an instant server would.
     private let awaitAnswerSeconds: Double?
-    /// Task ids asked while the link was down: their answers are introduced as late.
-    private var askedOffline: Set<String> = []
+    /// Task ids asked while the link was up: answered as they come. Any other answer (asked
+    /// offline, or before this process restarted) is introduced as late.
+    private var askedOnline: Set<String> = []
     private var counter = 0
     private let session = UUID().uuidString.prefix(8)
 
@@ -34,24 +35,19 @@ final class BackgroundRequests {
     }
 
     init(config: MicroturnConfig.Link, awaitAnswerSeconds: Double?) throws(AudioError) {
-        guard let (host, port) = Endpoint.parse(config.server) else {
-            throw .fileIO(path: config.server, reason: "link.server must be HOST:PORT")
-        }
-        deviceId = config.deviceId.isEmpty ? ProcessInfo.processInfo.hostName : config.deviceId
-
         let inbox = Inbox()
         self.inbox = inbox
         encoder = try Opus.Encoder(settings: .init(bitrate: 16_000))
         self.awaitAnswerSeconds = awaitAnswerSeconds
-        let options = LinkClient.Options(host: host, port: port, deviceId: deviceId,
-                                         credentials: config.plaintext ? nil : .device(in: config.directory))
         do {
+            let options = try LinkClient.Options(config: config)
+            deviceId = options.deviceId
             client = try LinkClient(options: options) { answer in
                 inbox.answers.withLock { $0.append(answer) }
                 inbox.arrived.signal()
             }
         } catch {
-            throw .fileIO(path: config.directory, reason: "the link's credentials: \(error)")
+            throw .fileIO(path: config.directory, reason: "the link: \(error)")
         }
         client.start()
     }
@@ -64,9 +60,23 @@ final class BackgroundRequests {
     func send(_ audio: [Float], transcript: String?, endUs: UInt64) throws(AudioError) -> String {
         counter += 1
         let taskId = "\(deviceId)-\(session)-\(counter)"
+        let bodies = try Self.request(taskId: taskId, audio: audio, transcript: transcript, endUs: endUs, encoder: encoder)
+        let online = client.isUp
+        if online { askedOnline.insert(taskId) }
+        do { try client.submit(.init(taskId: taskId, bodies: bodies)) } catch {
+            throw .fileIO(path: "the link outbox", reason: "the request could not be kept (\(error))")
+        }
+        if online, let wait = awaitAnswerSeconds { waitForAnswer(taskId, seconds: wait) }
+        return taskId
+    }
+
+    /// A request's frames: its speech (16 kHz) as Opus in AUDIO frames of 3 packets, then the
+    /// TASK with what the device heard of it (`endUs`: the end of the speech, capture clock).
+    public static func request(taskId: String, audio: [Float], transcript: String?, endUs: UInt64,
+                               encoder: Opus.Encoder) throws(AudioError) -> [LinkBody] {
         var bodies: [LinkBody] = []
         let usable = audio.count / Opus.frameSamples * Opus.frameSamples
-        let chunk = Self.packetsPerFrame * Opus.frameSamples
+        let chunk = packetsPerFrame * Opus.frameSamples
         for start in stride(from: 0, to: usable, by: chunk) {
             var a = Microturn_Link_V1_Audio()
             a.streamID = taskId
@@ -84,11 +94,7 @@ final class BackgroundRequests {
         task.transcript = transcript ?? ""
         task.timeUs = endUs
         bodies.append(.task(task))
-        let online = client.isUp
-        if !online { askedOffline.insert(taskId) }
-        client.submit(bodies)
-        if online, let wait = awaitAnswerSeconds { waitForAnswer(taskId, seconds: wait) }
-        return taskId
+        return bodies
     }
 
     /// Answers that have come, as utterances for the queue (said when the user is done).
@@ -96,7 +102,8 @@ final class BackgroundRequests {
         inbox.answers.withLock { all in
             defer { all.removeAll() }
             return all.map { r in
-                let late = askedOffline.remove(r.taskID) != nil
+                client.delivered(r.taskID)
+                let late = askedOnline.remove(r.taskID) == nil
                 return (r.taskID, Utterance(text: (late ? Self.lateIntro : "") + r.text, kind: .answer, condition: .userDone,
                                             deadline: .max))
             }

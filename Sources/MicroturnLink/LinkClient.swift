@@ -6,8 +6,10 @@ import NIOSSL
 import Synchronization
 
 /// The device's end of the link: connects, says HELLO (resuming its session when it has one),
-/// sends tasks in order and keeps each until the server has it, reconnects after any break with
-/// exponential backoff and jitter, and hands each task's answer on exactly once.
+/// sends requests in order, reconnects after any break with exponential backoff and jitter, and
+/// hands each request's answer on exactly once. Requests are kept in a durable outbox until they
+/// are answered: a new session (after this process or the server restarted) sends again every
+/// request not yet answered, and the server answers a repeat from its task store.
 /// Its state lives behind one lock; the connection's handler runs on the client's event loop.
 public final class LinkClient: Sendable {
     public struct Options: Sendable {
@@ -19,11 +21,16 @@ public final class LinkClient: Sendable {
         public var backoffMaxMs: Int
         /// The device's certificate, key and fleet CA for TLS; nil only for development on loopback.
         public var credentials: LinkTLS.Files?
+        /// The durable outbox's file; nil keeps it in memory (nothing survives the process).
+        public var outboxPath: String?
+        /// Where to write the link's status for `microturn link status`; nil for nowhere.
+        public var statusPath: String?
 
-        public init(host: String = "127.0.0.1", port: Int = 7741, deviceId: String, credentials: LinkTLS.Files?, window: UInt32 = 64,
-                    backoffFirstMs: Int = 250, backoffMaxMs: Int = 30_000) {
+        public init(host: String = "127.0.0.1", port: Int = 7741, deviceId: String, credentials: LinkTLS.Files?,
+                    outboxPath: String? = nil, window: UInt32 = 64, backoffFirstMs: Int = 250, backoffMaxMs: Int = 30_000) {
             self.host = host
             self.credentials = credentials
+            self.outboxPath = outboxPath
             self.port = port
             self.deviceId = deviceId
             self.window = window
@@ -42,8 +49,7 @@ public final class LinkClient: Sendable {
     struct State {
         var channel = ReliableChannel()
         var token = Data()
-        var outbox: [LinkBody] = []        // reliable bodies not yet numbered (window full, or offline)
-        var answered: Set<String> = []     // task ids whose answer was handed on
+        var unsent: [LinkBody] = []        // reliable bodies not yet numbered (window full, or offline)
         var connection: Channel?
         var welcomed = false               // the server has answered this connection's HELLO
         var status = Status.connecting(attempt: 0)
@@ -52,6 +58,9 @@ public final class LinkClient: Sendable {
         var connections = 0
         /// Why the last connection failed or was refused, until one is welcomed.
         var lastError: String?
+        var since = Date()
+        var rttMs: Double?
+        var statusWritten = Date.distantPast
     }
 
     public let options: Options
@@ -60,10 +69,13 @@ public final class LinkClient: Sendable {
     private let onAnswer: @Sendable (Microturn_Link_V1_Result) -> Void
 
     private let tls: NIOSSLContext?
+    /// Requests until answered and handed on.
+    public let outbox: LinkOutbox
 
     public init(options: Options, onAnswer: @escaping @Sendable (Microturn_Link_V1_Result) -> Void) throws(LinkSetupError) {
         self.options = options
         tls = try options.credentials.map { (files) throws(LinkSetupError) in try LinkTLS.clientContext(files) }
+        outbox = try LinkOutbox(path: options.outboxPath)
         self.onAnswer = onAnswer
     }
 
@@ -72,19 +84,31 @@ public final class LinkClient: Sendable {
     public var lastError: String? { state.withLock { $0.lastError } }
     /// Connections made so far (each break and reconnect adds one).
     public var connections: Int { state.withLock { $0.connections } }
-    /// Tasks sent and not yet acknowledged, plus those not sent yet.
-    public var outboxDepth: Int { state.withLock { $0.outbox.count + $0.channel.inFlight } }
+    /// Requests not done (waiting for their answer, or for it to be handed on).
+    public var outboxDepth: Int { (try? outbox.depth()) ?? 0 }
 
-    public func start() { connect(after: 0) }
+    /// Connects; answers that came before a crash but were not handed on are handed on now.
+    public func start() {
+        for answer in (try? outbox.undelivered()) ?? [] { onAnswer(answer) }
+        state.withLock { writeStatus(&$0, force: true) }
+        connect(after: 0)
+    }
 
-    /// Sends `task` now if the link is up and the window allows, or as soon as it can.
-    public func submit(_ task: Microturn_Link_V1_Task) { submit([.task(task)]) }
+    /// A request (its speech as AUDIO, then its TASK): written to the outbox (it throws if that
+    /// fails: the request would not survive a crash), then sent now or as soon as the link and
+    /// the window allow.
+    public func submit(_ request: LinkOutbox.Request) throws {
+        try outbox.add(request)
+        send(request.bodies)
+    }
 
-    /// Sends reliable bodies (a request's AUDIO, then its TASK) in this order, now or as soon as
-    /// the link and the window allow.
-    public func submit(_ bodies: [LinkBody]) {
+    /// The user has the answer of `taskId` (said, or queued to be said).
+    public func delivered(_ taskId: String) { try? outbox.delivered(taskId) }
+
+    /// Sends reliable bodies in this order, now or as soon as the link and the window allow.
+    public func send(_ bodies: [LinkBody]) {
         let connection = state.withLock { s -> Channel? in
-            s.outbox += bodies
+            s.unsent += bodies
             return s.connection
         }
         // Numbered and written on the connection's event loop, where every other frame is: so the
@@ -118,12 +142,12 @@ public final class LinkClient: Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    /// Numbers what the window allows from the outbox.
+    /// Numbers what the window allows of what is unsent.
     static func drain(_ s: inout State) -> [LinkFrame] {
         var frames: [LinkFrame] = []
         let now = MonotonicClock.now() / 1000
-        while let body = s.outbox.first, let f = s.channel.send(body, now: now) {
-            s.outbox.removeFirst()
+        while let body = s.unsent.first, let f = s.channel.send(body, now: now) {
+            s.unsent.removeFirst()
             frames.append(f)
         }
         return frames
@@ -158,13 +182,23 @@ public final class LinkClient: Sendable {
     }
 
     /// Notes why the link is not up (kept until a session is welcomed).
-    func failed(_ reason: String) { state.withLock { $0.lastError = reason } }
+    func failed(_ reason: String) {
+        state.withLock { s in
+            guard s.lastError != reason else { return }
+            s.lastError = reason
+            writeStatus(&s, force: true)
+        }
+    }
 
     /// After a break: the next attempt, later each time (doubling, up to the maximum, ±20 %).
     func reconnect() {
         let delay = state.withLock { s -> Int? in
             s.connection = nil
-            s.welcomed = false
+            if s.welcomed {
+                s.welcomed = false
+                s.since = Date()
+                writeStatus(&s, force: true)
+            }
             guard !s.stopping else { return nil }
             s.attempt += 1
             s.status = .connecting(attempt: s.attempt)
@@ -193,6 +227,25 @@ public final class LinkClient: Sendable {
         }
     }
 
+    /// The status file, rewritten now (`force`: the link came up or went down) or when 30 s have
+    /// passed. Called under the lock; the write is small and rare.
+    func writeStatus(_ s: inout State, force: Bool) {
+        guard let path = options.statusPath, force || Date().timeIntervalSince(s.statusWritten) >= 30 else { return }
+        s.statusWritten = Date()
+        var session: String?
+        if case let .up(id, _) = s.status { session = id }
+        LinkStatus(pid: getpid(), server: "\(options.host):\(options.port)", deviceId: options.deviceId, up: s.welcomed, since: s.since,
+                   session: session, rttMs: s.rttMs, lastError: s.lastError, updated: Date()).write(to: path)
+    }
+
+    /// Whether a body belongs to a request (which the outbox keeps and sends again itself).
+    static func isRequest(_ body: LinkBody) -> Bool {
+        switch body {
+        case .task, .audio: true
+        default: false
+        }
+    }
+
     /// An unreliable frame carrying the current acknowledgement.
     func control(_ body: LinkBody) -> LinkFrame { state.withLock { $0.channel.control(body) } }
 
@@ -202,12 +255,20 @@ public final class LinkClient: Sendable {
         var answers: [Microturn_Link_V1_Result] = []
         let out = try state.withLock { (s: inout State) throws(LinkError) -> [LinkFrame] in
             if case let .welcome(w)? = frame.body {
-                if !w.resumed { s.outbox = s.channel.restart() + s.outbox }  // a new session: what it lacks goes again
+                if !w.resumed {
+                    // A new session: it has none of ours. Every request not answered goes again
+                    // (the server answers those it has answered from its task store), then the
+                    // rest of what was not acknowledged.
+                    let requests = (try? outbox.pending()) ?? []
+                    s.unsent = requests.flatMap(\.bodies) + (s.channel.restart() + s.unsent).filter { !Self.isRequest($0) }
+                }
                 s.token = w.resumeToken
                 s.welcomed = true
                 s.lastError = nil
                 s.attempt = 0
                 s.status = .up(session: w.sessionID, resumed: w.resumed)
+                s.since = Date()
+                writeStatus(&s, force: true)
                 s.channel.grant(window: UInt64(w.window))
                 return try s.channel.replay(after: w.received, now: now) + Self.drain(&s)
             }
@@ -217,11 +278,15 @@ public final class LinkClient: Sendable {
             }
             var out: [LinkFrame] = []
             switch try s.channel.receive(frame, now: now) {
-            case let .result(r)? where r.final && !s.answered.contains(r.taskID):
-                s.answered.insert(r.taskID)
-                answers.append(r)
+            case let .result(r)? where r.final:
+                // Recorded before it is handed on; a duplicate is dropped. If the outbox cannot
+                // be written, the answer is handed on all the same (better said than lost).
+                if (try? outbox.answered(r)) ?? true { answers.append(r) }
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
+            case let .pong(pong)?:
+                s.rttMs = Double(MonotonicClock.now() / 1000 &- pong.sentUs) / 1000
+                writeStatus(&s, force: false)
             default:
                 break
             }
@@ -272,3 +337,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 }
 
+
+extension LinkClient.Options {
+    /// The device's link as its config says: server, device id (the host name when unset), TLS
+    /// credentials and durable outbox in `link.directory` (which is made if missing). A plaintext
+    /// development run with no folder keeps its outbox in memory.
+    public init(config: MicroturnConfig.Link) throws(LinkSetupError) {
+        guard let (host, port) = Endpoint.parse(config.server) else {
+            throw .invalid("link.server must be HOST:PORT, got '\(config.server)'")
+        }
+        if !config.directory.isEmpty { try DeviceProvisioning.makeDirectory(config.directory) }
+        self.init(host: host, port: port,
+                  deviceId: config.deviceId.isEmpty ? ProcessInfo.processInfo.hostName : config.deviceId,
+                  credentials: config.plaintext ? nil : .device(in: config.directory),
+                  outboxPath: config.directory.isEmpty ? nil : config.directory + "/outbox.sqlite")
+        statusPath = config.directory.isEmpty ? nil : LinkStatus.path(in: config.directory)
+    }
+}

@@ -29,11 +29,16 @@ public final class TranscribingWorker: Sendable {
         var result = Microturn_Link_V1_Result()
         result.taskID = job.task.taskID
         result.final = true
-        do {
-            let heard = try transcribe(job.opus)
-            result.text = heard.isEmpty ? "I got your request, but I could not make out the words." : "I heard: \(heard)."
-        } catch {
-            result.text = "I got your request, but I could not process its audio."
+        // The server's own transcript; the device's (what it heard locally) when there is no
+        // speech or nothing came of it.
+        var heard = ""
+        var failed = false
+        do { heard = try transcribe(job.opus) } catch { failed = true }
+        if heard.isEmpty { heard = job.task.transcript }
+        if !heard.isEmpty {
+            result.text = "I heard: \(heard)."
+        } else {
+            result.text = failed ? "I got your request, but I could not process its audio." : "I got your request, but I could not make out the words."
         }
         return result
     }

@@ -36,6 +36,9 @@ enum Failure {
         case let e as LinkSetupError:
             code = e.sysexitsCode
             report(e.description)
+        case let e as LinkWaitError:
+            code = 69
+            report(e.message)
         case let e as UsageError:
             code = 64
             report(e.message)

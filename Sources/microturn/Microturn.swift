@@ -15,9 +15,10 @@ struct Microturn: ParsableCommand {
           microturn bench turns --dialogs DIR    turn latency, barge-in, echo and idle cost
           microturn model inspect FILE.gguf      what a model file holds
           microturn provision --device-id ID     this device's key and certificate for the background server
+          microturn link ask --text "..."        a request to the background server, and its answer
 
         Exit codes follow sysexits: 64 usage, 65 bad input data, 69 device unavailable, 74 I/O error, 78 bad config.
         """,
-        subcommands: [Run.self, Demo.self, Reps.self, Camera.self, Bench.self, Model.self, Provision.self]
+        subcommands: [Run.self, Demo.self, Reps.self, Camera.self, Bench.self, Model.self, Provision.self, Link.self]
     )
 }

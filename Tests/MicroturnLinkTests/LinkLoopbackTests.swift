@@ -43,7 +43,7 @@ import Testing
             var t = Microturn_Link_V1_Task()
             t.taskID = "task-\(k)"
             t.transcript = "number \(k)"
-            client.submit(t)
+            try client.submit(.init(taskId: t.taskID, bodies: [.task(t)]))
             // Break the connection after every seventh task, wherever the frames are then.
             if k % 7 == 3, client.dropConnection() { drops += 1 }
             usleep(2_000)
