@@ -92,7 +92,8 @@ let package = Package(
                                                               .product(name: "NIOCore", package: "swift-nio"),
                                                               .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["microturn", "MicroturnInteraction", "MicroturnSimulation", "MicroturnServer", "MicroturnLink", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
+                    dependencies: ["microturn", "microturn-server", "MicroturnInteraction", "MicroturnSimulation", "MicroturnServer", "MicroturnLink", "MicroturnAudio", "MicroturnCore", "MicroturnVision",
+                                   .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

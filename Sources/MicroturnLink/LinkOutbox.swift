@@ -95,6 +95,11 @@ public final class LinkOutbox: Sendable {
         }
     }
 
+    /// Every request kept (done ones until they are pruned), oldest first.
+    public func taskIds() throws -> [String] {
+        try db.read { try String.fetchAll($0, sql: "SELECT task_id FROM request ORDER BY n") }
+    }
+
     /// Requests not done: waiting for their answer, or for it to be handed on.
     public func depth() throws -> Int {
         try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request WHERE delivered = 0") ?? 0 }

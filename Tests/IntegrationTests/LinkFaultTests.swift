@@ -1,0 +1,146 @@
+import Foundation
+import Glibc
+import MicroturnAudio
+import MicroturnLink
+import MicroturnServer
+import Testing
+
+/// The fault suite: real `microturn-server` and `microturn link ask` processes over TLS through a
+/// chaos proxy that cuts and stalls connections, while a seeded plan kills the device process or
+/// the server (SIGKILL, mid-task or not) and starts them again. Every request the device kept gets
+/// exactly one answer: none lost, none twice.
+@Suite(.serialized) struct LinkFaultTests {
+    static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+
+    /// A `microturn-server serve` process that can be killed and started again on the same port
+    /// and state folder (its task store).
+    final class ServerProcess {
+        let arguments: [String]
+        let port: Int
+        var process: Process?
+
+        init(arguments: [String], port: Int) {
+            self.arguments = arguments
+            self.port = port
+        }
+
+        func start() throws {
+            let p = Process()
+            p.executableURL = LinkFaultTests.binaries.appendingPathComponent("microturn-server")
+            p.arguments = arguments
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            process = p
+            // Up when its port takes connections (a state, not a time).
+            let deadline = Date().addingTimeInterval(60)
+            while !LinkFaultTests.accepts(port: port) {
+                guard p.isRunning, Date() < deadline else { throw CancellationError() }
+                usleep(20_000)
+            }
+        }
+
+        func kill(_ signal: Int32 = SIGKILL) {
+            guard let p = process else { return }
+            Glibc.kill(p.processIdentifier, signal)
+            p.waitUntilExit()
+            process = nil
+        }
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    @Test func everyRequestIsAnsweredExactlyOnceThroughFaults() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let ca = try FleetCA.create(directory: root + "/ca", name: "Fault CA", days: 30, serverNames: ["localhost"])
+        let deviceDir = root + "/device"
+        try ca.enroll(deviceDirectory: deviceDir, deviceId: "kiosk-f")
+        // Real speech, so the server's tasks take real time (PocketSphinx) and a kill can land mid-task.
+        let wav = root + "/request.wav"
+        let speech = try SpeechSynthesizer(voice: .init()).synthesize("please remind me to stretch after lunch today")
+        try WavFile(sampleRate: 16_000, channels: 1, samples: speech).write(path: wav)
+
+        let port = Self.freePort()
+        let server = ServerProcess(arguments: ["serve", "--ca-dir", ca.directory, "--listen", "127.0.0.1:\(port)",
+                                               "--state-dir", root + "/state", "--metrics", ""], port: port)
+        try server.start()
+        defer { server.kill() }
+        let proxy = try ChaosProxy(target: port, seed: 12, odds: .init(cut: 0.02, stall: 0.004))
+        defer { proxy.stop() }
+
+        let answers = root + "/answers.jsonl"
+        let config = root + "/empty.toml"  // nothing from /etc: the flags say it all
+        FileManager.default.createFile(atPath: config, contents: Data())
+        func ask(_ extra: [String], timeout: Int) throws -> Process {
+            let p = Process()
+            p.executableURL = Self.binaries.appendingPathComponent("microturn")
+            p.arguments = ["link", "ask", "--config", config, "--server", "localhost:\(proxy.port)", "--device-id", "kiosk-f",
+                           "--dir", deviceDir, "--out", answers, "--timeout", "\(timeout)"] + extra
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+
+        // Each round one request; every third round the device is killed, every third the server,
+        // at a seeded moment within 1.5 s of the request.
+        var plan = SplitMix64(seed: 2026)
+        var deviceKills = 0, serverKills = 0
+        for k in 0..<15 {
+            let device = try ask(["--wav", wav, "--text", "request \(k)"], timeout: 30)
+            let delay = useconds_t(plan.nextDouble() * 1_500_000)
+            if k % 3 == 0 {
+                usleep(delay)
+                kill(device.processIdentifier, SIGKILL)
+                deviceKills += 1
+            } else if k % 3 == 1 {
+                usleep(delay)
+                server.kill()
+                serverKills += 1
+                usleep(300_000)
+                try server.start()
+            }
+            device.waitUntilExit()
+        }
+        // The faults stop; what still waits goes now, to a device run that asks nothing new.
+        proxy.stats.chaos.store(false, ordering: .relaxed)
+        let last = try ask([], timeout: 120)
+        last.waitUntilExit()
+        #expect(last.terminationStatus == 0, "the last run still had requests waiting")
+
+        let outbox = try LinkOutbox(path: deviceDir + "/outbox.sqlite")
+        let requests = try outbox.taskIds()
+        let lines = ((try? String(contentsOfFile: answers, encoding: .utf8)) ?? "").split(separator: "\n")
+        let answered = lines.compactMap { line -> String? in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return object?["task"] as? String
+        }
+        print("fault suite: \(requests.count) requests kept, \(answered.count) answers; faults injected: \(deviceKills) device kills, \(serverKills) server kills, \(proxy.stats.cuts.load(ordering: .relaxed)) connection cuts, \(proxy.stats.stalls.load(ordering: .relaxed)) stalls")
+        #expect(answered.count == lines.count, "every answer line names its task")
+        #expect(Set(answered).count == answered.count, "an answer was handed on twice: \(answered)")
+        #expect(Set(answered) == Set(requests), "lost: \(Set(requests).subtracting(answered)); unknown: \(Set(answered).subtracting(requests))")
+        #expect(try outbox.depth() == 0)
+        #expect(requests.count >= 15 - deviceKills, "each round that was not killed kept its request")
+    }
+}
