@@ -53,7 +53,7 @@ public final class ServerSessions: Sendable {
         var running: Set<String> = []
     }
 
-    static let maxStreams = 16
+    static let maxStreams = 4
     static let maxPacketsPerStream = 3000  // 60 s of 20 ms packets
 
     private let state = Mutex(State())

@@ -4,9 +4,18 @@ import MicroturnAudio
 import MicroturnCore
 import MicroturnLink
 
+/// `microturn bench link`: the link's costs, each beside a peer.
 struct BenchLink: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "link",
+        abstract: "The link: upstream bytes, resume time, server capacity.",
+        subcommands: [BenchLinkBytes.self, BenchLinkResume.self, BenchLinkCapacity.self],
+        defaultSubcommand: BenchLinkBytes.self)
+}
+
+struct BenchLinkBytes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bytes",
         abstract: "Upstream bytes per second of speech: Microturn's link beside JSON/base64 and Wyoming-style framing.",
         discussion: """
         The same speech (espeak-ng, several voices and sentences, with pauses) is encoded for real three ways

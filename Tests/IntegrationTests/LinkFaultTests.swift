@@ -1,8 +1,8 @@
 import Foundation
-import Glibc
 import MicroturnAudio
 import MicroturnLink
 import MicroturnServer
+import MicroturnSimulation
 import Testing
 
 /// The fault suite: real `microturn-server` and `microturn link ask` processes over TLS through a
@@ -11,64 +11,6 @@ import Testing
 /// exactly one answer: none lost, none twice.
 @Suite(.serialized) struct LinkFaultTests {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-
-    /// A `microturn-server serve` process that can be killed and started again on the same port
-    /// and state folder (its task store).
-    final class ServerProcess {
-        let arguments: [String]
-        let port: Int
-        var process: Process?
-
-        init(arguments: [String], port: Int) {
-            self.arguments = arguments
-            self.port = port
-        }
-
-        func start() throws {
-            let p = Process()
-            p.executableURL = LinkFaultTests.binaries.appendingPathComponent("microturn-server")
-            p.arguments = arguments
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            process = p
-            // Up when its port takes connections (a state, not a time).
-            let deadline = Date().addingTimeInterval(60)
-            while !LinkFaultTests.accepts(port: port) {
-                guard p.isRunning, Date() < deadline else { throw CancellationError() }
-                usleep(20_000)
-            }
-        }
-
-        func kill(_ signal: Int32 = SIGKILL) {
-            guard let p = process else { return }
-            Glibc.kill(p.processIdentifier, signal)
-            p.waitUntilExit()
-            process = nil
-        }
-    }
-
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-    }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 
     @Test func everyRequestIsAnsweredExactlyOnceThroughFaults() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
@@ -81,11 +23,11 @@ import Testing
         let speech = try SpeechSynthesizer(voice: .init()).synthesize("please remind me to stretch after lunch today")
         try WavFile(sampleRate: 16_000, channels: 1, samples: speech).write(path: wav)
 
-        let port = Self.freePort()
-        let server = ServerProcess(arguments: ["serve", "--ca-dir", ca.directory, "--listen", "127.0.0.1:\(port)",
+        let port = ServerProcess.freePort()
+        let server = ServerProcess(directory: Self.binaries.path, arguments: ["serve", "--ca-dir", ca.directory, "--listen", "127.0.0.1:\(port)",
                                                "--state-dir", root + "/state", "--metrics", ""], port: port)
         try server.start()
-        defer { server.kill() }
+        defer { server.stop() }
         let proxy = try ChaosProxy(target: port, seed: 12, odds: .init(cut: 0.02, stall: 0.004))
         defer { proxy.stop() }
 
@@ -109,14 +51,14 @@ import Testing
         var deviceKills = 0, serverKills = 0
         for k in 0..<15 {
             let device = try ask(["--wav", wav, "--text", "request \(k)"], timeout: 30)
-            let delay = useconds_t(plan.nextDouble() * 1_500_000)
+            let delay = useconds_t(Double.random(in: 0..<1, using: &plan) * 1_500_000)
             if k % 3 == 0 {
                 usleep(delay)
                 kill(device.processIdentifier, SIGKILL)
                 deviceKills += 1
             } else if k % 3 == 1 {
                 usleep(delay)
-                server.kill()
+                server.stop()
                 serverKills += 1
                 usleep(300_000)
                 try server.start()

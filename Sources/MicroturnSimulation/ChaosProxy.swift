@@ -1,40 +1,56 @@
 import Foundation
+import MicroturnAudio
 import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A TCP proxy on loopback that breaks what passes through it, decided by a seeded generator per
-/// chunk of bytes: it cuts the connection (both sides closed at once), or stalls it (the
-/// connection stays open and every byte from then on is dropped: a half-open link only a
-/// heartbeat notices). TLS passes through untouched, end to end.
-final class ChaosProxy: Sendable {
-    struct Odds: Sendable {
-        var cut: Double
-        var stall: Double
+/// A TCP proxy on loopback that breaks what passes through it (the link's fault suite and
+/// `bench link`). Decided by a seeded generator per chunk of bytes, it cuts the connection (both
+/// sides closed at once), or stalls it (the connection stays open and every byte from then on is
+/// dropped: a half-open link only a heartbeat notices). An outage cuts every connection and
+/// refuses new ones until it ends, as an unreachable network does. TLS passes through untouched.
+public final class ChaosProxy: Sendable {
+    public struct Odds: Sendable {
+        public var cut: Double
+        public var stall: Double
+
+        public init(cut: Double, stall: Double) {
+            self.cut = cut
+            self.stall = stall
+        }
+
+        public static let none = Odds(cut: 0, stall: 0)
     }
 
     /// Faults made so far, and whether to make more.
-    final class Stats: Sendable {
-        let cuts = Atomic<Int>(0)
-        let stalls = Atomic<Int>(0)
-        let chaos = Atomic<Bool>(true)
+    public final class Stats: Sendable {
+        public let cuts = Atomic<Int>(0)
+        public let stalls = Atomic<Int>(0)
+        /// Random faults on (cuts and stalls).
+        public let chaos = Atomic<Bool>(true)
+        let outage = Atomic<Bool>(false)
         let rng: Mutex<SplitMix64>
+        /// Proxied connections open now, to cut them all at an outage.
+        let open = Mutex<[ObjectIdentifier: Channel]>([:])
         init(seed: UInt64) { rng = Mutex(SplitMix64(seed: seed)) }
     }
 
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let channel: Channel
-    let port: Int
-    let stats: Stats
+    public let port: Int
+    public let stats: Stats
 
-    init(target: Int, seed: UInt64, odds: Odds) throws {
+    public init(target: Int, seed: UInt64, odds: Odds) throws {
         let stats = Stats(seed: seed)
         self.stats = stats
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { inbound in
-                ClientBootstrap(group: inbound.eventLoop)
+                guard !stats.outage.load(ordering: .relaxed) else { return inbound.close() }
+                stats.open.withLock { $0[ObjectIdentifier(inbound)] = inbound }
+                inbound.closeFuture.whenComplete { _ in _ = stats.open.withLock { $0.removeValue(forKey: ObjectIdentifier(inbound)) } }
+                return ClientBootstrap(group: inbound.eventLoop)
                     .connect(host: "127.0.0.1", port: target)
                     .flatMap { outbound in
                         let link = Link(stats: stats, odds: odds)
@@ -53,7 +69,13 @@ final class ChaosProxy: Sendable {
         port = channel.localAddress!.port!
     }
 
-    func stop() {
+    /// The network goes away (every connection cut, new ones refused) or comes back.
+    public func outage(_ on: Bool) {
+        stats.outage.store(on, ordering: .relaxed)
+        if on { for c in stats.open.withLock({ Array($0.values) }) { c.close(promise: nil) } }
+    }
+
+    public func stop() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
     }
@@ -74,7 +96,7 @@ final class ChaosProxy: Sendable {
         /// What to do with the next chunk.
         func decide() -> (cut: Bool, stall: Bool) {
             guard stats.chaos.load(ordering: .relaxed), !stalled else { return (false, false) }
-            let roll = stats.rng.withLock { $0.nextDouble() }
+            let roll = stats.rng.withLock { Double.random(in: 0..<1, using: &$0) }
             if roll < odds.cut { return (true, false) }
             if roll < odds.cut + odds.stall { return (false, true) }
             return (false, false)
@@ -117,18 +139,4 @@ final class ChaosProxy: Sendable {
 
         func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
     }
-}
-
-/// A small seeded generator (SplitMix64), so a fault plan is the same on every run.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
