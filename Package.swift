@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.1.0"),
         // The device's durable outbox and the server's task store (SQLite).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The server's task store shared by several instances.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         // The server: logging, graceful drain on SIGTERM, Prometheus metrics.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -60,6 +62,7 @@ let package = Package(
                                                         .product(name: "Crypto", package: "swift-crypto"),
                                                         .product(name: "SwiftASN1", package: "swift-asn1"),
                                                         .product(name: "GRDB", package: "GRDB.swift"),
+                                                        .product(name: "PostgresNIO", package: "postgres-nio"),
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                         .product(name: "Prometheus", package: "swift-prometheus")]),

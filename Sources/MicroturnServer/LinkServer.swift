@@ -39,15 +39,16 @@ public final class LinkServer: Sendable {
         if case .plaintext = security, !Endpoint.isLoopback(host) {
             throw LinkServerError.notLoopback(host: host)
         }
-        let sessions = ServerSessions(store: try store ?? SQLiteTaskStore(path: nil), log: log)
+        let sessions = ServerSessions()
         self.sessions = sessions
+        let store = try store ?? SQLiteTaskStore(path: nil)
         self.metrics = metrics
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         // Tasks block (transcription, a model): threads of their own, never the event loop's, nor
         // Dispatch's shared ones (which a busy process can use up).
         let workers = NIOThreadPool(numberOfThreads: max(2, threads))
         workers.start()
-        let context = ConnectionContext(sessions: sessions, metrics: metrics, log: log, worker: worker, workers: workers)
+        let context = ConnectionContext(sessions: sessions, store: store, metrics: metrics, log: log, worker: worker, workers: workers)
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -113,6 +114,7 @@ public final class LinkServer: Sendable {
 /// What every connection handler of one server shares.
 struct ConnectionContext: Sendable {
     let sessions: ServerSessions
+    let store: TaskStore
     let metrics: ServerMetrics
     let log: Logger
     let worker: LinkServer.Worker
@@ -166,7 +168,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if let token {
                 let (frames, jobs) = try shared.sessions.receive(frame, token: token, now: now)
                 for f in frames { context.write(wrapOutboundOut(f), promise: nil) }
-                for job in jobs { start(job) }
+                for job in jobs { start(job, on: context.eventLoop) }
             } else {
                 try hello(frame, context: context, now: now)
             }
@@ -205,19 +207,37 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         for f in replay { context.write(wrapOutboundOut(f), promise: nil) }
     }
 
-    /// A task runs off the event loop; its answer goes to its device's session wherever that is
-    /// connected by then.
-    private func start(_ job: ServerSessions.Job) {
-        shared.metrics.tasksStarted.increment()
+    /// A job runs off the event loop: its answer from the task store if the task was answered
+    /// before, else from the worker (on the worker threads), stored before it is sent; then it
+    /// goes to its device's session wherever that is connected by then.
+    private func start(_ job: ServerSessions.Job, on loop: EventLoop) {
         let shared = self.shared
-        shared.workers.submit { state in
-            guard case .active = state else { return }  // the server is stopping: the device asks again
+        let fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)"]
+        Task {
+            var answer: Microturn_Link_V1_Result
+            do {
+                if let stored = try await shared.store.answer(device: job.deviceId, task: job.task.taskID) {
+                    shared.log.info("task answered again from the store", metadata: fields)
+                    return shared.sessions.finish(job, answer: stored)
+                }
+            } catch {
+                shared.log.error("the task store cannot be read; running the task", metadata: fields.merging(["error": "\(error)"]) { $1 })
+            }
+            shared.metrics.tasksStarted.increment()
             let started = ContinuousClock.now
-            let answer = shared.worker(job)
+            do {
+                answer = try await shared.workers.runIfActive(eventLoop: loop) { shared.worker(job) }.get()
+            } catch {
+                // The server is stopping: the device keeps the request and asks again.
+                return shared.sessions.abandon(job)
+            }
             shared.metrics.taskDuration.record(ContinuousClock.now - started)
             shared.metrics.tasksAnswered.increment()
-            shared.log.info("task answered", metadata: ["device": "\(job.deviceId)", "task": "\(job.task.taskID)",
-                                                        "seconds": "\(started.duration(to: .now))"])
+            do { answer = try await shared.store.save(device: job.deviceId, answer: answer) } catch {
+                // Still delivered; only a repeat of the task after a restart would run it again.
+                shared.log.error("cannot store the answer", metadata: fields.merging(["error": "\(error)"]) { $1 })
+            }
+            shared.log.info("task answered", metadata: fields.merging(["seconds": "\(started.duration(to: .now))"]) { $1 })
             shared.sessions.finish(job, answer: answer)
         }
     }

@@ -17,6 +17,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var caDirectory = "/etc/microturn-server/ca"
     /// No TLS: for development on this machine only.
     public var plaintext = false
+    /// A PostgreSQL task store shared by several instances (postgres://USER@HOST:PORT/DB); ""
+    /// keeps tasks in SQLite in the state folder.
+    public var postgres = ""
     /// Prometheus metrics (`GET /metrics`); "" for none.
     public var metricsListen = "127.0.0.1:9741"
     /// The built-in transcriber's PocketSphinx model.
@@ -29,6 +32,7 @@ public struct ServerConfig: Sendable, Equatable {
         .int("server.threads", 1...64, \.threads),
         .path("server.state_directory", \.stateDirectory),
         .double("server.drain_seconds", 0...600, \.drainSeconds),
+        .path("store.postgres", \.postgres),
         .path("tls.ca_directory", \.caDirectory),
         .bool("tls.plaintext", \.plaintext),
         .endpoint("metrics.listen", example: "127.0.0.1:9741", allowEmpty: true, \.metricsListen),

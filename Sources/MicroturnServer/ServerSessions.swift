@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import MicroturnCore
 import MicroturnLink
 import NIOCore
@@ -8,8 +7,9 @@ import Synchronization
 /// The server's link sessions, by resume token: they outlive connections, so a device that
 /// reconnects (to this instance) resumes where it was, with nothing lost and nothing run twice.
 /// A device has one session: a new one (after the device restarted, or this server did) replaces
-/// its old one. Every task is run once per device and task id, across sessions and restarts: a
-/// TASK seen again is answered from the task store, or, while it runs, answered when it is done.
+/// its old one. A TASK becomes a job once per device and task id while it runs here; the job
+/// answers from the task store when the task was answered before (in any session, by any
+/// instance), and runs the worker only otherwise.
 /// Speech for a task arrives first as AUDIO frames of the stream it names, and is kept until the
 /// task comes.
 ///
@@ -58,14 +58,9 @@ public final class ServerSessions: Sendable {
 
     private let state = Mutex(State())
     private let counter = Atomic<Int>(0)
-    let store: TaskStore
-    let log: Logger
     public let resumeTTLSeconds: UInt32 = 7200
 
-    public init(store: TaskStore, log: Logger) {
-        self.store = store
-        self.log = log
-    }
+    public init() {}
 
     static func key(_ device: String, _ task: String) -> String { device + "\u{0}" + task }
 
@@ -120,13 +115,7 @@ public final class ServerSessions: Sendable {
             case let .task(task)?:
                 let opus = s.streams.removeValue(forKey: task.streamID) ?? []
                 s.streamOrder.removeAll { $0 == task.streamID }
-                let stored: Microturn_Link_V1_Result?
-                do { stored = try store.answer(device: s.deviceId, task: task.taskID) } catch {
-                    throw .internalFailure("the task store cannot be read (\(error))")
-                }
-                if let stored {
-                    s.waiting.append(.result(stored))
-                } else if st.running.insert(Self.key(s.deviceId, task.taskID)).inserted {
+                if st.running.insert(Self.key(s.deviceId, task.taskID)).inserted {
                     jobs.append(Job(deviceId: s.deviceId, task: task, opus: opus))
                 }
             case let .ping(ping)?:
@@ -140,16 +129,11 @@ public final class ServerSessions: Sendable {
         }
     }
 
-    /// A task's answer is made: it is stored (so the task is never run again), queued on its
-    /// device's current session, and written now if that session is connected (on its
-    /// connection's event loop); otherwise it goes at the device's next resume, or is answered
-    /// from the store when the device asks again in a new session.
+    /// A job's answer (stored by then): queued on its device's current session, and written now
+    /// if that session is connected (on its connection's event loop); otherwise it goes at the
+    /// device's next resume, or from the store when the device asks again in a new session.
     func finish(_ job: Job, answer: Microturn_Link_V1_Result) {
         defer { _ = state.withLock { $0.running.remove(Self.key(job.deviceId, job.task.taskID)) } }
-        do { try store.save(device: job.deviceId, answer: answer) } catch {
-            // Still delivered; only a repeat of the task after a restart would run it again.
-            log.error("cannot store the answer", metadata: ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "error": "\(error)"])
-        }
         let connection = state.withLock { st -> Channel? in
             guard let token = st.tokenOf[job.deviceId] else { return nil }
             st.sessions[token]?.waiting.append(.result(answer))
@@ -164,6 +148,12 @@ public final class ServerSessions: Sendable {
             for f in frames { connection.write(f, promise: nil) }
             connection.flush()
         }
+    }
+
+    /// A job that will not finish here (the server stops): no longer running, so the device's
+    /// next TASK for it (here after a restart, or elsewhere) runs it.
+    func abandon(_ job: Job) {
+        _ = state.withLock { $0.running.remove(Self.key(job.deviceId, job.task.taskID)) }
     }
 
     /// The connection of a session closed: its frames wait for the device's resume.

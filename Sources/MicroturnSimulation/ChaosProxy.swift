@@ -29,10 +29,14 @@ public final class ChaosProxy: Sendable {
         /// Random faults on (cuts and stalls).
         public let chaos = Atomic<Bool>(true)
         let outage = Atomic<Bool>(false)
+        let target: Atomic<Int>
         let rng: Mutex<SplitMix64>
         /// Proxied connections open now, to cut them all at an outage.
         let open = Mutex<[ObjectIdentifier: Channel]>([:])
-        init(seed: UInt64) { rng = Mutex(SplitMix64(seed: seed)) }
+        init(seed: UInt64, target: Int) {
+            rng = Mutex(SplitMix64(seed: seed))
+            self.target = Atomic(target)
+        }
     }
 
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -41,7 +45,7 @@ public final class ChaosProxy: Sendable {
     public let stats: Stats
 
     public init(target: Int, seed: UInt64, odds: Odds) throws {
-        let stats = Stats(seed: seed)
+        let stats = Stats(seed: seed, target: target)
         self.stats = stats
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -51,7 +55,7 @@ public final class ChaosProxy: Sendable {
                 stats.open.withLock { $0[ObjectIdentifier(inbound)] = inbound }
                 inbound.closeFuture.whenComplete { _ in _ = stats.open.withLock { $0.removeValue(forKey: ObjectIdentifier(inbound)) } }
                 return ClientBootstrap(group: inbound.eventLoop)
-                    .connect(host: "127.0.0.1", port: target)
+                    .connect(host: "127.0.0.1", port: stats.target.load(ordering: .relaxed))
                     .flatMap { outbound in
                         let link = Link(stats: stats, odds: odds)
                         let a = Pipe(link: link, partner: outbound), b = Pipe(link: link, partner: inbound)
@@ -68,6 +72,9 @@ public final class ChaosProxy: Sendable {
             .bind(host: "127.0.0.1", port: 0).wait()
         port = channel.localAddress!.port!
     }
+
+    /// New connections go to `port` from now on (a load balancer that moved to another instance).
+    public func retarget(_ port: Int) { stats.target.store(port, ordering: .relaxed) }
 
     /// The network goes away (every connection cut, new ones refused) or comes back.
     public func outage(_ on: Bool) {

@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ca-dir"), help: "The fleet CA folder (tls.ca_directory).") var caDirectory: String?
     @Flag(help: "No TLS, loopback only: for development (tls.plaintext).") var plaintext = false
     @Option(help: "HOST:PORT for GET /metrics, \"\" for none (metrics.listen).") var metrics: String?
+    @Option(help: "A PostgreSQL task store shared with other instances, postgres://USER@HOST:PORT/DB (store.postgres).")
+    var postgres: String?
 
     func settings() throws -> ServerConfig {
         var c = ServerConfig()
@@ -39,6 +41,7 @@ struct Serve: AsyncParsableCommand {
         if let caDirectory { flags.append(TOMLEntry(path: "tls.ca_directory", value: .string(caDirectory), line: 0)) }
         if plaintext { flags.append(TOMLEntry(path: "tls.plaintext", value: .bool(true), line: 0)) }
         if let metrics { flags.append(TOMLEntry(path: "metrics.listen", value: .string(metrics), line: 0)) }
+        if let postgres { flags.append(TOMLEntry(path: "store.postgres", value: .string(postgres), line: 0)) }
         try SettingKey.apply(flags, keys: ServerConfig.keys, file: "command line", to: &c)
         try c.checkConsistent()
         return c
@@ -52,12 +55,16 @@ struct Serve: AsyncParsableCommand {
             let (host, port) = Endpoint.parse(c.listen)!  // validated by the schema
             let security: LinkServer.Security = c.plaintext ? .plaintext : try .tls(caDirectory: c.caDirectory)
             let store: TaskStore
-            do {
-                try FileManager.default.createDirectory(atPath: c.stateDirectory, withIntermediateDirectories: true)
-                store = try SQLiteTaskStore(path: c.stateDirectory + "/tasks.sqlite")
-            } catch {
-                throw ConfigError.unreadable(file: c.stateDirectory + "/tasks.sqlite",
-                                             reason: "cannot open the task store (\(error)); choose a writable server.state_directory")
+            if !c.postgres.isEmpty {
+                store = try await PostgresTaskStore(url: c.postgres, log: log)
+            } else {
+                do {
+                    try FileManager.default.createDirectory(atPath: c.stateDirectory, withIntermediateDirectories: true)
+                    store = try SQLiteTaskStore(path: c.stateDirectory + "/tasks.sqlite")
+                } catch {
+                    throw ConfigError.unreadable(file: c.stateDirectory + "/tasks.sqlite",
+                                                 reason: "cannot open the task store (\(error)); choose a writable server.state_directory")
+                }
             }
             let worker = try TranscribingWorker(model: c.pocketsphinxModel)
             let server = try LinkServer(host: host, port: port, threads: c.threads, security: security, store: store, log: log,
@@ -67,7 +74,7 @@ struct Serve: AsyncParsableCommand {
                 endpoint = try MetricsEndpoint(host: mhost, port: mport, metrics: server.metrics, group: MultiThreadedEventLoopGroup.singleton)
                 print("microturn-server: metrics on http://\(mhost):\(endpoint!.port)/metrics")
             }
-            print("microturn-server: listening on \(host):\(server.port) (\(c.plaintext ? "PLAINTEXT, development only" : "TLS, fleet CA in \(c.caDirectory)"))")
+            print("microturn-server: listening on \(host):\(server.port) (\(c.plaintext ? "PLAINTEXT, development only" : "TLS, fleet CA in \(c.caDirectory)"); tasks in \(c.postgres.isEmpty ? c.stateDirectory + "/tasks.sqlite" : "PostgreSQL"))")
             fflush(nil)  // the line above is what a supervisor or a test waits for
             let service = LinkService(server: server, metrics: endpoint, drainSeconds: c.drainSeconds, log: log)
             let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import MicroturnLink
+import MicroturnServer
+import MicroturnSimulation
+import Testing
+
+/// A PostgreSQL server of Debian's, started by the test on loopback in a temporary folder (as
+/// the postgres user when the test runs as root, since PostgreSQL refuses root).
+final class PostgresServer {
+    let root: String
+    let port: Int
+    let bin: String
+
+    var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
+
+    init() throws {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        guard let version = versions.sorted().last else {
+            throw PostgresServerError("PostgreSQL is not installed (apt-get install postgresql; tools/setup.sh --tests does)")
+        }
+        bin = "/usr/lib/postgresql/\(version)/bin"
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString)").path
+        port = ServerProcess.freePort()
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        chdir("/")  // the postgres user may not enter the current folder
+        if getuid() == 0, let pw = getpwnam("postgres") { chown(root, pw.pointee.pw_uid, pw.pointee.pw_gid) }
+        try run(bin + "/initdb", ["-D", root + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+        try run(bin + "/pg_ctl", ["-D", root + "/data", "-l", root + "/log", "-w", "-t", "60",
+                                 "-o", "-p \(port) -k \(root) -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
+    }
+
+    func stop() {
+        try? run(bin + "/pg_ctl", ["-D", root + "/data", "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Runs a tool to its end (posix_spawn and waitpid: Foundation's Process also waits for the
+    /// daemon pg_ctl leaves behind, which keeps its descriptors).
+    private func run(_ tool: String, _ args: [String]) throws {
+        let argv = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", tool] + args : [tool] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0]!, &actions, nil, argv, environ) == 0 else { throw PostgresServerError("cannot start \(tool)") }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        guard status == 0 else { throw PostgresServerError("\(tool) \(args.joined(separator: " ")) failed (status \(status)); see \(root)/log") }
+    }
+}
+
+struct PostgresServerError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Two server instances on one PostgreSQL: the device's instance dies, its next request waits in
+/// the outbox while nothing answers, the connections go to the other instance (as a load
+/// balancer would send them), and the request is answered there, once. (Instances killed
+/// mid-task are the fault suite's.)
+@Suite(.serialized) struct PostgresFailoverTests {
+    @Test func theStoreKeepsTheFirstAnswerForEveryInstance() async throws {
+        let pg = try PostgresServer()
+        defer { pg.stop() }
+        let a = try await PostgresTaskStore(url: pg.url, log: Logger(label: "a") { _ in SwiftLogNoOpLogHandler() })
+        let b = try await PostgresTaskStore(url: pg.url, log: Logger(label: "b") { _ in SwiftLogNoOpLogHandler() })
+        var first = Microturn_Link_V1_Result()
+        first.taskID = "t-1"
+        first.final = true
+        first.text = "from a"
+        var second = first
+        second.text = "from b"
+        #expect(try await b.answer(device: "d", task: "t-1") == nil)
+        #expect(try await a.save(device: "d", answer: first).text == "from a")
+        #expect(try await b.answer(device: "d", task: "t-1")?.text == "from a")
+        #expect(try await b.save(device: "d", answer: second).text == "from a", "the first answer kept is the one every copy carries")
+        #expect(try await a.answer(device: "other", task: "t-1") == nil, "tasks are per device")
+        await #expect(throws: TaskStoreError.self) { try await PostgresTaskStore(url: "postgres://postgres@127.0.0.1:\(ServerProcess.freePort())/x", log: Logger(label: "c") { _ in SwiftLogNoOpLogHandler() }, timeout: .seconds(2)) }
+    }
+
+    @Test func aDeviceWhoseInstanceDiesIsAnsweredByAnother() throws {
+        let pg = try PostgresServer()
+        defer { pg.stop() }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("failover-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let ca = try FleetCA.create(directory: root + "/ca", name: "Failover CA", days: 30, serverNames: ["localhost"])
+        let deviceDir = root + "/device"
+        try ca.enroll(deviceDirectory: deviceDir, deviceId: "kiosk-p")
+        let binaries = LinkFaultTests.binaries.path
+        func instance(_ name: String) -> ServerProcess {
+            let port = ServerProcess.freePort()
+            return ServerProcess(directory: binaries, arguments: ["serve", "--ca-dir", ca.directory, "--listen", "127.0.0.1:\(port)",
+                                                                  "--state-dir", root + "/" + name, "--postgres", pg.url, "--metrics", ""], port: port)
+        }
+        let (a, b) = (instance("a"), instance("b"))
+        try a.start(log: root + "/a.log")
+        try b.start(log: root + "/b.log")
+        defer { a.stop(); b.stop() }
+        let proxy = try ChaosProxy(target: a.port, seed: 1, odds: .none)
+        defer { proxy.stop() }
+
+        let config = root + "/empty.toml"
+        FileManager.default.createFile(atPath: config, contents: Data())
+        let answers = root + "/answers.jsonl"
+        func ask(_ extra: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = LinkFaultTests.binaries.appendingPathComponent("microturn")
+            p.arguments = ["link", "ask", "--config", config, "--server", "localhost:\(proxy.port)", "--device-id", "kiosk-p",
+                           "--dir", deviceDir, "--out", answers, "--timeout", "60"] + extra
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let first = try ask(["--text", "first question"])
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+
+        // Instance a dies; the second request waits in the outbox; then the connections go to b.
+        a.stop()
+        let second = try ask(["--text", "second question"])
+        let outbox = try LinkOutbox(path: deviceDir + "/outbox.sqlite")
+        LinkLoopbackWait.until { (try? outbox.depth()) == 1 }
+        proxy.retarget(b.port)
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0, "the request was answered by the other instance")
+
+        let lines = ((try? String(contentsOfFile: answers, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.contains("question") }, "\(lines)")
+        #expect(Set(try outbox.taskIds()).count == 2)
+        #expect(try outbox.depth() == 0)
+        let bLog = (try? String(contentsOfFile: root + "/b.log", encoding: .utf8)) ?? ""
+        #expect(bLog.contains("kiosk-p"), "instance b served the device")
+    }
+}
+
+/// Waits for a state (not a time), giving up after `seconds` only if it never comes.
+enum LinkLoopbackWait {
+    static func until(seconds: Double = 60, _ done: () -> Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !done() && Date() < deadline { usleep(5_000) }
+    }
+}
