@@ -97,7 +97,8 @@ let package = Package(
                                                               .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["microturn", "microturn-server", "MicroturnInteraction", "MicroturnSimulation", "MicroturnServer", "MicroturnLink", "MicroturnAudio", "MicroturnCore", "MicroturnVision",
-                                   .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+                                   .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                                   .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

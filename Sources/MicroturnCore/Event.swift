@@ -25,6 +25,9 @@ public struct Event: Sendable, Equatable {
         case warning
         /// The background server's answer to a request, said now (text: what is said).
         case answer
+        /// The link to the background server went down or came back (text: "offline" or
+        /// "online"; detail: why it is down, when known).
+        case link
     }
 
     public var time: Double

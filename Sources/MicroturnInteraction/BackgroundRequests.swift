@@ -50,11 +50,30 @@ public final class BackgroundRequests {
             throw .fileIO(path: config.directory, reason: "the link: \(error)")
         }
         client.start()
+        // On the virtual clock the run also waits (at most as long) for the link to come up or
+        // fail, as it would be at once for an instant server: whether a request finds the link up
+        // is then decided by the server, not by how busy the machine is.
+        if let wait = awaitAnswerSeconds {
+            let deadline = Date().addingTimeInterval(wait)
+            while !client.isUp && client.lastError == nil && Date() < deadline { usleep(2_000) }
+        }
     }
 
     func stop() { client.stop() }
 
     var isUp: Bool { client.isUp }
+
+    /// The link's state as the frame loop last saw it (down at the start, while it connects);
+    /// asked every frame, so the session learns of a change within one frame of the client.
+    private var lastSeenUp = false
+
+    /// The link's new state and why it is down, if it changed since the last call.
+    func linkChange() -> (up: Bool, reason: String?)? {
+        let up = client.isUp
+        guard up != lastSeenUp else { return nil }
+        lastSeenUp = up
+        return (up, up ? nil : client.lastError)
+    }
 
     /// Sends a request: its speech (16 kHz) and what the device heard of it. Returns its task id.
     func send(_ audio: [Float], transcript: String?, endUs: UInt64) throws(AudioError) -> String {

@@ -156,6 +156,9 @@ public final class Session {
             }
 
             for (_, u) in background?.takeAnswers() ?? [] { scheduler.queue.add(u) }
+            if let (up, reason) = background?.linkChange() {
+                emit(Event(time: seconds(t), kind: .link, text: up ? "online" : "offline", detail: reason))
+            }
 
             handleNotes(upTo: t + n)
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }

@@ -103,21 +103,22 @@ public final class LinkClient: Sendable {
     /// fails: the request would not survive a crash), then sent now or as soon as the link and
     /// the window allow.
     public func submit(_ request: LinkOutbox.Request) throws {
-        try outbox.add(request)
-        send(request.bodies)
+        // Kept and queued under one lock: a new session starting in between (which sends every
+        // kept request again) would otherwise send this one twice.
+        let connection = try state.withLock { s throws -> Channel? in
+            try outbox.add(request)
+            s.unsent += request.bodies
+            return s.connection
+        }
+        flush(on: connection)
     }
 
     /// The user has the answer of `taskId` (said, or queued to be said).
     public func delivered(_ taskId: String) { try? outbox.delivered(taskId) }
 
-    /// Sends reliable bodies in this order, now or as soon as the link and the window allow.
-    public func send(_ bodies: [LinkBody]) {
-        let connection = state.withLock { s -> Channel? in
-            s.unsent += bodies
-            return s.connection
-        }
-        // Numbered and written on the connection's event loop, where every other frame is: so the
-        // frames go out in the order of their numbers.
+    /// Numbers and writes what is unsent on the connection's event loop, where every other frame
+    /// is: so the frames go out in the order of their numbers.
+    private func flush(on connection: Channel?) {
         connection?.eventLoop.execute { [self] in
             let frames = state.withLock { s in s.connection === connection && s.welcomed ? Self.drain(&s) : [] }
             for f in frames { connection?.write(f, promise: nil) }

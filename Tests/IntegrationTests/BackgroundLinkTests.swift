@@ -44,6 +44,8 @@ import Testing
                                   deviceDirectory: root + "/device")
         let answers = events.filter { $0.kind == .answer }
         #expect(!answers.isEmpty, "\(events.map(\.jsonLine))")
+        let online = events.first { $0.kind == .link && $0.text == "online" }
+        #expect(online != nil && online!.time <= answers.first?.time ?? 0, "the session learned the link came up before it was answered")
         #expect(heard.value >= 100, "the server got each task with its speech (\(heard.value) Opus packets)")
         // Said at a boundary (every 200 ms), after the user stopped, never over them.
         var speech: [ClosedRange<Double>] = [], start: Double?

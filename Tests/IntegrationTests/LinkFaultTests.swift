@@ -12,6 +12,32 @@ import Testing
 @Suite(.serialized) struct LinkFaultTests {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
+    /// `microturn link ask` processes of one device, answers appended to one file.
+    struct DeviceAsk {
+        let config: String
+        let port: Int
+        let deviceId: String
+        let directory: String
+        let answers: String
+
+        init(root: String, port: Int, deviceId: String, directory: String, answers: String) {
+            config = root + "/empty.toml"  // nothing from /etc: the flags say it all
+            FileManager.default.createFile(atPath: config, contents: Data())
+            (self.port, self.deviceId, self.directory, self.answers) = (port, deviceId, directory, answers)
+        }
+
+        func start(_ extra: [String], timeout: Int) throws -> Process {
+            let p = Process()
+            p.executableURL = LinkFaultTests.binaries.appendingPathComponent("microturn")
+            p.arguments = ["link", "ask", "--config", config, "--server", "localhost:\(port)", "--device-id", deviceId,
+                           "--dir", directory, "--out", answers, "--timeout", "\(timeout)"] + extra
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+    }
+
     @Test func everyRequestIsAnsweredExactlyOnceThroughFaults() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -32,18 +58,8 @@ import Testing
         defer { proxy.stop() }
 
         let answers = root + "/answers.jsonl"
-        let config = root + "/empty.toml"  // nothing from /etc: the flags say it all
-        FileManager.default.createFile(atPath: config, contents: Data())
-        func ask(_ extra: [String], timeout: Int) throws -> Process {
-            let p = Process()
-            p.executableURL = Self.binaries.appendingPathComponent("microturn")
-            p.arguments = ["link", "ask", "--config", config, "--server", "localhost:\(proxy.port)", "--device-id", "kiosk-f",
-                           "--dir", deviceDir, "--out", answers, "--timeout", "\(timeout)"] + extra
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
+        let device = DeviceAsk(root: root, port: proxy.port, deviceId: "kiosk-f", directory: deviceDir, answers: answers)
+        func ask(_ extra: [String], timeout: Int) throws -> Process { try device.start(extra, timeout: timeout) }
 
         // Each round one request; every third round the device is killed, every third the server,
         // at a seeded moment within 1.5 s of the request.

@@ -103,19 +103,9 @@ struct PostgresServerError: Error, CustomStringConvertible {
         let proxy = try ChaosProxy(target: a.port, seed: 1, odds: .none)
         defer { proxy.stop() }
 
-        let config = root + "/empty.toml"
-        FileManager.default.createFile(atPath: config, contents: Data())
         let answers = root + "/answers.jsonl"
-        func ask(_ extra: [String]) throws -> Process {
-            let p = Process()
-            p.executableURL = LinkFaultTests.binaries.appendingPathComponent("microturn")
-            p.arguments = ["link", "ask", "--config", config, "--server", "localhost:\(proxy.port)", "--device-id", "kiosk-p",
-                           "--dir", deviceDir, "--out", answers, "--timeout", "60"] + extra
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
+        let device = LinkFaultTests.DeviceAsk(root: root, port: proxy.port, deviceId: "kiosk-p", directory: deviceDir, answers: answers)
+        func ask(_ extra: [String]) throws -> Process { try device.start(extra, timeout: 60) }
         let first = try ask(["--text", "first question"])
         first.waitUntilExit()
         #expect(first.terminationStatus == 0)
