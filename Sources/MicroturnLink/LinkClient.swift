@@ -294,6 +294,11 @@ public final class LinkClient: Sendable {
             case let .pong(pong)?:
                 s.rttMs = Double(MonotonicClock.now() / 1000 &- pong.sentUs) / 1000
                 writeStatus(&s, force: false)
+            case let .goAway(g)?:
+                // The server drains: answers may still come; when it closes, the client
+                // reconnects (to it restarted, or to another instance) as after any break.
+                s.lastError = "the server is draining (\(g.reason), \(g.timeLeftMs) ms left)"
+                writeStatus(&s, force: true)
             default:
                 break
             }

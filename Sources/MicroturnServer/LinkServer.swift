@@ -207,38 +207,37 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         for f in replay { context.write(wrapOutboundOut(f), promise: nil) }
     }
 
-    /// A job runs off the event loop: its answer from the task store if the task was answered
-    /// before, else from the worker (on the worker threads), stored before it is sent; then it
-    /// goes to its device's session wherever that is connected by then.
+    /// A job runs on the worker threads: its answer from the task store if the task was answered
+    /// before, else from the worker, stored before it is sent; then it goes to its device's
+    /// session wherever that is connected by then.
     private func start(_ job: ServerSessions.Job, on loop: EventLoop) {
         let shared = self.shared
-        let fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)"]
-        Task {
-            var answer: Microturn_Link_V1_Result
+        shared.workers.runIfActive(eventLoop: loop) { () -> Microturn_Link_V1_Result in
+            let fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)"]
             do {
-                if let stored = try await shared.store.answer(device: job.deviceId, task: job.task.taskID) {
+                if let stored = try shared.store.answer(device: job.deviceId, task: job.task.taskID) {
                     shared.log.info("task answered again from the store", metadata: fields)
-                    return shared.sessions.finish(job, answer: stored)
+                    return stored
                 }
             } catch {
                 shared.log.error("the task store cannot be read; running the task", metadata: fields.merging(["error": "\(error)"]) { $1 })
             }
             shared.metrics.tasksStarted.increment()
             let started = ContinuousClock.now
-            do {
-                answer = try await shared.workers.runIfActive(eventLoop: loop) { shared.worker(job) }.get()
-            } catch {
-                // The server is stopping: the device keeps the request and asks again.
-                return shared.sessions.abandon(job)
-            }
+            var answer = shared.worker(job)
             shared.metrics.taskDuration.record(ContinuousClock.now - started)
             shared.metrics.tasksAnswered.increment()
-            do { answer = try await shared.store.save(device: job.deviceId, answer: answer) } catch {
+            do { answer = try shared.store.save(device: job.deviceId, answer: answer) } catch {
                 // Still delivered; only a repeat of the task after a restart would run it again.
                 shared.log.error("cannot store the answer", metadata: fields.merging(["error": "\(error)"]) { $1 })
             }
             shared.log.info("task answered", metadata: fields.merging(["seconds": "\(started.duration(to: .now))"]) { $1 })
-            shared.sessions.finish(job, answer: answer)
+            return answer
+        }.whenComplete { result in
+            switch result {
+            case let .success(answer): shared.sessions.finish(job, answer: answer)
+            case .failure: shared.sessions.abandon(job)  // the server stops: the device keeps the request and asks again
+            }
         }
     }
 

@@ -6,13 +6,14 @@ import SwiftProtobuf
 /// Where the server keeps each task's answer, by device and task id, so that a task is run once
 /// even when its device comes back in a new session, to a restarted server or to another
 /// instance: a TASK seen again is answered from here. One interface: SQLite in the server's state
-/// folder for one machine, PostgreSQL for several instances serving one fleet. Called off the
-/// event loops (a store may be across the network).
+/// folder for one machine, PostgreSQL for several instances serving one fleet. Its calls block;
+/// they are made on the server's worker threads, never on an event loop nor on Swift's
+/// cooperative threads (which a blocked caller elsewhere in the process could starve).
 public protocol TaskStore: Sendable {
-    func answer(device: String, task: String) async throws -> Microturn_Link_V1_Result?
+    func answer(device: String, task: String) throws -> Microturn_Link_V1_Result?
     /// Keeps the answer; if one was kept already (another instance ran the task too), that one
     /// stays and is returned, so every copy the device gets is the same.
-    func save(device: String, answer: Microturn_Link_V1_Result) async throws -> Microturn_Link_V1_Result
+    func save(device: String, answer: Microturn_Link_V1_Result) throws -> Microturn_Link_V1_Result
 }
 
 /// The task store in one SQLite file (WAL, synchronous writes: an answer saved survives a
@@ -39,15 +40,15 @@ public final class SQLiteTaskStore: TaskStore {
         }
     }
 
-    public func answer(device: String, task: String) async throws -> Microturn_Link_V1_Result? {
-        try await db.read { db in
+    public func answer(device: String, task: String) throws -> Microturn_Link_V1_Result? {
+        try db.read { db in
             try Data.fetchOne(db, sql: "SELECT result FROM answer WHERE device = ? AND task = ?", arguments: [device, task])
         }.map { try Microturn_Link_V1_Result(serializedBytes: $0) }
     }
 
-    public func save(device: String, answer: Microturn_Link_V1_Result) async throws -> Microturn_Link_V1_Result {
+    public func save(device: String, answer: Microturn_Link_V1_Result) throws -> Microturn_Link_V1_Result {
         let bytes: Data = try answer.serializedData()
-        let kept = try await db.write { db in
+        let kept = try db.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO answer (device, task, result, saved_at) VALUES (?, ?, ?, ?)",
                            arguments: [device, answer.taskID, bytes, Date().timeIntervalSince1970])
             return try Data.fetchOne(db, sql: "SELECT result FROM answer WHERE device = ? AND task = ?", arguments: [device, answer.taskID])

@@ -56,7 +56,7 @@ struct Serve: AsyncParsableCommand {
             let security: LinkServer.Security = c.plaintext ? .plaintext : try .tls(caDirectory: c.caDirectory)
             let store: TaskStore
             if !c.postgres.isEmpty {
-                store = try await PostgresTaskStore(url: c.postgres, log: log)
+                store = try PostgresTaskStore(url: c.postgres, log: log)
             } else {
                 do {
                     try FileManager.default.createDirectory(atPath: c.stateDirectory, withIntermediateDirectories: true)

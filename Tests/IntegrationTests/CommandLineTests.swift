@@ -7,9 +7,10 @@ import Testing
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("microturn").path
     }
 
-    static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    /// Runs `microturn` (or `program` from the same build folder) to its end.
+    static func run(program: String = "microturn", _ args: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent(program)
         p.arguments = args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -218,5 +219,34 @@ import Testing
         #expect(p.terminationStatus == 0 && String(decoding: e, as: UTF8.self).contains("cannot write events to the terminal"))
         let kept = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8)
         #expect(kept.contains("\"type\":\"turn_end\""), "the events file has them all")
+    }
+}
+
+/// `microturn-server` and the device's link commands as a user runs them: exit codes and messages.
+@Suite struct ServerCommandLineTests {
+    @Test func badServerSettingsAreConfigErrors() throws {
+        let plain = try CommandLineTests.run(program: "microturn-server", ["serve", "--plaintext", "--listen", "0.0.0.0:7741"])
+        #expect(plain.status == 78 && plain.err.contains("plaintext"), "\(plain)")
+        let config = CommandLineTests.temp("server.toml", "[server]\nthreadz = 2\n")
+        let unknown = try CommandLineTests.run(program: "microturn-server", ["serve", "--config", config])
+        #expect(unknown.status == 78 && unknown.err.contains("threadz") && unknown.err.contains("server.threads"), "\(unknown)")
+        let noCA = try CommandLineTests.run(program: "microturn-server", ["serve", "--ca-dir", "/nonexistent-ca", "--listen", "127.0.0.1:1", "--metrics", ""])
+        #expect(noCA.status == 66 && noCA.err.contains("ca init"), "\(noCA)")
+        let sign = try CommandLineTests.run(program: "microturn-server", ["ca", "sign", "--dir", "/nonexistent-ca", "x.csr"])
+        #expect(sign.status == 66, "\(sign)")
+    }
+
+    @Test func aRequestWithNoServerWaitsAndSaysSo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ask-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = CommandLineTests.temp("empty.toml", "")
+        let ask = try CommandLineTests.run(["link", "ask", "--config", config, "--server", "127.0.0.1:9", "--plaintext", "--device-id", "kiosk-x",
+                                             "--dir", dir, "--text", "hello", "--timeout", "1"])
+        #expect(ask.status == 69 && ask.err.contains("1 request(s) still wait"), "\(ask)")
+        let status = try CommandLineTests.run(["link", "status", "--config", config, "--dir", dir, "--json"])
+        #expect(status.status == 0 && status.out.contains("\"outbox_depth\":1") && status.out.contains("\"up\":false"), "\(status)")
+        let credentials = try CommandLineTests.run(["link", "ask", "--config", config, "--server", "127.0.0.1:9", "--device-id", "kiosk-x",
+                                                     "--dir", dir + "/none", "--text", "hello"])
+        #expect(credentials.status == 66 && credentials.err.contains("provision"), "\(credentials)")
     }
 }

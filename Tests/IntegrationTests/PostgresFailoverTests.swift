@@ -63,23 +63,23 @@ struct PostgresServerError: Error, CustomStringConvertible {
 /// balancer would send them), and the request is answered there, once. (Instances killed
 /// mid-task are the fault suite's.)
 @Suite(.serialized) struct PostgresFailoverTests {
-    @Test func theStoreKeepsTheFirstAnswerForEveryInstance() async throws {
+    @Test func theStoreKeepsTheFirstAnswerForEveryInstance() throws {
         let pg = try PostgresServer()
         defer { pg.stop() }
-        let a = try await PostgresTaskStore(url: pg.url, log: Logger(label: "a") { _ in SwiftLogNoOpLogHandler() })
-        let b = try await PostgresTaskStore(url: pg.url, log: Logger(label: "b") { _ in SwiftLogNoOpLogHandler() })
+        let a = try PostgresTaskStore(url: pg.url, log: Logger(label: "a") { _ in SwiftLogNoOpLogHandler() })
+        let b = try PostgresTaskStore(url: pg.url, log: Logger(label: "b") { _ in SwiftLogNoOpLogHandler() })
         var first = Microturn_Link_V1_Result()
         first.taskID = "t-1"
         first.final = true
         first.text = "from a"
         var second = first
         second.text = "from b"
-        #expect(try await b.answer(device: "d", task: "t-1") == nil)
-        #expect(try await a.save(device: "d", answer: first).text == "from a")
-        #expect(try await b.answer(device: "d", task: "t-1")?.text == "from a")
-        #expect(try await b.save(device: "d", answer: second).text == "from a", "the first answer kept is the one every copy carries")
-        #expect(try await a.answer(device: "other", task: "t-1") == nil, "tasks are per device")
-        await #expect(throws: TaskStoreError.self) { try await PostgresTaskStore(url: "postgres://postgres@127.0.0.1:\(ServerProcess.freePort())/x", log: Logger(label: "c") { _ in SwiftLogNoOpLogHandler() }, timeout: .seconds(2)) }
+        #expect(try b.answer(device: "d", task: "t-1") == nil)
+        #expect(try a.save(device: "d", answer: first).text == "from a")
+        #expect(try b.answer(device: "d", task: "t-1")?.text == "from a")
+        #expect(try b.save(device: "d", answer: second).text == "from a", "the first answer kept is the one every copy carries")
+        #expect(try a.answer(device: "other", task: "t-1") == nil, "tasks are per device")
+        #expect(throws: TaskStoreError.self) { try PostgresTaskStore(url: "postgres://postgres@127.0.0.1:\(ServerProcess.freePort())/x", log: Logger(label: "c") { _ in SwiftLogNoOpLogHandler() }, timeout: .seconds(2)) }
     }
 
     @Test func aDeviceWhoseInstanceDiesIsAnsweredByAnother() throws {
