@@ -120,3 +120,11 @@ public enum Opus {
         }
     }
 }
+
+extension Opus.Settings {
+    /// The link's request speech as the config sets it (`link.opus_bitrate`,
+    /// `link.opus_fec_loss_percent`).
+    public init(link: MicroturnConfig.Link) {
+        self.init(bitrate: link.opusBitrate, inbandFEC: link.opusFecLossPercent > 0, expectedLossPercent: link.opusFecLossPercent)
+    }
+}

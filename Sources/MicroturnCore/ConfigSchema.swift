@@ -51,6 +51,8 @@ public enum ConfigSchema {
         .string("link.device_id", \.link.deviceId),
         .path("link.directory", \.link.directory),
         .bool("link.plaintext", \.link.plaintext),
+        .int("link.opus_bitrate", 6_000...64_000, \.link.opusBitrate),
+        .int("link.opus_fec_loss_percent", 0...50, \.link.opusFecLossPercent),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.

@@ -124,6 +124,11 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var directory = "/var/lib/microturn/link"
         /// No TLS: for development with a server on this machine only.
         public var plaintext = false
+        /// The request speech's Opus bitrate (VBR), bits per second.
+        public var opusBitrate = 16_000
+        /// Loss the link is expected to have, percent: above 0, each Opus packet carries in-band
+        /// FEC (the one before it, coarser) sized for that loss; 0 spends nothing on it.
+        public var opusFecLossPercent = 0
     }
 
     public struct BargeIn: Sendable, Equatable {

@@ -37,7 +37,7 @@ public final class BackgroundRequests {
     init(config: MicroturnConfig.Link, awaitAnswerSeconds: Double?) throws(AudioError) {
         let inbox = Inbox()
         self.inbox = inbox
-        encoder = try Opus.Encoder(settings: .init(bitrate: 16_000))
+        encoder = try Opus.Encoder(settings: .init(link: config))
         self.awaitAnswerSeconds = awaitAnswerSeconds
         do {
             let options = try LinkClient.Options(config: config)

@@ -63,7 +63,7 @@ struct Link: ParsableCommand {
                     if let wav { audio = try Self.speech(wav) }
                     let taskId = "\(client.options.deviceId)-ask-\(UUID().uuidString.prefix(12))"
                     let bodies = try BackgroundRequests.request(taskId: taskId, audio: audio, transcript: text, endUs: MonotonicClock.now() / 1000,
-                                                                encoder: try Opus.Encoder())
+                                                                encoder: try Opus.Encoder(settings: .init(link: config)))
                     try client.submit(.init(taskId: taskId, bodies: bodies))
                 }
                 let deadline = Date().addingTimeInterval(timeout)

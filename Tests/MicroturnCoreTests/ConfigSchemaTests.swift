@@ -23,6 +23,24 @@ import Testing
         #expect(c.speech.gainDb == -6)
     }
 
+    @Test func theLinkSettings() throws {
+        var c = MicroturnConfig()
+        try ConfigSchema.apply(toml: """
+            [link]
+            server = "[::1]:7741"
+            plaintext = true
+            opus_bitrate = 24000
+            opus_fec_loss_percent = 10
+            """, file: "t.toml", to: &c)
+        #expect(c.link.opusBitrate == 24_000 && c.link.opusFecLossPercent == 10 && c.link.plaintext)
+        try ConfigSchema.checkConsistent(c)
+        #expect(throws: ConfigError.self) { try ConfigSchema.apply(toml: "[link]\nopus_fec_loss_percent = 80", file: "t", to: &c) }
+        #expect(throws: ConfigError.self) { try ConfigSchema.apply(toml: "[link]\nserver = \"no-port\"", file: "t", to: &c) }
+        // Plaintext off this machine is refused once everything is merged.
+        try ConfigSchema.apply(toml: "[link]\nserver = \"link.example.com:7741\"", file: "t", to: &c)
+        #expect(throws: ConfigError.self) { try ConfigSchema.checkConsistent(c) }
+    }
+
     @Test func unknownKeyNamesThePathAndTheKnownKeys() {
         var c = MicroturnConfig()
         #expect(throws: ConfigError.unknownKey(file: "t.toml", line: 2, path: "speech.rate",
