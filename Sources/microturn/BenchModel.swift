@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MicroturnInference
+import MicroturnSimulation
 
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -35,21 +35,12 @@ final class PostgresServer {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    /// Runs a tool to its end (posix_spawn and waitpid: Foundation's Process also waits for the
-    /// daemon pg_ctl leaves behind, which keeps its descriptors).
+    /// Runs a tool to its end, as the postgres user when this is root (ChildProcess waits for
+    /// the process itself: Foundation's Process would also wait for the daemon pg_ctl leaves,
+    /// which keeps its descriptors).
     private func run(_ tool: String, _ args: [String]) throws {
-        let argv = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", tool] + args : [tool] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0]!, &actions, nil, argv, environ) == 0 else { throw PostgresServerError("cannot start \(tool)") }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        guard status == 0 else { throw PostgresServerError("\(tool) \(args.joined(separator: " ")) failed (status \(status)); see \(root)/log") }
+        let r = getuid() == 0 ? try ChildProcess.run("/usr/sbin/runuser", ["-u", "postgres", "--", tool] + args) : try ChildProcess.run(tool, args)
+        guard r.status == 0 else { throw PostgresServerError("\(tool) \(args.joined(separator: " ")) failed (exit \(r.status)); see \(root)/log") }
     }
 }
 

@@ -5,19 +5,19 @@ import MicroturnAudio
 
 /// Runs a program to completion and reads what the kernel counted for it alone (wait4's rusage):
 /// CPU time and peak RSS, so a benchmark's figures are not mixed with its own.
-struct ChildProcess {
-    var status: Int32
-    var output: String
-    var cpuSeconds: Double
-    var wallSeconds: Double
-    var peakRSSMB: Double
+public struct ChildProcess {
+    public var status: Int32
+    public var output: String
+    public var cpuSeconds: Double
+    public var wallSeconds: Double
+    public var peakRSSMB: Double
 
     /// This executable, for runs of its own subcommands.
-    static var microturn: String { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path }
+    public static var microturn: String { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path }
 
     /// Runs `executable` (searched on PATH when it has no slash) with `arguments`; stdout is kept
     /// when `captureOutput`, else discarded; stderr passes through.
-    static func run(_ executable: String, _ arguments: [String], captureOutput: Bool = false) throws -> ChildProcess {
+    public static func run(_ executable: String, _ arguments: [String], captureOutput: Bool = false) throws -> ChildProcess {
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-child-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: outFile) }
         var pid: pid_t = 0
