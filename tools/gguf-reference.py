@@ -3,9 +3,13 @@
 independent of ours.
 
   tools/gguf-reference.py blocks OUT.gguf [--seed S] [--rows R]
-      For each supported tensor type (F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): random blocks, as
+      For each supported tensor type (F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K): random blocks, as
       tensor TYPE, and gguf-py's dequantization of them, as F32 tensor TYPE.ref. Any bytes are a
       valid block once the f16 scales in it are finite, so the K-quants need no quantizer here.
+  tools/gguf-reference.py vocab --model F.gguf --pre NAME --out OUT.gguf
+      A tokenizer-only copy of F's metadata (no tensors) with `tokenizer.ggml.pre` set to NAME: one
+      real vocabulary and merge list run through each pre-tokenizer, by llama.cpp (vocab-only load)
+      and by ours.
 
 Needs: pip install gguf numpy (tools/setup.sh --tests does it).
 """
@@ -20,7 +24,7 @@ except ImportError as e:
     sys.exit(f"gguf-reference.py: {e}; install with: pip install gguf numpy")
 
 # Byte offsets of the f16 scale fields in each block: they must hold finite values.
-SCALE_FIELDS = {T.Q8_0: [0], T.Q4_0: [0], T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [208]}
+SCALE_FIELDS = {T.Q8_0: [0], T.Q4_0: [0], T.Q4_1: [0, 2], T.Q5_0: [0], T.Q5_1: [0, 2], T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [208]}
 
 
 def random_blocks(rng, qtype, rows, blocks_per_row):
@@ -40,7 +44,7 @@ def random_blocks(rng, qtype, rows, blocks_per_row):
 def blocks(args):
     rng = np.random.default_rng(args.seed)
     writer = gguf.GGUFWriter(args.out, "reference")
-    for qtype in [T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_K, T.Q5_K, T.Q6_K]:
+    for qtype in [T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q4_K, T.Q5_K, T.Q6_K]:
         size, _ = gguf.GGML_QUANT_SIZES[qtype]
         per_row = 512 // size if size > 1 else 512
         raw = random_blocks(rng, qtype, args.rows, per_row)
@@ -56,6 +60,26 @@ def blocks(args):
     writer.close()
 
 
+def vocab(args):
+    reader = gguf.GGUFReader(args.model)
+    arch = str(bytes(reader.fields["general.architecture"].parts[-1]), "utf-8")
+    writer = gguf.GGUFWriter(args.out, arch)
+    for name, field in reader.fields.items():
+        if name.startswith("GGUF.") or name in ("general.architecture", "tokenizer.ggml.pre"):
+            continue
+        vtype = field.types[0]
+        if vtype == gguf.GGUFValueType.ARRAY:
+            value = field.contents()
+            writer.add_array(name, value) if name != "tokenizer.ggml.scores" else writer.add_array(name, [float(v) for v in value])
+        else:
+            writer.add_key_value(name, field.contents(), vtype)
+    writer.add_string("tokenizer.ggml.pre", args.pre)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -63,8 +87,12 @@ def main():
     b.add_argument("out")
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--rows", type=int, default=4)
+    v = sub.add_parser("vocab", help="a tokenizer-only copy of a model with another pre-tokenizer")
+    v.add_argument("--model", required=True)
+    v.add_argument("--pre", required=True)
+    v.add_argument("--out", required=True)
     args = p.parse_args()
-    {"blocks": blocks}[args.command](args)
+    {"blocks": blocks, "vocab": vocab}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -195,8 +195,8 @@ static int check_q4_Kx8(const char *variant, x8 fast) {
 }
 
 static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf16, kernel q8_0, x8 q4_0x8, kernel q4_K, x8 q4_Kx8,
-                         kernel q5_K, kernel q6_K, int with_rows4) {
-    static const int s32[] = {0}, k45[] = {0, 2}, k6[] = {208};
+                         kernel q5_K, kernel q6_K, kernel q4_1, kernel q5_0, kernel q5_1, int with_rows4) {
+    static const int s32[] = {0}, dm[] = {0, 2}, k45[] = {0, 2}, k6[] = {208};
     return check_floats("f32", variant, f32, mt_dot_f32_scalar, 0)
          + check_floats("f16", variant, f16, mt_dot_f16_scalar, 1)
          + check_floats("bf16", variant, bf16, mt_dot_bf16_scalar, 2)
@@ -205,28 +205,35 @@ static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf1
          + check_q4_Kx8(variant, q4_Kx8)
          + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2, with_rows4 ? mt_dot4_q4_K : NULL)
          + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2, with_rows4 ? mt_dot4_q5_K : NULL)
-         + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1, with_rows4 ? mt_dot4_q6_K : NULL);
+         + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1, with_rows4 ? mt_dot4_q6_K : NULL)
+         + check("q4_1", variant, q4_1, mt_dot_q4_1_scalar, 32, 20, dm, 2, with_rows4 ? mt_dot4_q4_1 : NULL)
+         + check("q5_0", variant, q5_0, mt_dot_q5_0_scalar, 32, 22, s32, 1, with_rows4 ? mt_dot4_q5_0 : NULL)
+         + check("q5_1", variant, q5_1, mt_dot_q5_1_scalar, 32, 24, dm, 2, with_rows4 ? mt_dot4_q5_1 : NULL);
 }
 
 int main(void) {
     int failures = 0;
     printf("chosen variant: %s\n", mt_kernels_variant());
 #if defined(__aarch64__)
-    failures += check_variant("neon", mt_dot_f32_neon, mt_dot_f16_neon, mt_dot_bf16_neon, mt_dot_q8_0_neon, mt_q4_0x8_neon, mt_dot_q4_K_neon, mt_q4_Kx8_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon, 0);
+    failures += check_variant("neon", mt_dot_f32_neon, mt_dot_f16_neon, mt_dot_bf16_neon, mt_dot_q8_0_neon, mt_q4_0x8_neon, mt_dot_q4_K_neon, mt_q4_Kx8_neon, mt_dot_q5_K_neon, mt_dot_q6_K_neon,
+                              mt_dot_q4_1_neon, mt_dot_q5_0_neon, mt_dot_q5_1_neon, 0);
     if (strcmp(mt_kernels_variant(), "neon-dotprod") == 0) {
         failures += check_variant("neon-dotprod", mt_dot_f32_neon_dotprod, mt_dot_f16_neon_dotprod, mt_dot_bf16_neon_dotprod, mt_dot_q8_0_neon_dotprod, mt_q4_0x8_neon_dotprod, mt_dot_q4_K_neon_dotprod, mt_q4_Kx8_neon_dotprod,
-                                  mt_dot_q5_K_neon_dotprod, mt_dot_q6_K_neon_dotprod, 0);
+                                  mt_dot_q5_K_neon_dotprod, mt_dot_q6_K_neon_dotprod, mt_dot_q4_1_neon_dotprod, mt_dot_q5_0_neon_dotprod,
+                                  mt_dot_q5_1_neon_dotprod, 0);
     }
 #elif defined(__x86_64__)
     if (strcmp(mt_kernels_variant(), "avx2") == 0) {
-        failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_q4_0x8_avx2, mt_dot_q4_K_avx2, mt_q4_Kx8_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2, 0);
+        failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_q4_0x8_avx2, mt_dot_q4_K_avx2, mt_q4_Kx8_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2,
+                                  mt_dot_q4_1_avx2, mt_dot_q5_0_avx2, mt_dot_q5_1_avx2, 0);
     }
 #endif
     // The x8 layout's reading without SIMD (for CPUs with no variant) against the twin too.
     failures += check_q4_0x8("scalar", mt_q4_0x8_scalar) + check_q4_Kx8("scalar", mt_q4_Kx8_scalar);
     // What the library's entry points call must be the chosen variant, equal to the twins too, and
     // so must the four-row entry points and mt_product on repacked Q4_0 (the NULL).
-    failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, NULL, (kernel)mt_dot_q4_K, NULL, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K, 1);
+    failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, NULL, (kernel)mt_dot_q4_K, NULL, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K,
+                              (kernel)mt_dot_q4_1, (kernel)mt_dot_q5_0, (kernel)mt_dot_q5_1, 1);
     printf(failures ? "FAILED\n" : "all equal\n");
     return failures ? 1 : 0;
 }

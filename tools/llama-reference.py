@@ -35,9 +35,9 @@ except ImportError as e:
 FTYPES = {"Q4_0": 2, "Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18}
 
 
-def load(path, n_ctx=512, logits_all=False, threads=1):
+def load(path, n_ctx=512, logits_all=False, threads=1, vocab_only=False):
     kwargs = dict(model_path=path, n_ctx=n_ctx, logits_all=logits_all, n_threads=threads, n_threads_batch=threads,
-                  verbose=False, type_k=0, type_v=0, n_batch=n_ctx)
+                  verbose=False, type_k=0, type_v=0, n_batch=n_ctx, vocab_only=vocab_only)
     try:
         return llama_cpp.Llama(flash_attn=False, **kwargs)
     except TypeError:
@@ -100,7 +100,7 @@ def main():
         llm.eval(tokens)
         np.asarray(llm.scores[: len(tokens)], dtype="<f4").tofile(a.out)
     elif a.command == "tokenize":
-        llm = load(a.model)
+        llm = load(a.model, vocab_only=True)
         encode = lambda text: llm.tokenize(text.encode("utf-8"), add_bos=False, special=not a.no_special)
         if a.texts_json:
             with open(a.texts_json, encoding="utf-8") as f:

@@ -54,6 +54,41 @@ float mt_dot_q4_0_scalar(const void *weights, const void *activations, int n) {
     return s;
 }
 
+// Q4_1, Q5_0, Q5_1 (mt_kernels.h): the block's unsigned values (4 or 5 bits, element order) and
+// its d and m (Q5_0 has no m: its offset of -16 is taken as m = -16 d through the activations).
+static void unpack_u32(const uint8_t *w, int type, uint8_t u[32]) {
+    const uint8_t *qs = w + mt_u32_qs_at(type);
+    uint32_t qh = 0;
+    if (type != MT_GGML_Q4_1) memcpy(&qh, w + (type == MT_GGML_Q5_0 ? 2 : 4), 4);
+    for (int i = 0; i < 16; i++) {
+        u[i] = (uint8_t)((qs[i] & 0xF) | (((qh >> i) & 1) << 4));
+        u[i + 16] = (uint8_t)((qs[i] >> 4) | (((qh >> (i + 16)) & 1) << 4));
+    }
+}
+
+static float dot_u32_scalar(const uint8_t *w, const uint8_t *a, int n, int type) {
+    float s[8] = {0}, o[8] = {0};
+    int bytes = mt_u32_block(type);
+    for (int b = 0; b < n / 32; b++, w += bytes, a += MT_Q8_0) {
+        uint8_t u[32];
+        unpack_u32(w, type, u);
+        const int8_t *y = (const int8_t *)(a + 2);
+        float da = mt_half(a), scale = mt_half(w) * da;
+        float c = type == MT_GGML_Q5_0 ? scale * -16.0f : mt_half(w + 2) * da;
+        for (int l = 0; l < 8; l++) {
+            int32_t p = 0, q = 0;
+            for (int i = 4 * l; i < 4 * l + 4; i++) p += (int32_t)u[i] * (int32_t)y[i], q += y[i];
+            s[l] = s[l] + (float)p * scale;
+            o[l] = o[l] + (float)q * c;
+        }
+    }
+    return mt_sum8(s) + mt_sum8(o);
+}
+
+float mt_dot_q4_1_scalar(const void *w, const void *a, int n) { return dot_u32_scalar(w, a, n, MT_GGML_Q4_1); }
+float mt_dot_q5_0_scalar(const void *w, const void *a, int n) { return dot_u32_scalar(w, a, n, MT_GGML_Q5_0); }
+float mt_dot_q5_1_scalar(const void *w, const void *a, int n) { return dot_u32_scalar(w, a, n, MT_GGML_Q5_1); }
+
 // Q4_K (kind 4) and Q5_K (kind 5): sub-block j of 32 takes nibbles of qs[32 * (j / 2) ...] (low for
 // even j, high for odd), plus 16 where bit j of qh[l] is set (Q5_K).
 static float dot_k45_scalar(const uint8_t *w, const uint8_t *a, int n, int kind) {
@@ -126,11 +161,12 @@ static mt_dot_fn dot_f32 = (mt_dot_fn)mt_dot_f32_scalar, dot_f16 = (mt_dot_fn)mt
                  dot_bf16 = (mt_dot_fn)mt_dot_bf16_scalar;
 static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn)mt_dot_q4_0_scalar,
                  dot_q4_K = (mt_dot_fn)mt_dot_q4_K_scalar, dot_q5_K = (mt_dot_fn)mt_dot_q5_K_scalar,
-                 dot_q6_K = (mt_dot_fn)mt_dot_q6_K_scalar;
+                 dot_q6_K = (mt_dot_fn)mt_dot_q6_K_scalar, dot_q4_1 = (mt_dot_fn)mt_dot_q4_1_scalar,
+                 dot_q5_0 = (mt_dot_fn)mt_dot_q5_0_scalar, dot_q5_1 = (mt_dot_fn)mt_dot_q5_1_scalar;
 
 // Four-row kernels where the variant has them; otherwise four calls of the one-row kernel.
 typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
-static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K;
+static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K, dot4_q4_1, dot4_q5_0, dot4_q5_1;
 // Q4_0 repacked eight rows together (mt_repack_q4_0x8): one or four tokens, out[8 * t + row].
 static mt_x8_fn q4_0x8 = mt_q4_0x8_scalar, q4_Kx8 = mt_q4_Kx8_scalar;
 
@@ -145,6 +181,8 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot_q5_K = mt_dot_q5_K_avx2, dot_q6_K = mt_dot_q6_K_avx2;
         dot4_q8_0 = mt_dot4_q8_0_avx2, dot4_q4_K = mt_dot4_q4_K_avx2;
         dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
+        dot_q4_1 = mt_dot_q4_1_avx2, dot_q5_0 = mt_dot_q5_0_avx2, dot_q5_1 = mt_dot_q5_1_avx2;
+        dot4_q4_1 = mt_dot4_q4_1_avx2, dot4_q5_0 = mt_dot4_q5_0_avx2, dot4_q5_1 = mt_dot4_q5_1_avx2;
     }
 #elif defined(__aarch64__)
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
@@ -152,11 +190,13 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot_f32 = mt_dot_f32_neon_dotprod, dot_f16 = mt_dot_f16_neon_dotprod, dot_bf16 = mt_dot_bf16_neon_dotprod;
         dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod, q4_0x8 = mt_q4_0x8_neon_dotprod, q4_Kx8 = mt_q4_Kx8_neon_dotprod;
         dot_q5_K = mt_dot_q5_K_neon_dotprod, dot_q6_K = mt_dot_q6_K_neon_dotprod;
+        dot_q4_1 = mt_dot_q4_1_neon_dotprod, dot_q5_0 = mt_dot_q5_0_neon_dotprod, dot_q5_1 = mt_dot_q5_1_neon_dotprod;
     } else {
         variant = "neon";
         dot_f32 = mt_dot_f32_neon, dot_f16 = mt_dot_f16_neon, dot_bf16 = mt_dot_bf16_neon;
         dot_q8_0 = mt_dot_q8_0_neon, dot_q4_K = mt_dot_q4_K_neon, q4_0x8 = mt_q4_0x8_neon, q4_Kx8 = mt_q4_Kx8_neon;
         dot_q5_K = mt_dot_q5_K_neon, dot_q6_K = mt_dot_q6_K_neon;
+        dot_q4_1 = mt_dot_q4_1_neon, dot_q5_0 = mt_dot_q5_0_neon, dot_q5_1 = mt_dot_q5_1_neon;
     }
 #endif
 }
@@ -171,6 +211,9 @@ float mt_dot_q4_0(const void *w, const void *a, int n) { return dot_q4_0(w, a, n
 float mt_dot_q4_K(const void *w, const void *a, int n) { return dot_q4_K(w, a, n); }
 float mt_dot_q5_K(const void *w, const void *a, int n) { return dot_q5_K(w, a, n); }
 float mt_dot_q6_K(const void *w, const void *a, int n) { return dot_q6_K(w, a, n); }
+float mt_dot_q4_1(const void *w, const void *a, int n) { return dot_q4_1(w, a, n); }
+float mt_dot_q5_0(const void *w, const void *a, int n) { return dot_q5_0(w, a, n); }
+float mt_dot_q5_1(const void *w, const void *a, int n) { return dot_q5_1(w, a, n); }
 
 #define MT_DOT4(type)                                                                                      \
     void mt_dot4_##type(const void *w, const void *a0, const void *a1, const void *a2, const void *a3, int n, \
@@ -186,6 +229,9 @@ MT_DOT4(q8_0)
 MT_DOT4(q4_K)
 MT_DOT4(q5_K)
 MT_DOT4(q6_K)
+MT_DOT4(q4_1)
+MT_DOT4(q5_0)
+MT_DOT4(q5_1)
 
 // Repacked rows: groups of eight, `group_bytes` apart; tokens four at a time, then one by one.
 static int product_x8(mt_x8_fn fn, size_t group_bytes, const void *weights, int rows, const void *const *activations, int tokens,
@@ -220,6 +266,9 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
     case 12: one = dot_q4_K, four = dot4_q4_K; break;
     case 13: one = dot_q5_K, four = dot4_q5_K; break;
     case 14: one = dot_q6_K, four = dot4_q6_K; break;
+    case MT_GGML_Q4_1: one = dot_q4_1, four = dot4_q4_1; break;
+    case MT_GGML_Q5_0: one = dot_q5_0, four = dot4_q5_0; break;
+    case MT_GGML_Q5_1: one = dot_q5_1, four = dot4_q5_1; break;
     case MT_TYPE_Q4_0X8: return product_x8(q4_0x8, (size_t)(n / 32) * MT_Q4_0X8, weights, rows, activations, tokens, n, out, out_stride);
     case MT_TYPE_Q4_KX8: return product_x8(q4_Kx8, (size_t)(n / 256) * MT_Q4_KX8_BLOCK, weights, rows, activations, tokens, n, out, out_stride);
     default: return -1;

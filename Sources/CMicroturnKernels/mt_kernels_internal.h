@@ -100,6 +100,12 @@ static inline int32_t mt_q6_offset(const int8_t *scales, const uint8_t *bsums) {
     return 32 * s;
 }
 
+// Q4_1, Q5_0, Q5_1 by their ggml type numbers: block bytes, and where the 16 bytes of low bits start
+// (Q4_1: f16 d, f16 m, nibbles; Q5_0: f16 d, 32 high bits, nibbles; Q5_1: f16 d, f16 m, high bits, nibbles).
+enum { MT_GGML_Q4_1 = 3, MT_GGML_Q5_0 = 6, MT_GGML_Q5_1 = 7 };
+static inline int mt_u32_block(int type) { return type == MT_GGML_Q4_1 ? 20 : type == MT_GGML_Q5_0 ? 22 : 24; }
+static inline int mt_u32_qs_at(int type) { return type == MT_GGML_Q4_1 ? 4 : type == MT_GGML_Q5_0 ? 6 : 8; }
+
 // Block sizes in bytes.
 enum { MT_Q8_0 = 34, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292, MT_Q4_0X8 = 144 };
 
@@ -121,6 +127,12 @@ void mt_dot4_q8_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *
 void mt_dot4_q4_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q5_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q6_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+float mt_dot_q4_1_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_q5_0_avx2(const uint8_t *w, const uint8_t *a, int n);
+float mt_dot_q5_1_avx2(const uint8_t *w, const uint8_t *a, int n);
+void mt_dot4_q4_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+void mt_dot4_q5_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+void mt_dot4_q5_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 #endif
 
 #if defined(__aarch64__)
@@ -133,7 +145,10 @@ void mt_dot4_q6_K_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *
     void mt_q4_Kx8_##suffix(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out); \
     float mt_dot_q4_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_q5_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
-    float mt_dot_q6_K_##suffix(const uint8_t *w, const uint8_t *a, int n);
+    float mt_dot_q6_K_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q4_1_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q5_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q5_1_##suffix(const uint8_t *w, const uint8_t *a, int n);
 MT_NEON_DECLARE(neon)
 MT_NEON_DECLARE(neon_dotprod)
 #endif

@@ -251,6 +251,42 @@ MT_BODY void q6k_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, 
     for (int t = 0; t < nt; t++) out[t] = s[t];
 }
 
+// Q4_1, Q5_0, Q5_1: the block's 32 unsigned values (element order: low nibbles, then high; plus 16
+// where the high bit is set) against each activation row; the activations' sums of four carry the
+// min (or Q5_0's offset). Sixteen-bit pair sums stay within range: 2 x 31 x 127 < 32768.
+MT_BODY void u32_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out, int type) {
+    const __m128i low4 = _mm_set1_epi8(0xF);
+    const __m256i ones16 = _mm256_set1_epi16(1), ones8 = _mm256_set1_epi8(1), high = _mm256_set1_epi8(0x10);
+    // Byte j of a 32-byte vector holds byte j / 8 of the high bits, and the mask of bit j % 8.
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const int bytes = mt_u32_block(type), qs_at = mt_u32_qs_at(type);
+    __m256 s[4], o[4];
+    for (int t = 0; t < nt; t++) s[t] = o[t] = _mm256_setzero_ps();
+    for (int b = 0; b < n / 32; b++, w += bytes) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(w + qs_at));
+        __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), low4), _mm_and_si128(q, low4));
+        if (type != MT_GGML_Q4_1) {
+            int32_t qh;
+            memcpy(&qh, w + (type == MT_GGML_Q5_0 ? 2 : 4), 4);
+            __m256i bits = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), spread), bit);
+            u = _mm256_or_si256(u, _mm256_and_si256(_mm256_cmpeq_epi8(bits, bit), high));
+        }
+        float dw = half_hw(w), m = type == MT_GGML_Q5_0 ? 0 : half_hw(w + 2);
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *ab = a[t] + b * MT_Q8_0;
+            __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 2));
+            __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), ones16);
+            __m256i ys = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
+            float da = half_hw(ab), scale = dw * da, c = type == MT_GGML_Q5_0 ? scale * -16.0f : m * da;
+            s[t] = _mm256_add_ps(s[t], _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale)));
+            o[t] = _mm256_add_ps(o[t], _mm256_mul_ps(_mm256_cvtepi32_ps(ys), _mm256_set1_ps(c)));
+        }
+    }
+    for (int t = 0; t < nt; t++) out[t] = sum8(s[t]) + sum8(o[t]);
+}
+
 // One activation row, and four.
 #define MT_AVX2_PAIR(type, call)                                                                   \
     MT_AVX2 float mt_dot_##type##_avx2(const uint8_t *w, const uint8_t *a1, int n) {               \
@@ -268,4 +304,10 @@ MT_AVX2_PAIR(q8_0, q8_0_avx2)
 MT_AVX2_PAIR(q4_K, MT_Q4_K_CALL)
 MT_AVX2_PAIR(q5_K, MT_Q5_K_CALL)
 MT_AVX2_PAIR(q6_K, q6k_avx2)
+#define MT_Q4_1_CALL(w, a, n, nt, out) u32_avx2(w, a, n, nt, out, MT_GGML_Q4_1)
+#define MT_Q5_0_CALL(w, a, n, nt, out) u32_avx2(w, a, n, nt, out, MT_GGML_Q5_0)
+#define MT_Q5_1_CALL(w, a, n, nt, out) u32_avx2(w, a, n, nt, out, MT_GGML_Q5_1)
+MT_AVX2_PAIR(q4_1, MT_Q4_1_CALL)
+MT_AVX2_PAIR(q5_0, MT_Q5_0_CALL)
+MT_AVX2_PAIR(q5_1, MT_Q5_1_CALL)
 #endif

@@ -13,6 +13,7 @@ public enum Dequantize {
             case .bf16: y.pointee = Float(bitPattern: UInt32(block.loadUnaligned(as: UInt16.self)) << 16)
             case .q8_0: q8_0(block, y)
             case .q4_0: q4_0(block, y)
+            case .q4_1, .q5_0, .q5_1: small(block, type, y)
             case .q4_K: q4_K(block, y)
             case .q5_K: q5_K(block, y)
             case .q6_K: q6_K(block, y)
@@ -40,6 +41,21 @@ public enum Dequantize {
         for i in 0..<16 {
             y[i] = d * Float(Int(q[i] & 0xF) - 8)
             y[i + 16] = d * Float(Int(q[i] >> 4) - 8)
+        }
+    }
+
+    /// Q4_1 (f16 d, f16 m, 16 bytes of nibbles), Q5_0 (f16 d, 32 high bits, nibbles; values offset
+    /// by 16) and Q5_1 (f16 d, f16 m, high bits, nibbles): element i < 16 is the low nibble of byte
+    /// i, element i + 16 its high nibble; bit i of the high bits is element i's fifth bit.
+    /// x = d q + m (Q5_0: d (q - 16)).
+    static func small(_ b: UnsafeRawPointer, _ type: GGMLType, _ y: UnsafeMutablePointer<Float>) {
+        let d = half(b), m: Float = type == .q5_0 ? -16 * d : half(b, 2)
+        let qh: UInt32 = type == .q4_1 ? 0 : b.loadUnaligned(fromByteOffset: type == .q5_0 ? 2 : 4, as: UInt32.self)
+        let q = (b + (type == .q4_1 ? 4 : type == .q5_0 ? 6 : 8)).assumingMemoryBound(to: UInt8.self)
+        for i in 0..<16 {
+            let lo = UInt32(q[i] & 0xF) | ((qh >> i) & 1) << 4, hi = UInt32(q[i] >> 4) | ((qh >> (i + 16)) & 1) << 4
+            y[i] = type == .q5_0 ? d * Float(Int(lo) - 16) : d * Float(lo) + m
+            y[i + 16] = type == .q5_0 ? d * Float(Int(hi) - 16) : d * Float(hi) + m
         }
     }
 

@@ -8,7 +8,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30, tq1_0 = 34, tq2_0 = 35
 
     /// The types the engine's kernels handle.
-    public static let supported: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
+    public static let supported: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
 
     /// ggml's name: Q4_K, BF16, IQ2_XXS. (The case name, so this type must not be
     /// CustomStringConvertible: `String(describing:)` would call back into it.)

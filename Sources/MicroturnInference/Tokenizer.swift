@@ -40,9 +40,9 @@ public final class Tokenizer {
             mergeRanks = [:]
         case "gpt2":
             let pre = file.metadata["tokenizer.ggml.pre"]?.string ?? "default"
-            guard let p = PreTokenizer(rawValue: pre) else {
+            guard let p = PreTokenizer(name: pre) else {
                 throw .badMetadata(path: file.path, key: "tokenizer.ggml.pre",
-                                   reason: "pre-tokenizer '\(pre)' is not supported (\(PreTokenizer.allCases.map(\.rawValue).joined(separator: ", ")))")
+                                   reason: "pre-tokenizer '\(pre)' is not supported (\(PreTokenizer.names.joined(separator: ", ")))")
             }
             model = .bytePairs(pre: p)
             var ranks: [[UInt8]: Int] = [:]
@@ -57,7 +57,9 @@ public final class Tokenizer {
         addSpacePrefix = file.metadata["tokenizer.ggml.add_space_prefix"].map { $0 == .bool(true) } ?? (kind == "llama")
         bos = file.metadata["tokenizer.ggml.bos_token_id"]?.integer
         eos = file.metadata["tokenizer.ggml.eos_token_id"]?.integer
-        addBOS = file.metadata["tokenizer.ggml.add_bos_token"].map { $0 == .bool(true) } ?? (kind == "llama")
+        var bosByDefault = kind == "llama"
+        if case let .bytePairs(pre) = model { bosByDefault = pre.addsBOS }
+        addBOS = file.metadata["tokenizer.ggml.add_bos_token"].map { $0 == .bool(true) } ?? bosByDefault
     }
 
     /// Token ids of `text` (no BOS: see `addBOS`).
@@ -76,7 +78,7 @@ public final class Tokenizer {
                     t = t.flatMap { $0 == 0x20 ? Array("▁".utf8) : [$0] }
                     sentencePiece(t, into: &out)
                 case let .bytePairs(pre):
-                    for word in pre.split(bytes) { bytePairs(word, into: &out) }
+                    for word in pre.split(bytes) { bytePairs(word, wholeWordFirst: pre.ignoresMerges, into: &out) }
                 }
                 previousWasSpecial = false
             }
@@ -182,9 +184,14 @@ public final class Tokenizer {
     }
 
     /// Byte-level BPE on one pre-tokenized word: map bytes to GPT-2's visible alphabet, merge the
-    /// lowest-ranked neighbouring pair until none is in the merge list.
-    func bytePairs(_ word: [UInt8], into out: inout [Int]) {
+    /// lowest-ranked neighbouring pair until none is in the merge list (with `wholeWordFirst`, a
+    /// word that is a token is taken as it is).
+    func bytePairs(_ word: [UInt8], wholeWordFirst: Bool = false, into out: inout [Int]) {
         var parts: [[UInt8]] = word.map { Array(String(Self.byteAlphabet.scalar[Int($0)]).utf8) }
+        if wholeWordFirst, let id = ids[parts.flatMap { $0 }] {
+            out.append(id)
+            return
+        }
         while parts.count > 1 {
             var best: (rank: Int, at: Int)?
             for i in 0..<(parts.count - 1) {

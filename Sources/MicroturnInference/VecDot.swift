@@ -23,7 +23,7 @@ public enum VecDot {
         switch weight {
         case .f16: .f16
         case .bf16: .bf16
-        case .q8_0, .q4_0: .q8_0
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: .q8_0
         case .q4_K, .q5_K, .q6_K: .q8_K
         default: .f32
         }
@@ -107,6 +107,7 @@ public enum VecDot {
                 s = s + Float(dot) * (Dequantize.half(wb) * Dequantize.half(ab))
             }
             return s
+        case .q4_1, .q5_0, .q5_1: return small(w, type, a, count: count)
         case .q4_K: return kBlocks(w, a, count: count, bytes: 144, kind: 4)
         case .q5_K: return kBlocks(w, a, count: count, bytes: 176, kind: 5)
         case .q6_K: return q6K(w, a, count: count)
@@ -139,6 +140,34 @@ public enum VecDot {
             }
         }
         return sum8(s)
+    }
+
+    /// Q4_1, Q5_0, Q5_1 against Q8_0, in the kernels' float order (mt_kernels.h): the unsigned
+    /// values' dots of four with the activations times d * da in eight running sums, the
+    /// activations' sums of four times m * da (Q5_0: d * da * -16) in eight more.
+    static func small(_ w: UnsafeRawPointer, _ type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var s = [Float](repeating: 0, count: 8), o = s
+        let bytes = type.block.bytes
+        for b in 0..<(count / 32) {
+            let wb = w + bytes * b, ab = a + 34 * b
+            let qh: UInt32 = type == .q4_1 ? 0 : wb.loadUnaligned(fromByteOffset: type == .q5_0 ? 2 : 4, as: UInt32.self)
+            let q = (wb + (type == .q4_1 ? 4 : type == .q5_0 ? 6 : 8)).assumingMemoryBound(to: UInt8.self)
+            let da = Dequantize.half(ab), scale = Dequantize.half(wb) * da
+            let c = type == .q5_0 ? scale * -16 : Dequantize.half(wb, 2) * da
+            for l in 0..<8 {
+                var p: Int32 = 0, sum: Int32 = 0
+                for i in (4 * l)..<(4 * l + 4) {
+                    let byte = q[i % 16], bitAt = UInt32(i)
+                    let u = Int32(i < 16 ? byte & 0xF : byte >> 4) | Int32((qh >> bitAt) & 1) << 4
+                    let y = Int32(ab.load(fromByteOffset: 2 + i, as: Int8.self))
+                    p += u * y
+                    sum += y
+                }
+                s[l] = s[l] + Float(p) * scale
+                o[l] = o[l] + Float(sum) * c
+            }
+        }
+        return sum8(s) + sum8(o)
     }
 
     /// Q4_K and Q5_K against Q8_K: per sub-block of 32, scale x (values . activations); the mins

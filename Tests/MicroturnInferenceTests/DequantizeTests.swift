@@ -12,7 +12,7 @@ import Testing
         let r = try ReferenceTools.tool(["tools/gguf-reference.py", "blocks", path, "--seed", "\(seed)"])
         try #require(r.status == 0, "tools/gguf-reference.py failed (tools/setup.sh --tests installs gguf and numpy): \(r.err)")
         let file = try GGUFFile(path: path)
-        let types: [GGMLType] = [.f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
+        let types: [GGMLType] = [.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
         #expect(Set(types).isSubset(of: GGMLType.supported))
         for type in types {
             let t = try #require(file.tensor(type.name)), ref = try #require(file.tensor(type.name + ".ref"))

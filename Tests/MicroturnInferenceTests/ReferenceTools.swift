@@ -25,6 +25,14 @@ enum ReferenceTools {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
+    /// The real model (SmolLM2-135M-Instruct, Q4_1 as published), fetched by tools/fetch-model.sh,
+    /// which tools/setup.sh --tests runs.
+    static func smolLM2() throws -> String {
+        let path = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        try #require(FileManager.default.fileExists(atPath: path), "\(path) is missing: run tools/fetch-model.sh")
+        return path
+    }
+
     /// A path in the temporary folder that no other test uses.
     static func temp(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString)-\(name)").path

@@ -13,6 +13,41 @@ import Testing
         "", " ", "\n", "a", "The quick brown fox jumps over the lazy dog. The train was late again this morning.",
     ]
 
+    /// Strings where pre-tokenizers differ: digit runs, whitespace of every kind, scripts with and
+    /// without case, full-width punctuation, contractions in capitals, code.
+    static let hard = corpus + [
+        "1234567890 12,345.67 $1,000,000 0x1F 3rd 1st 2nd 10km/h ²³ ٣٤٥ ⅫⅣ", "a  b   c    d\t\t e \n\n\n f \r\n g   ",
+        "\u{00A0}nbsp\u{00A0}\u{00A0}x \u{3000}ideographic\u{2009}thin\u{200B}zw", "ΕΛΛΗΝΙΚΆ ελληνικά Кириллица ԱՀԲ ქართული",
+        "ＦＵＬＬ　ｗｉｄｔｈ！？（括弧）、。「引用」", "DON'T WON'T I'LL WE'VE SHE'D THEY'RE 'quoted' 'S",
+        "if (x >= 10 && y != 0) { return x ** 2; } // ~ ^ | ` @ #", "#include <stdio.h>\nint main(){printf(\"%d\\n\",42);}",
+        "    indented\n        more\n\ttab", "...!!!???---___===+++", "naı̈ve e\u{301}te\u{301}", "€100 £50 ¥1000 ₹200",
+        "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n",
+    ]
+
+    /// One real byte-level vocabulary (SmolLM2's tokens and merges) run through every supported
+    /// family's pre-tokenizer, by llama.cpp and by us.
+    @Test(arguments: ["smollm", "llama-bpe", "qwen2", "gpt-2", "starcoder", "deepseek-llm", "olmo", "default"])
+    func preTokenizersMatchLlamaCpp(pre: String) throws {
+        let vocab = ReferenceTools.temp("\(pre).gguf"), texts = ReferenceTools.temp("texts.json")
+        defer {
+            try? FileManager.default.removeItem(atPath: vocab)
+            try? FileManager.default.removeItem(atPath: texts)
+        }
+        _ = try ReferenceTools.run(["tools/gguf-reference.py", "vocab", "--model", try ReferenceTools.smolLM2(), "--pre", pre, "--out", vocab])
+        try JSONSerialization.data(withJSONObject: Self.hard).write(to: URL(fileURLWithPath: texts))
+        let tokenizer = try Tokenizer(file: GGUFFile(path: vocab))
+        for special in [true, false] {
+            let r = try ReferenceTools.tool(["tools/llama-reference.py", "tokenize", "--model", vocab, "--texts-json", texts]
+                                             + (special ? [] : ["--no-special"]), stdout: true)
+            try #require(r.status == 0, "\(r.err)")
+            let expected = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[Int]])
+            for (text, theirs) in zip(Self.hard, expected) {
+                let ours = tokenizer.encode(text, special: special)
+                #expect(ours == theirs, "\(pre) special=\(special) \(text.debugDescription): ours \(ours), llama.cpp \(theirs)")
+            }
+        }
+    }
+
     @Test(arguments: ["llama", "qwen3", "olmoe"])
     func idsMatchLlamaCpp(arch: String) throws {
         let model = ReferenceTools.temp("\(arch).gguf"), texts = ReferenceTools.temp("texts.json")

@@ -26,8 +26,8 @@ import Testing
         let (size, bytes) = type.block
         var row = (0..<(count / size * bytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let scaleOffsets: [Int] = switch type {
-        case .q8_0, .q4_0: [0]
-        case .q4_K, .q5_K: [0, 2]
+        case .q8_0, .q4_0, .q5_0: [0]
+        case .q4_1, .q5_1, .q4_K, .q5_K: [0, 2]
         case .q6_K: [208]
         default: []
         }
@@ -61,7 +61,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K])
+    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K])
     func blockDotsEqualTheDefinition(type: GGMLType) {
         var rng = Random(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(type.rawValue))
         let count = 1024
@@ -103,11 +103,14 @@ import Testing
         case .q8_0: (mt_dot_q8_0, mt_dot_q8_0_scalar)
         case .q4_K: (mt_dot_q4_K, mt_dot_q4_K_scalar)
         case .q5_K: (mt_dot_q5_K, mt_dot_q5_K_scalar)
+        case .q4_1: (mt_dot_q4_1, mt_dot_q4_1_scalar)
+        case .q5_0: (mt_dot_q5_0, mt_dot_q5_0_scalar)
+        case .q5_1: (mt_dot_q5_1, mt_dot_q5_1_scalar)
         default: (mt_dot_q6_K, mt_dot_q6_K_scalar)
         }
     }
 
-    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_K, .q5_K, .q6_K])
+    @Test(arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K])
     func simdKernelsEqualTheirScalarTwinsOnRandomBlocks(type: GGMLType) {
         var rng = Random(state: 77 ^ UInt64(type.rawValue))
         let (fast, twin) = Self.kernels(type)
@@ -205,7 +208,7 @@ import Testing
 
     /// A product over several rows and tokens (four at a time, then a tail) fills every output with
     /// the scalar reference's value, at its stride, and nothing else.
-    @Test(arguments: [GGMLType.q8_0, .q4_K, .q6_K, .f16])
+    @Test(arguments: [GGMLType.q8_0, .q4_1, .q5_0, .q4_K, .q6_K, .f16])
     func productsFillEveryRowAndToken(type: GGMLType) {
         var rng = Random(state: 5 ^ UInt64(type.rawValue))
         let count = 512, rows = 3, tokens = 7, stride = 5

@@ -1,8 +1,8 @@
 // Block dot products in C with SIMD intrinsics (AVX2 on x86-64, NEON with or without the dot
 // product extension on aarch64), chosen at run time, each with a scalar twin it must equal
 // exactly. Blocks are ggml's. Weights: Q8_0 (f16 scale + 32 int8), Q4_0 (f16 scale + 16 bytes of
-// nibbles offset by 8), Q4_K, Q5_K, Q6_K (256 values). Activations come from
-// MicroturnInference's QuantizeActivations: floats of the weights' own type against F32/F16/BF16, Q8_0 blocks against Q8_0/Q4_0, Q8_K blocks (f32 scale,
+// nibbles offset by 8), Q4_1, Q5_0, Q5_1 (32 values with a scale, and a min or an offset), Q4_K, Q5_K, Q6_K (256 values). Activations come from
+// MicroturnInference's QuantizeActivations: floats of the weights' own type against F32/F16/BF16, Q8_0 blocks against Q8_0/Q4_0/Q4_1/Q5_0/Q5_1, Q8_K blocks (f32 scale,
 // 256 int8, 16 int16 sums) against the K-quants; their values are never -128.
 //
 // Float order (the same in every variant, so results are equal bit for bit):
@@ -11,6 +11,11 @@
 // - Q8_0: eight running sums; sum l takes, block after block, (float)(the integer dot of
 //   elements 4l..4l+3 of the block) * (weight scale * activation scale); at the end
 //   ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
+// - Q4_1, Q5_0, Q5_1 (against Q8_0 activations): each value is an unsigned integer u (4 bits, or 5
+//   with the block's 32 high bits) and x = d u + m (Q5_0: m = -16 d). Eight running sums as Q8_0's,
+//   sum l taking (float)(the integer dot of u 4l..4l+3 with the activations) * (d * da), and eight
+//   more, sum l taking (float)(the sum of activations 4l..4l+3) * (m * da), for Q5_0 (d * da) * -16;
+//   at the end each eight added up as above, then the first total plus the second.
 // - K-quants: one integer sum per block, then s += d * ad * isum (- dmin * ad * msum), in block order.
 // - F32, F16, BF16 (activations in the same type): eight running sums, sum l taking the products of
 //   elements i with i % 8 == l in order, added up as above.
@@ -26,6 +31,9 @@ float mt_dot_q4_0(const void *weights, const void *activations, int n);
 float mt_dot_q4_K(const void *weights, const void *activations, int n);
 float mt_dot_q5_K(const void *weights, const void *activations, int n);
 float mt_dot_q6_K(const void *weights, const void *activations, int n);
+float mt_dot_q4_1(const void *weights, const void *activations, int n);
+float mt_dot_q5_0(const void *weights, const void *activations, int n);
+float mt_dot_q5_1(const void *weights, const void *activations, int n);
 
 float mt_dot_f32(const void *weights, const void *activations, int n);
 float mt_dot_f16(const void *weights, const void *activations, int n);
@@ -37,6 +45,9 @@ void mt_dot4_q8_0(const void *weights, const void *a0, const void *a1, const voi
 void mt_dot4_q4_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 void mt_dot4_q5_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 void mt_dot4_q6_K(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+void mt_dot4_q4_1(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+void mt_dot4_q5_0(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
+void mt_dot4_q5_1(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 
 #include <stddef.h>
 
@@ -59,7 +70,7 @@ void mt_repack_q4_Kx8(const void *source, size_t row_bytes, int rows, int n, voi
 /// A matrix product for one row range: out[t * out_stride + r] = row r of `weights` (rows
 /// `row_bytes` apart) dot activations[t], for r < rows and t < tokens, four tokens at a time where
 /// there are four (each row stays in cache while it meets every token). `type` is the ggml type
-/// number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16), MT_TYPE_Q4_0X8 or
+/// number (0 F32, 1 F16, 2 Q4_0, 3 Q4_1, 6 Q5_0, 7 Q5_1, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16), MT_TYPE_Q4_0X8 or
 /// MT_TYPE_Q4_KX8 (`weights` then points at a group of eight rows, `row_bytes` is unused; plain
 /// Q4_0 has only its scalar twin); returns 0, or -1 for a type without kernels (nothing written).
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
@@ -88,6 +99,9 @@ float mt_dot_q4_0_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q4_K_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q5_K_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n);
+float mt_dot_q4_1_scalar(const void *weights, const void *activations, int n);
+float mt_dot_q5_0_scalar(const void *weights, const void *activations, int n);
+float mt_dot_q5_1_scalar(const void *weights, const void *activations, int n);
 
 /// A hint to the CPU that this thread is spinning on a flag (x86 PAUSE, Arm YIELD).
 static inline void mt_spin_pause(void) {
