@@ -13,7 +13,13 @@ checked against: the same GGUF files, the same questions.
   tools/llama-reference.py bench --model F.gguf --threads N --prefill 128 --decode 64
       Prints {"prefill_s": ..., "decode_s": ...}: one prefill of N tokens, then N greedy decodes.
   tools/llama-reference.py quantize --model F32.gguf --out Q.gguf --type Q4_K_M
-      llama.cpp's own quantizer (K-quants: Q4_K_M mixes Q4_K and Q6_K).
+      llama.cpp's own quantizer (K-quants: Q4_K_M mixes Q4_K and Q6_K; rows that are not whole
+      256-blocks fall back to Q5_0/Q5_1/Q8_0). Quantized input is requantized. Types: F32 F16 Q4_0
+      Q4_1 Q5_0 Q5_1 Q8_0 Q4_K_M Q5_K_M Q6_K.
+  tools/llama-reference.py perplexity --model F.gguf --text FILE --ctx 512 [--chunks K]
+      Prints {"perplexity": ..., "chunks": ..., "scored_tokens": ...}: llama.cpp's logits scored the
+      way its perplexity tool scores them (chunks of ctx tokens read from scratch, BOS first where
+      the vocabulary adds one, the second half of each chunk scored).
   tools/llama-reference.py selftest
       Runs llama.cpp on tiny F32, Q8_0 and Q4_0 models, each in a child process; exit 0 when
       all ran (tools/setup.sh rebuilds llama-cpp-python when not: a build for this CPU that
@@ -32,7 +38,7 @@ try:
 except ImportError as e:
     sys.exit(f"llama-reference.py: {e}; build it with tools/setup.sh --tests")
 
-FTYPES = {"Q4_0": 2, "Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18}
+FTYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18}
 
 
 def load(path, n_ctx=512, logits_all=False, threads=1, vocab_only=False):
@@ -73,6 +79,11 @@ def main():
     lg.add_argument("--model", required=True)
     lg.add_argument("--tokens", required=True)
     lg.add_argument("--out", required=True)
+    pp = sub.add_parser("perplexity")
+    pp.add_argument("--model", required=True)
+    pp.add_argument("--text", required=True)
+    pp.add_argument("--ctx", type=int, default=512)
+    pp.add_argument("--chunks", type=int)
     tk = sub.add_parser("tokenize")
     tk.add_argument("--model", required=True)
     tk.add_argument("--text")
@@ -136,9 +147,33 @@ def main():
         print(json.dumps({"prefill_s": t1 - t0, "decode_s": t2 - t1}))
     elif a.command == "selftest":
         selftest()
+    elif a.command == "perplexity":
+        llm = load(a.model, n_ctx=a.ctx, logits_all=True, threads=2)
+        with open(a.text, encoding="utf-8") as f:
+            tokens = llm.tokenize(f.read().encode("utf-8"), add_bos=True, special=False)
+        bos = llm.token_bos() if tokens and tokens[0] == llm.token_bos() else None
+        chunks = len(tokens) // a.ctx
+        if a.chunks:
+            chunks = min(chunks, a.chunks)
+        first, nll = a.ctx // 2, []
+        for c in range(chunks):
+            chunk = tokens[c * a.ctx:(c + 1) * a.ctx]
+            if bos is not None:
+                chunk[0] = bos
+            llm.reset()
+            llm.eval(chunk)
+            logits = np.asarray(llm.scores[:a.ctx], dtype=np.float64)
+            for i in range(first, a.ctx - 1):
+                row = logits[i]
+                m = row.max()
+                nll.append(m + np.log(np.exp(row - m).sum()) - row[tokens[c * a.ctx + i + 1]])
+        print(json.dumps({"perplexity": float(np.exp(np.mean(nll))), "chunks": chunks, "scored_tokens": len(nll)}))
     elif a.command == "quantize":
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = FTYPES[a.type]
+        # A published file is already quantized (SmolLM2's Q4_1): requantizing it is what a user
+        # who has only that file does.
+        params.allow_requantize = True
         if llama_cpp.llama_model_quantize(a.model.encode(), a.out.encode(), params) != 0:
             sys.exit(f"llama-reference.py: llama.cpp could not quantize {a.model}")
 

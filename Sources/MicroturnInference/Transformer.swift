@@ -110,6 +110,13 @@ public final class Transformer {
     /// Forgets every position.
     public func reset() { position = 0 }
 
+    /// Forgets the positions from `count` on, keeping those before (a conversation that goes on
+    /// from a prefix already read does not read it again).
+    public func rewind(to count: Int) {
+        precondition(count >= 0 && count <= position, "rewind within what was fed")
+        position = count
+    }
+
     /// Feeds one token at the next position; returns the logits for what comes after it.
     public func forward(token: Int) throws(GGUFError) -> [Float] { try forward(tokens: [token]) }
 

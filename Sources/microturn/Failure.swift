@@ -39,6 +39,15 @@ enum Failure {
         case let e as LinkWaitError:
             code = 69
             report(e.message)
+        case let e as ChatTemplateError:
+            code = 65
+            report(e.description)
+        case let e as Generator.Failure:
+            if case .noTemplate = e { code = 65 } else { code = 64 }
+            report(e.description)
+        case let e as Perplexity.Failure:
+            code = 65
+            report(e.description)
         case let e as UsageError:
             code = 64
             report(e.message)
