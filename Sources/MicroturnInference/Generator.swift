@@ -70,10 +70,17 @@ public final class Generator {
         self.template = template
     }
 
-    /// A model file's generator; a chat template it has but this engine refuses is an error.
+    /// A model file's generator; a chat template it has but this engine refuses is an error, and
+    /// so is a vocabulary that does not match the model's embedding.
     public convenience init(path: String, threads: Int = 1) throws {
         let file = try GGUFFile(path: path)
-        try self.init(transformer: Transformer(file: file, threads: threads), tokenizer: Tokenizer(file: file), template: ChatTemplate(file: file))
+        let tokenizer = try Tokenizer(file: file), template = try ChatTemplate(file: file)
+        let transformer = try Transformer(file: file, threads: threads)
+        guard tokenizer.tokens.count <= transformer.config.vocabulary else {
+            throw GGUFError.badMetadata(path: path, key: "tokenizer.ggml.tokens",
+                                        reason: "has \(tokenizer.tokens.count) tokens, but the model's embedding has \(transformer.config.vocabulary) rows; re-convert the model")
+        }
+        self.init(transformer: transformer, tokenizer: tokenizer, template: template)
     }
 
     /// The model's context length.

@@ -55,8 +55,21 @@ public final class Tokenizer {
         specials = texts.indices.filter { i in i < types.count && (types[i] == 3 || types[i] == 4) && !texts[i].isEmpty }
             .map { (Array(texts[$0].utf8), $0) }.sorted { $0.bytes.count > $1.bytes.count }
         addSpacePrefix = file.metadata["tokenizer.ggml.add_space_prefix"].map { $0 == .bool(true) } ?? (kind == "llama")
-        bos = file.metadata["tokenizer.ggml.bos_token_id"]?.integer
-        eos = file.metadata["tokenizer.ggml.eos_token_id"]?.integer
+        // Lists that describe each token must describe every token, and the special ids must
+        // name tokens: a file that breaks either was written wrong, and guessing would tokenize wrong.
+        for (key, count) in [("tokenizer.ggml.scores", scores.count), ("tokenizer.ggml.token_type", types.count)]
+            where file.metadata[key] != nil && count != texts.count {
+            throw .badMetadata(path: file.path, key: key, reason: "has \(count) entries for \(texts.count) tokens; re-convert the model")
+        }
+        func special(_ key: String) throws(GGUFError) -> Int? {
+            guard let id = file.metadata[key]?.integer else { return nil }
+            guard id >= 0 && id < texts.count else {
+                throw .badMetadata(path: file.path, key: key, reason: "token \(id) is outside the vocabulary of \(texts.count) tokens; re-convert the model")
+            }
+            return id
+        }
+        bos = try special("tokenizer.ggml.bos_token_id")
+        eos = try special("tokenizer.ggml.eos_token_id")
         var bosByDefault = kind == "llama"
         if case let .bytePairs(pre) = model { bosByDefault = pre.addsBOS }
         addBOS = file.metadata["tokenizer.ggml.add_bos_token"].map { $0 == .bool(true) } ?? bosByDefault
