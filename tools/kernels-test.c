@@ -53,6 +53,22 @@ static void quantize_q8_0(const float *x, uint8_t *out, int n) {
     }
 }
 
+// Q8_1: a Q8_0 block at byte 8 (its scale moved to byte 0), the block's sum at byte 4.
+static void quantize_q8_1(const float *x, uint8_t *out, int n) {
+    for (int b = 0; b < n / 32; b++, x += 32, out += MT_Q8_1) {
+        uint8_t block[MT_Q8_0];
+        quantize_q8_0(x, block, 32);
+        memcpy(out, block, 2);
+        memset(out + 2, 0, 2);
+        memcpy(out + 8, block + 2, 32);
+        int32_t sum = 0;
+        for (int i = 0; i < 32; i++) sum += (int8_t)block[2 + i];
+        float s = mt_half(block) * (float)sum;
+        memcpy(out + 4, &s, 4);
+    }
+}
+
+
 static void quantize_q8_K(const float *x, uint8_t *out, int n) {
     for (int b = 0; b < n / 256; b++, x += 256, out += MT_Q8_K) {
         float amax = 0, extreme = 0;
@@ -73,6 +89,11 @@ static void quantize_q8_K(const float *x, uint8_t *out, int n) {
     }
 }
 
+// Activations for weights with `block_values` values a block (0: Q8_1).
+static void quantize_for(int block_values, const float *x, uint8_t *out, int n) {
+    if (block_values == 256) quantize_q8_K(x, out, n); else if (block_values == 32) quantize_q8_0(x, out, n); else quantize_q8_1(x, out, n);
+}
+
 typedef float (*kernel)(const uint8_t *, const uint8_t *, int);
 typedef float (*twin)(const void *, const void *, int);
 typedef void (*four)(const void *, const void *, const void *, const void *, const void *, int, float *);
@@ -80,16 +101,16 @@ typedef void (*four)(const void *, const void *, const void *, const void *, con
 // With `rows4` (the library's four-row entry point), each random row is also checked against
 // four activation rows at once.
 static int check(const char *name, const char *variant, kernel fast, twin scalar, int block_values, int block_bytes,
-                 const int *scale_at, int scales, four rows4) {
+                 const int *scale_at, int scales, four rows4, int sums) {
     static float x[4096];
-    static uint8_t w[4096 / 32 * MT_Q5_K], act[4][4096 / 256 * MT_Q8_K + 4096 / 32 * MT_Q8_0];
+    static uint8_t w[4096 / 32 * MT_Q5_K], act[4][4096 / 256 * MT_Q8_K + 4096 / 32 * MT_Q8_1];
     uint8_t *a = act[0];
     int failures = 0, trials = 0;
     for (int n = block_values; n <= 4096; n *= 4) {
         for (int t = 0; t < 100; t++, trials++) {
             random_weights(w, n / block_values, block_bytes, scale_at, scales);
             for (int i = 0; i < n; i++) x[i] = (t % 5 == 0 && i % 7 == 0) ? 0 : uniform() * (next() % 16 == 0 ? 40 : 1);
-            if (block_values == 32) quantize_q8_0(x, a, n); else quantize_q8_K(x, a, n);
+            quantize_for(sums ? 0 : block_values, x, a, n);
             float f = fast(w, a, n), s = scalar(w, a, n);
             if (memcmp(&f, &s, 4) != 0) {
                 if (failures++ < 3) fprintf(stderr, "%s %s: %d values: %.9g, scalar twin %.9g\n", variant, name, n, f, s);
@@ -97,7 +118,7 @@ static int check(const char *name, const char *variant, kernel fast, twin scalar
             if (rows4) {
                 for (int r = 1; r < 4; r++) {
                     for (int i = 0; i < n; i++) x[i] = uniform() * (r == 3 ? 100 : 1);
-                    if (block_values == 32) quantize_q8_0(x, act[r], n); else quantize_q8_K(x, act[r], n);
+                    quantize_for(sums ? 0 : block_values, x, act[r], n);
                 }
                 float out[4];
                 rows4(w, act[0], act[1], act[2], act[3], n, out);
@@ -111,6 +132,36 @@ static int check(const char *name, const char *variant, kernel fast, twin scalar
         }
     }
     printf("%s %s: %d random rows, %d differ\n", variant, name, trials, failures);
+    return failures;
+}
+
+// mt_product over 5 rows and 7 tokens (row pairs against four tokens at once where the variant has
+// it, then the rest): every output equals the scalar twin on its row and token.
+static int check_product(const char *name, int type, twin scalar, int block_bytes, const int *scale_at, int scales, int sums) {
+    enum { rows = 5, tokens = 7, n = 512 };
+    static uint8_t w[rows * n / 32 * MT_Q8_1], act[tokens][n / 32 * MT_Q8_1];
+    static float x[n];
+    int failures = 0;
+    for (int trial = 0; trial < 20; trial++) {
+        random_weights(w, rows * n / 32, block_bytes, scale_at, scales);
+        const void *a[tokens];
+        for (int t = 0; t < tokens; t++) {
+            for (int i = 0; i < n; i++) x[i] = uniform() * (t + 1);
+            quantize_for(sums ? 0 : 32, x, act[t], n);
+            a[t] = act[t];
+        }
+        float out[tokens * rows];
+        mt_product(type, w, (size_t)(n / 32 * block_bytes), rows, a, tokens, n, out, rows);
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                float e = scalar(w + (size_t)r * (n / 32 * block_bytes), act[t], n);
+                if (memcmp(&out[t * rows + r], &e, 4) != 0 && failures++ < 3) {
+                    fprintf(stderr, "product %s: row %d token %d: %.9g, scalar twin %.9g\n", name, r, t, out[t * rows + r], e);
+                }
+            }
+        }
+    }
+    printf("product %s: 20 random matrices of %d rows x %d tokens, %d differ\n", name, rows, tokens, failures);
     return failures;
 }
 
@@ -200,15 +251,15 @@ static int check_variant(const char *variant, kernel f32, kernel f16, kernel bf1
     return check_floats("f32", variant, f32, mt_dot_f32_scalar, 0)
          + check_floats("f16", variant, f16, mt_dot_f16_scalar, 1)
          + check_floats("bf16", variant, bf16, mt_dot_bf16_scalar, 2)
-         + check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1, with_rows4 ? mt_dot4_q8_0 : NULL)
+         + check("q8_0", variant, q8_0, mt_dot_q8_0_scalar, 32, MT_Q8_0, s32, 1, with_rows4 ? mt_dot4_q8_0 : NULL, 0)
          + check_q4_0x8(variant, q4_0x8)
          + check_q4_Kx8(variant, q4_Kx8)
-         + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2, with_rows4 ? mt_dot4_q4_K : NULL)
-         + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2, with_rows4 ? mt_dot4_q5_K : NULL)
-         + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1, with_rows4 ? mt_dot4_q6_K : NULL)
-         + check("q4_1", variant, q4_1, mt_dot_q4_1_scalar, 32, 20, dm, 2, with_rows4 ? mt_dot4_q4_1 : NULL)
-         + check("q5_0", variant, q5_0, mt_dot_q5_0_scalar, 32, 22, s32, 1, with_rows4 ? mt_dot4_q5_0 : NULL)
-         + check("q5_1", variant, q5_1, mt_dot_q5_1_scalar, 32, 24, dm, 2, with_rows4 ? mt_dot4_q5_1 : NULL);
+         + check("q4_K", variant, q4_K, mt_dot_q4_K_scalar, 256, MT_Q4_K, k45, 2, with_rows4 ? mt_dot4_q4_K : NULL, 0)
+         + check("q5_K", variant, q5_K, mt_dot_q5_K_scalar, 256, MT_Q5_K, k45, 2, with_rows4 ? mt_dot4_q5_K : NULL, 0)
+         + check("q6_K", variant, q6_K, mt_dot_q6_K_scalar, 256, MT_Q6_K, k6, 1, with_rows4 ? mt_dot4_q6_K : NULL, 0)
+         + check("q4_1", variant, q4_1, mt_dot_q4_1_scalar, 32, 20, dm, 2, with_rows4 ? mt_dot4_q4_1 : NULL, 1)
+         + check("q5_0", variant, q5_0, mt_dot_q5_0_scalar, 32, 22, s32, 1, with_rows4 ? mt_dot4_q5_0 : NULL, 1)
+         + check("q5_1", variant, q5_1, mt_dot_q5_1_scalar, 32, 24, dm, 2, with_rows4 ? mt_dot4_q5_1 : NULL, 1);
 }
 
 int main(void) {
@@ -234,6 +285,11 @@ int main(void) {
     // so must the four-row entry points and mt_product on repacked Q4_0 (the NULL).
     failures += check_variant("chosen", (kernel)mt_dot_f32, (kernel)mt_dot_f16, (kernel)mt_dot_bf16, (kernel)mt_dot_q8_0, NULL, (kernel)mt_dot_q4_K, NULL, (kernel)mt_dot_q5_K, (kernel)mt_dot_q6_K,
                               (kernel)mt_dot_q4_1, (kernel)mt_dot_q5_0, (kernel)mt_dot_q5_1, 1);
+    {
+        static const int s32[] = {0}, dm[] = {0, 2};
+        failures += check_product("q8_0", 8, mt_dot_q8_0_scalar, MT_Q8_0, s32, 1, 0) + check_product("q4_1", 3, mt_dot_q4_1_scalar, 20, dm, 2, 1)
+                  + check_product("q5_0", 6, mt_dot_q5_0_scalar, 22, s32, 1, 1) + check_product("q5_1", 7, mt_dot_q5_1_scalar, 24, dm, 2, 1);
+    }
     printf(failures ? "FAILED\n" : "all equal\n");
     return failures ? 1 : 0;
 }

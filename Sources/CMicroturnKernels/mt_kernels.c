@@ -67,22 +67,22 @@ static void unpack_u32(const uint8_t *w, int type, uint8_t u[32]) {
 }
 
 static float dot_u32_scalar(const uint8_t *w, const uint8_t *a, int n, int type) {
-    float s[8] = {0}, o[8] = {0};
+    float s[8] = {0}, o = 0;
     int bytes = mt_u32_block(type);
-    for (int b = 0; b < n / 32; b++, w += bytes, a += MT_Q8_0) {
+    for (int b = 0; b < n / 32; b++, w += bytes, a += MT_Q8_1) {
         uint8_t u[32];
         unpack_u32(w, type, u);
-        const int8_t *y = (const int8_t *)(a + 2);
-        float da = mt_half(a), scale = mt_half(w) * da;
-        float c = type == MT_GGML_Q5_0 ? scale * -16.0f : mt_half(w + 2) * da;
+        const int8_t *y = (const int8_t *)(a + 8);
+        float dw = mt_half(w), scale = dw * mt_half(a);
+        float m = type == MT_GGML_Q5_0 ? dw * -16.0f : mt_half(w + 2);
         for (int l = 0; l < 8; l++) {
-            int32_t p = 0, q = 0;
-            for (int i = 4 * l; i < 4 * l + 4; i++) p += (int32_t)u[i] * (int32_t)y[i], q += y[i];
+            int32_t p = 0;
+            for (int i = 4 * l; i < 4 * l + 4; i++) p += (int32_t)u[i] * (int32_t)y[i];
             s[l] = s[l] + (float)p * scale;
-            o[l] = o[l] + (float)q * c;
         }
+        o = o + m * mt_f32(a + 4);
     }
-    return mt_sum8(s) + mt_sum8(o);
+    return mt_sum8(s) + o;
 }
 
 float mt_dot_q4_1_scalar(const void *w, const void *a, int n) { return dot_u32_scalar(w, a, n, MT_GGML_Q4_1); }
@@ -167,6 +167,9 @@ static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn
 // Four-row kernels where the variant has them; otherwise four calls of the one-row kernel.
 typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
 static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K, dot4_q4_1, dot4_q5_0, dot4_q5_1;
+// Two rows against four tokens where the variant has it (activations shared by the two rows).
+typedef void (*mt_dot2x4_fn)(const uint8_t *, size_t, const uint8_t *const *, int, float *);
+static mt_dot2x4_fn dot2x4_q8_0, dot2x4_q4_1, dot2x4_q5_0, dot2x4_q5_1;
 // Q4_0 repacked eight rows together (mt_repack_q4_0x8): one or four tokens, out[8 * t + row].
 static mt_x8_fn q4_0x8 = mt_q4_0x8_scalar, q4_Kx8 = mt_q4_Kx8_scalar;
 
@@ -183,6 +186,8 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
         dot_q4_1 = mt_dot_q4_1_avx2, dot_q5_0 = mt_dot_q5_0_avx2, dot_q5_1 = mt_dot_q5_1_avx2;
         dot4_q4_1 = mt_dot4_q4_1_avx2, dot4_q5_0 = mt_dot4_q5_0_avx2, dot4_q5_1 = mt_dot4_q5_1_avx2;
+        dot2x4_q8_0 = mt_dot2x4_q8_0_avx2, dot2x4_q4_1 = mt_dot2x4_q4_1_avx2;
+        dot2x4_q5_0 = mt_dot2x4_q5_0_avx2, dot2x4_q5_1 = mt_dot2x4_q5_1_avx2;
     }
 #elif defined(__aarch64__)
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
@@ -257,24 +262,45 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
                int n, float *out, size_t out_stride) {
     mt_dot_fn one;
     mt_dot4_fn four = NULL;
+    mt_dot2x4_fn two = NULL;
     switch (type) {
     case 0: one = dot_f32; break;
     case 1: one = dot_f16; break;
     case 30: one = dot_bf16; break;
-    case 8: one = dot_q8_0, four = dot4_q8_0; break;
+    case 8: one = dot_q8_0, four = dot4_q8_0, two = dot2x4_q8_0; break;
     case 2: one = dot_q4_0; break;
     case 12: one = dot_q4_K, four = dot4_q4_K; break;
     case 13: one = dot_q5_K, four = dot4_q5_K; break;
     case 14: one = dot_q6_K, four = dot4_q6_K; break;
-    case MT_GGML_Q4_1: one = dot_q4_1, four = dot4_q4_1; break;
-    case MT_GGML_Q5_0: one = dot_q5_0, four = dot4_q5_0; break;
-    case MT_GGML_Q5_1: one = dot_q5_1, four = dot4_q5_1; break;
+    case MT_GGML_Q4_1: one = dot_q4_1, four = dot4_q4_1, two = dot2x4_q4_1; break;
+    case MT_GGML_Q5_0: one = dot_q5_0, four = dot4_q5_0, two = dot2x4_q5_0; break;
+    case MT_GGML_Q5_1: one = dot_q5_1, four = dot4_q5_1, two = dot2x4_q5_1; break;
     case MT_TYPE_Q4_0X8: return product_x8(q4_0x8, (size_t)(n / 32) * MT_Q4_0X8, weights, rows, activations, tokens, n, out, out_stride);
     case MT_TYPE_Q4_KX8: return product_x8(q4_Kx8, (size_t)(n / 256) * MT_Q4_KX8_BLOCK, weights, rows, activations, tokens, n, out, out_stride);
     default: return -1;
     }
     const uint8_t *const *a = (const uint8_t *const *)activations;
-    for (int r = 0; r < rows; r++) {
+    int r = 0;
+    if (two) {
+        // Row pairs meet the tokens four at a time; what is left goes on below.
+        for (; r + 2 <= rows && tokens >= 4; r += 2) {
+            const uint8_t *w = (const uint8_t *)weights + (size_t)r * row_bytes;
+            int t = 0;
+            for (; t + 4 <= tokens; t += 4) {
+                float y[8];
+                two(w, row_bytes, a + t, n, y);
+                for (int i = 0; i < 4; i++) {
+                    out[(size_t)(t + i) * out_stride + r] = y[i];
+                    out[(size_t)(t + i) * out_stride + r + 1] = y[4 + i];
+                }
+            }
+            for (; t < tokens; t++) {
+                out[(size_t)t * out_stride + r] = one(w, a[t], n);
+                out[(size_t)t * out_stride + r + 1] = one(w + row_bytes, a[t], n);
+            }
+        }
+    }
+    for (; r < rows; r++) {
         const uint8_t *w = (const uint8_t *)weights + (size_t)r * row_bytes;
         int t = 0;
         if (four) {

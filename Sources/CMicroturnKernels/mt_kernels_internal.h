@@ -107,7 +107,7 @@ static inline int mt_u32_block(int type) { return type == MT_GGML_Q4_1 ? 20 : ty
 static inline int mt_u32_qs_at(int type) { return type == MT_GGML_Q4_1 ? 4 : type == MT_GGML_Q5_0 ? 6 : 8; }
 
 // Block sizes in bytes.
-enum { MT_Q8_0 = 34, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292, MT_Q4_0X8 = 144 };
+enum { MT_Q8_0 = 34, MT_Q8_1 = 40, MT_Q4_0 = 18, MT_Q4_K = 144, MT_Q5_K = 176, MT_Q6_K = 210, MT_Q8_K = 292, MT_Q4_0X8 = 144 };
 
 // The repacked layouts read without SIMD (mt_repack.c): one or four tokens, out[8 * t + row].
 void mt_q4_0x8_scalar(const uint8_t *w, const uint8_t *const *a, int n, int nt, float *out);
@@ -133,6 +133,11 @@ float mt_dot_q5_1_avx2(const uint8_t *w, const uint8_t *a, int n);
 void mt_dot4_q4_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q5_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q5_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+// Two weight rows (`row_bytes` apart) against four activation rows: out[4 * r + t].
+void mt_dot2x4_q8_0_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
+void mt_dot2x4_q4_1_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
+void mt_dot2x4_q5_0_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
+void mt_dot2x4_q5_1_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
 #endif
 
 #if defined(__aarch64__)

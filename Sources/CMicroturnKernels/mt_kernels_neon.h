@@ -212,15 +212,14 @@ MT_TARGET float MT_NAME(mt_dot_q6_K)(const uint8_t *w, const uint8_t *a, int n) 
 }
 
 // Q4_1, Q5_0, Q5_1: the block's unsigned values (elements 0-15, then 16-31, plus 16 where the high
-// bit is set) against the activations; the activations' sums of four carry the min (or Q5_0's
-// offset).
+// bit is set) against the activations (Q8_1: their block sum carries the min, or Q5_0's offset).
 static inline MT_TARGET float MT_NAME(u32)(const uint8_t *w, const uint8_t *a, int n, int type) {
     const uint8x16_t low4 = vdupq_n_u8(0xF), high = vdupq_n_u8(0x10);
     const uint8x16_t bit = vcombine_u8(vcreate_u8(0x8040201008040201ull), vcreate_u8(0x8040201008040201ull));
-    const int8x16_t ones = vdupq_n_s8(1);
     const int bytes = mt_u32_block(type), qs_at = mt_u32_qs_at(type);
-    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0), o0 = vdupq_n_f32(0), o1 = vdupq_n_f32(0);
-    for (int b = 0; b < n / 32; b++, w += bytes, a += MT_Q8_0) {
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    float o = 0;
+    for (int b = 0; b < n / 32; b++, w += bytes, a += MT_Q8_1) {
         uint8x16_t q = vld1q_u8(w + qs_at), lo = vandq_u8(q, low4), hi = vshrq_n_u8(q, 4);
         if (type != MT_GGML_Q4_1) {
             uint32_t qh;
@@ -231,23 +230,19 @@ static inline MT_TARGET float MT_NAME(u32)(const uint8_t *w, const uint8_t *a, i
             lo = vorrq_u8(lo, vandq_u8(vtstq_u8(h0, bit), high));
             hi = vorrq_u8(hi, vandq_u8(vtstq_u8(h1, bit), high));
         }
-        int8x16_t y0 = vld1q_s8((const int8_t *)a + 2), y1 = vld1q_s8((const int8_t *)a + 18);
+        int8x16_t y0 = vld1q_s8((const int8_t *)a + 8), y1 = vld1q_s8((const int8_t *)a + 24);
         int32x4_t p0 = MT_NAME(quads)(vdupq_n_s32(0), vreinterpretq_s8_u8(lo), y0);
         int32x4_t p1 = MT_NAME(quads)(vdupq_n_s32(0), vreinterpretq_s8_u8(hi), y1);
-        int32x4_t q0 = MT_NAME(quads)(vdupq_n_s32(0), ones, y0), q1 = MT_NAME(quads)(vdupq_n_s32(0), ones, y1);
-        float da = mt_half_hw(a), scale = mt_half_hw(w) * da;
-        float c = type == MT_GGML_Q5_0 ? scale * -16.0f : mt_half_hw(w + 2) * da;
+        float dw = mt_half_hw(w), scale = dw * mt_half_hw(a);
+        float m = type == MT_GGML_Q5_0 ? dw * -16.0f : mt_half_hw(w + 2);
         s0 = vaddq_f32(s0, vmulq_f32(vcvtq_f32_s32(p0), vdupq_n_f32(scale)));
         s1 = vaddq_f32(s1, vmulq_f32(vcvtq_f32_s32(p1), vdupq_n_f32(scale)));
-        o0 = vaddq_f32(o0, vmulq_f32(vcvtq_f32_s32(q0), vdupq_n_f32(c)));
-        o1 = vaddq_f32(o1, vmulq_f32(vcvtq_f32_s32(q1), vdupq_n_f32(c)));
+        o = o + m * mt_f32(a + 4);
     }
-    float s[8], o[8];
+    float s[8];
     vst1q_f32(s, s0);
     vst1q_f32(s + 4, s1);
-    vst1q_f32(o, o0);
-    vst1q_f32(o + 4, o1);
-    return mt_sum8(s) + mt_sum8(o);
+    return mt_sum8(s) + o;
 }
 
 MT_TARGET float MT_NAME(mt_dot_q4_1)(const uint8_t *w, const uint8_t *a, int n) { return MT_NAME(u32)(w, a, n, MT_GGML_Q4_1); }

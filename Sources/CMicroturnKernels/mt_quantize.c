@@ -22,18 +22,37 @@ static uint16_t float_to_half(float f) {
     return (uint16_t)(sign | h);
 }
 
+// One block of 32: the f16 scale at `d`, the values at `q`; returns the sum of the values.
+static int32_t quantize_block_q8(const float *x, uint8_t *d, int8_t *q) {
+    float amax = 0;
+    for (int i = 0; i < 32; i++) {
+        float a = fabsf(x[i]);
+        amax = a > amax ? a : amax;
+    }
+    float id = amax != 0 ? 127.0f / amax : 0;
+    uint16_t h = float_to_half(amax / 127);
+    memcpy(d, &h, 2);
+    int32_t sum = 0;
+    for (int i = 0; i < 32; i++) {
+        float r = (x[i] * id + 12582912.0f) - 12582912.0f;  // nearest even (|value| <= 127)
+        q[i] = (int8_t)(int)r;
+        sum += q[i];
+    }
+    return sum;
+}
+
 void mt_quantize_q8_0(const float *x, int n, void *out) {
     uint8_t *o = out;
-    for (int b = 0; b < n / 32; b++, x += 32, o += MT_Q8_0) {
-        float amax = 0;
-        for (int i = 0; i < 32; i++) {
-            float a = fabsf(x[i]);
-            amax = a > amax ? a : amax;
-        }
-        float d = amax / 127, id = d != 0 ? 1 / d : 0;
-        uint16_t h = float_to_half(d);
-        memcpy(o, &h, 2);
-        for (int i = 0; i < 32; i++) o[2 + i] = (uint8_t)(int8_t)(int)roundf(x[i] * id);
+    for (int b = 0; b < n / 32; b++, x += 32, o += MT_Q8_0) quantize_block_q8(x, o, (int8_t *)(o + 2));
+}
+
+void mt_quantize_q8_1(const float *x, int n, void *out) {
+    uint8_t *o = out;
+    for (int b = 0; b < n / 32; b++, x += 32, o += MT_Q8_1) {
+        int32_t sum = quantize_block_q8(x, o, (int8_t *)(o + 8));
+        float s = mt_half(o) * (float)sum;
+        memset(o + 2, 0, 2);
+        memcpy(o + 4, &s, 4);
     }
 }
 

@@ -6,7 +6,7 @@ import CMicroturnKernels
 public enum VecDot {
     /// The form activations take against a weight type.
     public enum Activation: Sendable, Equatable {
-        case f32, f16, bf16, q8_0, q8_K
+        case f32, f16, bf16, q8_0, q8_1, q8_K
 
         /// Bytes of `count` activations in this form.
         public func bytes(_ count: Int) -> Int {
@@ -14,6 +14,7 @@ public enum VecDot {
             case .f32: 4 * count
             case .f16, .bf16: 2 * count
             case .q8_0: count / 32 * 34
+            case .q8_1: count / 32 * QuantizeActivations.q8_1BlockBytes
             case .q8_K: count / 256 * QuantizeActivations.q8KBlockBytes
             }
         }
@@ -23,7 +24,8 @@ public enum VecDot {
         switch weight {
         case .f16: .f16
         case .bf16: .bf16
-        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: .q8_0
+        case .q8_0, .q4_0: .q8_0
+        case .q4_1, .q5_0, .q5_1: .q8_1
         case .q4_K, .q5_K, .q6_K: .q8_K
         default: .f32
         }
@@ -38,6 +40,7 @@ public enum VecDot {
         case .f16: mt_quantize_f16(x, n, out)
         case .bf16: mt_quantize_bf16(x, n, out)
         case .q8_0: mt_quantize_q8_0(x, n, out)
+        case .q8_1: mt_quantize_q8_1(x, n, out)
         case .q8_K: mt_quantize_q8_K(x, n, out)
         }
     }
@@ -49,6 +52,7 @@ public enum VecDot {
         case .f16: for i in 0..<count { out.storeBytes(of: Float16(x[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self) }
         case .bf16: for i in 0..<count { out.storeBytes(of: bf16(x[i]), toByteOffset: 2 * i, as: UInt16.self) }
         case .q8_0: QuantizeActivations.q8_0(x, count: count, into: out)
+        case .q8_1: QuantizeActivations.q8_1(x, count: count, into: out)
         case .q8_K: QuantizeActivations.q8_K(x, count: count, into: out)
         }
     }
@@ -142,32 +146,29 @@ public enum VecDot {
         return sum8(s)
     }
 
-    /// Q4_1, Q5_0, Q5_1 against Q8_0, in the kernels' float order (mt_kernels.h): the unsigned
-    /// values' dots of four with the activations times d * da in eight running sums, the
-    /// activations' sums of four times m * da (Q5_0: d * da * -16) in eight more.
+    /// Q4_1, Q5_0, Q5_1 against Q8_1, in the kernels' float order (mt_kernels.h): the unsigned
+    /// values' dots of four with the activations times d * da in eight running sums, and m (Q5_0:
+    /// d * -16) times the activations' block sum in one more.
     static func small(_ w: UnsafeRawPointer, _ type: GGMLType, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var s = [Float](repeating: 0, count: 8), o = s
+        var s = [Float](repeating: 0, count: 8), o: Float = 0
         let bytes = type.block.bytes
         for b in 0..<(count / 32) {
-            let wb = w + bytes * b, ab = a + 34 * b
+            let wb = w + bytes * b, ab = a + QuantizeActivations.q8_1BlockBytes * b
             let qh: UInt32 = type == .q4_1 ? 0 : wb.loadUnaligned(fromByteOffset: type == .q5_0 ? 2 : 4, as: UInt32.self)
             let q = (wb + (type == .q4_1 ? 4 : type == .q5_0 ? 6 : 8)).assumingMemoryBound(to: UInt8.self)
-            let da = Dequantize.half(ab), scale = Dequantize.half(wb) * da
-            let c = type == .q5_0 ? scale * -16 : Dequantize.half(wb, 2) * da
+            let dw = Dequantize.half(wb), scale = dw * Dequantize.half(ab)
+            let m = type == .q5_0 ? dw * -16 : Dequantize.half(wb, 2)
             for l in 0..<8 {
-                var p: Int32 = 0, sum: Int32 = 0
+                var p: Int32 = 0
                 for i in (4 * l)..<(4 * l + 4) {
-                    let byte = q[i % 16], bitAt = UInt32(i)
-                    let u = Int32(i < 16 ? byte & 0xF : byte >> 4) | Int32((qh >> bitAt) & 1) << 4
-                    let y = Int32(ab.load(fromByteOffset: 2 + i, as: Int8.self))
-                    p += u * y
-                    sum += y
+                    let u = Int32(i < 16 ? q[i] & 0xF : q[i - 16] >> 4) | Int32((qh >> UInt32(i)) & 1) << 4
+                    p += u * Int32(ab.load(fromByteOffset: 8 + i, as: Int8.self))
                 }
                 s[l] = s[l] + Float(p) * scale
-                o[l] = o[l] + Float(sum) * c
             }
+            o = o + m * ab.loadUnaligned(fromByteOffset: 4, as: Float.self)
         }
-        return sum8(s) + sum8(o)
+        return sum8(s) + o
     }
 
     /// Q4_K and Q5_K against Q8_K: per sub-block of 32, scale x (values . activations); the mins

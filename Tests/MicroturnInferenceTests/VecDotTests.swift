@@ -54,6 +54,8 @@ import Testing
                 case .bf16: Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
                 case .q8_0:
                     Dequantize.half(p.baseAddress! + 34 * (i / 32)) * Float(Int8(bitPattern: p[34 * (i / 32) + 2 + i % 32]))
+                case .q8_1:
+                    Dequantize.half(p.baseAddress! + 40 * (i / 32)) * Float(Int8(bitPattern: p[40 * (i / 32) + 8 + i % 32]))
                 case .q8_K:
                     p.loadUnaligned(fromByteOffset: 292 * (i / 256), as: Float.self) * Float(Int8(bitPattern: p[292 * (i / 256) + 4 + i % 256]))
                 }
@@ -85,10 +87,19 @@ import Testing
             #expect(abs(Double(ours) - exact) <= 2e-6 * scale + 1e-9, "\(type.name): \(ours) vs \(exact)")
             // Quantizing the activations loses at most half a step per value, plus, for Q8_0, what
             // storing the scale as f16 costs (127 steps x 2^-11).
-            if kind == .q8_0 || kind == .q8_K {
+            if kind == .q8_0 || kind == .q8_1 || kind == .q8_K {
                 let step = Double(x.map { abs($0) }.max()!) / 127
                 let worst = zip(x, acts).map { abs(Double($0) - Double($1)) }.max()!
-                #expect(worst <= step * (0.5 + (kind == .q8_0 ? 127.0 / 2048 : 1e-3)))
+                #expect(worst <= step * (0.5 + (kind == .q8_K ? 1e-3 : 127.0 / 2048)))
+            }
+            // Q8_1 carries each block's sum: d times the sum of its values.
+            if kind == .q8_1 {
+                a.withUnsafeBytes { p in
+                    for b in 0..<(count / 32) {
+                        let values = (0..<32).reduce(0) { $0 + Int(Int8(bitPattern: p[40 * b + 8 + $1])) }
+                        #expect(p.loadUnaligned(fromByteOffset: 40 * b + 4, as: Float.self) == Dequantize.half(p.baseAddress! + 40 * b) * Float(values))
+                    }
+                }
             }
         }
     }
@@ -254,7 +265,7 @@ import Testing
 
     /// The C quantizers equal the Swift reference bit for bit: ordinary values, ties, zeros, huge
     /// and tiny ones (f16 subnormals and overflow), a single large value among small ones.
-    @Test(arguments: [GGMLType.f16, .bf16, .q8_0, .q4_K])
+    @Test(arguments: [GGMLType.f16, .bf16, .q8_0, .q4_1, .q4_K])
     func quantizersEqualTheReference(weight: GGMLType) {
         var rng = Random(state: 99 ^ UInt64(weight.rawValue))
         let kind = VecDot.activation(for: weight), count = 1024

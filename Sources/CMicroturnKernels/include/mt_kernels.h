@@ -2,7 +2,8 @@
 // product extension on aarch64), chosen at run time, each with a scalar twin it must equal
 // exactly. Blocks are ggml's. Weights: Q8_0 (f16 scale + 32 int8), Q4_0 (f16 scale + 16 bytes of
 // nibbles offset by 8), Q4_1, Q5_0, Q5_1 (32 values with a scale, and a min or an offset), Q4_K, Q5_K, Q6_K (256 values). Activations come from
-// MicroturnInference's QuantizeActivations: floats of the weights' own type against F32/F16/BF16, Q8_0 blocks against Q8_0/Q4_0/Q4_1/Q5_0/Q5_1, Q8_K blocks (f32 scale,
+// MicroturnInference's QuantizeActivations: floats of the weights' own type against F32/F16/BF16, Q8_0 blocks against Q8_0/Q4_0, Q8_1 blocks (f16 d, 2 bytes
+// of zero, f32 sum, 32 int8) against Q4_1/Q5_0/Q5_1, Q8_K blocks (f32 scale,
 // 256 int8, 16 int16 sums) against the K-quants; their values are never -128.
 //
 // Float order (the same in every variant, so results are equal bit for bit):
@@ -11,11 +12,11 @@
 // - Q8_0: eight running sums; sum l takes, block after block, (float)(the integer dot of
 //   elements 4l..4l+3 of the block) * (weight scale * activation scale); at the end
 //   ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
-// - Q4_1, Q5_0, Q5_1 (against Q8_0 activations): each value is an unsigned integer u (4 bits, or 5
+// - Q4_1, Q5_0, Q5_1 (against Q8_1 activations): each value is an unsigned integer u (4 bits, or 5
 //   with the block's 32 high bits) and x = d u + m (Q5_0: m = -16 d). Eight running sums as Q8_0's,
-//   sum l taking (float)(the integer dot of u 4l..4l+3 with the activations) * (d * da), and eight
-//   more, sum l taking (float)(the sum of activations 4l..4l+3) * (m * da), for Q5_0 (d * da) * -16;
-//   at the end each eight added up as above, then the first total plus the second.
+//   sum l taking (float)(the integer dot of u 4l..4l+3 with the activations) * (d * da), and one
+//   more taking m * sa block after block (sa: the activations' block sum, da * their integer sum);
+//   at the end the eight added up as above, plus the one.
 // - K-quants: one integer sum per block, then s += d * ad * isum (- dmin * ad * msum), in block order.
 // - F32, F16, BF16 (activations in the same type): eight running sums, sum l taking the products of
 //   elements i with i % 8 == l in order, added up as above.
@@ -77,10 +78,12 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
                int n, float *out, size_t out_stride);
 
 /// Activations converted for the dot products, as MicroturnInference's QuantizeActivations (the
-/// Swift reference) does, bit for bit: Q8_0 (d = max|x| / 127 stored as f16, q = round(x / d),
-/// halves away from zero), Q8_K (scale from the value of largest magnitude, q rounded to nearest
+/// Swift reference) does, bit for bit: Q8_0 (d = max|x| / 127 stored as f16, q = x * (127 / max|x|)
+/// rounded to nearest even, as llama.cpp's x86 code does), Q8_1 (the same, plus the block's sum
+/// d * (sum of q) as f32), Q8_K (scale from the value of largest magnitude, q rounded to nearest
 /// even, with its sums of 16), F16 and BF16 (round to nearest even).
 void mt_quantize_q8_0(const float *x, int n, void *out);
+void mt_quantize_q8_1(const float *x, int n, void *out);
 void mt_quantize_q8_K(const float *x, int n, void *out);
 void mt_quantize_f16(const float *x, int n, void *out);
 void mt_quantize_bf16(const float *x, int n, void *out);
