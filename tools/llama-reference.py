@@ -4,14 +4,16 @@ checked against: the same GGUF files, the same questions.
 
   tools/llama-reference.py logits --model F.gguf --tokens 1,2,3 --out F.f32
       Logits of every position, raw little-endian float32, row-major (one row per position).
-      The key/value cache is kept in F32 so an F32 model is compared at full precision.
+      The key/value cache is kept in F32 (so an F32 model is compared at full precision) unless
+      --kv-cache f16.
   tools/llama-reference.py tokenize --model F.gguf (--text "..." | --texts-json F.json) [--no-special]
       Token ids, comma-separated, as llama.cpp's tokenizer gives them (no BOS added); with
       --texts-json (a JSON list of strings), a JSON list of id lists.
   tools/llama-reference.py generate --model F.gguf --tokens 1,2,3 -n 32
       Greedy continuation, comma-separated token ids.
-  tools/llama-reference.py bench --model F.gguf --threads N --prefill 128 --decode 64
-      Prints {"prefill_s": ..., "decode_s": ...}: one prefill of N tokens, then N greedy decodes.
+  tools/llama-reference.py bench --model F.gguf --threads N --prefill 128 --decode 64 [--ttft 200] [--kv-cache f16|f32]
+      Prints {"prefill_s": ..., "decode_s": ..., "ttft_s": ...}: one prefill of N tokens, then N greedy
+      decodes, then the time to the first token of a fresh --ttft-token prompt.
   tools/llama-reference.py quantize --model F32.gguf --out Q.gguf --type Q4_K_M
       llama.cpp's own quantizer (K-quants: Q4_K_M mixes Q4_K and Q6_K; rows that are not whole
       256-blocks fall back to Q5_0/Q5_1/Q8_0). Quantized input is requantized. Types: F32 F16 Q4_0
@@ -41,9 +43,9 @@ except ImportError as e:
 FTYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18}
 
 
-def load(path, n_ctx=512, logits_all=False, threads=1, vocab_only=False):
+def load(path, n_ctx=512, logits_all=False, threads=1, vocab_only=False, kv_type=0):
     kwargs = dict(model_path=path, n_ctx=n_ctx, logits_all=logits_all, n_threads=threads, n_threads_batch=threads,
-                  verbose=False, type_k=0, type_v=0, n_batch=n_ctx, vocab_only=vocab_only)
+                  verbose=False, type_k=kv_type, type_v=kv_type, n_batch=n_ctx, vocab_only=vocab_only)
     try:
         return llama_cpp.Llama(flash_attn=False, **kwargs)
     except TypeError:
@@ -79,6 +81,7 @@ def main():
     lg.add_argument("--model", required=True)
     lg.add_argument("--tokens", required=True)
     lg.add_argument("--out", required=True)
+    lg.add_argument("--kv-cache", choices=["f16", "f32"], default="f32")
     pp = sub.add_parser("perplexity")
     pp.add_argument("--model", required=True)
     pp.add_argument("--text", required=True)
@@ -98,6 +101,8 @@ def main():
     bn.add_argument("--threads", type=int, default=1)
     bn.add_argument("--prefill", type=int, default=128)
     bn.add_argument("--decode", type=int, default=64)
+    bn.add_argument("--ttft", type=int, default=200)
+    bn.add_argument("--kv-cache", choices=["f16", "f32"], default="f32")
     qz = sub.add_parser("quantize")
     qz.add_argument("--model", required=True)
     qz.add_argument("--out", required=True)
@@ -107,7 +112,7 @@ def main():
 
     if a.command == "logits":
         tokens = ids(a.tokens)
-        llm = load(a.model, n_ctx=max(64, len(tokens) + 8), logits_all=True)
+        llm = load(a.model, n_ctx=max(64, len(tokens) + 8), logits_all=True, kv_type=1 if a.kv_cache == "f16" else 0)
         llm.eval(tokens)
         np.asarray(llm.scores[: len(tokens)], dtype="<f4").tofile(a.out)
     elif a.command == "tokenize":
@@ -131,7 +136,7 @@ def main():
         print(",".join(str(t) for t in out))
     elif a.command == "bench":
         import time
-        llm = load(a.model, n_ctx=a.prefill + a.decode + 8, threads=a.threads)
+        llm = load(a.model, n_ctx=max(a.prefill + a.decode, a.ttft) + 8, threads=a.threads, kv_type=1 if a.kv_cache == "f16" else 0)
         n_vocab = llm.n_vocab()
         prompt = [(i * 7919 + 13) % (n_vocab - 3) + 3 for i in range(a.prefill)]
         llm.eval(prompt[:4])  # warm up (page in the weights, build the graphs), then start over
@@ -144,7 +149,14 @@ def main():
             llm.eval([token])
             token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
         t2 = time.perf_counter()
-        print(json.dumps({"prefill_s": t1 - t0, "decode_s": t2 - t1}))
+        # Time to first token: a fresh prompt of --ttft tokens read from an empty cache, and the
+        # first token chosen.
+        llm.reset()
+        t3 = time.perf_counter()
+        llm.eval([(i * 6007 + 29) % (n_vocab - 3) + 3 for i in range(a.ttft)])
+        int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        t4 = time.perf_counter()
+        print(json.dumps({"prefill_s": t1 - t0, "decode_s": t2 - t1, "ttft_s": t4 - t3}))
     elif a.command == "selftest":
         selftest()
     elif a.command == "perplexity":

@@ -22,3 +22,28 @@ void mt_attend(const float *q, const float *keys, const float *values, int posit
         for (int j = 0; j < d; j++) out[j] = out[j] + w * v[j];
     }
 }
+
+// The same with keys and values kept as F16, as llama.cpp computes with an F16 cache: the query is
+// rounded to F16 for the key dot products (mt_dot_f16), each softmax weight to F16 before it
+// scales its values.
+void mt_attend_f16(const float *q, const void *keys, const void *values, int positions, int d, size_t stride, float scale,
+                   float *scores, float *restrict out) {
+    uint16_t qh[d];
+    mt_quantize_f16(q, d, qh);
+    const uint8_t *k = keys, *v = values;
+    float best = -INFINITY, total = 0;
+    for (int p = 0; p < positions; p++) {
+        scores[p] = mt_dot_f16(qh, k + 2 * (size_t)p * stride, d) * scale;
+        if (scores[p] > best) best = scores[p];
+    }
+    for (int p = 0; p < positions; p++) {
+        scores[p] = expf(scores[p] - best);
+        total += scores[p];
+    }
+    for (int p = 0; p < positions; p++) {
+        float w = scores[p] / total;
+        uint16_t wh;
+        mt_quantize_f16(&w, 1, &wh);
+        mt_axpy_f16(out, mt_half((const uint8_t *)&wh), v + 2 * (size_t)p * stride, d);
+    }
+}

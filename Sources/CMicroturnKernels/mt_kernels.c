@@ -153,7 +153,14 @@ float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n) {
     return s;
 }
 
+void mt_axpy_f16_scalar(float *out, float w, const void *v, int n) {
+    const uint8_t *p = v;
+    for (int j = 0; j < n; j++) out[j] = out[j] + w * mt_half(p + 2 * j);
+}
+
 typedef float (*mt_dot_fn)(const uint8_t *, const uint8_t *, int);
+typedef void (*mt_axpy_fn)(float *, float, const void *, int);
+static mt_axpy_fn axpy_f16 = mt_axpy_f16_scalar;
 typedef void (*mt_x8_fn)(const uint8_t *, const uint8_t *const *, int, int, float *);
 
 static const char *variant = "scalar";
@@ -186,6 +193,7 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
         dot_q4_1 = mt_dot_q4_1_avx2, dot_q5_0 = mt_dot_q5_0_avx2, dot_q5_1 = mt_dot_q5_1_avx2;
         dot4_q4_1 = mt_dot4_q4_1_avx2, dot4_q5_0 = mt_dot4_q5_0_avx2, dot4_q5_1 = mt_dot4_q5_1_avx2;
+        axpy_f16 = mt_axpy_f16_avx2;
         dot2x4_q8_0 = mt_dot2x4_q8_0_avx2, dot2x4_q4_1 = mt_dot2x4_q4_1_avx2;
         dot2x4_q5_0 = mt_dot2x4_q5_0_avx2, dot2x4_q5_1 = mt_dot2x4_q5_1_avx2;
     }
@@ -195,12 +203,14 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot_f32 = mt_dot_f32_neon_dotprod, dot_f16 = mt_dot_f16_neon_dotprod, dot_bf16 = mt_dot_bf16_neon_dotprod;
         dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod, q4_0x8 = mt_q4_0x8_neon_dotprod, q4_Kx8 = mt_q4_Kx8_neon_dotprod;
         dot_q5_K = mt_dot_q5_K_neon_dotprod, dot_q6_K = mt_dot_q6_K_neon_dotprod;
+        axpy_f16 = mt_axpy_f16_neon;
         dot_q4_1 = mt_dot_q4_1_neon_dotprod, dot_q5_0 = mt_dot_q5_0_neon_dotprod, dot_q5_1 = mt_dot_q5_1_neon_dotprod;
     } else {
         variant = "neon";
         dot_f32 = mt_dot_f32_neon, dot_f16 = mt_dot_f16_neon, dot_bf16 = mt_dot_bf16_neon;
         dot_q8_0 = mt_dot_q8_0_neon, dot_q4_K = mt_dot_q4_K_neon, q4_0x8 = mt_q4_0x8_neon, q4_Kx8 = mt_q4_Kx8_neon;
         dot_q5_K = mt_dot_q5_K_neon, dot_q6_K = mt_dot_q6_K_neon;
+        axpy_f16 = mt_axpy_f16_neon;
         dot_q4_1 = mt_dot_q4_1_neon, dot_q5_0 = mt_dot_q5_0_neon, dot_q5_1 = mt_dot_q5_1_neon;
     }
 #endif
@@ -217,6 +227,7 @@ float mt_dot_q4_K(const void *w, const void *a, int n) { return dot_q4_K(w, a, n
 float mt_dot_q5_K(const void *w, const void *a, int n) { return dot_q5_K(w, a, n); }
 float mt_dot_q6_K(const void *w, const void *a, int n) { return dot_q6_K(w, a, n); }
 float mt_dot_q4_1(const void *w, const void *a, int n) { return dot_q4_1(w, a, n); }
+void mt_axpy_f16(float *out, float w, const void *v, int n) { axpy_f16(out, w, v, n); }
 float mt_dot_q5_0(const void *w, const void *a, int n) { return dot_q5_0(w, a, n); }
 float mt_dot_q5_1(const void *w, const void *a, int n) { return dot_q5_1(w, a, n); }
 
@@ -313,4 +324,16 @@ int mt_product(int type, const void *weights, size_t row_bytes, int rows, const 
         for (; t < tokens; t++) out[(size_t)t * out_stride + r] = one(w, a[t], n);
     }
     return 0;
+}
+
+// Reads n bytes (a multiple of 64) as the engines read weights, in wide loads, and returns a value
+// that depends on every byte (so no load can be left out). For the bench's bandwidth ceiling.
+uint64_t mt_read_bytes(const void *p, size_t n) {
+    const uint64_t *w = p;
+    uint64_t a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0, h = 0;
+    for (size_t i = 0; i < n / 8; i += 8) {
+        a ^= w[i], b ^= w[i + 1], c ^= w[i + 2], d ^= w[i + 3];
+        e ^= w[i + 4], f ^= w[i + 5], g ^= w[i + 6], h ^= w[i + 7];
+    }
+    return a ^ b ^ c ^ d ^ e ^ f ^ g ^ h;
 }

@@ -8,6 +8,7 @@ public enum ConfigSchema {
         .string("board.description", \.board.description),
         .int("board.threads", 1...64, \.board.threads),
         .string("board.camera", \.board.camera),
+        .string("model.kv_cache", oneOf: ["f16", "f32"], \.model.kvCache),
         .string("audio.capture_device", \.audio.captureDevice),
         .string("audio.playback_device", \.audio.playbackDevice),
         .int("audio.rate", 8_000...192_000, \.audio.rate),

@@ -11,8 +11,14 @@ public struct MicroturnConfig: Sendable, Equatable {
     public var commands = Commands()
     public var reps = Reps()
     public var link = Link()
+    public var model = Model()
 
     public init() {}
+
+    public struct Model: Sendable, Equatable {
+        /// How the engine keeps keys and values: "f16" (half the memory, llama.cpp's default) or "f32".
+        public var kvCache = "f16"
+    }
 
     public struct Board: Sendable, Equatable {
         public var name = "builtin"

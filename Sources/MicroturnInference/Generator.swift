@@ -72,10 +72,10 @@ public final class Generator {
 
     /// A model file's generator; a chat template it has but this engine refuses is an error, and
     /// so is a vocabulary that does not match the model's embedding.
-    public convenience init(path: String, threads: Int = 1) throws {
+    public convenience init(path: String, threads: Int = 1, kvCache: KVCache.Precision = .f32) throws {
         let file = try GGUFFile(path: path)
         let tokenizer = try Tokenizer(file: file), template = try ChatTemplate(file: file)
-        let transformer = try Transformer(file: file, threads: threads)
+        let transformer = try Transformer(file: file, threads: threads, kvCache: kvCache)
         guard tokenizer.tokens.count <= transformer.config.vocabulary else {
             throw GGUFError.badMetadata(path: path, key: "tokenizer.ggml.tokens",
                                         reason: "has \(tokenizer.tokens.count) tokens, but the model's embedding has \(transformer.config.vocabulary) rows; re-convert the model")

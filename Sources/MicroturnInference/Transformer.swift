@@ -36,12 +36,16 @@ public final class Transformer {
     let packedWeights = PackedWeights()
     /// Bytes of weights copied into memory by repacking.
     public var repackedBytes: Int { packedWeights.bytes }
+    /// Bytes the key/value cache holds now.
+    public var cacheBytes: Int { cache.bytes }
 
-    public convenience init(path: String, threads: Int = 1) throws(GGUFError) {
-        try self.init(file: GGUFFile(path: path), threads: threads)
+    public convenience init(path: String, threads: Int = 1, kvCache: KVCache.Precision = .f32) throws(GGUFError) {
+        try self.init(file: GGUFFile(path: path), threads: threads, kvCache: kvCache)
     }
 
-    public init(file: GGUFFile, threads: Int = 1) throws(GGUFError) {
+    /// `kvCache`: how keys and values are kept (F32 by default: the engine's reference results;
+    /// F16 halves the cache, as llama.cpp does by default).
+    public init(file: GGUFFile, threads: Int = 1, kvCache: KVCache.Precision = .f32) throws(GGUFError) {
         self.file = file
         pool = threads > 1 ? WorkerPool(threads: threads) : nil
         let c = try ModelConfig(file)
@@ -104,7 +108,7 @@ public final class Transformer {
         } else {
             output = packedWeights.pack([embedding], of: try w.tensor("token_embd.weight"), in: file)[0]
         }
-        cache = KVCache(layers: c.layers, heads: c.kvHeads, dim: c.headDim, limit: c.contextLength)
+        cache = KVCache(layers: c.layers, heads: c.kvHeads, dim: c.headDim, limit: c.contextLength, precision: kvCache)
     }
 
     /// Forgets every position.
@@ -208,6 +212,7 @@ public final class Transformer {
         }
         cache.store(layer: index, first: position, count: n, keys: k.floats, values: v.floats, stride: kvDim)
         let out = Activations(rows: n, cols: qDim), first = position, scale = c.attentionScale, cache = self.cache
+        let f16 = cache.precision == .f16
         // One job per token and key/value head: its query heads in turn, token t seeing positions
         // 0...first + t.
         let heads = { (job: Int) in
@@ -215,7 +220,12 @@ public final class Transformer {
             let keys = cache.keys(layer: index, head: kvh), values = cache.values(layer: index, head: kvh)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { scores in
                 for hd in (kvh * group)..<((kvh + 1) * group) {
-                    mt_attend(q.row(t) + hd * d, keys, values, Int32(positions), Int32(d), d, scale, scores.baseAddress!, out.row(t) + hd * d)
+                    if f16 {
+                        mt_attend_f16(q.row(t) + hd * d, keys, values, Int32(positions), Int32(d), d, scale, scores.baseAddress!, out.row(t) + hd * d)
+                    } else {
+                        mt_attend(q.row(t) + hd * d, keys.assumingMemoryBound(to: Float.self), values.assumingMemoryBound(to: Float.self),
+                                  Int32(positions), Int32(d), d, scale, scores.baseAddress!, out.row(t) + hd * d)
+                    }
                 }
             }
         }

@@ -51,7 +51,7 @@ struct ModelChat: ParsableCommand {
 
     func run() throws {
         try withExitCodes {
-            let generator = try Generator(path: model, threads: threads.resolve())
+            let generator = try Generator(path: model, threads: threads.resolve(), kvCache: threads.precision())
             guard generator.template != nil else { throw Generator.Failure.noTemplate(path: model) }
             var options = Generator.Options()
             options.budget = n

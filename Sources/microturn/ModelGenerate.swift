@@ -35,7 +35,7 @@ struct ModelGenerate: ParsableCommand {
         try withExitCodes {
             let file = try GGUFFile(path: model)
             // (A chat template the engine refuses does not matter to plain continuation.)
-            let generator = Generator(transformer: try Transformer(file: file, threads: threads.resolve()), tokenizer: try Tokenizer(file: file),
+            let generator = Generator(transformer: try Transformer(file: file, threads: threads.resolve(), kvCache: threads.precision()), tokenizer: try Tokenizer(file: file),
                                       template: try? ChatTemplate(file: file))
             let ids = generator.textPrompt(prompt)
             guard !ids.isEmpty else { throw UsageError(message: "--prompt: the prompt has no tokens") }

@@ -40,7 +40,7 @@ struct ModelLogits: ParsableCommand {
                 return v
             }
             guard !ids.isEmpty else { throw UsageError(message: "--tokens: give at least one token id") }
-            let transformer = try Transformer(path: model, threads: threads.resolve())
+            let transformer = try Transformer(path: model, threads: threads.resolve(), kvCache: threads.precision())
             if let bad = ids.first(where: { $0 >= transformer.config.vocabulary }) {
                 throw UsageError(message: "--tokens: \(bad) is outside the vocabulary (0..<\(transformer.config.vocabulary))")
             }

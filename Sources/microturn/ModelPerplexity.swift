@@ -45,7 +45,7 @@ struct ModelPerplexity: ParsableCommand {
             guard let body = String(data: data, encoding: .utf8) else { throw UsageError(message: "--text \(text): not UTF-8 text") }
             let file = try GGUFFile(path: model)
             let tokenizer = try Tokenizer(file: file)
-            let transformer = try Transformer(file: file, threads: threads.resolve())
+            let transformer = try Transformer(file: file, threads: threads.resolve(), kvCache: threads.precision())
             guard ctx <= transformer.config.contextLength else {
                 throw UsageError(message: "--ctx \(ctx) is more than the model's context of \(transformer.config.contextLength) tokens")
             }

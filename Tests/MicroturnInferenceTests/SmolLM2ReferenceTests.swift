@@ -92,6 +92,20 @@ import Testing
         let theirs = try Self.llamaLogits(path, tokens)
         let range = Double(theirs.max()! - theirs.min()!)
         #expect(Self.errors(ours, theirs, range: range).max <= 1e-4)
+        // An F16 key/value cache (llama.cpp's default) against llama.cpp's: half the memory, and
+        // within float rounding of F16 (the two round the query and the softmax weights to F16
+        // at the same places, not in the same order).
+        let half = try Transformer(path: path, threads: 2, kvCache: .f16)
+        let ours16 = try half.forward(tokens: tokens, allLogits: true)
+        #expect(half.cacheBytes * 2 == generator.transformer.cacheBytes)
+        let out = ReferenceTools.temp("ref16.f32")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = try ReferenceTools.run(["tools/llama-reference.py", "logits", "--model", path, "--tokens", tokens.map(String.init).joined(separator: ","),
+                                    "--out", out, "--kv-cache", "f16"])
+        let theirs16 = try Data(contentsOf: URL(fileURLWithPath: out)).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let e16 = Self.errors(ours16, theirs16, range: range)
+        #expect(e16.max <= 2e-3, "F16 cache: max difference \(e16.max) of the range")
+        print("SmolLM2 F32 weights: F16 key/value cache, max |ours - llama.cpp (F16 cache)| \(e16.max) of the range; cache \(half.cacheBytes) bytes against \(generator.transformer.cacheBytes) in F32")
         for question in ["What is a squat?", "Name three fruits.", "How do I reset the kiosk when the screen is frozen?"] {
             let prompt = try generator.chatPrompt([ChatMessage(.user, question)], budget: 64)
             var options = Generator.Options()

@@ -51,6 +51,7 @@ void mt_dot4_q5_0(const void *weights, const void *a0, const void *a1, const voi
 void mt_dot4_q5_1(const void *weights, const void *a0, const void *a1, const void *a2, const void *a3, int n, float *out);
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Q4_0 rows repacked eight together, so one activation block meets eight rows in one vector: per
 /// group of eight rows and block, the eight f16 scales (16 bytes), then four runs of 32 bytes, run q
@@ -94,6 +95,16 @@ void mt_quantize_bf16(const float *x, int n, void *out);
 void mt_attend(const float *q, const float *keys, const float *values, int positions, int d, size_t stride, float scale,
                float *scores, float *out);
 
+/// The same with keys and values in F16 (`stride` in elements): the query is rounded to F16 for the
+/// key dot products and each softmax weight to F16 before it scales its values, as llama.cpp does
+/// with an F16 cache. Results are not those of mt_attend.
+void mt_attend_f16(const float *q, const void *keys, const void *values, int positions, int d, size_t stride, float scale,
+                   float *scores, float *out);
+
+/// out[j] = out[j] + w * v[j] for j < n, v in F16 (each element as its own product and sum).
+void mt_axpy_f16(float *out, float w, const void *v, int n);
+void mt_axpy_f16_scalar(float *out, float w, const void *v, int n);
+
 float mt_dot_f32_scalar(const void *weights, const void *activations, int n);
 float mt_dot_f16_scalar(const void *weights, const void *activations, int n);
 float mt_dot_bf16_scalar(const void *weights, const void *activations, int n);
@@ -105,6 +116,10 @@ float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q4_1_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q5_0_scalar(const void *weights, const void *activations, int n);
 float mt_dot_q5_1_scalar(const void *weights, const void *activations, int n);
+
+/// Reads `n` bytes (a multiple of 64) in wide loads; the result depends on every byte. The bench
+/// measures read bandwidth with it, the way the kernels read weights.
+uint64_t mt_read_bytes(const void *p, size_t n);
 
 /// A hint to the CPU that this thread is spinning on a flag (x86 PAUSE, Arm YIELD).
 static inline void mt_spin_pause(void) {
