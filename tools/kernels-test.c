@@ -274,7 +274,7 @@ int main(void) {
                                   mt_dot_q5_1_neon_dotprod, 0);
     }
 #elif defined(__x86_64__)
-    if (strcmp(mt_kernels_variant(), "avx2") == 0) {
+    if (strncmp(mt_kernels_variant(), "avx2", 4) == 0) {
         failures += check_variant("avx2", mt_dot_f32_avx2, mt_dot_f16_avx2, mt_dot_bf16_avx2, mt_dot_q8_0_avx2, mt_q4_0x8_avx2, mt_dot_q4_K_avx2, mt_q4_Kx8_avx2, mt_dot_q5_K_avx2, mt_dot_q6_K_avx2,
                                   mt_dot_q4_1_avx2, mt_dot_q5_0_avx2, mt_dot_q5_1_avx2, 0);
     }

@@ -196,6 +196,13 @@ __attribute__((constructor)) static void choose_variant(void) {
         axpy_f16 = mt_axpy_f16_avx2;
         dot2x4_q8_0 = mt_dot2x4_q8_0_avx2, dot2x4_q4_1 = mt_dot2x4_q4_1_avx2;
         dot2x4_q5_0 = mt_dot2x4_q5_0_avx2, dot2x4_q5_1 = mt_dot2x4_q5_1_avx2;
+        if (__builtin_cpu_supports("avxvnni")) {
+            variant = "avx2-vnni";
+            dot_q8_0 = mt_dot_q8_0_avxvnni, dot4_q8_0 = mt_dot4_q8_0_avxvnni, dot2x4_q8_0 = mt_dot2x4_q8_0_avxvnni;
+            dot_q4_1 = mt_dot_q4_1_avxvnni, dot4_q4_1 = mt_dot4_q4_1_avxvnni, dot2x4_q4_1 = mt_dot2x4_q4_1_avxvnni;
+            dot_q5_0 = mt_dot_q5_0_avxvnni, dot4_q5_0 = mt_dot4_q5_0_avxvnni, dot2x4_q5_0 = mt_dot2x4_q5_0_avxvnni;
+            dot_q5_1 = mt_dot_q5_1_avxvnni, dot4_q5_1 = mt_dot4_q5_1_avxvnni, dot2x4_q5_1 = mt_dot2x4_q5_1_avxvnni;
+        }
     }
 #elif defined(__aarch64__)
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {

@@ -133,6 +133,21 @@ float mt_dot_q5_1_avx2(const uint8_t *w, const uint8_t *a, int n);
 void mt_dot4_q4_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q5_0_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
 void mt_dot4_q5_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *out);
+// Q8_0, Q4_1, Q5_0, Q5_1 with AVX-VNNI (the same integers as AVX2's, in fewer instructions).
+#define MT_X86_Q8_DECLARE(suffix) \
+    float mt_dot_q8_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q4_1_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q5_0_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    float mt_dot_q5_1_##suffix(const uint8_t *w, const uint8_t *a, int n); \
+    void mt_dot4_q8_0_##suffix(const uint8_t *w, const uint8_t *const *a, int n, float *out); \
+    void mt_dot4_q4_1_##suffix(const uint8_t *w, const uint8_t *const *a, int n, float *out); \
+    void mt_dot4_q5_0_##suffix(const uint8_t *w, const uint8_t *const *a, int n, float *out); \
+    void mt_dot4_q5_1_##suffix(const uint8_t *w, const uint8_t *const *a, int n, float *out); \
+    void mt_dot2x4_q8_0_##suffix(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out); \
+    void mt_dot2x4_q4_1_##suffix(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out); \
+    void mt_dot2x4_q5_0_##suffix(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out); \
+    void mt_dot2x4_q5_1_##suffix(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
+MT_X86_Q8_DECLARE(avxvnni)
 // Two weight rows (`row_bytes` apart) against four activation rows: out[4 * r + t].
 void mt_axpy_f16_avx2(float *out, float w, const void *v, int n);
 void mt_dot2x4_q8_0_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);

@@ -75,33 +75,6 @@ MT_AVX2 void mt_axpy_f16_avx2(float *out, float w, const void *v, int n) {
 // exactly those of the one-row kernel.
 #define MT_BODY static inline __attribute__((always_inline)) MT_AVX2
 
-// `nr` weight rows (1 or 2, `row_bytes` apart) against `nt` activation rows: out[nt * r + t].
-// Each activation block is loaded once for the rows.
-MT_BODY void q8_0_avx2(const uint8_t *w, size_t row_bytes, int nr, const uint8_t *const *a, int n, int nt, float *out) {
-    __m256 acc[2][4];
-    for (int r = 0; r < nr; r++) for (int t = 0; t < nt; t++) acc[r][t] = _mm256_setzero_ps();
-    for (int b = 0; b < n / 32; b++) {
-        __m256i x[2], magnitude[2];
-        float dw[2];
-        for (int r = 0; r < nr; r++) {
-            const uint8_t *wb = w + r * row_bytes + b * MT_Q8_0;
-            x[r] = _mm256_loadu_si256((const __m256i *)(wb + 2));
-            magnitude[r] = _mm256_sign_epi8(x[r], x[r]);
-            dw[r] = half_hw(wb);
-        }
-        for (int t = 0; t < nt; t++) {
-            const uint8_t *ab = a[t] + b * MT_Q8_0;
-            __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 2));
-            float da = half_hw(ab);
-            for (int r = 0; r < nr; r++) {
-                __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude[r], _mm256_sign_epi8(y, x[r])), _mm256_set1_epi16(1));
-                acc[r][t] = _mm256_add_ps(acc[r][t], _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da)));
-            }
-        }
-    }
-    for (int r = 0; r < nr; r++) for (int t = 0; t < nt; t++) out[nt * r + t] = sum8(acc[r][t]);
-}
-
 // Q4_0 repacked eight rows together (mt_repack_q4_0x8): lane i is row i. The nibbles go in
 // unsigned, each against four activations broadcast; the offset of 8 comes off as 8 x their sum.
 // (Sixteen-bit sums of eight maddubs results stay within range: 8 x 2 x 15 x 127 < 32768.)
@@ -271,51 +244,6 @@ MT_BODY void q6k_avx2(const uint8_t *w, const uint8_t *const *a, int n, int nt, 
     for (int t = 0; t < nt; t++) out[t] = s[t];
 }
 
-// Q4_1, Q5_0, Q5_1: the block's 32 unsigned values (element order: low nibbles, then high; plus 16
-// where the high bit is set) against each activation row (Q8_1: its block sum carries the min, or
-// Q5_0's offset). `nr` rows (1 or 2) as Q8_0's. Sixteen-bit pair sums stay within range:
-// 2 x 31 x 127 < 32768.
-MT_BODY void u32_avx2(const uint8_t *w, size_t row_bytes, int nr, const uint8_t *const *a, int n, int nt, float *out, int type) {
-    const __m128i low4 = _mm_set1_epi8(0xF);
-    const __m256i ones16 = _mm256_set1_epi16(1), high = _mm256_set1_epi8(0x10);
-    // Byte j of a 32-byte vector holds byte j / 8 of the high bits, and the mask of bit j % 8.
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    const int bytes = mt_u32_block(type), qs_at = mt_u32_qs_at(type);
-    __m256 s[2][4];
-    float o[2][4];
-    for (int r = 0; r < nr; r++) for (int t = 0; t < nt; t++) s[r][t] = _mm256_setzero_ps(), o[r][t] = 0;
-    for (int b = 0; b < n / 32; b++) {
-        __m256i u[2];
-        float dw[2], m[2];
-        for (int r = 0; r < nr; r++) {
-            const uint8_t *wb = w + r * row_bytes + b * bytes;
-            __m128i q = _mm_loadu_si128((const __m128i *)(wb + qs_at));
-            u[r] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), low4), _mm_and_si128(q, low4));
-            if (type != MT_GGML_Q4_1) {
-                int32_t qh;
-                memcpy(&qh, wb + (type == MT_GGML_Q5_0 ? 2 : 4), 4);
-                __m256i bits = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), spread), bit);
-                u[r] = _mm256_or_si256(u[r], _mm256_and_si256(_mm256_cmpeq_epi8(bits, bit), high));
-            }
-            dw[r] = half_hw(wb);
-            m[r] = type == MT_GGML_Q5_0 ? dw[r] * -16.0f : half_hw(wb + 2);
-        }
-        for (int t = 0; t < nt; t++) {
-            const uint8_t *ab = a[t] + b * MT_Q8_1;
-            __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 8));
-            float da = half_hw(ab), sa = mt_f32(ab + 4);
-            for (int r = 0; r < nr; r++) {
-                __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(u[r], y), ones16);
-                s[r][t] = _mm256_add_ps(s[r][t], _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da)));
-                o[r][t] = o[r][t] + m[r] * sa;
-            }
-        }
-    }
-    for (int r = 0; r < nr; r++) for (int t = 0; t < nt; t++) out[nt * r + t] = sum8(s[r][t]) + o[r][t];
-}
-
 // One activation row, and four.
 #define MT_AVX2_PAIR(type, call)                                                                   \
     MT_AVX2 float mt_dot_##type##_avx2(const uint8_t *w, const uint8_t *a1, int n) {               \
@@ -329,29 +257,21 @@ MT_BODY void u32_avx2(const uint8_t *w, size_t row_bytes, int nr, const uint8_t 
     }
 #define MT_Q4_K_CALL(w, a, n, nt, out) k45_avx2(w, a, n, nt, out, 4)
 #define MT_Q5_K_CALL(w, a, n, nt, out) k45_avx2(w, a, n, nt, out, 5)
-#define MT_Q8_0_CALL(w, a, n, nt, out) q8_0_avx2(w, 0, 1, a, n, nt, out)
-MT_AVX2_PAIR(q8_0, MT_Q8_0_CALL)
 MT_AVX2_PAIR(q4_K, MT_Q4_K_CALL)
 MT_AVX2_PAIR(q5_K, MT_Q5_K_CALL)
 MT_AVX2_PAIR(q6_K, q6k_avx2)
-#define MT_Q4_1_CALL(w, a, n, nt, out) u32_avx2(w, 0, 1, a, n, nt, out, MT_GGML_Q4_1)
-#define MT_Q5_0_CALL(w, a, n, nt, out) u32_avx2(w, 0, 1, a, n, nt, out, MT_GGML_Q5_0)
-#define MT_Q5_1_CALL(w, a, n, nt, out) u32_avx2(w, 0, 1, a, n, nt, out, MT_GGML_Q5_1)
-MT_AVX2_PAIR(q4_1, MT_Q4_1_CALL)
-MT_AVX2_PAIR(q5_0, MT_Q5_0_CALL)
-MT_AVX2_PAIR(q5_1, MT_Q5_1_CALL)
 
-// Two rows, four tokens.
-MT_AVX2 void mt_dot2x4_q8_0_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) {
-    q8_0_avx2(w, row_bytes, 2, a, n, 4, out);
-}
-MT_AVX2 void mt_dot2x4_q4_1_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) {
-    u32_avx2(w, row_bytes, 2, a, n, 4, out, MT_GGML_Q4_1);
-}
-MT_AVX2 void mt_dot2x4_q5_0_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) {
-    u32_avx2(w, row_bytes, 2, a, n, 4, out, MT_GGML_Q5_0);
-}
-MT_AVX2 void mt_dot2x4_q5_1_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) {
-    u32_avx2(w, row_bytes, 2, a, n, 4, out, MT_GGML_Q5_1);
-}
+// Q8_0, Q4_1, Q5_0, Q5_1: twice, with AVX2's byte products (maddubs, then madd) and with AVX-VNNI's
+// (dpbusd does both in one instruction, with the same integer results).
+#define MT_VNNI 0
+#define MT_X86_NAME(x) x##_avx2
+#define MT_X86_TARGET MT_AVX2
+#include "mt_kernels_x86_q8.h"
+#undef MT_VNNI
+#undef MT_X86_NAME
+#undef MT_X86_TARGET
+#define MT_VNNI 1
+#define MT_X86_NAME(x) x##_avxvnni
+#define MT_X86_TARGET __attribute__((target("avx2,f16c,avxvnni")))
+#include "mt_kernels_x86_q8.h"
 #endif

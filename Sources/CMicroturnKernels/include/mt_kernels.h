@@ -23,7 +23,8 @@
 #ifndef MT_KERNELS_H
 #define MT_KERNELS_H
 
-/// The variant this CPU runs: "avx2", "neon-dotprod", "neon" or "scalar".
+/// The variant this CPU runs: "avx2-vnni" (AVX2 with AVX-VNNI's byte products for the 32-value
+/// blocks), "avx2", "neon-dotprod", "neon" or "scalar".
 const char *mt_kernels_variant(void);
 
 /// `n` elements (a whole number of blocks) of weights dot prepared activations.
