@@ -11,6 +11,7 @@ struct EngineThreads: ParsableArguments {
 
     func validate() throws {
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be 1-64, got \(threads)") }
+        if let kvCache, KVCache.Precision(rawValue: kvCache) == nil { throw ValidationError("--kv-cache must be f16 or f32, got '\(kvCache)'") }
     }
 
     @Option(help: "How the key/value cache keeps its elements: f16 (half the memory) or f32. Default: the setting model.kv_cache (f16 built in).")
@@ -23,7 +24,7 @@ struct EngineThreads: ParsableArguments {
 
     func precision() throws -> KVCache.Precision {
         let name = try kvCache ?? source.load().model.kvCache
-        guard let p = KVCache.Precision(rawValue: name) else { throw ValidationError("--kv-cache must be f16 or f32, got '\(name)'") }
-        return p
+        // (The flag is checked by validate(), the setting by the config schema.)
+        return KVCache.Precision(rawValue: name) ?? .f16
     }
 }

@@ -3,6 +3,8 @@ import Testing
 
 /// The `microturn` binary as a user runs it: exit codes and messages.
 @Suite struct CommandLineTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     static var binary: String {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("microturn").path
     }
@@ -149,6 +151,23 @@ import Testing
         #expect(try Self.run(["model", "inspect", path + ".missing"]).status == 66)
     }
 
+    /// The real model: a one-shot chat reply streams and ends; a text too short for perplexity, a
+    /// conversation that cannot fit and a KV cache type that does not exist are said with their
+    /// exit codes.
+    @Test func modelChatAndPerplexityOnTheRealModel() throws {
+        let model = Self.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        try #require(FileManager.default.fileExists(atPath: model), "run tools/fetch-model.sh")
+        let reply = try Self.run(["model", "chat", "--model", model, "--prompt", "Say hello.", "-n", "24", "--stats"])
+        #expect(reply.status == 0 && !reply.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(reply.err)")
+        #expect(reply.err.contains("tokens, stopped:"))
+        let short = try Self.run(["model", "perplexity", "--model", model, "--text", Self.temp("short.txt", "Too short to score."), "--ctx", "64"])
+        #expect(short.status == 65 && short.err.contains("needs at least 128"))
+        let tooLong = try Self.run(["model", "chat", "--model", model, "--prompt", String(repeating: "squat ", count: 200), "--ctx", "64"])
+        #expect(tooLong.status == 64 && tooLong.err.contains("does not fit the context window of 64"))
+        let badCache = try Self.run(["model", "chat", "--model", model, "--prompt", "hi", "--kv-cache", "f8"])
+        #expect(badCache.status == 64 && badCache.err.contains("--kv-cache"))
+    }
+
     /// Numbers no command can use are refused by `validate()` with exit 64 and the flag's name,
     /// before anything runs (`--duration inf` used to trap converting to nanoseconds).
     @Test(arguments: [
@@ -162,6 +181,11 @@ import Testing
         (["bench", "make-dialogs", "--out", "d", "--pause-every=-1"], "--pause-every"),
         (["bench", "model", "--model", "m.gguf", "--prefill", "0"], "--prefill"),
         (["bench", "model", "--model", "m.gguf", "--decode", "0"], "--decode"),
+        (["bench", "model", "--model", "m.gguf", "--runs", "0"], "--runs"),
+        (["model", "chat", "--model", "m.gguf", "-n", "0"], "-n"), (["model", "chat", "--model", "m.gguf", "--ctx", "1"], "--ctx"),
+        (["model", "chat", "--model", "m.gguf", "--temp", "inf"], "--temp"),
+        (["model", "perplexity", "--model", "m.gguf", "--text", "t", "--ctx", "0"], "--ctx"),
+        (["model", "perplexity", "--model", "m.gguf", "--text", "t", "--chunks", "0"], "--chunks"),
         (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--temp", "nan"], "--temp"),
         (["model", "generate", "--model", "m.gguf", "--prompt", "a", "--top-p", "inf"], "--top-p"),
         (["model", "generate", "--model", "m.gguf", "--prompt", "a", "-n", "0"], "-n"),

@@ -164,7 +164,7 @@ import Testing
                 }
             }
         }
-        #expect(String(cString: mt_kernels_variant()) == "avx2", "this machine has AVX2: the fast path was the one tested")
+        #expect(String(cString: mt_kernels_variant()).hasPrefix("avx2"), "this machine has AVX2: the fast path was the one tested")
     }
 
     /// Q4_0's and Q4_K's SIMD kernels read rows repacked eight together: 13 random rows (a partial
