@@ -1,7 +1,9 @@
-/// The hyper-parameters of a model and what its architecture does differently, from GGUF metadata.
-/// One line per architecture in `Architecture.registry`; the forward pass reads only this.
+/// The hyper-parameters of a model, from GGUF metadata: the common ones here, a family's own in
+/// its file (Architectures/).
 public struct ModelConfig: Sendable, Equatable {
-    public var architecture: Architecture
+    /// The family's name (`general.architecture`).
+    public var architecture: String
+    public var rope: Rope
     public var layers: Int
     public var width: Int
     public var heads: Int
@@ -17,7 +19,7 @@ public struct ModelConfig: Sendable, Equatable {
     /// Experts per layer and how many each token uses (0 and 0 for a dense model).
     public var experts: Int
     public var expertsUsed: Int
-    /// Granite's scales (1 where the architecture has none).
+    /// Scales some families have (Granite's; 1, and 1/sqrt(head_dim) for attention, elsewhere).
     public var embeddingScale: Float = 1
     public var residualScale: Float = 1
     public var attentionScale: Float
@@ -27,9 +29,9 @@ public struct ModelConfig: Sendable, Equatable {
         guard let name = file.architecture else {
             throw .missingMetadata(path: file.path, key: "general.architecture", architecture: "?")
         }
-        guard let arch = Architecture.registry[name] else {
+        guard let family = ModelFamilies.named(name) else {
             throw .badMetadata(path: file.path, key: "general.architecture",
-                               reason: "'\(name)' is not an architecture this engine runs (\(Architecture.registry.keys.sorted().joined(separator: ", ")))")
+                               reason: "'\(name)' is not an architecture this engine runs (\(ModelFamilies.names.joined(separator: ", ")))")
         }
         func int(_ key: String) throws(GGUFError) -> Int {
             guard let v = try file.required("\(name).\(key)").integer, v > 0, v <= 1 << 24 else {
@@ -46,7 +48,8 @@ public struct ModelConfig: Sendable, Equatable {
             return n
         }
         func float(_ key: String, _ fallback: Double) -> Float { Float(file.metadata["\(name).\(key)"]?.double ?? fallback) }
-        architecture = arch
+        architecture = name
+        rope = family.rope
         layers = try int("block_count")
         width = try int("embedding_length")
         heads = try int("attention.head_count")
@@ -76,39 +79,9 @@ public struct ModelConfig: Sendable, Equatable {
         experts = try int("expert_count", or: 0)
         expertsUsed = experts > 0 ? try int("expert_used_count") : 0
         attentionScale = 1 / Float(headDim).squareRoot()
-        if arch.graniteScales {
-            embeddingScale = float("embedding_scale", 1)
-            residualScale = float("residual_scale", 1)
-            attentionScale = float("attention.scale", Double(attentionScale))
-            logitScale = float("logit_scale", 1)
-        }
+        try family.configure(&self, file)
         guard heads % kvHeads == 0, expertsUsed <= experts, ropeDims <= headDim, ropeDims % 2 == 0 else {
             throw .badMetadata(path: file.path, key: name, reason: "inconsistent shapes: \(heads) heads over \(kvHeads) kv heads, \(expertsUsed) of \(experts) experts, rope over \(ropeDims) of \(headDim)")
         }
     }
-}
-
-/// How an architecture differs from plain llama. ggml's names: "NORM" rope rotates neighbouring
-/// pairs (2i, 2i+1), "NEOX" rope rotates (i, i + d/2).
-public struct Architecture: Sendable, Equatable {
-    public enum Rope: Sendable { case norm, neox }
-    public enum QKNorm: Sendable { case none, perHead, whole }
-
-    public var name: String
-    public var rope: Rope
-    public var qkNorm: QKNorm
-    /// Renormalize the chosen experts' softmax weights to sum to 1.
-    public var normalizeExpertWeights: Bool
-    /// A shared expert, gated by sigmoid(gate_inp_shexp . x), added to the routed ones.
-    public var sharedExpert: Bool
-    public var graniteScales: Bool
-
-    public static let registry: [String: Architecture] = [
-        "llama": .init(name: "llama", rope: .norm, qkNorm: .none, normalizeExpertWeights: true, sharedExpert: false, graniteScales: false),
-        "qwen3": .init(name: "qwen3", rope: .neox, qkNorm: .perHead, normalizeExpertWeights: true, sharedExpert: false, graniteScales: false),
-        "qwen3moe": .init(name: "qwen3moe", rope: .neox, qkNorm: .perHead, normalizeExpertWeights: true, sharedExpert: false, graniteScales: false),
-        "olmoe": .init(name: "olmoe", rope: .neox, qkNorm: .whole, normalizeExpertWeights: false, sharedExpert: false, graniteScales: false),
-        "qwen2moe": .init(name: "qwen2moe", rope: .neox, qkNorm: .none, normalizeExpertWeights: false, sharedExpert: true, graniteScales: false),
-        "granitemoe": .init(name: "granitemoe", rope: .norm, qkNorm: .none, normalizeExpertWeights: true, sharedExpert: false, graniteScales: true),
-    ]
 }

@@ -1,27 +1,12 @@
 import CMicroturnKernels
 import Foundation
 
-/// The forward pass of every supported architecture (see `Architecture`), one token at a time,
-/// with a key/value cache; weights are read in place from the file.
+/// The forward pass every family shares (each family's weights, from Architectures/, say which
+/// parts it takes), in batches of tokens, with a key/value cache; weights are read in place from
+/// the file.
 public final class Transformer {
     public let file: GGUFFile
     public let config: ModelConfig
-
-    struct FeedForward {
-        let gate: Matrix, up: Matrix, down: Matrix
-    }
-
-    struct Layer {
-        let attentionNorm: [Float]
-        let q: Matrix, k: Matrix, v: Matrix, o: Matrix
-        let qNorm: [Float]?, kNorm: [Float]?
-        let ffnNorm: [Float]
-        let dense: FeedForward?
-        let router: Matrix?
-        let experts: [FeedForward]
-        let sharedGate: [Float]?
-        let shared: FeedForward?
-    }
 
     let embedding: Matrix
     let layers: [Layer]
@@ -51,55 +36,11 @@ public final class Transformer {
         let c = try ModelConfig(file)
         config = c
         let w = TensorLookup(file: file, packed: packedWeights)
-        let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
         // Embedding rows are looked up, not multiplied: they stay as the file has them.
         embedding = try TensorLookup(file: file).matrix("token_embd.weight", rows: c.vocabulary, cols: c.width)
+        let family = ModelFamilies.named(c.architecture)!  // ModelConfig refused any other
         var layers: [Layer] = []
-        for i in 0..<c.layers {
-            let b = "blk.\(i)."
-            let ff = c.experts > 0 ? (file.metadata["\(c.architecture.name).expert_feed_forward_length"]?.integer
-                                      ?? w.file.tensor(b + "ffn_up_exps.weight")?.shape[1] ?? 0)
-                                   : (file.tensor(b + "ffn_up.weight")?.shape[1] ?? 0)
-            var qNorm: [Float]?, kNorm: [Float]?
-            switch c.architecture.qkNorm {
-            case .none: break
-            case .perHead:
-                qNorm = try w.vector(b + "attn_q_norm.weight", c.headDim)
-                kNorm = try w.vector(b + "attn_k_norm.weight", c.headDim)
-            case .whole:
-                qNorm = try w.vector(b + "attn_q_norm.weight", qDim)
-                kNorm = try w.vector(b + "attn_k_norm.weight", kvDim)
-            }
-            var dense: FeedForward?, router: Matrix?, experts: [FeedForward] = []
-            if c.experts > 0 {
-                router = try w.matrix(b + "ffn_gate_inp.weight", rows: c.experts, cols: c.width)
-                let gates = try w.experts(b + "ffn_gate_exps.weight", rows: ff, cols: c.width, count: c.experts)
-                let ups = try w.experts(b + "ffn_up_exps.weight", rows: ff, cols: c.width, count: c.experts)
-                let downs = try w.experts(b + "ffn_down_exps.weight", rows: c.width, cols: ff, count: c.experts)
-                experts = (0..<c.experts).map { FeedForward(gate: gates[$0], up: ups[$0], down: downs[$0]) }
-            } else {
-                dense = FeedForward(gate: try w.matrix(b + "ffn_gate.weight", rows: ff, cols: c.width),
-                                    up: try w.matrix(b + "ffn_up.weight", rows: ff, cols: c.width),
-                                    down: try w.matrix(b + "ffn_down.weight", rows: c.width, cols: ff))
-            }
-            var sharedGate: [Float]?, shared: FeedForward?
-            if c.architecture.sharedExpert {
-                let sff = file.metadata["\(c.architecture.name).expert_shared_feed_forward_length"]?.integer ?? ff
-                sharedGate = try w.vector(b + "ffn_gate_inp_shexp.weight", c.width)
-                shared = FeedForward(gate: try w.matrix(b + "ffn_gate_shexp.weight", rows: sff, cols: c.width),
-                                     up: try w.matrix(b + "ffn_up_shexp.weight", rows: sff, cols: c.width),
-                                     down: try w.matrix(b + "ffn_down_shexp.weight", rows: c.width, cols: sff))
-            }
-            layers.append(Layer(
-                attentionNorm: try w.vector(b + "attn_norm.weight", c.width),
-                q: try w.matrix(b + "attn_q.weight", rows: qDim, cols: c.width),
-                k: try w.matrix(b + "attn_k.weight", rows: kvDim, cols: c.width),
-                v: try w.matrix(b + "attn_v.weight", rows: kvDim, cols: c.width),
-                o: try w.matrix(b + "attn_output.weight", rows: c.width, cols: qDim),
-                qNorm: qNorm, kNorm: kNorm,
-                ffnNorm: try w.vector(b + "ffn_norm.weight", c.width),
-                dense: dense, router: router, experts: experts, sharedGate: sharedGate, shared: shared))
-        }
+        for i in 0..<c.layers { layers.append(try family.layer(i, w, c)) }
         self.layers = layers
         outputNorm = try w.vector("output_norm.weight", c.width)
         // Tied embeddings: no output matrix, the embedding serves.
@@ -194,18 +135,19 @@ public final class Transformer {
         let c = config, d = c.headDim, n = h.rows, all = Array(0..<n)
         let qDim = c.heads * d, kvDim = c.kvHeads * d, group = c.heads / c.kvHeads
         let q = Activations(rows: n, cols: qDim), k = Activations(rows: n, cols: kvDim), v = Activations(rows: n, cols: kvDim)
-        Product.run([Product(matrix: layer.q, input: h, tokens: all, output: q.floats, outputStride: qDim),
-                     Product(matrix: layer.k, input: h, tokens: all, output: k.floats, outputStride: kvDim),
-                     Product(matrix: layer.v, input: h, tokens: all, output: v.floats, outputStride: kvDim)], pool: pool)
+        let a = layer.attention
+        Product.run([Product(matrix: a.q, input: h, tokens: all, output: q.floats, outputStride: qDim),
+                     Product(matrix: a.k, input: h, tokens: all, output: k.floats, outputStride: kvDim),
+                     Product(matrix: a.v, input: h, tokens: all, output: v.floats, outputStride: kvDim)], pool: pool)
         for t in 0..<n {
-            switch c.architecture.qkNorm {
+            switch a.qkNorm {
             case .none: break
-            case .whole:
-                Self.rmsNorm(q.row(t), count: qDim, layer.qNorm!, c.rmsEpsilon)
-                Self.rmsNorm(k.row(t), count: kvDim, layer.kNorm!, c.rmsEpsilon)
-            case .perHead:
-                for hd in 0..<c.heads { Self.rmsNorm(q.row(t) + hd * d, count: d, layer.qNorm!, c.rmsEpsilon) }
-                for hd in 0..<c.kvHeads { Self.rmsNorm(k.row(t) + hd * d, count: d, layer.kNorm!, c.rmsEpsilon) }
+            case let .whole(qNorm, kNorm):
+                Self.rmsNorm(q.row(t), count: qDim, qNorm, c.rmsEpsilon)
+                Self.rmsNorm(k.row(t), count: kvDim, kNorm, c.rmsEpsilon)
+            case let .perHead(qNorm, kNorm):
+                for hd in 0..<c.heads { Self.rmsNorm(q.row(t) + hd * d, count: d, qNorm, c.rmsEpsilon) }
+                for hd in 0..<c.kvHeads { Self.rmsNorm(k.row(t) + hd * d, count: d, kNorm, c.rmsEpsilon) }
             }
             for hd in 0..<c.heads { rope(q.row(t) + hd * d, rotations[t]) }
             for hd in 0..<c.kvHeads { rope(k.row(t) + hd * d, rotations[t]) }
@@ -231,7 +173,7 @@ public final class Transformer {
         }
         if let pool { pool.parallelFor(n * c.kvHeads, heads) } else { for job in 0..<(n * c.kvHeads) { heads(job) } }
         let o = Activations(rows: n, cols: c.width)
-        Product.run([Product(matrix: layer.o, input: out, tokens: all, output: o.floats, outputStride: c.width)], pool: pool)
+        Product.run([Product(matrix: a.o, input: out, tokens: all, output: o.floats, outputStride: c.width)], pool: pool)
         return o
     }
 
@@ -247,7 +189,7 @@ public final class Transformer {
 
     /// Rotary position embedding of one head.
     func rope(_ x: UnsafeMutablePointer<Float>, _ rotations: [(cos: Float, sin: Float)]) {
-        let half = config.ropeDims / 2, norm = config.architecture.rope == .norm
+        let half = config.ropeDims / 2, norm = config.rope == .norm
         for i in 0..<half {
             let (cs, sn) = rotations[i]
             let (a, b) = norm ? (2 * i, 2 * i + 1) : (i, i + half)
@@ -259,9 +201,13 @@ public final class Transformer {
 
     func feedForward(_ h: Activations, layer: Layer) -> Activations {
         let c = config, n = h.rows, all = Array(0..<n)
-        if let dense = layer.dense { return swiglu(h, [(dense, all)])[0] }
+        let moe: Experts
+        switch layer.feedForward {
+        case let .dense(block): return swiglu(h, [(block, all)])[0]
+        case let .experts(e): moe = e
+        }
         let logits = Activations(rows: n, cols: c.experts)
-        Product.run([Product(matrix: layer.router!, input: h, tokens: all, output: logits.floats, outputStride: c.experts)], pool: pool)
+        Product.run([Product(matrix: moe.router, input: h, tokens: all, output: logits.floats, outputStride: c.experts)], pool: pool)
         // Per token: softmax over all experts, keep the top k (ties to the lower index), weights
         // optionally renormalized; each chosen expert runs on the tokens that chose it.
         var tokensOf = [[Int]](repeating: [], count: c.experts)
@@ -276,12 +222,12 @@ public final class Transformer {
             let sum = chosen.reduce(Float(0)) { $0 + probs[$1] }
             picks.append(chosen.map { e in
                 tokensOf[e].append(t)
-                return (e, tokensOf[e].count - 1, c.architecture.normalizeExpertWeights ? probs[e] / sum : probs[e])
+                return (e, tokensOf[e].count - 1, moe.normalizeWeights ? probs[e] / sum : probs[e])
             })
         }
         let active = tokensOf.indices.filter { !tokensOf[$0].isEmpty }
-        var parts = active.map { (layer.experts[$0], tokensOf[$0]) }
-        if let shared = layer.shared { parts.append((shared, all)) }
+        var parts = active.map { (moe.experts[$0], tokensOf[$0]) }
+        if let shared = moe.shared { parts.append((shared.block, all)) }
         let ys = swiglu(h, parts)
         var part = [Int](repeating: -1, count: c.experts)
         for (i, e) in active.enumerated() { part[e] = i }
@@ -292,7 +238,7 @@ public final class Transformer {
                 let y = ys[part[pick.expert]].row(pick.row)
                 for j in 0..<c.width { o[j] += pick.weight * y[j] }
             }
-            if let gate = layer.sharedGate {
+            if let gate = moe.shared?.gate {
                 let hRow = h.row(t)
                 var g: Float = 0
                 for j in 0..<c.width { g += gate[j] * hRow[j] }

@@ -108,7 +108,7 @@ struct BenchModel: ParsableCommand {
                 func row(_ a: String, _ cells: [String]) -> String {
                     a.padding(toLength: 28, withPad: " ", startingAt: 0) + cells.map { String(repeating: " ", count: max(0, 15 - $0.count)) + $0 }.joined()
                 }
-                print("\(model): \(config.architecture.name), \(threads) threads, KV cache \(kv.rawValue), prefill \(prefill), decode \(decode), first token after \(ttft), \(runs) run\(runs == 1 ? "" : "s")")
+                print("\(model): \(config.architecture), \(threads) threads, KV cache \(kv.rawValue), prefill \(prefill), decode \(decode), first token after \(ttft), \(runs) run\(runs == 1 ? "" : "s")")
                 print(row("", ["microturn", "llama.cpp", "ratio"] + (runs > 1 ? ["ratio min-max"] : [])))
                 for r in rows {
                     let ratios = zip(r.ours, r.theirs).map { $0 / $1 }
