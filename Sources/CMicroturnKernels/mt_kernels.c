@@ -276,8 +276,26 @@ static int product_x8(mt_x8_fn fn, size_t group_bytes, const void *weights, int 
     return 0;
 }
 
+static int product_tokens(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
+                          int n, float *out, size_t out_stride);
+
+// Tokens go in blocks whose activations (about a byte a value) fit in 16 KB, so a block stays in
+// the first-level cache while every row of the range meets it (each output is computed the same
+// way whatever the blocks: only the order of the work changes).
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
                int n, float *out, size_t out_stride) {
+    if (tokens <= 0) return product_tokens(type, weights, row_bytes, rows, activations, 0, n, out, out_stride);  // says if the type exists
+    int block = (16384 / (n > 0 ? n : 1)) & ~3;
+    if (block < 4) block = 4;
+    for (int t = 0; t < tokens; t += block) {
+        int count = tokens - t < block ? tokens - t : block;
+        if (product_tokens(type, weights, row_bytes, rows, activations + t, count, n, out + (size_t)t * out_stride, out_stride) != 0) return -1;
+    }
+    return 0;
+}
+
+static int product_tokens(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
+                          int n, float *out, size_t out_stride) {
     mt_dot_fn one;
     mt_dot4_fn four = NULL;
     mt_dot2x4_fn two = NULL;
