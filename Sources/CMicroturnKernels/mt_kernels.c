@@ -3,6 +3,8 @@
 #include "mt_kernels.h"
 #include "mt_kernels_internal.h"
 
+#include <math.h>
+
 #if defined(__aarch64__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -33,7 +35,7 @@ float mt_dot_q8_0_scalar(const void *weights, const void *activations, int n) {
         for (int l = 0; l < 8; l++) {
             int32_t p = 0;
             for (int i = 4 * l; i < 4 * l + 4; i++) p += (int32_t)x[i] * (int32_t)y[i];
-            s[l] = s[l] + (float)p * scale;
+            s[l] = fmaf((float)p, scale, s[l]);
         }
     }
     return mt_sum8(s);
@@ -78,7 +80,7 @@ static float dot_u32_scalar(const uint8_t *w, const uint8_t *a, int n, int type)
         for (int l = 0; l < 8; l++) {
             int32_t p = 0;
             for (int i = 4 * l; i < 4 * l + 4; i++) p += (int32_t)u[i] * (int32_t)y[i];
-            s[l] = s[l] + (float)p * scale;
+            s[l] = fmaf((float)p, scale, s[l]);
         }
         o = o + m * mt_f32(a + 4);
     }
@@ -184,7 +186,7 @@ static mt_x8_fn q4_0x8 = mt_q4_0x8_scalar, q4_Kx8 = mt_q4_Kx8_scalar;
 __attribute__((constructor)) static void choose_variant(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) {
         variant = "avx2";
         dot_f32 = mt_dot_f32_avx2, dot_f16 = mt_dot_f16_avx2, dot_bf16 = mt_dot_bf16_avx2;
         dot_q8_0 = mt_dot_q8_0_avx2, dot_q4_K = mt_dot_q4_K_avx2, q4_0x8 = mt_q4_0x8_avx2, q4_Kx8 = mt_q4_Kx8_avx2;

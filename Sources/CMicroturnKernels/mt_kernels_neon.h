@@ -44,8 +44,8 @@ MT_TARGET float MT_NAME(mt_dot_q8_0)(const uint8_t *w, const uint8_t *a, int n) 
         int32x4_t p0 = MT_NAME(quads)(vdupq_n_s32(0), vld1q_s8((const int8_t *)w + 2), vld1q_s8((const int8_t *)a + 2));
         int32x4_t p1 = MT_NAME(quads)(vdupq_n_s32(0), vld1q_s8((const int8_t *)w + 18), vld1q_s8((const int8_t *)a + 18));
         float32x4_t scale = vdupq_n_f32(mt_half_hw(w) * mt_half_hw(a));
-        s0 = vaddq_f32(s0, vmulq_f32(vcvtq_f32_s32(p0), scale));
-        s1 = vaddq_f32(s1, vmulq_f32(vcvtq_f32_s32(p1), scale));
+        s0 = vfmaq_f32(s0, vcvtq_f32_s32(p0), scale);
+        s1 = vfmaq_f32(s1, vcvtq_f32_s32(p1), scale);
     }
     float s[8];
     vst1q_f32(s, s0);
@@ -235,8 +235,8 @@ static inline MT_TARGET float MT_NAME(u32)(const uint8_t *w, const uint8_t *a, i
         int32x4_t p1 = MT_NAME(quads)(vdupq_n_s32(0), vreinterpretq_s8_u8(hi), y1);
         float dw = mt_half_hw(w), scale = dw * mt_half_hw(a);
         float m = type == MT_GGML_Q5_0 ? dw * -16.0f : mt_half_hw(w + 2);
-        s0 = vaddq_f32(s0, vmulq_f32(vcvtq_f32_s32(p0), vdupq_n_f32(scale)));
-        s1 = vaddq_f32(s1, vmulq_f32(vcvtq_f32_s32(p1), vdupq_n_f32(scale)));
+        s0 = vfmaq_f32(s0, vcvtq_f32_s32(p0), vdupq_n_f32(scale));
+        s1 = vfmaq_f32(s1, vcvtq_f32_s32(p1), vdupq_n_f32(scale));
         o = o + m * mt_f32(a + 4);
     }
     float s[8];

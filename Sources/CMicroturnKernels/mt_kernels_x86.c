@@ -1,4 +1,4 @@
-// AVX2 variants (with F16C for the scales). Signed bytes are multiplied with maddubs: the weight's
+// AVX2 variants (with F16C for the scales, FMA where the order is fused). Signed bytes are multiplied with maddubs: the weight's
 // magnitude as the unsigned side, its sign moved onto the activation, which is exact because
 // activations are never -128. Integer sums are exact; float steps follow mt_kernels.h's order.
 #if defined(__x86_64__)
@@ -6,7 +6,7 @@
 
 #include <immintrin.h>
 
-#define MT_AVX2 __attribute__((target("avx2,f16c")))
+#define MT_AVX2 __attribute__((target("avx2,f16c,fma")))
 
 // (A whole-register load, pinned by the empty asm: left to itself the compiler inserts the two
 // bytes into whatever register is at hand, the accumulator, which chained every block to the last.)
@@ -272,6 +272,6 @@ MT_AVX2_PAIR(q6_K, q6k_avx2)
 #undef MT_X86_TARGET
 #define MT_VNNI 1
 #define MT_X86_NAME(x) x##_avxvnni
-#define MT_X86_TARGET __attribute__((target("avx2,f16c,avxvnni")))
+#define MT_X86_TARGET __attribute__((target("avx2,f16c,fma,avxvnni")))
 #include "mt_kernels_x86_q8.h"
 #endif

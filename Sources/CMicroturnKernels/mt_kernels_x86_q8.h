@@ -32,7 +32,7 @@ MT_X86_BODY void MT_X86_NAME(q8_0)(const uint8_t *w, size_t row_bytes, int nr, c
             float da = half_hw(ab);
             for (int r = 0; r < nr; r++) {
                 __m256i p = MT_X86_NAME(bytes)(magnitude[r], _mm256_sign_epi8(y, x[r]));
-                acc[r][t] = _mm256_add_ps(acc[r][t], _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da)));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da), acc[r][t]);
             }
         }
     }
@@ -76,7 +76,7 @@ MT_X86_BODY void MT_X86_NAME(u32)(const uint8_t *w, size_t row_bytes, int nr, co
             float da = half_hw(ab), sa = mt_f32(ab + 4);
             for (int r = 0; r < nr; r++) {
                 __m256i p = MT_X86_NAME(bytes)(u[r], y);
-                s[r][t] = _mm256_add_ps(s[r][t], _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da)));
+                s[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da), s[r][t]);
                 o[r][t] = o[r][t] + m[r] * sa;
             }
         }

@@ -140,7 +140,7 @@ public enum VecDot {
                 for i in (4 * l)..<(4 * l + 4) {
                     p += Int32((wb + 2).load(fromByteOffset: i, as: Int8.self)) * Int32(ab.load(fromByteOffset: 2 + i, as: Int8.self))
                 }
-                s[l] = s[l] + Float(p) * scale
+                s[l] = s[l].addingProduct(Float(p), scale)
             }
         }
         return sum8(s)
@@ -164,7 +164,7 @@ public enum VecDot {
                     let u = Int32(i < 16 ? q[i] & 0xF : q[i - 16] >> 4) | Int32((qh >> UInt32(i)) & 1) << 4
                     p += u * Int32(ab.load(fromByteOffset: 8 + i, as: Int8.self))
                 }
-                s[l] = s[l] + Float(p) * scale
+                s[l] = s[l].addingProduct(Float(p), scale)
             }
             o = o + m * ab.loadUnaligned(fromByteOffset: 4, as: Float.self)
         }

@@ -10,10 +10,12 @@
 // - Q4_0: one running sum, block after block: (float)(the block's integer dot) * (weight scale *
 //   activation scale). The SIMD variants run on Q4_0 repacked eight rows together (below).
 // - Q8_0: eight running sums; sum l takes, block after block, (float)(the integer dot of
-//   elements 4l..4l+3 of the block) * (weight scale * activation scale); at the end
+//   elements 4l..4l+3 of the block) * (weight scale * activation scale), fused (one rounding, as
+//   fmaf); at the end
 //   ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
 // - Q4_1, Q5_0, Q5_1 (against Q8_1 activations): each value is an unsigned integer u (4 bits, or 5
-//   with the block's 32 high bits) and x = d u + m (Q5_0: m = -16 d). Eight running sums as Q8_0's,
+//   with the block's 32 high bits) and x = d u + m (Q5_0: m = -16 d). Eight running sums as Q8_0's
+//   (fused),
 //   sum l taking (float)(the integer dot of u 4l..4l+3 with the activations) * (d * da), and one
 //   more taking m * sa block after block (sa: the activations' block sum, da * their integer sum);
 //   at the end the eight added up as above, plus the one.
