@@ -118,16 +118,26 @@ public final class Transformer {
         return logits
     }
 
+    /// `body` for each of `count` rows, shared out on the pool when there are several (a batch's
+    /// element-wise steps would otherwise leave the other threads idle between its products).
+    func eachRow(_ count: Int, _ body: (Int) -> Void) {
+        if let pool, count > 1 { pool.parallelFor(count, body) } else { for i in 0..<count { body(i) } }
+    }
+
     func addResidual(_ x: Activations, _ y: Activations) {
-        let s = config.residualScale
-        for i in 0..<(x.rows * x.cols) { x.floats[i] += y.floats[i] * s }
+        let s = config.residualScale, cols = x.cols
+        eachRow(x.rows) { t in
+            let xr = x.row(t), yr = y.row(t)
+            for i in 0..<cols { xr[i] += yr[i] * s }
+        }
     }
 
     /// Each row RMS-normalized and scaled by `w`.
     func normed(_ x: Activations, _ w: [Float]) -> Activations {
         let y = Activations(rows: x.rows, cols: x.cols)
         y.floats.update(from: x.floats, count: x.rows * x.cols)
-        for t in 0..<x.rows { Self.rmsNorm(y.row(t), count: x.cols, w, config.rmsEpsilon) }
+        let (cols, eps) = (x.cols, config.rmsEpsilon)
+        eachRow(x.rows) { t in Self.rmsNorm(y.row(t), count: cols, w, eps) }
         return y
     }
 
@@ -139,7 +149,7 @@ public final class Transformer {
         Product.run([Product(matrix: a.q, input: h, tokens: all, output: q.floats, outputStride: qDim),
                      Product(matrix: a.k, input: h, tokens: all, output: k.floats, outputStride: kvDim),
                      Product(matrix: a.v, input: h, tokens: all, output: v.floats, outputStride: kvDim)], pool: pool)
-        for t in 0..<n {
+        eachRow(n) { t in
             switch a.qkNorm {
             case .none: break
             case let .whole(qNorm, kNorm):
@@ -258,12 +268,13 @@ public final class Transformer {
             [Product(matrix: parts[i].ff.gate, input: h, tokens: parts[i].tokens, output: gates[i].floats, outputStride: gates[i].cols),
              Product(matrix: parts[i].ff.up, input: h, tokens: parts[i].tokens, output: ups[i].floats, outputStride: ups[i].cols)]
         }, pool: pool)
-        // SiLU(gate) x up, a part per job (the exponentials are worth sharing out).
-        let swish = { (i: Int) in
-            let g = gates[i].floats, u = ups[i].floats
-            for j in 0..<(gates[i].rows * gates[i].cols) { g[j] = g[j] / (1 + exp(-g[j])) * u[j] }
+        // SiLU(gate) x up, a row per job (the exponentials are worth sharing out).
+        let rows = parts.indices.flatMap { i in (0..<gates[i].rows).map { (i, $0) } }
+        eachRow(rows.count) { job in
+            let (i, t) = rows[job], cols = gates[i].cols
+            let g = gates[i].row(t), u = ups[i].row(t)
+            for j in 0..<cols { g[j] = g[j] / (1 + exp(-g[j])) * u[j] }
         }
-        if let pool { pool.parallelFor(parts.count, swish) } else { for i in parts.indices { swish(i) } }
         let downs = parts.map { Activations(rows: $0.tokens.count, cols: $0.ff.down.rows) }
         Product.run(parts.indices.map { i in
             Product(matrix: parts[i].ff.down, input: gates[i], tokens: Array(0..<parts[i].tokens.count), output: downs[i].floats, outputStride: downs[i].cols)
