@@ -290,26 +290,6 @@ int main(void) {
         failures += check_product("q8_0", 8, mt_dot_q8_0_scalar, MT_Q8_0, s32, 1, 0) + check_product("q4_1", 3, mt_dot_q4_1_scalar, 20, dm, 2, 1)
                   + check_product("q5_0", 6, mt_dot_q5_0_scalar, 22, s32, 1, 1) + check_product("q5_1", 7, mt_dot_q5_1_scalar, 24, dm, 2, 1);
     }
-    {
-        // out + w * v with v in F16 (the F16 key/value cache's weighted sum), lengths with tails.
-        static float a[133], b[133];
-        static uint8_t v[2 * 133];
-        int differ = 0;
-        for (int trial = 0; trial < 50; trial++) {
-            int n = 1 + trial * 133 / 50;
-            for (int j = 0; j < n; j++) {
-                a[j] = b[j] = uniform();
-                uint16_t h = to_half(uniform() * 3);
-                memcpy(v + 2 * j, &h, 2);
-            }
-            float w = uniform();
-            mt_axpy_f16(a, w, v, n);
-            mt_axpy_f16_scalar(b, w, v, n);
-            if (memcmp(a, b, 4 * (size_t)n) != 0) differ++;
-        }
-        printf("%s axpy_f16: 50 random rows, %d differ\n", mt_kernels_variant(), differ);
-        failures += differ;
-    }
     printf(failures ? "FAILED\n" : "all equal\n");
     return failures ? 1 : 0;
 }

@@ -155,14 +155,8 @@ float mt_dot_q6_K_scalar(const void *weights, const void *activations, int n) {
     return s;
 }
 
-void mt_axpy_f16_scalar(float *out, float w, const void *v, int n) {
-    const uint8_t *p = v;
-    for (int j = 0; j < n; j++) out[j] = out[j] + w * mt_half(p + 2 * j);
-}
-
 typedef float (*mt_dot_fn)(const uint8_t *, const uint8_t *, int);
-typedef void (*mt_axpy_fn)(float *, float, const void *, int);
-static mt_axpy_fn axpy_f16 = mt_axpy_f16_scalar;
+
 typedef void (*mt_x8_fn)(const uint8_t *, const uint8_t *const *, int, int, float *);
 
 static const char *variant = "scalar";
@@ -195,7 +189,6 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
         dot_q4_1 = mt_dot_q4_1_avx2, dot_q5_0 = mt_dot_q5_0_avx2, dot_q5_1 = mt_dot_q5_1_avx2;
         dot4_q4_1 = mt_dot4_q4_1_avx2, dot4_q5_0 = mt_dot4_q5_0_avx2, dot4_q5_1 = mt_dot4_q5_1_avx2;
-        axpy_f16 = mt_axpy_f16_avx2;
         dot2x4_q8_0 = mt_dot2x4_q8_0_avx2, dot2x4_q4_1 = mt_dot2x4_q4_1_avx2;
         dot2x4_q5_0 = mt_dot2x4_q5_0_avx2, dot2x4_q5_1 = mt_dot2x4_q5_1_avx2;
         if (__builtin_cpu_supports("avxvnni")) {
@@ -212,14 +205,12 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot_f32 = mt_dot_f32_neon_dotprod, dot_f16 = mt_dot_f16_neon_dotprod, dot_bf16 = mt_dot_bf16_neon_dotprod;
         dot_q8_0 = mt_dot_q8_0_neon_dotprod, dot_q4_K = mt_dot_q4_K_neon_dotprod, q4_0x8 = mt_q4_0x8_neon_dotprod, q4_Kx8 = mt_q4_Kx8_neon_dotprod;
         dot_q5_K = mt_dot_q5_K_neon_dotprod, dot_q6_K = mt_dot_q6_K_neon_dotprod;
-        axpy_f16 = mt_axpy_f16_neon;
         dot_q4_1 = mt_dot_q4_1_neon_dotprod, dot_q5_0 = mt_dot_q5_0_neon_dotprod, dot_q5_1 = mt_dot_q5_1_neon_dotprod;
     } else {
         variant = "neon";
         dot_f32 = mt_dot_f32_neon, dot_f16 = mt_dot_f16_neon, dot_bf16 = mt_dot_bf16_neon;
         dot_q8_0 = mt_dot_q8_0_neon, dot_q4_K = mt_dot_q4_K_neon, q4_0x8 = mt_q4_0x8_neon, q4_Kx8 = mt_q4_Kx8_neon;
         dot_q5_K = mt_dot_q5_K_neon, dot_q6_K = mt_dot_q6_K_neon;
-        axpy_f16 = mt_axpy_f16_neon;
         dot_q4_1 = mt_dot_q4_1_neon, dot_q5_0 = mt_dot_q5_0_neon, dot_q5_1 = mt_dot_q5_1_neon;
     }
 #endif
@@ -236,7 +227,7 @@ float mt_dot_q4_K(const void *w, const void *a, int n) { return dot_q4_K(w, a, n
 float mt_dot_q5_K(const void *w, const void *a, int n) { return dot_q5_K(w, a, n); }
 float mt_dot_q6_K(const void *w, const void *a, int n) { return dot_q6_K(w, a, n); }
 float mt_dot_q4_1(const void *w, const void *a, int n) { return dot_q4_1(w, a, n); }
-void mt_axpy_f16(float *out, float w, const void *v, int n) { axpy_f16(out, w, v, n); }
+
 float mt_dot_q5_0(const void *w, const void *a, int n) { return dot_q5_0(w, a, n); }
 float mt_dot_q5_1(const void *w, const void *a, int n) { return dot_q5_1(w, a, n); }
 

@@ -15,14 +15,6 @@ static inline float32x4_t mt_load4_f32(const uint8_t *p) { return vld1q_f32((con
 static inline float32x4_t mt_load4_f16(const uint8_t *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)p))); }
 static inline float32x4_t mt_load4_bf16(const uint8_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16((const uint16_t *)p), 16)); }
 
-// out[j] + w * v[j], four at a time (a multiply, then an add: the scalar twin's rounding).
-void mt_axpy_f16_neon(float *out, float w, const void *v, int n) {
-    const uint8_t *p = v;
-    int j = 0;
-    for (; j + 4 <= n; j += 4) vst1q_f32(out + j, vaddq_f32(vld1q_f32(out + j), vmulq_n_f32(mt_load4_f16(p + 2 * j), w)));
-    for (; j < n; j++) out[j] = out[j] + w * mt_half(p + 2 * j);
-}
-
 #define MT_PASTE(a, b) a##_##b
 #define MT_PASTE2(a, b) MT_PASTE(a, b)
 

@@ -149,7 +149,6 @@ void mt_dot4_q5_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *
     void mt_dot2x4_q5_1_##suffix(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
 MT_X86_Q8_DECLARE(avxvnni)
 // Two weight rows (`row_bytes` apart) against four activation rows: out[4 * r + t].
-void mt_axpy_f16_avx2(float *out, float w, const void *v, int n);
 void mt_dot2x4_q8_0_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
 void mt_dot2x4_q4_1_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
 void mt_dot2x4_q5_0_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
@@ -157,7 +156,6 @@ void mt_dot2x4_q5_1_avx2(const uint8_t *w, size_t row_bytes, const uint8_t *cons
 #endif
 
 #if defined(__aarch64__)
-void mt_axpy_f16_neon(float *out, float w, const void *v, int n);
 #define MT_NEON_DECLARE(suffix) \
     float mt_dot_f32_##suffix(const uint8_t *w, const uint8_t *a, int n); \
     float mt_dot_f16_##suffix(const uint8_t *w, const uint8_t *a, int n); \

@@ -60,15 +60,6 @@ MT_FLOAT_AVX2(mt_dot_f32_avx2, 4, load8_f32, mt_f32)
 MT_FLOAT_AVX2(mt_dot_f16_avx2, 2, load8_f16, mt_half)
 MT_FLOAT_AVX2(mt_dot_bf16_avx2, 2, load8_bf16, mt_bf16)
 
-// out[j] + w * v[j], eight at a time (a multiply, then an add: the scalar twin's rounding).
-MT_AVX2 void mt_axpy_f16_avx2(float *out, float w, const void *v, int n) {
-    const uint8_t *p = v;
-    __m256 wv = _mm256_set1_ps(w);
-    int j = 0;
-    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(out + j, _mm256_add_ps(_mm256_loadu_ps(out + j), _mm256_mul_ps(wv, load8_f16(p + 2 * j))));
-    for (; j < n; j++) out[j] = out[j] + w * mt_half(p + 2 * j);
-}
-
 // The quantized kernels are written once for `nt` activation rows (1 or 4) against one weight
 // row: with four, each weight block is loaded and unpacked once for all of them, and the four
 // independent sums keep the CPU busy while each waits on its own additions. Each row's sums are

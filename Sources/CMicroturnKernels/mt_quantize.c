@@ -100,16 +100,31 @@ __attribute__((target("avx,f16c"))) static void quantize_f16_f16c(const float *x
 }
 #endif
 
+static void f16_to_f32_scalar(const uint8_t *x, int n, float *o) {
+    for (int i = 0; i < n; i++) o[i] = mt_half(x + 2 * i);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint8_t *x, int n, float *o) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * i))));
+    for (; i < n; i++) o[i] = mt_half(x + 2 * i);
+}
+#endif
+
 static void (*quantize_f16)(const float *, int, uint16_t *) = quantize_f16_scalar;
+static void (*f16_to_f32)(const uint8_t *, int, float *) = f16_to_f32_scalar;
 
 __attribute__((constructor)) static void choose_f16_conversion(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) quantize_f16 = quantize_f16_f16c;
+    if (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) quantize_f16 = quantize_f16_f16c, f16_to_f32 = f16_to_f32_f16c;
 #endif
 }
 
 void mt_quantize_f16(const float *x, int n, void *out) { quantize_f16(x, n, out); }
+
+void mt_f16_to_f32(const void *in, int n, float *out) { f16_to_f32(in, n, out); }
 
 void mt_quantize_bf16(const float *x, int n, void *out) {
     uint16_t *o = out;

@@ -164,21 +164,15 @@ public final class Transformer {
         }
         cache.store(layer: index, first: position, count: n, keys: k.floats, values: v.floats, stride: kvDim)
         let out = Activations(rows: n, cols: qDim), first = position, scale = c.attentionScale, cache = self.cache
-        let f16 = cache.precision == .f16
-        // One job per token and key/value head: its query heads in turn, token t seeing positions
+        let f16: Int32 = cache.precision == .f16 ? 1 : 0
+        // One job per token and key/value head: its query heads together, token t seeing positions
         // 0...first + t.
         let heads = { (job: Int) in
             let t = job / c.kvHeads, kvh = job % c.kvHeads, positions = first + t + 1
             let keys = cache.keys(layer: index, head: kvh), values = cache.values(layer: index, head: kvh)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { scores in
-                for hd in (kvh * group)..<((kvh + 1) * group) {
-                    if f16 {
-                        mt_attend_f16(q.row(t) + hd * d, keys, values, Int32(positions), Int32(d), d, scale, scores.baseAddress!, out.row(t) + hd * d)
-                    } else {
-                        mt_attend(q.row(t) + hd * d, keys.assumingMemoryBound(to: Float.self), values.assumingMemoryBound(to: Float.self),
-                                  Int32(positions), Int32(d), d, scale, scores.baseAddress!, out.row(t) + hd * d)
-                    }
-                }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: group * positions) { scores in
+                mt_attend_heads(q.row(t) + kvh * group * d, Int32(group), keys, values, f16, Int32(positions), Int32(d), scale,
+                                scores.baseAddress!, out.row(t) + kvh * group * d)
             }
         }
         if let pool { pool.parallelFor(n * c.kvHeads, heads) } else { for job in 0..<(n * c.kvHeads) { heads(job) } }

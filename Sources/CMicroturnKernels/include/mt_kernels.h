@@ -92,21 +92,17 @@ void mt_quantize_q8_K(const float *x, int n, void *out);
 void mt_quantize_f16(const float *x, int n, void *out);
 void mt_quantize_bf16(const float *x, int n, void *out);
 
-/// One attention head at one position: scores[p] = (q . keys[p]) * scale for p < positions (keys
-/// and values `stride` floats apart, `d` each), softmax over them, out[j] += weight[p] * values[p][j]
-/// in order of p. `scores` has room for `positions`.
-void mt_attend(const float *q, const float *keys, const float *values, int positions, int d, size_t stride, float scale,
-               float *scores, float *out);
+/// Attention at one position for the `heads` query heads (rows of `d` floats, one after another,
+/// in `q` and `out`) that share one key/value head: scores[g * positions + p] = (q_g . keys[p]) *
+/// scale for p < positions (keys and values `d` elements apart, F32, or F16 with `f16`), a softmax
+/// per head, out_g[j] += weight[p] * values[p][j] in order of p. With an F16 cache the queries and
+/// the softmax weights are rounded to F16 first, as llama.cpp computes with one. `scores` has room
+/// for heads x positions.
+void mt_attend_heads(const float *q, int heads, const void *keys, const void *values, int f16, int positions, int d,
+                     float scale, float *scores, float *out);
 
-/// The same with keys and values in F16 (`stride` in elements): the query is rounded to F16 for the
-/// key dot products and each softmax weight to F16 before it scales its values, as llama.cpp does
-/// with an F16 cache. Results are not those of mt_attend.
-void mt_attend_f16(const float *q, const void *keys, const void *values, int positions, int d, size_t stride, float scale,
-                   float *scores, float *out);
-
-/// out[j] = out[j] + w * v[j] for j < n, v in F16 (each element as its own product and sum).
-void mt_axpy_f16(float *out, float w, const void *v, int n);
-void mt_axpy_f16_scalar(float *out, float w, const void *v, int n);
+/// F16 to float, exactly.
+void mt_f16_to_f32(const void *in, int n, float *out);
 
 float mt_dot_f32_scalar(const void *weights, const void *activations, int n);
 float mt_dot_f16_scalar(const void *weights, const void *activations, int n);

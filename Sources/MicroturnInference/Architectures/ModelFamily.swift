@@ -2,7 +2,7 @@
 /// where its forward pass differs from the others. A family is one file in this folder and one
 /// line in `ModelFamilies.all`; what families share (attention, SwiGLU, expert routing, rope) is
 /// in LayerWeights.swift and Transformer.swift, and a family picks from it by the weights it loads.
-protocol ModelFamily {
+protocol ModelFamily: Sendable {
     /// The `general.architecture` names it runs.
     static var names: [String] { get }
     /// How rope pairs the dimensions it rotates.
