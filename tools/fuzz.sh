@@ -43,7 +43,7 @@ for name in "${targets[@]}"; do
         clang -O2 -ffp-contract=off -fsanitize=fuzzer-no-link,address -I Sources/CMicroturnKernels/include -c "$f" -o "$o"
         objects+=("$o")
       done
-      build gguf MicroturnInference -I "$out/modules" Sources/MicroturnInference/*.swift "${objects[@]}" ;;
+      build gguf MicroturnInference -I "$out/modules" $(find Sources/MicroturnInference -name "*.swift") "${objects[@]}" ;;
     toml) build toml MicroturnCore Sources/MicroturnCore/*.swift ;;
     wav) build wav MicroturnAudio Sources/MicroturnAudio/{WavFile,AudioError,SampleConversion}.swift ;;
     y4m) build y4m MicroturnVision Sources/MicroturnVision/{Y4MReader,GreyFrame,VisionError}.swift ;;

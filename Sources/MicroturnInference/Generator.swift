@@ -12,15 +12,14 @@ public final class Cancellation: Sendable {
 /// Streamed generation on one model: a prompt in, text out piece by piece as tokens come, until
 /// an end-of-turn token, the token budget, the context window or a cancellation. It runs on the
 /// caller's thread (a blocking call: give it a thread of its own, never Swift's cooperative pool)
-/// and keeps the key/value cache of what it has read, so a conversation that goes on from the
-/// same prefix reads only what is new. Not for use from two threads at once.
+/// and goes on from what the transformer's key/value cache holds (`Transformer.tokens`), so a
+/// conversation that continues the same prefix reads only what is new. Not for use from two
+/// threads at once.
 public final class Generator {
     public let transformer: Transformer
     public let tokenizer: Tokenizer
     /// The model's chat template, when it has one this engine recognises (nil: no template).
     public let template: ChatTemplate?
-    /// Tokens already in the cache, in order (a new prompt sharing a prefix keeps it).
-    private var cached: [Int] = []
 
     public struct Options: Sendable {
         /// At most this many new tokens (the budget).
@@ -128,11 +127,9 @@ public final class Generator {
         let window = min(options.contextWindow ?? contextLength, contextLength)
         guard prompt.count + 1 <= window else { throw Failure.promptTooLong(tokens: prompt.count, window: window, budget: options.budget) }
         // Read only what the cache does not hold (at least the last prompt token, for its logits).
-        let shared = min(zip(cached, prompt).prefix { $0 == $1 }.count, prompt.count - 1)
-        transformer.rewind(to: min(shared, transformer.position))
-        cached = Array(prompt.prefix(transformer.position))
-        var logits = try transformer.forward(tokens: Array(prompt[transformer.position...]))
-        cached = prompt
+        let shared = min(zip(transformer.tokens, prompt).prefix { $0 == $1 }.count, prompt.count - 1)
+        transformer.rewind(to: shared)
+        var logits = try transformer.forward(tokens: Array(prompt[shared...]))
         var sampler = Sampler(options.sampler)
         let stops = stopTokens
         var reply = Reply(text: "", tokens: [], stop: .budget, promptTokens: prompt.count, promptTokensRead: prompt.count - shared,
@@ -155,7 +152,6 @@ public final class Generator {
             }
             guard transformer.position < window else { reply.stop = .contextFull; break }
             logits = try transformer.forward(token: next)
-            cached.append(next)
         }
         reply.text = tokenizer.decode(reply.tokens)
         if reply.text.count > shown.count, reply.text.hasPrefix(shown) { onText(String(reply.text.dropFirst(shown.count))) }

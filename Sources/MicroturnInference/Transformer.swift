@@ -13,7 +13,11 @@ public final class Transformer {
     let outputNorm: [Float]
     let output: Matrix
     private let cache: KVCache
-    public private(set) var position = 0
+    /// The tokens the key/value cache holds, in order (what a caller that goes on from a prefix
+    /// compares with).
+    public private(set) var tokens: [Int] = []
+    /// The next position: how many tokens the cache holds.
+    public var position: Int { tokens.count }
 
     /// Shares each matrix product's rows (nil: the calling thread alone).
     let pool: WorkerPool?
@@ -53,13 +57,13 @@ public final class Transformer {
     }
 
     /// Forgets every position.
-    public func reset() { position = 0 }
+    public func reset() { tokens.removeAll(keepingCapacity: true) }
 
     /// Forgets the positions from `count` on, keeping those before (a conversation that goes on
     /// from a prefix already read does not read it again).
     public func rewind(to count: Int) {
         precondition(count >= 0 && count <= position, "rewind within what was fed")
-        position = count
+        tokens.removeLast(position - count)
     }
 
     /// Feeds one token at the next position; returns the logits for what comes after it.
@@ -107,7 +111,7 @@ public final class Transformer {
             addResidual(x, attention(normed(x, layer.attentionNorm), layer: layer, index: i, rotations: rotations))
             addResidual(x, feedForward(normed(x, layer.ffnNorm), layer: layer))
         }
-        position += n
+        self.tokens += tokens
         guard !wanted.isEmpty else { return [] }
         var logits = [Float](repeating: 0, count: wanted.count * c.vocabulary)
         let final = normed(x, outputNorm)
