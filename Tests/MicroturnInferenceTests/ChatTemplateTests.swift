@@ -78,6 +78,12 @@ import Testing
         let cancel = Cancellation()
         let stopped = try generator.generate(prompt: prompt, options: options, cancel: cancel) { _ in cancel.cancel() }
         #expect(stopped.stop == .cancelled && stopped.tokens.count == 1)
+        // Someone feeds the transformer other tokens between replies: the next reply reads its
+        // prompt again rather than trust a prefix the cache no longer holds.
+        generator.transformer.reset()
+        _ = try generator.transformer.forward(tokens: Array(prompt.reversed()))
+        let afterOthers = try generator.generate(prompt: prompt, options: options)
+        #expect(afterOthers.tokens == first.tokens && afterOthers.promptTokensRead == prompt.count)
     }
 
     /// Tokenizer metadata that contradicts itself is refused with the key and what to do.
