@@ -134,7 +134,7 @@ public final class Generator {
         let stops = stopTokens
         var reply = Reply(text: "", tokens: [], stop: .budget, promptTokens: prompt.count, promptTokensRead: prompt.count - shared,
                           secondsToFirstToken: 0, seconds: 0)
-        var history = prompt, shown = ""
+        var history = prompt, unshown = 0
         while true {
             if cancel?.isCancelled == true { reply.stop = .cancelled; break }
             if reply.tokens.count >= options.budget { reply.stop = .budget; break }
@@ -144,17 +144,20 @@ public final class Generator {
             if stops.contains(next) { reply.stop = .endOfTurn; break }
             reply.tokens.append(next)
             history.append(next)
-            // Show what the new token adds (a token can end inside a character: wait for the rest).
-            let text = tokenizer.decode(reply.tokens)
-            if !text.hasSuffix("\u{FFFD}"), text.hasPrefix(shown) {
-                onText(String(text.dropFirst(shown.count)))
-                shown = text
+            // Show what the tokens not yet shown add, once they end on a whole character (a token
+            // can end inside one); only those are decoded, so each token costs the same however
+            // long the reply.
+            let piece = tokenizer.decode(Array(reply.tokens[unshown...]))
+            if !piece.isEmpty, !piece.hasSuffix("\u{FFFD}") {
+                onText(piece)
+                unshown = reply.tokens.count
             }
             guard transformer.position < window else { reply.stop = .contextFull; break }
             logits = try transformer.forward(token: next)
         }
+        let rest = tokenizer.decode(Array(reply.tokens[unshown...]))
+        if !rest.isEmpty { onText(rest) }
         reply.text = tokenizer.decode(reply.tokens)
-        if reply.text.count > shown.count, reply.text.hasPrefix(shown) { onText(String(reply.text.dropFirst(shown.count))) }
         reply.seconds = Self.seconds(since: start)
         return reply
     }

@@ -52,11 +52,11 @@ struct ModelPerplexity: ParsableCommand {
             var tokens = tokenizer.encode(body, special: false)
             let bos = tokenizer.addBOS ? tokenizer.bos : nil
             if let bos { tokens.insert(bos, at: 0) }
-            let started = ContinuousClock.now
+            let started = Date()
             let result = try Perplexity.measure(transformer, tokens: tokens, context: ctx, bos: bos, maxChunks: chunks) { done, all, ppl in
                 FileHandle.standardError.write(Data(String(format: "perplexity: chunk %d/%d, %.4f so far\n", done, all, ppl).utf8))
             }
-            let seconds = Double((ContinuousClock.now - started).components.seconds)
+            let seconds = Date().timeIntervalSince(started)
             if json {
                 let out: [String: Any] = ["model": model, "text": text, "ctx": ctx, "tokens": tokens.count, "chunks": result.chunks,
                                           "scored_tokens": result.scoredTokens, "perplexity": result.perplexity,
