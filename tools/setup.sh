@@ -21,7 +21,7 @@ esac
 run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data
               libpocketsphinx-dev pocketsphinx-en-us libv4l-dev libopus-dev libsqlite3-dev)
 # Only for the tests. gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the engine's Arm
-# kernels are cross-compiled and run under qemu-user (tools/test-kernels-aarch64.sh), since most
+# kernels are cross-compiled and run under qemu-user (tools/test-kernels.sh), since most
 # boards are Arm. linux-image-amd64 ... kmod: the virtual board (tools/virtual-board), where real
 # kernel drivers (vivid, snd-aloop) are tested in QEMU; v4l-utils: v4l2-ctl, which the board's
 # tests use to make vivid drop frames, stall and mark frames corrupt; alsa-utils: aplay and

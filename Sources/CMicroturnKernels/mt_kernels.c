@@ -170,9 +170,11 @@ static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn
 // Four-row kernels where the variant has them; otherwise four calls of the one-row kernel.
 typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
 static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K, dot4_q4_1, dot4_q5_0, dot4_q5_1;
-// Two rows against four tokens where the variant has it (activations shared by the two rows).
-typedef void (*mt_dot2x4_fn)(const uint8_t *, size_t, const uint8_t *const *, int, float *);
-static mt_dot2x4_fn dot2x4_q8_0, dot2x4_q4_1, dot2x4_q5_0, dot2x4_q5_1;
+// Tiles of `tile_rows` rows (2 or 4) against four tokens where the variant has them (activations
+// shared by the rows): out[4 * r + t].
+typedef void (*mt_tile_fn)(const uint8_t *, size_t, const uint8_t *const *, int, float *);
+static mt_tile_fn tile_q8_0, tile_q4_1, tile_q5_0, tile_q5_1;
+static int tile_rows = 2;
 // Q4_0 repacked eight rows together (mt_repack_q4_0x8): one or four tokens, out[8 * t + row].
 static mt_x8_fn q4_0x8 = mt_q4_0x8_scalar, q4_Kx8 = mt_q4_Kx8_scalar;
 
@@ -189,14 +191,21 @@ __attribute__((constructor)) static void choose_variant(void) {
         dot4_q5_K = mt_dot4_q5_K_avx2, dot4_q6_K = mt_dot4_q6_K_avx2;
         dot_q4_1 = mt_dot_q4_1_avx2, dot_q5_0 = mt_dot_q5_0_avx2, dot_q5_1 = mt_dot_q5_1_avx2;
         dot4_q4_1 = mt_dot4_q4_1_avx2, dot4_q5_0 = mt_dot4_q5_0_avx2, dot4_q5_1 = mt_dot4_q5_1_avx2;
-        dot2x4_q8_0 = mt_dot2x4_q8_0_avx2, dot2x4_q4_1 = mt_dot2x4_q4_1_avx2;
-        dot2x4_q5_0 = mt_dot2x4_q5_0_avx2, dot2x4_q5_1 = mt_dot2x4_q5_1_avx2;
+        tile_q8_0 = mt_dot2x4_q8_0_avx2, tile_q4_1 = mt_dot2x4_q4_1_avx2;
+        tile_q5_0 = mt_dot2x4_q5_0_avx2, tile_q5_1 = mt_dot2x4_q5_1_avx2;
         if (__builtin_cpu_supports("avxvnni")) {
             variant = "avx2-vnni";
-            dot_q8_0 = mt_dot_q8_0_avxvnni, dot4_q8_0 = mt_dot4_q8_0_avxvnni, dot2x4_q8_0 = mt_dot2x4_q8_0_avxvnni;
-            dot_q4_1 = mt_dot_q4_1_avxvnni, dot4_q4_1 = mt_dot4_q4_1_avxvnni, dot2x4_q4_1 = mt_dot2x4_q4_1_avxvnni;
-            dot_q5_0 = mt_dot_q5_0_avxvnni, dot4_q5_0 = mt_dot4_q5_0_avxvnni, dot2x4_q5_0 = mt_dot2x4_q5_0_avxvnni;
-            dot_q5_1 = mt_dot_q5_1_avxvnni, dot4_q5_1 = mt_dot4_q5_1_avxvnni, dot2x4_q5_1 = mt_dot2x4_q5_1_avxvnni;
+            dot_q8_0 = mt_dot_q8_0_avxvnni, dot4_q8_0 = mt_dot4_q8_0_avxvnni, tile_q8_0 = mt_dot2x4_q8_0_avxvnni;
+            dot_q4_1 = mt_dot_q4_1_avxvnni, dot4_q4_1 = mt_dot4_q4_1_avxvnni, tile_q4_1 = mt_dot2x4_q4_1_avxvnni;
+            dot_q5_0 = mt_dot_q5_0_avxvnni, dot4_q5_0 = mt_dot4_q5_0_avxvnni, tile_q5_0 = mt_dot2x4_q5_0_avxvnni;
+            dot_q5_1 = mt_dot_q5_1_avxvnni, dot4_q5_1 = mt_dot4_q5_1_avxvnni, tile_q5_1 = mt_dot2x4_q5_1_avxvnni;
+        }
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+            variant = "avx2-avx512vnni", tile_rows = 4;
+            dot4_q8_0 = mt_dot4_q8_0_avx512, tile_q8_0 = mt_dot4x4_q8_0_avx512;
+            dot4_q4_1 = mt_dot4_q4_1_avx512, tile_q4_1 = mt_dot4x4_q4_1_avx512;
+            dot4_q5_0 = mt_dot4_q5_0_avx512, tile_q5_0 = mt_dot4x4_q5_0_avx512;
+            dot4_q5_1 = mt_dot4_q5_1_avx512, tile_q5_1 = mt_dot4x4_q5_1_avx512;
         }
     }
 #elif defined(__aarch64__)
@@ -291,41 +300,39 @@ static int product_tokens(int type, const void *weights, size_t row_bytes, int r
                           int n, float *out, size_t out_stride) {
     mt_dot_fn one;
     mt_dot4_fn four = NULL;
-    mt_dot2x4_fn two = NULL;
+    mt_tile_fn tile = NULL;
     switch (type) {
     case 0: one = dot_f32; break;
     case 1: one = dot_f16; break;
     case 30: one = dot_bf16; break;
-    case 8: one = dot_q8_0, four = dot4_q8_0, two = dot2x4_q8_0; break;
+    case 8: one = dot_q8_0, four = dot4_q8_0, tile = tile_q8_0; break;
     case 2: one = dot_q4_0; break;
     case 12: one = dot_q4_K, four = dot4_q4_K; break;
     case 13: one = dot_q5_K, four = dot4_q5_K; break;
     case 14: one = dot_q6_K, four = dot4_q6_K; break;
-    case MT_GGML_Q4_1: one = dot_q4_1, four = dot4_q4_1, two = dot2x4_q4_1; break;
-    case MT_GGML_Q5_0: one = dot_q5_0, four = dot4_q5_0, two = dot2x4_q5_0; break;
-    case MT_GGML_Q5_1: one = dot_q5_1, four = dot4_q5_1, two = dot2x4_q5_1; break;
+    case MT_GGML_Q4_1: one = dot_q4_1, four = dot4_q4_1, tile = tile_q4_1; break;
+    case MT_GGML_Q5_0: one = dot_q5_0, four = dot4_q5_0, tile = tile_q5_0; break;
+    case MT_GGML_Q5_1: one = dot_q5_1, four = dot4_q5_1, tile = tile_q5_1; break;
     case MT_TYPE_Q4_0X8: return product_x8(q4_0x8, (size_t)(n / 32) * MT_Q4_0X8, weights, rows, activations, tokens, n, out, out_stride);
     case MT_TYPE_Q4_KX8: return product_x8(q4_Kx8, (size_t)(n / 256) * MT_Q4_KX8_BLOCK, weights, rows, activations, tokens, n, out, out_stride);
     default: return -1;
     }
     const uint8_t *const *a = (const uint8_t *const *)activations;
     int r = 0;
-    if (two) {
-        // Row pairs meet the tokens four at a time; what is left goes on below.
-        for (; r + 2 <= rows && tokens >= 4; r += 2) {
+    if (tile) {
+        // Row tiles meet the tokens four at a time; what is left goes on below.
+        for (; r + tile_rows <= rows && tokens >= 4; r += tile_rows) {
             const uint8_t *w = (const uint8_t *)weights + (size_t)r * row_bytes;
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                float y[8];
-                two(w, row_bytes, a + t, n, y);
-                for (int i = 0; i < 4; i++) {
-                    out[(size_t)(t + i) * out_stride + r] = y[i];
-                    out[(size_t)(t + i) * out_stride + r + 1] = y[4 + i];
+                float y[16];
+                tile(w, row_bytes, a + t, n, y);
+                for (int k = 0; k < tile_rows; k++) {
+                    for (int i = 0; i < 4; i++) out[(size_t)(t + i) * out_stride + r + k] = y[4 * k + i];
                 }
             }
             for (; t < tokens; t++) {
-                out[(size_t)t * out_stride + r] = one(w, a[t], n);
-                out[(size_t)t * out_stride + r + 1] = one(w + row_bytes, a[t], n);
+                for (int k = 0; k < tile_rows; k++) out[(size_t)t * out_stride + r + k] = one(w + (size_t)k * row_bytes, a[t], n);
             }
         }
     }

@@ -254,13 +254,15 @@ import Testing
         }
     }
 
-    /// The NEON variants (with and without the dot product extension), cross-compiled for aarch64
-    /// and run under qemu-user, equal their scalar twins too.
-    @Test func armKernelsEqualTheirScalarTwinsUnderQemu() throws {
-        let r = try ReferenceTools.tool(["tools/test-kernels-aarch64.sh"], stdout: true, interpreter: "bash")
-        #expect(r.status == 0, "tools/test-kernels-aarch64.sh: \(r.err)\n\(r.out)")
+    /// The C kernels outside Swift (tools/kernels-test.c): natively, every x86 variant this CPU has
+    /// and mt_product's row tiles; then the NEON variants (with and without the dot product
+    /// extension), cross-compiled for aarch64 and run under qemu-user. All equal their scalar twins.
+    @Test func kernelsEqualTheirScalarTwinsNativelyAndUnderQemu() throws {
+        let r = try ReferenceTools.tool(["tools/test-kernels.sh"], stdout: true, interpreter: "bash")
+        #expect(r.status == 0, "tools/test-kernels.sh: \(r.err)\n\(r.out)")
+        #expect(r.out.contains("chosen variant: avx2"), "natively: \(r.out)")
         #expect(r.out.contains("chosen variant: neon-dotprod") && r.out.contains("chosen variant: neon\n"), "\(r.out)")
-        #expect(r.out.components(separatedBy: "all equal").count == 3, "both emulated CPUs: \(r.out)")
+        #expect(r.out.components(separatedBy: "all equal").count == 4, "native and both emulated CPUs: \(r.out)")
     }
 
     /// The C quantizers equal the Swift reference bit for bit: ordinary values, ties, zeros, huge

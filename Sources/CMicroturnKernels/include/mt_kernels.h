@@ -1,4 +1,4 @@
-// Block dot products in C with SIMD intrinsics (AVX2 on x86-64, NEON with or without the dot
+// Block dot products in C with SIMD intrinsics (AVX2, AVX-VNNI and AVX-512 VNNI on x86-64, NEON with or without the dot
 // product extension on aarch64), chosen at run time, each with a scalar twin it must equal
 // exactly. Blocks are ggml's. Weights: Q8_0 (f16 scale + 32 int8), Q4_0 (f16 scale + 16 bytes of
 // nibbles offset by 8), Q4_1, Q5_0, Q5_1 (32 values with a scale, and a min or an offset), Q4_K, Q5_K, Q6_K (256 values). Activations come from
@@ -25,7 +25,8 @@
 #ifndef MT_KERNELS_H
 #define MT_KERNELS_H
 
-/// The variant this CPU runs: "avx2-vnni" (AVX2 with AVX-VNNI's byte products for the 32-value
+/// The variant this CPU runs: "avx2-avx512vnni" (as "avx2-vnni", with AVX-512 VNNI for four tokens
+/// of the 32-value blocks at once), "avx2-vnni" (AVX2 with AVX-VNNI's byte products for the 32-value
 /// blocks), "avx2", "neon-dotprod", "neon" or "scalar".
 const char *mt_kernels_variant(void);
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Cross-compiles the engine's C kernels for aarch64 with Debian's gcc and runs their tests
-# (tools/kernels-test.c: every variant equals its scalar twin bit for bit) under qemu-user, on an
-# emulated CPU with the dot product extension (neon-dotprod) and on one without (neon, Cortex-A53).
-#   tools/test-kernels-aarch64.sh
+# Runs the engine's C kernel tests (tools/kernels-test.c: every variant equals its scalar twin bit
+# for bit, and so do the product tiles) natively, then cross-compiled for aarch64 with Debian's gcc
+# under qemu-user, on an emulated CPU with the dot product extension (neon-dotprod) and on one
+# without (neon, Cortex-A53).
+#   tools/test-kernels.sh
 # Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (tools/setup.sh --tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,12 @@ for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
 done
 out=.build-aarch64
 mkdir -p "$out"
+# Natively first: the x86 variants this CPU has (AVX2, AVX-VNNI, AVX-512 VNNI tiles).
+echo "== native ($(uname -m))"
+cc -O3 -ffp-contract=off -Wall -Wextra -Werror -Wno-unused-function -I Sources/CMicroturnKernels/include \
+  -o "$out/kernels-test-native" tools/kernels-test.c -lm
+native=0
+"$out/kernels-test-native" || native=1
 # The same flags as the Swift package's C target (-O3, no contraction of a*b+c into one rounding).
 aarch64-linux-gnu-gcc -O3 -ffp-contract=off -march=armv8-a -static -Wall -Wextra -Werror -Wno-unused-function \
   -I Sources/CMicroturnKernels/include -o "$out/kernels-test" tools/kernels-test.c -lm
@@ -22,7 +29,7 @@ if command -v clang >/dev/null; then
   done
   echo "clang --target=aarch64-linux-gnu: the kernels compile"
 fi
-status=0
+status=$native
 for cpu in max cortex-a53; do
   echo "== qemu-aarch64 -cpu $cpu"
   qemu-aarch64 -cpu "$cpu" "$out/kernels-test" || status=1
