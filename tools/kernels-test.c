@@ -135,10 +135,10 @@ static int check(const char *name, const char *variant, kernel fast, twin scalar
     return failures;
 }
 
-// mt_product over 11 rows and 7 tokens (row tiles against four tokens at once where the variant has
+// mt_product over 11 rows and 13 tokens (row tiles against four tokens at once where the variant has
 // it, then the rest): every output equals the scalar twin on its row and token.
 static int check_product(const char *name, int type, twin scalar, int block_bytes, const int *scale_at, int scales, int sums) {
-    enum { rows = 11, tokens = 7, n = 512 };
+    enum { rows = 11, tokens = 13, n = 512 };
     static uint8_t w[rows * n / 32 * MT_Q8_1], act[tokens][n / 32 * MT_Q8_1];
     static float x[n];
     int failures = 0;
@@ -165,52 +165,52 @@ static int check_product(const char *name, int type, twin scalar, int block_byte
     return failures;
 }
 
-// One x86 tile kernel directly (`rows` rows against four tokens, out[4 * r + t]), whichever the
-// library chose: each output against the scalar twin.
+// One x86 tile kernel directly (`rows` rows against `tokens` tokens, out[tokens * r + t]), whichever
+// the library chose: each output against the scalar twin.
 typedef void (*tile)(const uint8_t *, size_t, const uint8_t *const *, int, float *);
-static int check_tile(const char *name, const char *variant, tile fn, int rows, twin scalar, int block_bytes, const int *scale_at,
+static int check_tile(const char *name, const char *variant, tile fn, int rows, int tokens, twin scalar, int block_bytes, const int *scale_at,
                       int scales, int sums) {
     enum { n = 1024 };
-    static uint8_t w[4 * n / 32 * MT_Q8_1], act[4][n / 32 * MT_Q8_1];
+    static uint8_t w[4 * n / 32 * MT_Q8_1], act[8][n / 32 * MT_Q8_1];
     static float x[n];
     int failures = 0;
     size_t row_bytes = (size_t)(n / 32 * block_bytes);
     for (int trial = 0; trial < 50; trial++) {
         random_weights(w, rows * n / 32, block_bytes, scale_at, scales);
-        const uint8_t *a[4];
-        for (int t = 0; t < 4; t++) {
+        const uint8_t *a[8];
+        for (int t = 0; t < tokens; t++) {
             for (int i = 0; i < n; i++) x[i] = uniform() * (t == 3 ? 60 : 1);
             quantize_for(sums ? 0 : 32, x, act[t], n);
             a[t] = act[t];
         }
-        float out[16];
+        float out[32];
         fn(w, row_bytes, a, n, out);
         for (int r = 0; r < rows; r++) {
-            for (int t = 0; t < 4; t++) {
+            for (int t = 0; t < tokens; t++) {
                 float e = scalar(w + (size_t)r * row_bytes, act[t], n);
-                if (memcmp(&out[4 * r + t], &e, 4) != 0 && failures++ < 3) {
-                    fprintf(stderr, "%s %s tile: row %d token %d: %.9g, scalar twin %.9g\n", variant, name, r, t, out[4 * r + t], e);
+                if (memcmp(&out[tokens * r + t], &e, 4) != 0 && failures++ < 3) {
+                    fprintf(stderr, "%s %s tile: row %d token %d: %.9g, scalar twin %.9g\n", variant, name, r, t, out[tokens * r + t], e);
                 }
             }
         }
     }
-    printf("%s %s %dx4 tile: 50 random tiles, %d differ\n", variant, name, rows, failures);
+    printf("%s %s %dx%d tile: 50 random tiles, %d differ\n", variant, name, rows, tokens, failures);
     return failures;
 }
 
 #if defined(__x86_64__)
-#define MT_CHECK_TILES(variant, rows, suffix)                                                                          \
-    (check_tile("q8_0", variant, mt_dot##rows##x4_q8_0_##suffix, rows, mt_dot_q8_0_scalar, MT_Q8_0, s32, 1, 0) +     \
-     check_tile("q4_1", variant, mt_dot##rows##x4_q4_1_##suffix, rows, mt_dot_q4_1_scalar, 20, dm, 2, 1) +           \
-     check_tile("q5_0", variant, mt_dot##rows##x4_q5_0_##suffix, rows, mt_dot_q5_0_scalar, 22, s32, 1, 1) +          \
-     check_tile("q5_1", variant, mt_dot##rows##x4_q5_1_##suffix, rows, mt_dot_q5_1_scalar, 24, dm, 2, 1))
+#define MT_CHECK_TILES(variant, rows, tokens, suffix)                                                                     \
+    (check_tile("q8_0", variant, mt_dot##rows##x##tokens##_q8_0_##suffix, rows, tokens, mt_dot_q8_0_scalar, MT_Q8_0, s32, 1, 0) + \
+     check_tile("q4_1", variant, mt_dot##rows##x##tokens##_q4_1_##suffix, rows, tokens, mt_dot_q4_1_scalar, 20, dm, 2, 1) +       \
+     check_tile("q5_0", variant, mt_dot##rows##x##tokens##_q5_0_##suffix, rows, tokens, mt_dot_q5_0_scalar, 22, s32, 1, 1) +      \
+     check_tile("q5_1", variant, mt_dot##rows##x##tokens##_q5_1_##suffix, rows, tokens, mt_dot_q5_1_scalar, 24, dm, 2, 1))
 // Every tile this CPU can run, not only the chosen one.
 static int check_x86_tiles(void) {
     static const int s32[] = {0}, dm[] = {0, 2};
-    int failures = MT_CHECK_TILES("avx2", 2, avx2);
-    if (__builtin_cpu_supports("avxvnni")) failures += MT_CHECK_TILES("avx2-vnni", 2, avxvnni);
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
-        failures += MT_CHECK_TILES("avx512vnni", 4, avx512);
+    int failures = MT_CHECK_TILES("avx2", 2, 4, avx2);
+    if (__builtin_cpu_supports("avxvnni")) failures += MT_CHECK_TILES("avx2-vnni", 2, 4, avxvnni);
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+        failures += MT_CHECK_TILES("avx512vnni", 4, 8, avx512);
     }
     return failures;
 }

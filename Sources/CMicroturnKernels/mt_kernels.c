@@ -170,11 +170,11 @@ static mt_dot_fn dot_q8_0 = (mt_dot_fn)mt_dot_q8_0_scalar, dot_q4_0 = (mt_dot_fn
 // Four-row kernels where the variant has them; otherwise four calls of the one-row kernel.
 typedef void (*mt_dot4_fn)(const uint8_t *, const uint8_t *const *, int, float *);
 static mt_dot4_fn dot4_q8_0, dot4_q4_K, dot4_q5_K, dot4_q6_K, dot4_q4_1, dot4_q5_0, dot4_q5_1;
-// Tiles of `tile_rows` rows (2 or 4) against four tokens where the variant has them (activations
-// shared by the rows): out[4 * r + t].
+// Tiles of `tile_rows` rows against `tile_tokens` tokens (2 x 4 or 4 x 8) where the variant has them
+// (activations shared by the rows): out[tile_tokens * r + t].
 typedef void (*mt_tile_fn)(const uint8_t *, size_t, const uint8_t *const *, int, float *);
 static mt_tile_fn tile_q8_0, tile_q4_1, tile_q5_0, tile_q5_1;
-static int tile_rows = 2;
+static int tile_rows = 2, tile_tokens = 4;
 // Q4_0 repacked eight rows together (mt_repack_q4_0x8): one or four tokens, out[8 * t + row].
 static mt_x8_fn q4_0x8 = mt_q4_0x8_scalar, q4_Kx8 = mt_q4_Kx8_scalar;
 
@@ -200,12 +200,12 @@ __attribute__((constructor)) static void choose_variant(void) {
             dot_q5_0 = mt_dot_q5_0_avxvnni, dot4_q5_0 = mt_dot4_q5_0_avxvnni, tile_q5_0 = mt_dot2x4_q5_0_avxvnni;
             dot_q5_1 = mt_dot_q5_1_avxvnni, dot4_q5_1 = mt_dot4_q5_1_avxvnni, tile_q5_1 = mt_dot2x4_q5_1_avxvnni;
         }
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
-            variant = "avx2-avx512vnni", tile_rows = 4;
-            dot4_q8_0 = mt_dot4_q8_0_avx512, tile_q8_0 = mt_dot4x4_q8_0_avx512;
-            dot4_q4_1 = mt_dot4_q4_1_avx512, tile_q4_1 = mt_dot4x4_q4_1_avx512;
-            dot4_q5_0 = mt_dot4_q5_0_avx512, tile_q5_0 = mt_dot4x4_q5_0_avx512;
-            dot4_q5_1 = mt_dot4_q5_1_avx512, tile_q5_1 = mt_dot4x4_q5_1_avx512;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+            variant = "avx2-avx512vnni", tile_rows = 4, tile_tokens = 8;
+            dot4_q8_0 = mt_dot4_q8_0_avx512, tile_q8_0 = mt_dot4x8_q8_0_avx512;
+            dot4_q4_1 = mt_dot4_q4_1_avx512, tile_q4_1 = mt_dot4x8_q4_1_avx512;
+            dot4_q5_0 = mt_dot4_q5_0_avx512, tile_q5_0 = mt_dot4x8_q5_0_avx512;
+            dot4_q5_1 = mt_dot4_q5_1_avx512, tile_q5_1 = mt_dot4x8_q5_1_avx512;
         }
     }
 #elif defined(__aarch64__)
@@ -287,13 +287,27 @@ static int product_tokens(int type, const void *weights, size_t row_bytes, int r
 int mt_product(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
                int n, float *out, size_t out_stride) {
     if (tokens <= 0) return product_tokens(type, weights, row_bytes, rows, activations, 0, n, out, out_stride);  // says if the type exists
-    int block = (16384 / (n > 0 ? n : 1)) & ~3;
-    if (block < 4) block = 4;
+    int block = (16384 / (n > 0 ? n : 1)) & ~7;
+    if (block < 8) block = 8;
     for (int t = 0; t < tokens; t += block) {
         int count = tokens - t < block ? tokens - t : block;
         if (product_tokens(type, weights, row_bytes, rows, activations + t, count, n, out + (size_t)t * out_stride, out_stride) != 0) return -1;
     }
     return 0;
+}
+
+// One row against tokens `from` up to `tokens`: four at a time where the variant can, then one by one.
+static void row_tokens(mt_dot_fn one, mt_dot4_fn four, const uint8_t *w, const uint8_t *const *a, int from, int tokens, int n,
+                       float *out, size_t out_stride) {
+    int t = from;
+    if (four) {
+        for (; t + 4 <= tokens; t += 4) {
+            float y[4];
+            four(w, a + t, n, y);
+            for (int i = 0; i < 4; i++) out[(size_t)(t + i) * out_stride] = y[i];
+        }
+    }
+    for (; t < tokens; t++) out[(size_t)t * out_stride] = one(w, a[t], n);
 }
 
 static int product_tokens(int type, const void *weights, size_t row_bytes, int rows, const void *const *activations, int tokens,
@@ -320,34 +334,21 @@ static int product_tokens(int type, const void *weights, size_t row_bytes, int r
     const uint8_t *const *a = (const uint8_t *const *)activations;
     int r = 0;
     if (tile) {
-        // Row tiles meet the tokens four at a time; what is left goes on below.
-        for (; r + tile_rows <= rows && tokens >= 4; r += tile_rows) {
+        // Row tiles meet the tokens a tile at a time; the tokens left, and the rows left, go on below.
+        for (; r + tile_rows <= rows && tokens >= tile_tokens; r += tile_rows) {
             const uint8_t *w = (const uint8_t *)weights + (size_t)r * row_bytes;
             int t = 0;
-            for (; t + 4 <= tokens; t += 4) {
-                float y[16];
+            for (; t + tile_tokens <= tokens; t += tile_tokens) {
+                float y[32];
                 tile(w, row_bytes, a + t, n, y);
                 for (int k = 0; k < tile_rows; k++) {
-                    for (int i = 0; i < 4; i++) out[(size_t)(t + i) * out_stride + r + k] = y[4 * k + i];
+                    for (int i = 0; i < tile_tokens; i++) out[(size_t)(t + i) * out_stride + r + k] = y[tile_tokens * k + i];
                 }
             }
-            for (; t < tokens; t++) {
-                for (int k = 0; k < tile_rows; k++) out[(size_t)t * out_stride + r + k] = one(w + (size_t)k * row_bytes, a[t], n);
-            }
+            for (int k = 0; k < tile_rows; k++) row_tokens(one, four, w + (size_t)k * row_bytes, a, t, tokens, n, out + r + k, out_stride);
         }
     }
-    for (; r < rows; r++) {
-        const uint8_t *w = (const uint8_t *)weights + (size_t)r * row_bytes;
-        int t = 0;
-        if (four) {
-            for (; t + 4 <= tokens; t += 4) {
-                float y[4];
-                four(w, a + t, n, y);
-                for (int i = 0; i < 4; i++) out[(size_t)(t + i) * out_stride + r] = y[i];
-            }
-        }
-        for (; t < tokens; t++) out[(size_t)t * out_stride + r] = one(w, a[t], n);
-    }
+    for (; r < rows; r++) row_tokens(one, four, (const uint8_t *)weights + (size_t)r * row_bytes, a, 0, tokens, n, out + r, out_stride);
     return 0;
 }
 

@@ -148,10 +148,10 @@ void mt_dot4_q5_1_avx2(const uint8_t *w, const uint8_t *const *a, int n, float *
     void mt_dot2x4_q5_0_##suffix(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out); \
     void mt_dot2x4_q5_1_##suffix(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
 MT_X86_Q8_DECLARE(avxvnni)
-// The same with AVX-512 VNNI, four tokens at a time (two a register), against one row or four.
+// The same with AVX-512 VNNI, two tokens a register: four tokens against one row, eight against four.
 #define MT_X86_512_DECLARE(type) \
     void mt_dot4_##type##_avx512(const uint8_t *w, const uint8_t *const *a, int n, float *out); \
-    void mt_dot4x4_##type##_avx512(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
+    void mt_dot4x8_##type##_avx512(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out);
 MT_X86_512_DECLARE(q8_0)
 MT_X86_512_DECLARE(q4_1)
 MT_X86_512_DECLARE(q5_0)

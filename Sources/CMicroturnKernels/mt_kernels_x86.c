@@ -271,7 +271,7 @@ MT_AVX2_PAIR(q6_K, q6k_avx2)
 // lanes 8-15 the second's, in the one-row order. dpbusd multiplies unsigned by signed bytes: Q8_0's
 // activations go in with 128 added (a flipped top bit) and 128 x the weights' sums of four come off
 // first (the seed), so the integers are exact as AVX2's.
-#define MT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,f16c,fma")))
+#define MT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,f16c,fma")))
 #define MT_BODY512 static inline __attribute__((always_inline)) MT_AVX512
 
 static inline MT_AVX512 __m512i pair_bytes(const uint8_t *first, const uint8_t *second) {
@@ -292,10 +292,10 @@ static inline MT_AVX512 void pair_sums(__m512 acc, float *first, float *second) 
     *second = mt_sum8(s + 8);
 }
 
-// `nr` weight rows (1 to 4, `row_bytes` apart) against `np` pairs of tokens (1 or 2): out[2 np r + t].
+// `nr` weight rows (1 to 4, `row_bytes` apart) against `np` pairs of tokens (1 to 4): out[2 np r + t].
 MT_BODY512 void q8_0_avx512(const uint8_t *w, size_t row_bytes, int nr, const uint8_t *const *a, int n, int np, float *out) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
-    __m512 acc[4][2];
+    __m512 acc[4][4];
     for (int r = 0; r < nr; r++) for (int p = 0; p < np; p++) acc[r][p] = _mm512_setzero_ps();
     for (int b = 0; b < n / 32; b++) {
         __m512i x[4], seed[4];
@@ -319,75 +319,77 @@ MT_BODY512 void q8_0_avx512(const uint8_t *w, size_t row_bytes, int nr, const ui
     for (int r = 0; r < nr; r++) for (int p = 0; p < np; p++) pair_sums(acc[r][p], &out[2 * np * r + 2 * p], &out[2 * np * r + 2 * p + 1]);
 }
 
-// Q4_1, Q5_0, Q5_1 as the AVX2 kernel unpacks them, two tokens a register.
+// Q4_1, Q5_0, Q5_1 unpacked as the AVX2 kernel does (the fifth bits added under a mask that is the
+// block's 32 high bits), two tokens a register. The blocks' m x sa go on in one vector per row,
+// lane t for token t (lanes past the tokens take zeros).
 MT_BODY512 void u32_avx512(const uint8_t *w, size_t row_bytes, int nr, const uint8_t *const *a, int n, int np, float *out, int type) {
     const __m128i low4 = _mm_set1_epi8(0xF);
     const __m256i high = _mm256_set1_epi8(0x10);
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     const int bytes = mt_u32_block(type), qs_at = mt_u32_qs_at(type);
-    __m512 s[4][2];
-    float o[4][4];
+    __m512 s[4][4];
+    __m256 o[4];
     for (int r = 0; r < nr; r++) {
         for (int p = 0; p < np; p++) s[r][p] = _mm512_setzero_ps();
-        for (int t = 0; t < 2 * np; t++) o[r][t] = 0;
+        o[r] = _mm256_setzero_ps();
     }
     for (int b = 0; b < n / 32; b++) {
         __m512i u[4];
         __m512 dw[4];
-        float m[4];
+        __m256 m[4];
         for (int r = 0; r < nr; r++) {
             const uint8_t *wb = w + r * row_bytes + b * bytes;
             __m128i q = _mm_loadu_si128((const __m128i *)(wb + qs_at));
             __m256i v = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), low4), _mm_and_si128(q, low4));
             if (type != MT_GGML_Q4_1) {
-                int32_t qh;
+                uint32_t qh;
                 memcpy(&qh, wb + (type == MT_GGML_Q5_0 ? 2 : 4), 4);
-                __m256i bits = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), spread), bit);
-                v = _mm256_or_si256(v, _mm256_and_si256(_mm256_cmpeq_epi8(bits, bit), high));
+                v = _mm256_mask_add_epi8(v, (__mmask32)qh, v, high);
             }
             u[r] = _mm512_broadcast_i64x4(v);
             float d = half_hw(wb);
             dw[r] = _mm512_set1_ps(d);
-            m[r] = type == MT_GGML_Q5_0 ? d * -16.0f : half_hw(wb + 2);
+            m[r] = _mm256_set1_ps(type == MT_GGML_Q5_0 ? d * -16.0f : half_hw(wb + 2));
         }
+        float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         for (int p = 0; p < np; p++) {
             const uint8_t *a0 = a[2 * p] + b * MT_Q8_1, *a1 = a[2 * p + 1] + b * MT_Q8_1;
+            sums[2 * p] = mt_f32(a0 + 4), sums[2 * p + 1] = mt_f32(a1 + 4);
             __m512i y = pair_bytes(a0 + 8, a1 + 8);
             __m512 da = pair_floats(half_hw(a0), half_hw(a1));
-            float sa0 = mt_f32(a0 + 4), sa1 = mt_f32(a1 + 4);
             for (int r = 0; r < nr; r++) {
                 __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[r], y);
                 s[r][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], da), s[r][p]);
-                o[r][2 * p] = o[r][2 * p] + m[r] * sa0;
-                o[r][2 * p + 1] = o[r][2 * p + 1] + m[r] * sa1;
             }
         }
+        __m256 sa = _mm256_loadu_ps(sums);
+        for (int r = 0; r < nr; r++) o[r] = _mm256_add_ps(o[r], _mm256_mul_ps(m[r], sa));
     }
     for (int r = 0; r < nr; r++) {
+        float offset[8];
+        _mm256_storeu_ps(offset, o[r]);
         for (int p = 0; p < np; p++) {
             float first, second;
             pair_sums(s[r][p], &first, &second);
-            out[2 * np * r + 2 * p] = first + o[r][2 * p];
-            out[2 * np * r + 2 * p + 1] = second + o[r][2 * p + 1];
+            out[2 * np * r + 2 * p] = first + offset[2 * p];
+            out[2 * np * r + 2 * p + 1] = second + offset[2 * p + 1];
         }
     }
 }
 
-// Four tokens against one row and against four (one token alone goes to the 32-byte kernels).
+// Four tokens against one row, and eight against four rows (one token alone goes to the 32-byte
+// kernels).
 MT_AVX512 void mt_dot4_q8_0_avx512(const uint8_t *w, const uint8_t *const *a, int n, float *out) {
     q8_0_avx512(w, 0, 1, a, n, 2, out);
 }
-MT_AVX512 void mt_dot4x4_q8_0_avx512(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) {
-    q8_0_avx512(w, row_bytes, 4, a, n, 2, out);
+MT_AVX512 void mt_dot4x8_q8_0_avx512(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) {
+    q8_0_avx512(w, row_bytes, 4, a, n, 4, out);
 }
 #define MT_AVX512_U32(type, number)                                                                                       \
     MT_AVX512 void mt_dot4_##type##_avx512(const uint8_t *w, const uint8_t *const *a, int n, float *out) {                \
         u32_avx512(w, 0, 1, a, n, 2, out, number);                                                                        \
     }                                                                                                                     \
-    MT_AVX512 void mt_dot4x4_##type##_avx512(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) { \
-        u32_avx512(w, row_bytes, 4, a, n, 2, out, number);                                                                \
+    MT_AVX512 void mt_dot4x8_##type##_avx512(const uint8_t *w, size_t row_bytes, const uint8_t *const *a, int n, float *out) { \
+        u32_avx512(w, row_bytes, 4, a, n, 4, out, number);                                                                \
     }
 MT_AVX512_U32(q4_1, MT_GGML_Q4_1)
 MT_AVX512_U32(q5_0, MT_GGML_Q5_0)
