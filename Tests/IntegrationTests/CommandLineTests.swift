@@ -1,8 +1,26 @@
 import Foundation
 import Testing
 
+/// A test's files, in a folder of its own that goes with the test (each test has its own suite value).
+final class ScratchFolder {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-cli-\(UUID().uuidString)").path
+
+    init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A file named `name` in the folder, holding `contents`.
+    func file(_ name: String, _ contents: String) -> String {
+        let file = "\(path)/\(name)"
+        _ = FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
+        return file
+    }
+}
+
 /// The `microturn` binary as a user runs it: exit codes and messages.
 @Suite struct CommandLineTests {
+    let scratch = ScratchFolder()
+
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static var binary: String {
@@ -24,17 +42,11 @@ import Testing
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
-    static func temp(_ name: String, _ contents: String) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-cli-\(UUID().uuidString)-\(name)").path
-        _ = FileManager.default.createFile(atPath: path, contents: Data(contents.utf8))
-        return path
-    }
-
     @Test func repsCountsAStreamAndKeepsTheCountOfADamagedOne() throws {
         // Four frames of a still 8x6 picture, then one cut short.
         var data = Data("YUV4MPEG2 W8 H6 F15:1 Cmono\n".utf8)
         for _ in 0..<4 { data.append(contentsOf: Array("FRAME\n".utf8) + [UInt8](repeating: 90, count: 48)) }
-        let whole = Self.temp("still.y4m", "")
+        let whole = scratch.file("still.y4m", "")
         try data.write(to: URL(fileURLWithPath: whole))
         let ok = try Self.run(["reps", "--video-file", whole, "--json"])
         #expect(ok.status == 0 && ok.out.contains("{\"total\":0,\"frames\":4}"), "\(ok.out) \(ok.err)")
@@ -48,7 +60,7 @@ import Testing
 
     @Test func aCameraThatIsNotThereExits69AndABadOutputNameExits64() throws {
         // (No camera on the build machine; the board tests take real pictures.)
-        let out = Self.temp("look.ppm", "")
+        let out = scratch.file("look.ppm", "")
         try? FileManager.default.removeItem(atPath: out)
         let missing = try Self.run(["camera", "snapshot", "--camera", "/dev/v4l/by-id/no-such-camera", "--out", out])
         #expect(missing.status == 69 && missing.err.contains("no such device") && missing.err.contains("camera list"), "\(missing.err)")
@@ -60,7 +72,7 @@ import Testing
     }
 
     @Test func aCaptureFileThatIsNotAWavExits65() throws {
-        let bad = Self.temp("user.wav", "this is a text file, not audio")
+        let bad = scratch.file("user.wav", "this is a text file, not audio")
         let r = try Self.run(["run", "--capture-file", bad, "--playback-file", bad + ".out.wav", "--fast"])
         #expect(r.status == 65)
         #expect(r.err.contains("not a usable WAV"))
@@ -68,12 +80,12 @@ import Testing
     }
 
     @Test func aBadConfigExits78AndNamesTheKey() throws {
-        let config = Self.temp("bad.toml", "[turn]\nmicro_turn_ms = 1000\n")
+        let config = scratch.file("bad.toml", "[turn]\nmicro_turn_ms = 1000\n")
         let r = try Self.run(["run", "--config", config, "--duration", "1"])
         #expect(r.status == 78)
         #expect(r.err.contains("turn.micro_turn_ms"))
         #expect(r.err.contains("40 to 400"))
-        let unknown = Self.temp("unknown.toml", "[audio]\ncapture = \"hw:0\"\n")
+        let unknown = scratch.file("unknown.toml", "[audio]\ncapture = \"hw:0\"\n")
         let u = try Self.run(["run", "--config", unknown, "--duration", "1"])
         #expect(u.status == 78)
         #expect(u.err.contains("audio.capture") && u.err.contains("audio.capture_device"))
@@ -84,10 +96,10 @@ import Testing
         let flag = try Self.run(["run", "--end-silence-ms", "10", "--duration", "1"])
         #expect(flag.status == 78 && flag.err.contains("turn.end_silence_ms"))
         // Each in range, together impossible; a flag that resolves it is the last word.
-        let pair = Self.temp("pair.toml", "[turn]\nend_silence_ms = 900\nmax_silence_ms = 600\n")
+        let pair = scratch.file("pair.toml", "[turn]\nend_silence_ms = 900\nmax_silence_ms = 600\n")
         let p = try Self.run(["run", "--config", pair, "--duration", "1"])
         #expect(p.status == 78 && p.err.contains("max_silence_ms") && p.err.contains("contradict"), "\(p.err)")
-        let deep = Self.temp("deep.toml", "x = " + String(repeating: "[", count: 50_000) + "\n")
+        let deep = scratch.file("deep.toml", "x = " + String(repeating: "[", count: 50_000) + "\n")
         let d = try Self.run(["run", "--config", deep, "--duration", "1"])
         #expect(d.status == 78 && d.err.contains("nest"), "\(d.err)")
     }
@@ -103,7 +115,7 @@ import Testing
 
     /// `run --fast` on the virtual clock: the same out.wav and events on every run, on any machine.
     @Test func theVirtualClockGivesTheSameResultEveryTime() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-cli-\(UUID().uuidString)").path
+        let dir = "\(scratch.path)/dialogs"
         let made = try Self.run(["bench", "make-dialogs", "--out", dir, "--count", "1", "--turns", "2", "--seed", "11"])
         #expect(made.status == 0)
         var outs: [Data] = [], events: [String] = []
@@ -136,17 +148,17 @@ import Testing
         let key = "general.architecture", value = "llama"
         var bytes = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(0)) + le(UInt64(1))
         bytes += le(UInt64(key.utf8.count)) + Array(key.utf8) + le(UInt32(8)) + le(UInt64(value.utf8.count)) + Array(value.utf8)
-        let path = Self.temp("tiny.gguf", "")
+        let path = scratch.file("tiny.gguf", "")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let ok = try Self.run(["model", "inspect", path, "--json"])
         #expect(ok.status == 0)
         #expect(ok.out.contains("\"architecture\":\"llama\""))
-        let cut = Self.temp("cut.gguf", "")
+        let cut = scratch.file("cut.gguf", "")
         try Data(bytes.dropLast(3)).write(to: URL(fileURLWithPath: cut))
         let bad = try Self.run(["model", "inspect", cut])
         #expect(bad.status == 65)
         #expect(bad.err.contains("cut short") && bad.err.contains("general.architecture"))
-        let text = try Self.run(["model", "inspect", Self.temp("notes.txt", "hello, not a model")])
+        let text = try Self.run(["model", "inspect", scratch.file("notes.txt", "hello, not a model")])
         #expect(text.status == 65 && text.err.contains("not a GGUF model file"))
         #expect(try Self.run(["model", "inspect", path + ".missing"]).status == 66)
     }
@@ -160,7 +172,7 @@ import Testing
         let reply = try Self.run(["model", "chat", "--model", model, "--prompt", "Say hello.", "-n", "24", "--stats"])
         #expect(reply.status == 0 && !reply.out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(reply.err)")
         #expect(reply.err.contains("tokens, stopped:"))
-        let short = try Self.run(["model", "perplexity", "--model", model, "--text", Self.temp("short.txt", "Too short to score."), "--ctx", "64"])
+        let short = try Self.run(["model", "perplexity", "--model", model, "--text", scratch.file("short.txt", "Too short to score."), "--ctx", "64"])
         #expect(short.status == 65 && short.err.contains("needs at least 128"))
         let tooLong = try Self.run(["model", "chat", "--model", model, "--prompt", String(repeating: "squat ", count: 200), "--ctx", "64"])
         #expect(tooLong.status == 64 && tooLong.err.contains("does not fit the context window of 64"))
@@ -248,10 +260,12 @@ import Testing
 
 /// `microturn-server` and the device's link commands as a user runs them: exit codes and messages.
 @Suite struct ServerCommandLineTests {
+    let scratch = ScratchFolder()
+
     @Test func badServerSettingsAreConfigErrors() throws {
         let plain = try CommandLineTests.run(program: "microturn-server", ["serve", "--plaintext", "--listen", "0.0.0.0:7741"])
         #expect(plain.status == 78 && plain.err.contains("plaintext"), "\(plain)")
-        let config = CommandLineTests.temp("server.toml", "[server]\nthreadz = 2\n")
+        let config = scratch.file("server.toml", "[server]\nthreadz = 2\n")
         let unknown = try CommandLineTests.run(program: "microturn-server", ["serve", "--config", config])
         #expect(unknown.status == 78 && unknown.err.contains("threadz") && unknown.err.contains("server.threads"), "\(unknown)")
         let noCA = try CommandLineTests.run(program: "microturn-server", ["serve", "--ca-dir", "/nonexistent-ca", "--listen", "127.0.0.1:1", "--metrics", ""])
@@ -263,7 +277,7 @@ import Testing
     @Test func aRequestWithNoServerWaitsAndSaysSo() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ask-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = CommandLineTests.temp("empty.toml", "")
+        let config = scratch.file("empty.toml", "")
         let ask = try CommandLineTests.run(["link", "ask", "--config", config, "--server", "127.0.0.1:9", "--plaintext", "--device-id", "kiosk-x",
                                              "--dir", dir, "--text", "hello", "--timeout", "1"])
         #expect(ask.status == 69 && ask.err.contains("1 request(s) still wait"), "\(ask)")
