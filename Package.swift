@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        // The server's OpenAI-compatible backends (transcription, chat with tools, speech).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages (tools/setup.sh installs them).
@@ -52,7 +54,7 @@ let package = Package(
                                .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift")],
                 exclude: ["PROTOCOL.md", "link.proto"]),
         // The background server: link sessions (resume, replay, deduplicated tasks) and its workers.
-        .target(name: "MicroturnServer", dependencies: ["MicroturnCore", "MicroturnLink", "MicroturnAudio",
+        .target(name: "MicroturnServer", dependencies: ["MicroturnCore", "MicroturnLink", "MicroturnAudio", "MicroturnInference",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio"),
@@ -65,7 +67,8 @@ let package = Package(
                                                         .product(name: "PostgresNIO", package: "postgres-nio"),
                                                         .product(name: "Logging", package: "swift-log"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                                                        .product(name: "Prometheus", package: "swift-prometheus")]),
+                                                        .product(name: "Prometheus", package: "swift-prometheus"),
+                                                        .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .target(name: "MicroturnInteraction", dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision", "MicroturnLink"]),
         // Virtual-clock sessions on files, dialog generation, turn metrics, model fitting: bench and
         // test scaffolding that the runtime library does not carry.
@@ -95,6 +98,11 @@ let package = Package(
         .testTarget(name: "MicroturnLinkTests", dependencies: ["MicroturnLink", "MicroturnServer", "MicroturnAudio", "MicroturnCore",
                                                               .product(name: "NIOCore", package: "swift-nio"),
                                                               .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "MicroturnServerTests", dependencies: ["MicroturnServer", "MicroturnInference", "MicroturnLink", "MicroturnCore",
+                                                                "MicroturnSimulation",
+                                                                .product(name: "NIOCore", package: "swift-nio"),
+                                                                .product(name: "NIOPosix", package: "swift-nio"),
+                                                                .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["microturn", "microturn-server", "MicroturnInteraction", "MicroturnSimulation", "MicroturnServer", "MicroturnLink", "MicroturnAudio", "MicroturnCore", "MicroturnVision",
                                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

@@ -76,10 +76,11 @@ public struct SettingKey<Config>: Sendable {
         }
     }
 
-    public static func string(_ path: String, oneOf choices: [String]? = nil, _ kp: WritableKeyPath<Config, String> & Sendable) -> SettingKey {
-        let allowed = choices.map { "one of " + $0.map { "\"\($0)\"" }.joined(separator: ", ") } ?? "a non-empty string"
+    public static func string(_ path: String, oneOf choices: [String]? = nil, allowEmpty: Bool = false,
+                              _ kp: WritableKeyPath<Config, String> & Sendable) -> SettingKey {
+        let allowed = choices.map { "one of " + $0.map { "\"\($0)\"" }.joined(separator: ", ") } ?? (allowEmpty ? "a string, or \"\" for none" : "a non-empty string")
         return SettingKey(path: path, allowed: allowed) { c, v in
-            guard case .string(let s) = v, !s.isEmpty, choices?.contains(s) ?? true else { return false }
+            guard case .string(let s) = v, allowEmpty || !s.isEmpty, choices?.contains(s) ?? true else { return false }
             c[keyPath: kp] = s
             return true
         }

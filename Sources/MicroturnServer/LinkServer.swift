@@ -22,8 +22,9 @@ public final class LinkServer: Sendable {
         }
     }
 
-    /// Runs one task (off the event loop, on the server's worker threads) and gives its answer.
-    public typealias Worker = @Sendable (ServerSessions.Job) -> Microturn_Link_V1_Result
+    /// Runs one task (off the event loop, on the server's worker threads) and gives its answer;
+    /// `TaskReport` tells the device how it goes, and says when the answer is no longer wanted.
+    public typealias Worker = @Sendable (ServerSessions.Job, TaskReport) -> Microturn_Link_V1_Result
 
     public let sessions: ServerSessions
     public let metrics: ServerMetrics
@@ -224,7 +225,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
             shared.metrics.tasksStarted.increment()
             let started = ContinuousClock.now
-            var answer = shared.worker(job)
+            var answer = shared.worker(job, TaskReport(job: job, sessions: shared.sessions))
             shared.metrics.taskDuration.record(ContinuousClock.now - started)
             shared.metrics.tasksAnswered.increment()
             do { answer = try shared.store.save(device: job.deviceId, answer: answer) } catch {

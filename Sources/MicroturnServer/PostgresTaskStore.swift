@@ -35,6 +35,7 @@ public final class PostgresTaskStore: TaskStore {
                 device TEXT NOT NULL, task TEXT NOT NULL, result BYTEA NOT NULL, saved_at TIMESTAMPTZ NOT NULL DEFAULT now(),
                 PRIMARY KEY (device, task))
             """)
+        try run("CREATE TABLE IF NOT EXISTS microturn_memory (device TEXT PRIMARY KEY, messages BYTEA NOT NULL, saved_at TIMESTAMPTZ NOT NULL DEFAULT now())")
     }
 
     deinit { _ = connection.withLock { try? $0?.close().wait() } }
@@ -51,6 +52,18 @@ public final class PostgresTaskStore: TaskStore {
             ON CONFLICT (device, task) DO NOTHING
             """)
         return try self.answer(device: device, task: answer.taskID) ?? answer
+    }
+
+    public func memory(device: String) throws -> Data? {
+        try run("SELECT messages FROM microturn_memory WHERE device = \(device)").first.map { Data(try $0.decode(ByteBuffer.self).readableBytesView) }
+    }
+
+    public func saveMemory(device: String, _ data: Data) throws {
+        let bytes = ByteBuffer(data: data)
+        try run("""
+            INSERT INTO microturn_memory (device, messages) VALUES (\(device), \(bytes))
+            ON CONFLICT (device) DO UPDATE SET messages = EXCLUDED.messages, saved_at = now()
+            """)
     }
 
     /// One query on the connection (made, or made again once after a failure).

@@ -24,6 +24,28 @@ public struct ServerConfig: Sendable, Equatable {
     public var metricsListen = "127.0.0.1:9741"
     /// The built-in transcriber's PocketSphinx model.
     public var pocketsphinxModel = CommandRecognizer.defaultModel
+    /// Who thinks about a task: "builtin" (our engine on `reasoningModel`), "openai" (an
+    /// OpenAI-compatible server at `reasoningURL`), or "none" (the answer is what was heard).
+    public var reasoningBackend = "builtin"
+    /// The built-in model (relative paths are looked for here, then in the checkout the binary was built in).
+    public var reasoningModel = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    public var reasoningThreads = 1
+    /// The OpenAI-compatible API root, e.g. http://127.0.0.1:8080/v1, and the model name it is asked for.
+    public var reasoningURL = ""
+    public var reasoningRemoteModel = "default"
+    /// The environment variable that holds the API key (a key is never written in the config).
+    public var reasoningAPIKeyEnv = "OPENAI_API_KEY"
+    /// When the backend fails after its retries: "builtin" answers, or "none" (an honest short answer).
+    public var reasoningFallback = "none"
+    /// A task's whole reasoning, and a reply's length.
+    public var reasoningSeconds = 25.0
+    public var reasoningMaxTokens = 160
+    /// The kiosk's facts (TOML strings) the model may search; "" for none.
+    public var knowledgeFile = ""
+    /// The time zone the time tool answers in (an IANA name); "" for the system's.
+    public var timeZone = ""
+    /// Each device's remembered exchanges, in characters (about four a token).
+    public var memoryCharacters = 2400
 
     public init() {}
 
@@ -37,6 +59,18 @@ public struct ServerConfig: Sendable, Equatable {
         .bool("tls.plaintext", \.plaintext),
         .endpoint("metrics.listen", example: "127.0.0.1:9741", allowEmpty: true, \.metricsListen),
         .path("transcription.pocketsphinx_model", \.pocketsphinxModel),
+        .string("reasoning.backend", oneOf: ["builtin", "openai", "none"], \.reasoningBackend),
+        .path("reasoning.model", \.reasoningModel),
+        .int("reasoning.threads", 1...64, \.reasoningThreads),
+        .string("reasoning.url", allowEmpty: true, \.reasoningURL),
+        .string("reasoning.remote_model", \.reasoningRemoteModel),
+        .string("reasoning.api_key_env", \.reasoningAPIKeyEnv),
+        .string("reasoning.fallback", oneOf: ["builtin", "none"], \.reasoningFallback),
+        .double("reasoning.seconds", 1...600, \.reasoningSeconds),
+        .int("reasoning.max_tokens", 8...4096, \.reasoningMaxTokens),
+        .path("reasoning.knowledge", \.knowledgeFile),
+        .string("reasoning.time_zone", allowEmpty: true, \.timeZone),
+        .int("reasoning.memory_characters", 0...100_000, \.memoryCharacters),
     ]
 
     /// Applies a TOML document.
@@ -46,6 +80,16 @@ public struct ServerConfig: Sendable, Equatable {
 
     /// Settings that are each allowed but not together.
     public func checkConsistent() throws(ConfigError) {
+        if reasoningBackend == "openai" {
+            guard let u = URLComponents(string: reasoningURL), u.scheme == "http" || u.scheme == "https", u.host != nil else {
+                throw .contradiction(first: "reasoning.backend", second: "reasoning.url",
+                                     reason: "the openai backend needs reasoning.url, the API root of an OpenAI-compatible server (http://HOST:PORT/v1), not '\(reasoningURL)'")
+            }
+        }
+        if !timeZone.isEmpty && TimeZone(identifier: timeZone) == nil {
+            throw .contradiction(first: "reasoning.time_zone", second: "reasoning.time_zone",
+                                 reason: "'\(timeZone)' is not a time zone name; use an IANA name such as Europe/Madrid, or \"\" for the system's")
+        }
         if plaintext, let (host, _) = Endpoint.parse(listen), !Endpoint.isLoopback(host) {
             throw .contradiction(first: "tls.plaintext", second: "server.listen",
                                  reason: "a plaintext server is for development on this machine only, not on \(host); listen on 127.0.0.1 or make a CA (microturn-server ca init)")

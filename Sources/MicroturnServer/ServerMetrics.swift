@@ -38,6 +38,26 @@ public final class ServerMetrics: Sendable {
                                                               helpText: "Link errors sent, and devices refused, by code"),
                              labels: [("code", "\(code)")]).increment()
     }
+    /// A reasoning backend's failure (retried or not), by backend kind and failure kind.
+    func backendFailure(_ failure: BackendFailure) {
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "microturn", subsystem: "reasoning", metricName: "backend_failures",
+                                                              unitName: "total", helpText: "Reasoning backend failures, by kind"),
+                             labels: [("kind", failure.kind)]).increment()
+    }
+
+    /// A tool the model called, by name and whether it gave an error.
+    func toolCall(_ name: String, failed: Bool) {
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "microturn", subsystem: "reasoning", metricName: "tool_calls",
+                                                              unitName: "total", helpText: "Tool calls, by tool and outcome"),
+                             labels: [("tool", name), ("outcome", failed ? "error" : "ok")]).increment()
+    }
+
+    /// A task no backend answered (the device got the honest short answer).
+    func unanswered() {
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "microturn", subsystem: "reasoning", metricName: "unanswered",
+                                                              unitName: "total", helpText: "Tasks no reasoning backend answered")).increment()
+    }
+
     public func text() -> String {
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)

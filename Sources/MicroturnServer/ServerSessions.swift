@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnInference
 import MicroturnCore
 import MicroturnLink
 import NIOCore
@@ -21,6 +22,8 @@ public final class ServerSessions: Sendable {
         public var deviceId: String
         public var task: Microturn_Link_V1_Task
         public var opus: [Data]
+        /// Set when the device says the answer is no longer wanted (its playback was cut).
+        public var cancellation = Cancellation()
     }
 
     struct Session {
@@ -49,8 +52,8 @@ public final class ServerSessions: Sendable {
         var sessions: [Data: Session] = [:]
         /// Each device's session.
         var tokenOf: [String: Data] = [:]
-        /// Tasks running in this process, as "device\0task".
-        var running: Set<String> = []
+        /// Tasks running in this process, by "device\0task", with what cancels each.
+        var running: [String: Cancellation] = [:]
     }
 
     static let maxStreams = 4
@@ -115,9 +118,15 @@ public final class ServerSessions: Sendable {
             case let .task(task)?:
                 let opus = s.streams.removeValue(forKey: task.streamID) ?? []
                 s.streamOrder.removeAll { $0 == task.streamID }
-                if st.running.insert(Self.key(s.deviceId, task.taskID)).inserted {
-                    jobs.append(Job(deviceId: s.deviceId, task: task, opus: opus))
+                let key = Self.key(s.deviceId, task.taskID)
+                if st.running[key] == nil {
+                    let job = Job(deviceId: s.deviceId, task: task, opus: opus)
+                    st.running[key] = job.cancellation
+                    jobs.append(job)
                 }
+            case let .event(event)? where event.kind == .playback && event.cut:
+                // The user talked over the answer: a task still working on it stops.
+                st.running[Self.key(s.deviceId, event.taskID)]?.cancel()
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             default:
@@ -129,20 +138,27 @@ public final class ServerSessions: Sendable {
         }
     }
 
-    /// A job's answer (stored by then): queued on its device's current session, and written now
-    /// if that session is connected (on its connection's event loop); otherwise it goes at the
-    /// device's next resume, or from the store when the device asks again in a new session.
+    /// A job's answer (stored by then): delivered like any frame for its device (below); the task
+    /// is no longer running.
     func finish(_ job: Job, answer: Microturn_Link_V1_Result) {
-        defer { _ = state.withLock { $0.running.remove(Self.key(job.deviceId, job.task.taskID)) } }
+        defer { _ = state.withLock { $0.running.removeValue(forKey: Self.key(job.deviceId, job.task.taskID)) } }
+        deliver(.result(answer), to: job.deviceId)
+    }
+
+    /// A reliable frame for a device (an answer, a task's progress): queued on its current session,
+    /// and written now if that session is connected (on its connection's event loop); otherwise it
+    /// goes at the device's next resume (an answer also from the store when the device asks again
+    /// in a new session).
+    func deliver(_ body: LinkBody, to device: String) {
         let connection = state.withLock { st -> Channel? in
-            guard let token = st.tokenOf[job.deviceId] else { return nil }
-            st.sessions[token]?.waiting.append(.result(answer))
+            guard let token = st.tokenOf[device] else { return nil }
+            st.sessions[token]?.waiting.append(body)
             return st.sessions[token]?.connection
         }
         guard let connection else { return }
         connection.eventLoop.execute { [self] in
             let frames = state.withLock { st -> [LinkFrame] in
-                guard let token = st.tokenOf[job.deviceId], st.sessions[token]?.connection === connection else { return [] }
+                guard let token = st.tokenOf[device], st.sessions[token]?.connection === connection else { return [] }
                 return st.sessions[token]?.drain(now: MonotonicClock.now() / 1000) ?? []
             }
             for f in frames { connection.write(f, promise: nil) }
@@ -153,7 +169,7 @@ public final class ServerSessions: Sendable {
     /// A job that will not finish here (the server stops): no longer running, so the device's
     /// next TASK for it (here after a restart, or elsewhere) runs it.
     func abandon(_ job: Job) {
-        _ = state.withLock { $0.running.remove(Self.key(job.deviceId, job.task.taskID)) }
+        _ = state.withLock { $0.running.removeValue(forKey: Self.key(job.deviceId, job.task.taskID)) }
     }
 
     /// The connection of a session closed: its frames wait for the device's resume.

@@ -14,6 +14,10 @@ public protocol TaskStore: Sendable {
     /// Keeps the answer; if one was kept already (another instance ran the task too), that one
     /// stays and is returned, so every copy the device gets is the same.
     func save(device: String, answer: Microturn_Link_V1_Result) throws -> Microturn_Link_V1_Result
+    /// The device's conversation memory (`ConversationMemory`'s encoding), kept with the task state
+    /// so that a follow-up question still has its context after a restart or on another instance.
+    func memory(device: String) throws -> Data?
+    func saveMemory(device: String, _ data: Data) throws
 }
 
 /// The task store in one SQLite file (WAL, synchronous writes: an answer saved survives a
@@ -37,6 +41,18 @@ public final class SQLiteTaskStore: TaskStore {
                     device TEXT NOT NULL, task TEXT NOT NULL, result BLOB NOT NULL, saved_at REAL NOT NULL,
                     PRIMARY KEY (device, task))
                 """)
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS memory (device TEXT PRIMARY KEY, messages BLOB NOT NULL, saved_at REAL NOT NULL)")
+        }
+    }
+
+    public func memory(device: String) throws -> Data? {
+        try db.read { try Data.fetchOne($0, sql: "SELECT messages FROM memory WHERE device = ?", arguments: [device]) }
+    }
+
+    public func saveMemory(device: String, _ data: Data) throws {
+        try db.write {
+            try $0.execute(sql: "INSERT OR REPLACE INTO memory (device, messages, saved_at) VALUES (?, ?, ?)",
+                           arguments: [device, data, Date().timeIntervalSince1970])
         }
     }
 

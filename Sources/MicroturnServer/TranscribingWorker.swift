@@ -25,7 +25,7 @@ public final class TranscribingWorker: Sendable {
         idle.withLock { $0.append(first) }
     }
 
-    public func answer(_ job: ServerSessions.Job) -> Microturn_Link_V1_Result {
+    public func answer(_ job: ServerSessions.Job, _ report: TaskReport) -> Microturn_Link_V1_Result {
         var result = Microturn_Link_V1_Result()
         result.taskID = job.task.taskID
         result.final = true

@@ -26,6 +26,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HOST:PORT for GET /metrics, \"\" for none (metrics.listen).") var metrics: String?
     @Option(help: "A PostgreSQL task store shared with other instances, postgres://USER@HOST:PORT/DB (store.postgres).")
     var postgres: String?
+    @Option(help: "Who thinks about a task: builtin (our engine on reasoning.model), openai (an OpenAI-compatible server at reasoning.url), none (answer with what was heard) (reasoning.backend).")
+    var backend: String?
+    @Option(name: .customLong("reasoning-url"), help: "The OpenAI-compatible API root, http://HOST:PORT/v1 (reasoning.url).")
+    var reasoningURL: String?
+    @Option(help: "The kiosk's facts, a TOML file the model may search (reasoning.knowledge).")
+    var knowledge: String?
 
     func settings() throws -> ServerConfig {
         var c = ServerConfig()
@@ -42,6 +48,9 @@ struct Serve: AsyncParsableCommand {
         if plaintext { flags.append(TOMLEntry(path: "tls.plaintext", value: .bool(true), line: 0)) }
         if let metrics { flags.append(TOMLEntry(path: "metrics.listen", value: .string(metrics), line: 0)) }
         if let postgres { flags.append(TOMLEntry(path: "store.postgres", value: .string(postgres), line: 0)) }
+        if let backend { flags.append(TOMLEntry(path: "reasoning.backend", value: .string(backend), line: 0)) }
+        if let reasoningURL { flags.append(TOMLEntry(path: "reasoning.url", value: .string(reasoningURL), line: 0)) }
+        if let knowledge { flags.append(TOMLEntry(path: "reasoning.knowledge", value: .string(knowledge), line: 0)) }
         try SettingKey.apply(flags, keys: ServerConfig.keys, file: "command line", to: &c)
         try c.checkConsistent()
         return c
@@ -66,9 +75,10 @@ struct Serve: AsyncParsableCommand {
                                                  reason: "cannot open the task store (\(error)); choose a writable server.state_directory")
                 }
             }
-            let worker = try TranscribingWorker(model: c.pocketsphinxModel)
-            let server = try LinkServer(host: host, port: port, threads: c.threads, security: security, store: store, log: log,
-                                        worker: worker.answer)
+            let metrics = ServerMetrics()
+            let worker = try Self.worker(c, store: store, metrics: metrics, log: log)
+            let server = try LinkServer(host: host, port: port, threads: c.threads, security: security, store: store, metrics: metrics,
+                                        log: log, worker: worker)
             var endpoint: MetricsEndpoint?
             if let (mhost, mport) = Endpoint.parse(c.metricsListen) {
                 endpoint = try MetricsEndpoint(host: mhost, port: mport, metrics: server.metrics, group: MultiThreadedEventLoopGroup.singleton)
@@ -81,6 +91,50 @@ struct Serve: AsyncParsableCommand {
                                                          logger: log))
             try await group.run()
         }
+    }
+}
+
+extension Serve {
+    /// The task worker the settings ask for; a model or knowledge file that cannot be loaded is an
+    /// error now, not at the first task.
+    static func worker(_ c: ServerConfig, store: TaskStore, metrics: ServerMetrics, log: Logger) throws -> LinkServer.Worker {
+        let transcriber = try TranscribingWorker(model: c.pocketsphinxModel)
+        if c.reasoningBackend == "none" { return transcriber.answer }
+        func builtin() throws -> BuiltinChatBackend {
+            let path = modelPath(c.reasoningModel)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ConfigError.unreadable(file: path, reason: "the built-in reasoning model is not there; fetch it with tools/fetch-model.sh, set reasoning.model, or use reasoning.backend = \"openai\"")
+            }
+            return try BuiltinChatBackend(path: path, threads: c.reasoningThreads)
+        }
+        let backend: ChatBackend, fallback: ChatBackend?
+        if c.reasoningBackend == "openai" {
+            let key = ProcessInfo.processInfo.environment[c.reasoningAPIKeyEnv] ?? ""
+            backend = OpenAIChatBackend(baseURL: c.reasoningURL, model: c.reasoningRemoteModel, apiKey: key)
+            fallback = c.reasoningFallback == "builtin" ? try builtin() : nil
+        } else {
+            backend = try builtin()
+            fallback = nil
+        }
+        let knowledge = c.knowledgeFile.isEmpty ? nil : try KnowledgeFile(path: c.knowledgeFile)
+        let tools = ServerTools(knowledge: knowledge, timeZone: c.timeZone.isEmpty ? .current : TimeZone(identifier: c.timeZone)!)
+        var settings = Reasoner.Settings()
+        settings.budget = .milliseconds(Int(c.reasoningSeconds * 1000))
+        settings.options.maxTokens = c.reasoningMaxTokens
+        let worker = ReasoningWorker(transcriber: transcriber, reasoner: Reasoner(backend: backend, fallback: fallback, tools: tools, settings: settings),
+                                     memory: ConversationMemory(store: store, characterBudget: c.memoryCharacters, log: log), metrics: metrics, log: log)
+        log.info("reasoning with \(backend.name)\(fallback.map { ", falling back to \($0.name)" } ?? "")")
+        return worker.answer
+    }
+
+    /// A relative model path: from the working folder, else from the checkout this binary was
+    /// built in (.build/CONFIG/microturn-server), so a developer's server finds models/ anywhere.
+    static func modelPath(_ path: String) -> String {
+        guard !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) else { return path }
+        let checkout = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidate = checkout.appendingPathComponent(path).path
+        return FileManager.default.fileExists(atPath: candidate) ? candidate : path
     }
 }
 

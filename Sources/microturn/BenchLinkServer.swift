@@ -23,7 +23,7 @@ final class BenchServer {
             }
         }
         let port = ServerProcess.freePort()
-        process = ServerProcess(directory: binaries, arguments: ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", root + "/state", "--metrics", ""]
+        process = ServerProcess(directory: binaries, arguments: ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", root + "/state", "--metrics", "", "--backend", "none"]
                                     + (tls ? ["--ca-dir", caDirectory] : ["--plaintext"]), port: port)
         try process.start(log: root + "/server.log")
     }

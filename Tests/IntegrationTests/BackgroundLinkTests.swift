@@ -28,7 +28,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let ca = try FleetCA.create(directory: root + "/ca", name: "Test Fleet CA", days: 30, serverNames: ["127.0.0.1"])
         try ca.enroll(deviceDirectory: root + "/device", deviceId: "kiosk-test")
-        let server = try LinkServer(port: 0, security: .tls(caDirectory: ca.directory)) { job in
+        let server = try LinkServer(port: 0, security: .tls(caDirectory: ca.directory)) { job, _ in
             heard.add(job.opus.count)
             var r = Microturn_Link_V1_Result()
             r.taskID = job.task.taskID

@@ -24,10 +24,10 @@ import Testing
         let fleet = try TestFleet(devices: ["kiosk-d"])
         defer { fleet.remove() }
         let gate = Gate()
-        let server = try LinkServer(host: "localhost", port: 0, security: .tls(caDirectory: fleet.ca.directory)) { job in
+        let server = try LinkServer(host: "localhost", port: 0, security: .tls(caDirectory: fleet.ca.directory)) { job, report in
             gate.started.store(true, ordering: .relaxed)
             gate.release.wait()  // on the server's worker thread
-            return LinkLoopbackTests.echoWorker(job)
+            return LinkLoopbackTests.echoWorker(job, report)
         }
         let answers = LinkLoopbackTests.Answers()
         let client = try LinkClient(options: .init(host: "localhost", port: server.port, deviceId: "kiosk-d", credentials: fleet.credentials("kiosk-d"))) { r in

@@ -8,7 +8,7 @@ import Testing
 /// A real server and client over TLS on loopback, the connection broken again and again while
 /// tasks go up and answers come down: every task is answered, and each answer arrives once.
 @Suite(.serialized) struct LinkLoopbackTests {
-    static func echoWorker(_ job: ServerSessions.Job) -> Microturn_Link_V1_Result {
+    static func echoWorker(_ job: ServerSessions.Job, _ report: TaskReport) -> Microturn_Link_V1_Result {
         let task = job.task
         var r = Microturn_Link_V1_Result()
         r.taskID = task.taskID

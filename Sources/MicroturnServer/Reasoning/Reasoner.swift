@@ -1,0 +1,132 @@
+import Foundation
+import MicroturnInference
+
+/// One task's thinking: the question after the device's recent exchanges, with tool calls run in
+/// rounds, all within the task's time budget. A backend that fails for a passing reason (down,
+/// slow, overloaded) is tried again after a pause that doubles; then the fallback backend answers
+/// (when one is set), and failing that the device gets an honest short answer. Never a hang: every
+/// call has a timeout, and the budget bounds them all.
+public struct Reasoner: Sendable {
+    public struct Settings: Sendable, Equatable {
+        public var systemPrompt = "You are the voice of a helpful device in a public place. Answer in one or two short spoken sentences, without lists or markup. When a question needs facts, use the tools or the facts given."
+        /// Rounds of tool calls before the model must answer with what it has.
+        public var maxToolRounds = 3
+        /// The whole task's reasoning.
+        public var budget: Duration = .seconds(25)
+        /// Tries again after a transient failure, waiting `backoff`, then twice that, ...
+        public var retries = 2
+        public var backoff: Duration = .milliseconds(250)
+        public var options = ChatOptions()
+
+        public init() {}
+    }
+
+    /// A tool the model called, with what came of it (for the task's log).
+    public struct ToolUse: Sendable, Equatable {
+        public var name: String
+        public var arguments: String
+        public var result: String
+        public var failed: Bool
+        public var seconds: Double
+    }
+
+    public struct Outcome: Sendable {
+        /// What the device says.
+        public var text: String
+        public var tools: [ToolUse] = []
+        /// The backend that answered ("" when none did).
+        public var backend = ""
+        /// Every failure on the way (retried or not).
+        public var failures: [BackendFailure] = []
+        /// No backend answered: `text` is the honest short answer.
+        public var unanswered = false
+        public var cancelled = false
+    }
+
+    public static let unavailableAnswer = "Sorry, I can't look into that right now; my thinking service isn't answering. Please ask me again in a moment."
+
+    public let backend: ChatBackend
+    public let fallback: ChatBackend?
+    public let tools: ServerTools
+    public let settings: Settings
+
+    public init(backend: ChatBackend, fallback: ChatBackend? = nil, tools: ServerTools = ServerTools(), settings: Settings = Settings()) {
+        self.backend = backend
+        self.fallback = fallback
+        self.tools = tools
+        self.settings = settings
+    }
+
+    /// Answers `question`, giving the reply's text to `onText` as it is written.
+    public func answer(_ question: String, history: [Message] = [], cancellation: Cancellation,
+                       onText: (String) -> Void = { _ in }) -> Outcome {
+        let deadline = ContinuousClock.now + settings.budget
+        var outcome = Outcome(text: "")
+        for candidate in [backend] + (fallback.map { [$0] } ?? []) {
+            do {
+                outcome.text = try converse(question, history: history, with: candidate, deadline: deadline, cancellation: cancellation,
+                                            outcome: &outcome, onText: onText)
+                outcome.backend = candidate.name
+                return outcome
+            } catch .cancelled {
+                outcome.cancelled = true
+                return outcome
+            } catch {
+                outcome.failures.append(error)
+            }
+        }
+        outcome.text = Self.unavailableAnswer
+        outcome.unanswered = true
+        return outcome
+    }
+
+    private func converse(_ question: String, history: [Message], with model: ChatBackend, deadline: ContinuousClock.Instant,
+                          cancellation: Cancellation, outcome: inout Outcome, onText: (String) -> Void) throws(BackendFailure) -> String {
+        var system = settings.systemPrompt
+        if !model.callsTools {
+            let facts = tools.lookUp(for: question)
+            if !facts.isEmpty { system += "\nFacts: " + facts.joined(separator: " ") }
+        }
+        var messages = [Message(.system, system)] + history + [Message(.user, question)]
+        let definitions = model.callsTools ? tools.definitions : []
+        for round in 0...settings.maxToolRounds {
+            // The last round offers no tools: the model answers with what it has.
+            let offered = round < settings.maxToolRounds ? definitions : []
+            let reply = try call(model, messages, offered, deadline: deadline, cancellation: cancellation, outcome: &outcome, onText: onText)
+            guard !reply.toolCalls.isEmpty, !offered.isEmpty else { return reply.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            messages.append(Message(.assistant, reply.text, toolCalls: reply.toolCalls))
+            for toolCall in reply.toolCalls {
+                let started = ContinuousClock.now
+                let result = tools.run(toolCall)
+                if case .error = result { outcome.failures.append(.malformed(backend: model.name, reason: "tool call \(toolCall.name): \(result.text)")) }
+                outcome.tools.append(ToolUse(name: toolCall.name, arguments: toolCall.arguments, result: result.text,
+                                             failed: { if case .error = result { true } else { false } }(), seconds: (ContinuousClock.now - started).seconds))
+                messages.append(Message(.tool, result.text, toolCallID: toolCall.id))
+            }
+        }
+        return ""  // not reached: the last round offers no tools
+    }
+
+    /// One reply, tried again after transient failures while the budget lasts.
+    private func call(_ model: ChatBackend, _ messages: [Message], _ offered: [ToolDefinition], deadline: ContinuousClock.Instant,
+                      cancellation: Cancellation, outcome: inout Outcome, onText: (String) -> Void) throws(BackendFailure) -> ChatReply {
+        var pause = settings.backoff
+        var attempt = 0
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw .timedOut(backend: model.name, seconds: settings.budget.seconds) }
+            var options = settings.options
+            options.timeout = min(options.timeout, left)
+            do {
+                return try model.reply(to: messages, tools: offered, options: options, cancellation: cancellation, onText: onText)
+            } catch {
+                guard error.isTransient, attempt < settings.retries, deadline - ContinuousClock.now > pause else { throw error }
+                outcome.failures.append(error)
+                attempt += 1
+                Thread.sleep(forTimeInterval: pause.seconds)
+                if cancellation.isCancelled { throw .cancelled }
+                pause = pause * 2
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import MicroturnLink
+
+/// The server's worker for a task: what the user said (its own transcript of the speech, else the
+/// device's), then the reasoner's answer with the device's recent exchanges, which it then
+/// remembers. PROGRESS tells the device each stage; the task's log line lists the tools called
+/// (arguments, results, time) and every backend failure.
+public final class ReasoningWorker: Sendable {
+    public let transcriber: TranscribingWorker
+    public let reasoner: Reasoner
+    public let memory: ConversationMemory
+    let metrics: ServerMetrics?
+    let log: Logger
+
+    public static let notHeard = "Sorry, I didn't catch that. Could you say it again?"
+    public static let noAnswer = "I don't have an answer to that."
+
+    public init(transcriber: TranscribingWorker, reasoner: Reasoner, memory: ConversationMemory, metrics: ServerMetrics? = nil,
+                log: Logger = Logger(label: "microturn-server")) {
+        self.transcriber = transcriber
+        self.reasoner = reasoner
+        self.memory = memory
+        self.metrics = metrics
+        self.log = log
+    }
+
+    public func answer(_ job: ServerSessions.Job, _ report: TaskReport) -> Microturn_Link_V1_Result {
+        var result = Microturn_Link_V1_Result()
+        result.taskID = job.task.taskID
+        result.final = true
+        report.progress("transcribing")
+        var heard = (try? transcriber.transcribe(job.opus)) ?? ""
+        if heard.isEmpty { heard = job.task.transcript }
+        guard !heard.isEmpty else {
+            result.text = Self.notHeard
+            return result
+        }
+        report.progress("reasoning")
+        let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), cancellation: report.cancellation)
+        var fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "heard": "\(heard)", "backend": "\(outcome.backend)"]
+        if !outcome.tools.isEmpty {
+            fields["tools"] = .array(outcome.tools.map { "\($0.name)(\($0.arguments)) -> \($0.result) [\(String(format: "%.3f", $0.seconds)) s]" })
+        }
+        if !outcome.failures.isEmpty { fields["failures"] = .array(outcome.failures.map { "\($0)" }) }
+        for failure in outcome.failures { metrics?.backendFailure(failure) }
+        for tool in outcome.tools { metrics?.toolCall(tool.name, failed: tool.failed) }
+        if outcome.cancelled {
+            // The device no longer wants the answer; an empty one closes its request.
+            log.info("task cancelled by the device", metadata: fields)
+            return result
+        }
+        if outcome.unanswered {
+            metrics?.unanswered()
+            log.error("no reasoning backend answered; the device gets the short answer", metadata: fields)
+        } else {
+            log.info("task reasoned", metadata: fields)
+        }
+        result.text = outcome.text.isEmpty ? Self.noAnswer : outcome.text
+        if !outcome.unanswered { memory.remember(device: job.deviceId, question: heard, answer: result.text) }
+        return result
+    }
+}

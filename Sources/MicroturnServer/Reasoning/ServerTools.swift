@@ -1,0 +1,84 @@
+import Foundation
+
+/// The tools the server runs itself for a task: the date and time, and the kiosk's knowledge file.
+/// A call names a tool and gives JSON arguments the model wrote; an unknown tool or arguments that
+/// do not parse give the model an error it can read (and the task log records it), never a crash.
+public struct ServerTools: Sendable {
+    public let knowledge: KnowledgeFile?
+    /// The time zone answers are given in (the kiosk's).
+    public let timeZone: TimeZone
+    /// The clock (tests set it).
+    let now: @Sendable () -> Date
+
+    public init(knowledge: KnowledgeFile? = nil, timeZone: TimeZone = .current, now: @escaping @Sendable () -> Date = Date.init) {
+        self.knowledge = knowledge
+        self.timeZone = timeZone
+        self.now = now
+    }
+
+    public var definitions: [ToolDefinition] {
+        var tools = [ToolDefinition(name: "current_time", description: "The current date, day of the week and time where the device is.")]
+        if knowledge != nil {
+            tools.append(ToolDefinition(
+                name: "search_knowledge",
+                description: "Search this place's own facts (opening hours, directions, prices, services) for the words of a question.",
+                parameters: #"{"type":"object","properties":{"query":{"type":"string","description":"what to look for"}},"required":["query"]}"#))
+        }
+        return tools
+    }
+
+    /// What a tool call gives the model: a result, or an error it can act on.
+    public enum Outcome: Sendable, Equatable {
+        case result(String)
+        case error(String)
+
+        public var text: String {
+            switch self {
+            case let .result(s): s
+            case let .error(s): "error: \(s)"
+            }
+        }
+    }
+
+    public func run(_ call: ToolCall) -> Outcome {
+        let arguments: [String: Any]
+        let raw = call.arguments.trimmingCharacters(in: .whitespacesAndNewlines)
+        if raw.isEmpty {
+            arguments = [:]
+        } else if let object = (try? JSONSerialization.jsonObject(with: Data(raw.utf8))) as? [String: Any] {
+            arguments = object
+        } else {
+            return .error("the arguments of \(call.name) are not a JSON object: \(raw.prefix(120))")
+        }
+        switch call.name {
+        case "current_time":
+            return .result(timeText())
+        case "search_knowledge":
+            guard let knowledge else { return .error("there is no knowledge file here") }
+            guard let query = arguments["query"] as? String, !query.isEmpty else { return .error("search_knowledge needs a \"query\" string") }
+            let found = knowledge.search(query)
+            return .result(found.isEmpty ? "nothing found for \"\(query)\"" : found.map(\.text).joined(separator: " "))
+        default:
+            return .error("there is no tool named \"\(call.name)\"; the tools are \(definitions.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    /// "It is 14:05 on Thursday, 3 December 2026."
+    public func timeText() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = timeZone
+        f.dateFormat = "'It is' HH:mm 'on' EEEE, d MMMM yyyy."
+        return f.string(from: now())
+    }
+
+    /// For a model that calls no tools: what the question plainly needs, looked up first (the
+    /// time for a question about the time or day, the knowledge file's best matches).
+    public func lookUp(for question: String) -> [String] {
+        var found: [String] = []
+        let words = Set(question.lowercased().split { !$0.isLetter }.map(String.init))
+        if !words.isDisjoint(with: ["time", "date", "day", "today", "clock", "o'clock", "weekday", "tomorrow"]) { found.append(timeText()) }
+        if let knowledge { found += knowledge.search(question).map(\.text) }
+        return found
+    }
+}
