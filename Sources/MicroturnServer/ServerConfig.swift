@@ -33,6 +33,9 @@ public struct ServerConfig: Sendable, Equatable {
     /// The OpenAI-compatible API root, e.g. http://127.0.0.1:8080/v1, and the model name it is asked for.
     public var reasoningURL = ""
     public var reasoningRemoteModel = "default"
+    /// Whether requests that offer tools are streamed (false for servers that cannot, such as
+    /// llama-cpp-python's function-calling chat format).
+    public var reasoningStreamWithTools = true
     /// The environment variable that holds the API key (a key is never written in the config).
     public var reasoningAPIKeyEnv = "OPENAI_API_KEY"
     /// When the backend fails after its retries: "builtin" answers, or "none" (an honest short answer).
@@ -65,6 +68,7 @@ public struct ServerConfig: Sendable, Equatable {
         .string("reasoning.url", allowEmpty: true, \.reasoningURL),
         .string("reasoning.remote_model", \.reasoningRemoteModel),
         .string("reasoning.api_key_env", \.reasoningAPIKeyEnv),
+        .bool("reasoning.stream_with_tools", \.reasoningStreamWithTools),
         .string("reasoning.fallback", oneOf: ["builtin", "none"], \.reasoningFallback),
         .double("reasoning.seconds", 1...600, \.reasoningSeconds),
         .int("reasoning.max_tokens", 8...4096, \.reasoningMaxTokens),

@@ -110,7 +110,7 @@ extension Serve {
         let backend: ChatBackend, fallback: ChatBackend?
         if c.reasoningBackend == "openai" {
             let key = ProcessInfo.processInfo.environment[c.reasoningAPIKeyEnv] ?? ""
-            backend = OpenAIChatBackend(baseURL: c.reasoningURL, model: c.reasoningRemoteModel, apiKey: key)
+            backend = OpenAIChatBackend(baseURL: c.reasoningURL, model: c.reasoningRemoteModel, apiKey: key, streamsWithTools: c.reasoningStreamWithTools)
             fallback = c.reasoningFallback == "builtin" ? try builtin() : nil
         } else {
             backend = try builtin()

@@ -3,6 +3,7 @@ import Foundation
 import MicroturnInference
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// A chat model behind an OpenAI-compatible `/v1/chat/completions`, streamed (server-sent events)
@@ -14,15 +15,30 @@ public final class OpenAIChatBackend: ChatBackend {
     /// The API root, e.g. "http://127.0.0.1:8080/v1".
     public let baseURL: String
     public let model: String
+    /// Whether a request that offers tools is streamed too. Some servers cannot stream a reply
+    /// whose tool call is the model's choice (llama-cpp-python's function-calling chat format ends
+    /// such a stream empty); for them the rounds with tools come whole and only the last is streamed.
+    public let streamsWithTools: Bool
     let apiKey: String
     let client: HTTPClient
 
     public var name: String { baseURL }
     public var callsTools: Bool { true }
 
-    public init(baseURL: String, model: String, apiKey: String = "", client: HTTPClient = .shared) {
+    /// The process's client for backends: a connection that cannot be made fails at once (the
+    /// reasoner tries again with its own backoff, within the task's budget), not after the client
+    /// has retried for its own connect timeout.
+    public static let client: HTTPClient = {
+        var c = HTTPClient.Configuration()
+        c.connectionPool.retryConnectionEstablishment = false
+        c.timeout.connect = .seconds(3)
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: c)
+    }()
+
+    public init(baseURL: String, model: String, apiKey: String = "", streamsWithTools: Bool = true, client: HTTPClient = OpenAIChatBackend.client) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.model = model
+        self.streamsWithTools = streamsWithTools
         self.apiKey = apiKey
         self.client = client
     }
@@ -32,7 +48,8 @@ public final class OpenAIChatBackend: ChatBackend {
         let request: HTTPClient.Request
         do {
             request = try HTTPClient.Request(url: baseURL + "/chat/completions", method: .POST, headers: headers(),
-                                             body: .data(try Self.body(model: model, messages: messages, tools: tools, options: options)))
+                                             body: .data(try Self.body(model: model, messages: messages, tools: tools, options: options,
+                                                                       stream: tools.isEmpty || streamsWithTools)))
         } catch {
             throw .unreachable(backend: name, reason: "bad URL or request: \(error)")
         }
@@ -57,7 +74,10 @@ public final class OpenAIChatBackend: ChatBackend {
                         return reply.finished()
                     case .end:
                         // A stream that ends without [DONE] is complete if it said why it stopped.
-                        guard reply.finishReason != nil else { throw .malformed(backend: name, reason: "the stream ended before the reply did") }
+                        guard reply.finishReason != nil else {
+                            let hint = tools.isEmpty || !streamsWithTools ? "" : " (if this server cannot stream replies that may call tools, set reasoning.stream_with_tools = false)"
+                            throw .malformed(backend: name, reason: "the stream ended before the reply did\(hint)")
+                        }
                         return reply.finished()
                     case let .failure(error):
                         if ContinuousClock.now - started >= options.timeout { throw .timedOut(backend: name, seconds: options.timeout.seconds) }
@@ -78,9 +98,9 @@ public final class OpenAIChatBackend: ChatBackend {
     }
 
     /// The request's JSON.
-    static func body(model: String, messages: [Message], tools: [ToolDefinition], options: ChatOptions) throws -> Data {
+    static func body(model: String, messages: [Message], tools: [ToolDefinition], options: ChatOptions, stream: Bool) throws -> Data {
         var json: [String: Any] = [
-            "model": model, "stream": true, "max_tokens": options.maxTokens,
+            "model": model, "stream": stream, "max_tokens": options.maxTokens,
             "messages": messages.map { m -> [String: Any] in
                 var o: [String: Any] = ["role": m.role.rawValue, "content": m.content]
                 if !m.toolCalls.isEmpty {

@@ -89,22 +89,31 @@ public struct Reasoner: Sendable {
         }
         var messages = [Message(.system, system)] + history + [Message(.user, question)]
         let definitions = model.callsTools ? tools.definitions : []
-        for round in 0...settings.maxToolRounds {
+        var done = Set<String>()  // calls already run, by name and arguments
+        var round = 0
+        while true {
             // The last round offers no tools: the model answers with what it has.
             let offered = round < settings.maxToolRounds ? definitions : []
             let reply = try call(model, messages, offered, deadline: deadline, cancellation: cancellation, outcome: &outcome, onText: onText)
-            guard !reply.toolCalls.isEmpty, !offered.isEmpty else { return reply.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !reply.toolCalls.isEmpty, !offered.isEmpty else {
+                guard !text.isEmpty else { throw .model(backend: model.name, reason: "an empty reply") }
+                return text
+            }
+            // A model that asks again for what it was given answers now instead of going round.
+            let fresh = reply.toolCalls.filter { !done.contains($0.name + "\u{0}" + $0.arguments) }
+            round = fresh.isEmpty ? settings.maxToolRounds : round + 1
             messages.append(Message(.assistant, reply.text, toolCalls: reply.toolCalls))
             for toolCall in reply.toolCalls {
                 let started = ContinuousClock.now
                 let result = tools.run(toolCall)
-                if case .error = result { outcome.failures.append(.malformed(backend: model.name, reason: "tool call \(toolCall.name): \(result.text)")) }
-                outcome.tools.append(ToolUse(name: toolCall.name, arguments: toolCall.arguments, result: result.text,
-                                             failed: { if case .error = result { true } else { false } }(), seconds: (ContinuousClock.now - started).seconds))
+                if done.insert(toolCall.name + "\u{0}" + toolCall.arguments).inserted {
+                    outcome.tools.append(ToolUse(name: toolCall.name, arguments: toolCall.arguments, result: result.text,
+                                                 failed: { if case .error = result { true } else { false } }(), seconds: (ContinuousClock.now - started).seconds))
+                }
                 messages.append(Message(.tool, result.text, toolCallID: toolCall.id))
             }
         }
-        return ""  // not reached: the last round offers no tools
     }
 
     /// One reply, tried again after transient failures while the budget lasts.

@@ -1,0 +1,123 @@
+import Foundation
+import MicroturnInference
+@testable import MicroturnServer
+import MicroturnLink
+import MicroturnSimulation
+import Testing
+
+/// The reasoning stage with real models: SmolLM2-135M-Instruct behind llama-cpp-python's own
+/// OpenAI-compatible server on loopback (streaming, a tool call), and in our engine as the
+/// built-in backend (a task answered, and its exchange remembered across a restart).
+@Suite(.serialized) struct RealBackendTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func model() throws -> String {
+        let path = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        try #require(FileManager.default.fileExists(atPath: path), "\(path) is missing: run tools/fetch-model.sh")
+        return path
+    }
+
+    /// llama-cpp-python's server (`pip install 'llama-cpp-python[server]'`, tools/setup.sh --tests)
+    /// with the chat format that can call functions; ready when its port takes connections (it
+    /// loads the model first).
+    final class LlamaServer {
+        let process = Process()
+        let port = ServerProcess.freePort()
+        var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+        init(model: String) throws {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", "\(port)",
+                                 "--chat_format", "chatml-function-calling", "--n_ctx", "2048", "--n_threads", "2"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(120)
+            while !ServerProcess.accepts(port: port) {
+                try #require(process.isRunning, "llama_cpp.server exited; tools/setup.sh --tests installs llama-cpp-python[server]")
+                try #require(Date() < deadline, "llama_cpp.server did not listen within 120 s")
+                usleep(50_000)
+            }
+        }
+
+        /// SIGTERM, then SIGKILL if it is still there after 5 s (uvicorn can wait on its open
+        /// keep-alive connections).
+        deinit {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+    }
+
+    @Test func llamaCppPythonsServerStreamsARepliesAndCallsATool() throws {
+        let server = try LlamaServer(model: try Self.model())
+        let backend = OpenAIChatBackend(baseURL: server.baseURL, model: "smollm2")
+        var pieces: [String] = []
+        let reply = try backend.reply(to: [Message(.user, "Say hello to a visitor in one short sentence.")], tools: [],
+                                      options: ChatOptions(maxTokens: 24, temperature: 0), cancellation: Cancellation()) { pieces.append($0) }
+        #expect(pieces.count > 1, "streamed in pieces: \(pieces)")
+        #expect(pieces.joined() == reply.text && !reply.text.trimmingCharacters(in: .whitespaces).isEmpty)
+
+        // A tool call (the model is told it must call current_time): its name, an id, and
+        // arguments that a 135M model may well not have written as JSON (the tool then says so).
+        let tools = ServerTools()
+        let called = try backend.reply(to: [Message(.user, "What time is it?")], tools: tools.definitions,
+                                       options: ChatOptions(maxTokens: 24, temperature: 0, toolChoice: .function("current_time")),
+                                       cancellation: Cancellation()) { _ in }
+        let call = try #require(called.toolCalls.first, "\(called)")
+        #expect(call.name == "current_time" && !call.id.isEmpty)
+        if case .result = tools.run(call) {} else { #expect(tools.run(call).text.contains("not a JSON object"), "\(call.arguments)") }
+
+        // This server cannot stream a reply whose tool call is the model's choice (it ends the
+        // stream empty). Told so (reasoning.stream_with_tools = false), the reasoner asks with
+        // tools whole: the model calls current_time, the reasoner runs it (once: a model asking
+        // again for what it has is made to answer) and the model answers, streamed, after it.
+        let whole = OpenAIChatBackend(baseURL: server.baseURL, model: "smollm2", streamsWithTools: false)
+        var settings = Reasoner.Settings()
+        settings.options.temperature = 0
+        settings.options.maxTokens = 48
+        var answered = ""
+        let outcome = Reasoner(backend: whole, tools: tools, settings: settings).answer("What time is it?", cancellation: Cancellation()) { answered += $0 }
+        #expect(!outcome.unanswered && !outcome.text.isEmpty && outcome.backend == server.baseURL, "\(outcome.failures)")
+        #expect(outcome.tools.map(\.name) == ["current_time"] && !outcome.tools[0].failed, "\(outcome.tools)")
+        #expect(answered.hasSuffix(outcome.text.trimmingCharacters(in: .whitespacesAndNewlines)), "the answer was streamed")
+    }
+
+    @Test func theBuiltInModelAnswersATaskAndItsMemorySurvivesARestart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reasoning-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let builtin = try BuiltinChatBackend(path: try Self.model(), threads: 2)
+        let knowledge = KnowledgeFile(facts: [.init(topic: "hours sunday", text: "The museum is closed on Sundays.")])
+        var settings = Reasoner.Settings()
+        settings.options.maxTokens = 40
+        let reasoner = Reasoner(backend: builtin, tools: ServerTools(knowledge: knowledge), settings: settings)
+        let store = try SQLiteTaskStore(path: dir + "/tasks.sqlite")
+        let worker = ReasoningWorker(transcriber: try TranscribingWorker(), reasoner: reasoner, memory: ConversationMemory(store: store))
+        var task = Microturn_Link_V1_Task()
+        task.taskID = "t-1"
+        task.transcript = "Is the museum open on Sunday?"
+        let answer = worker.answer(ServerSessions.Job(deviceId: "kiosk-1", task: task, opus: []), TaskReport(taskID: "t-1"))
+        #expect(answer.final && answer.taskID == "t-1" && !answer.text.isEmpty && answer.text != Reasoner.unavailableAnswer)
+
+        // The built-in model was given the fact (it calls no tools): the prompt it read holds it.
+        let asked = reasoner.answer("Is the museum open on Sunday?", cancellation: Cancellation())
+        #expect(asked.backend == builtin.name && asked.tools.isEmpty)
+
+        // The exchange is remembered, in the store: a new memory over a reopened store (a restarted
+        // server) has it, and the follow-up is asked after it.
+        let reopened = ConversationMemory(store: try SQLiteTaskStore(path: dir + "/tasks.sqlite"))
+        #expect(reopened.history(device: "kiosk-1") == [Message(.user, "Is the museum open on Sunday?"), Message(.assistant, answer.text)])
+        #expect(reopened.history(device: "another").isEmpty)
+    }
+
+    @Test func memoryKeepsTheLatestExchangesWithinItsBudget() {
+        let memory = ConversationMemory(store: nil, characterBudget: 100)
+        for k in 0..<5 { memory.remember(device: "d", question: "question \(k) " + String(repeating: "x", count: 20), answer: "answer \(k)") }
+        let kept = memory.history(device: "d")
+        #expect(kept.count == 4 && kept[0].content.hasPrefix("question 3") && kept[3].content == "answer 4")
+        #expect(kept.reduce(0) { $0 + $1.content.count } <= 100)
+    }
+}
