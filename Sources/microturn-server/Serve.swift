@@ -102,10 +102,10 @@ extension Serve {
         if c.reasoningBackend == "none" { return transcriber.answer }
         func builtin() throws -> BuiltinChatBackend {
             let path = modelPath(c.reasoningModel)
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ConfigError.unreadable(file: path, reason: "the built-in reasoning model is not there; fetch it with tools/fetch-model.sh, set reasoning.model, or use reasoning.backend = \"openai\"")
+            guard FileManager.default.fileExists(atPath: path) else { throw ReasoningSetupError.modelMissing(path: path) }
+            do { return try BuiltinChatBackend(path: path, threads: c.reasoningThreads) } catch {
+                throw ReasoningSetupError.modelUnusable(path: path, reason: "\(error)")
             }
-            return try BuiltinChatBackend(path: path, threads: c.reasoningThreads)
         }
         let backend: ChatBackend, fallback: ChatBackend?
         if c.reasoningBackend == "openai" {
@@ -128,13 +128,39 @@ extension Serve {
     }
 
     /// A relative model path: from the working folder, else from the checkout this binary was
-    /// built in (.build/CONFIG/microturn-server), so a developer's server finds models/ anywhere.
+    /// built in (CHECKOUT/.build/TRIPLE/CONFIG/microturn-server), so a developer's server finds
+    /// models/ from anywhere.
     static func modelPath(_ path: String) -> String {
         guard !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) else { return path }
-        let checkout = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidate = checkout.appendingPathComponent(path).path
-        return FileManager.default.fileExists(atPath: candidate) ? candidate : path
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            folder = folder.deletingLastPathComponent()
+            let candidate = folder.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return path
+    }
+}
+
+/// The built-in reasoning model cannot be used.
+enum ReasoningSetupError: Error, CustomStringConvertible {
+    case modelMissing(path: String)
+    case modelUnusable(path: String, reason: String)
+
+    var sysexitsCode: Int32 {
+        switch self {
+        case .modelMissing: 66  // EX_NOINPUT
+        case .modelUnusable: 65  // EX_DATAERR
+        }
+    }
+
+    var description: String {
+        switch self {
+        case let .modelMissing(path):
+            "the built-in reasoning model \(path) is not there; fetch it with tools/fetch-model.sh, set reasoning.model to a GGUF chat model, or use another reasoning.backend (openai, none)"
+        case let .modelUnusable(path, reason):
+            "the built-in reasoning model \(path) cannot be used: \(reason); set reasoning.model to a GGUF chat model this engine runs"
+        }
     }
 }
 

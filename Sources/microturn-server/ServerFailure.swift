@@ -11,6 +11,7 @@ func serverExit(for error: Error) -> ExitCode {
     switch error {
     case is ConfigError: code = 78
     case let e as LinkSetupError: code = e.sysexitsCode
+    case let e as ReasoningSetupError: code = e.sysexitsCode
     case is LinkServerError, is AudioError, is TaskStoreError: code = 69
     default: code = 70
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnSimulation
 import Testing
 
 /// A test's files, in a folder of its own that goes with the test (each test has its own suite value).
@@ -272,6 +273,21 @@ final class ScratchFolder {
         #expect(noCA.status == 66 && noCA.err.contains("ca init"), "\(noCA)")
         let sign = try CommandLineTests.run(program: "microturn-server", ["ca", "sign", "--dir", "/nonexistent-ca", "x.csr"])
         #expect(sign.status == 66, "\(sign)")
+    }
+
+    /// The reasoning settings: a backend that cannot work is an error at start, with what to do.
+    @Test func reasoningThatCannotWorkStopsTheServerAtStart() throws {
+        let serve = ["serve", "--plaintext", "--listen", "127.0.0.1:\(ServerProcess.freePort())", "--metrics", "", "--state-dir", scratch.path + "/state"]
+        let missing = try CommandLineTests.run(program: "microturn-server", serve + ["--config", scratch.file("m.toml", "[reasoning]\nmodel = \"/nonexistent/model.gguf\"\n")])
+        #expect(missing.status == 66 && missing.err.contains("tools/fetch-model.sh"), "\(missing)")
+        let notAModel = try CommandLineTests.run(program: "microturn-server", serve + ["--config", scratch.file("n.toml", "[reasoning]\nmodel = \"\(scratch.file("x.gguf", "text"))\"\n")])
+        #expect(notAModel.status == 65 && notAModel.err.contains("cannot be used"), "\(notAModel)")
+        let noURL = try CommandLineTests.run(program: "microturn-server", serve + ["--backend", "openai"])
+        #expect(noURL.status == 78 && noURL.err.contains("reasoning.url"), "\(noURL)")
+        let badZone = try CommandLineTests.run(program: "microturn-server", serve + ["--config", scratch.file("z.toml", "[reasoning]\ntime_zone = \"Mars/Olympus\"\n")])
+        #expect(badZone.status == 78 && badZone.err.contains("IANA"), "\(badZone)")
+        let facts = try CommandLineTests.run(program: "microturn-server", serve + ["--knowledge", scratch.file("k.toml", "[hours]\nsunday = 5\n")])
+        #expect(facts.status == 78 && facts.err.contains("hours.sunday"), "\(facts)")
     }
 
     @Test func aRequestWithNoServerWaitsAndSaysSo() throws {

@@ -111,7 +111,12 @@ struct PostgresServerError: Error, CustomStringConvertible {
         #expect(second.terminationStatus == 0, "the request was answered by the other instance")
 
         let lines = ((try? String(contentsOfFile: answers, encoding: .utf8)) ?? "").split(separator: "\n")
-        #expect(lines.count == 2 && lines.allSatisfy { $0.contains("question") }, "\(lines)")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.contains("\"text\":\"") && !$0.contains("\"text\":\"\"") }, "\(lines)")
+        // The device's conversation memory is in the shared store: b went on from a's exchange
+        // (had it started afresh, only the second would be there).
+        let memory = try PostgresTaskStore(url: pg.url, log: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }).memory(device: "kiosk-p")
+        let remembered = try JSONDecoder().decode([Message].self, from: try #require(memory))
+        #expect(remembered.map(\.content).filter { $0.hasSuffix("question") } == ["first question", "second question"], "\(remembered)")
         #expect(Set(try outbox.taskIds()).count == 2)
         #expect(try outbox.depth() == 0)
         let bLog = (try? String(contentsOfFile: root + "/b.log", encoding: .utf8)) ?? ""

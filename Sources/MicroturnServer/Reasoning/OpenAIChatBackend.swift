@@ -55,7 +55,7 @@ public final class OpenAIChatBackend: ChatBackend {
         }
         let inbox = Inbox()
         let started = ContinuousClock.now
-        let task = client.execute(request: request, delegate: StreamDelegate(inbox), deadline: .now() + .nanoseconds(Int64(options.timeout.seconds * 1e9)))
+        let task = client.execute(request: request, delegate: StreamDelegate(inbox, backend: name), deadline: .now() + .nanoseconds(Int64(options.timeout.seconds * 1e9)))
         var reply = ReplyAccumulator(backend: name)
         do throws(BackendFailure) {
             while true {
@@ -68,7 +68,7 @@ public final class OpenAIChatBackend: ChatBackend {
                         if data == "[DONE]" { return reply.finished() }
                         if let piece = try reply.add(chunk: data), !piece.isEmpty { onText(piece) }
                     case let .whole(status, body):
-                        guard status == 200 else { throw .status(backend: name, code: status, body: Self.excerpt(body)) }
+                        guard status == 200 else { throw .status(backend: name, code: status, body: ReplyAccumulator.excerpt(String(decoding: body, as: UTF8.self))) }
                         let text = try reply.add(completion: body)
                         if !text.isEmpty { onText(text) }
                         return reply.finished()
@@ -80,8 +80,7 @@ public final class OpenAIChatBackend: ChatBackend {
                         }
                         return reply.finished()
                     case let .failure(error):
-                        if ContinuousClock.now - started >= options.timeout { throw .timedOut(backend: name, seconds: options.timeout.seconds) }
-                        throw Self.failure(error, backend: name)
+                        throw Self.failure(error, backend: name, timeout: options.timeout)
                     }
                 }
             }
@@ -125,15 +124,11 @@ public final class OpenAIChatBackend: ChatBackend {
         return try JSONSerialization.data(withJSONObject: json)
     }
 
-    static func excerpt(_ body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return body.count > 300 ? text + "..." : text
-    }
-
-    static func failure(_ error: Error, backend: String) -> BackendFailure {
+    /// What the client's error means; its own timeouts are the reply's.
+    static func failure(_ error: Error, backend: String, timeout: Duration) -> BackendFailure {
         if let failure = error as? BackendFailure { return failure }
-        if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout || e == .connectTimeout {
-            return .timedOut(backend: backend, seconds: 0)
+        if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout {
+            return .timedOut(backend: backend, seconds: timeout.seconds)
         }
         return .unreachable(backend: backend, reason: "\(error)")
     }
@@ -173,9 +168,13 @@ final class StreamDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
     private var status = 0
     private var body: [UInt8] = []
     private let inbox: Inbox
+    private let backend: String
     static let bodyLimit = 1 << 20
 
-    init(_ inbox: Inbox) { self.inbox = inbox }
+    init(_ inbox: Inbox, backend: String) {
+        self.inbox = inbox
+        self.backend = backend
+    }
 
     func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
         status = Int(head.status.code)
@@ -186,7 +185,7 @@ final class StreamDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
     func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
         if streaming {
             do { inbox.put(try parser.feed(buffer.readableBytesView).map { .event($0) }) } catch {
-                inbox.put([.failure(BackendFailure.malformed(backend: "the backend", reason: "\(error)"))])
+                inbox.put([.failure(BackendFailure.malformed(backend: backend, reason: "\(error)"))])
                 task.cancel()
             }
         } else if body.count < Self.bodyLimit {
@@ -270,5 +269,9 @@ struct ReplyAccumulator {
         for (index, call) in calls where call.id.isEmpty { calls[index]?.id = "call_\(index)" }
     }
 
-    static func excerpt(_ text: String) -> String { text.count > 200 ? String(text.prefix(200)) + "..." : text }
+    /// The start of a text for a message (a server's body can be a whole web page).
+    static func excerpt(_ text: String) -> String {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return t.count > 200 ? String(t.prefix(200)) + "..." : t
+    }
 }
