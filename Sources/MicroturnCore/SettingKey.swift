@@ -107,6 +107,20 @@ public struct SettingKey<Config>: Sendable {
         }
     }
 
+    /// A list of http:// or https:// URLs (which may be empty).
+    public static func urls(_ path: String, _ kp: WritableKeyPath<Config, [String]> & Sendable) -> SettingKey {
+        SettingKey(path: path, allowed: "a list of http:// or https:// URLs, or [] for none") { c, v in
+            guard case .array(let items) = v else { return false }
+            var out: [String] = []
+            for item in items {
+                guard case .string(let s) = item, s.hasPrefix("http://") || s.hasPrefix("https://"), s.count > 8 else { return false }
+                out.append(s)
+            }
+            c[keyPath: kp] = out
+            return true
+        }
+    }
+
     /// "HOST:PORT" (an IPv6 address in brackets), or "" when `allowEmpty`.
     public static func endpoint(_ path: String, example: String, allowEmpty: Bool, _ kp: WritableKeyPath<Config, String> & Sendable) -> SettingKey {
         SettingKey(path: path, allowed: "\"HOST:PORT\" (\(example))" + (allowEmpty ? ", or \"\" for none" : "")) { c, v in

@@ -45,6 +45,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var reasoningMaxTokens = 160
     /// The kiosk's facts (TOML strings) the model may search; "" for none.
     public var knowledgeFile = ""
+    /// The pages the model may fetch with its http_get tool (URL prefixes); none by default.
+    public var httpAllow: [String] = []
     /// The time zone the time tool answers in (an IANA name); "" for the system's.
     public var timeZone = ""
     /// Each device's remembered exchanges, in characters (about four a token).
@@ -74,6 +76,7 @@ public struct ServerConfig: Sendable, Equatable {
         .int("reasoning.max_tokens", 8...4096, \.reasoningMaxTokens),
         .path("reasoning.knowledge", \.knowledgeFile),
         .string("reasoning.time_zone", allowEmpty: true, \.timeZone),
+        .urls("reasoning.http_allow", \.httpAllow),
         .int("reasoning.memory_characters", 0...100_000, \.memoryCharacters),
     ]
 

@@ -117,7 +117,7 @@ extension Serve {
             fallback = nil
         }
         let knowledge = c.knowledgeFile.isEmpty ? nil : try KnowledgeFile(path: c.knowledgeFile)
-        let tools = ServerTools(knowledge: knowledge, timeZone: c.timeZone.isEmpty ? .current : TimeZone(identifier: c.timeZone)!)
+        let tools = ServerTools(knowledge: knowledge, httpAllow: c.httpAllow, timeZone: c.timeZone.isEmpty ? .current : TimeZone(identifier: c.timeZone)!)
         var settings = Reasoner.Settings()
         settings.budget = .milliseconds(Int(c.reasoningSeconds * 1000))
         settings.options.maxTokens = c.reasoningMaxTokens

@@ -91,3 +91,27 @@ import Testing
         #expect(outcome.cancelled && (ContinuousClock.now - started).seconds < 5)
     }
 }
+
+/// The http_get tool: pages from the allow-list only, bounded in size and time.
+@Suite struct HTTPToolTests {
+    @Test func onlyAllowedPagesAreFetchedAndBigOnesAreRefused() throws {
+        let page = String(repeating: "Sunny and 21 degrees. ", count: 100)
+        let server = try ScriptedHTTPServer([.status(200, page), .status(404, "no"), .status(200, String(repeating: "x", count: 100_000))])
+        defer { server.stop() }
+        let root = "http://127.0.0.1:\(server.port)/weather"
+        let tools = ServerTools(httpAllow: [root])
+        #expect(tools.definitions.map(\.name) == ["current_time", "http_get"])
+        func get(_ url: String) -> ServerTools.Outcome { tools.run(ToolCall(id: "h", name: "http_get", arguments: #"{"url":"\#(url)"}"#)) }
+        guard case let .result(text) = get(root + "/today") else { Issue.record("an allowed page is fetched"); return }
+        #expect(text.hasPrefix("Sunny and 21 degrees.") && text.count <= 1503)
+        #expect(get(root + "/missing").text.contains("HTTP 404"))
+        #expect(get(root + "/big").text.contains("could not be fetched"), "a page over 64 KB is refused")
+        // Not under the prefix (at a path boundary): refused without a request.
+        let asked = server.requests.withLock { $0.count }
+        for url in ["http://127.0.0.1:\(server.port)/weather-admin", "http://127.0.0.1:\(server.port)/", "file:///etc/passwd", "http://127.0.0.1:\(server.port)/weatherx"] {
+            #expect(get(url).text.contains("is not an allowed source"), "\(url)")
+        }
+        #expect(server.requests.withLock { $0.count } == asked)
+        #expect(ServerTools().run(ToolCall(id: "h", name: "http_get", arguments: #"{"url":"\#(root)"}"#)).text.contains("no tool named"), "no allow-list: no tool")
+    }
+}

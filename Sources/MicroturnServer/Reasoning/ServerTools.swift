@@ -1,17 +1,26 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 
-/// The tools the server runs itself for a task: the date and time, and the kiosk's knowledge file.
+/// The tools the server runs itself for a task: the date and time, the kiosk's knowledge file, and
+/// pages from an allow-list of URLs.
 /// A call names a tool and gives JSON arguments the model wrote; an unknown tool or arguments that
 /// do not parse give the model an error it can read (and the task log records it), never a crash.
 public struct ServerTools: Sendable {
     public let knowledge: KnowledgeFile?
+    /// URL prefixes http_get may fetch (nothing else: the model is not trusted with the network).
+    public let httpAllow: [String]
     /// The time zone answers are given in (the kiosk's).
     public let timeZone: TimeZone
     /// The clock (tests set it).
     let now: @Sendable () -> Date
+    static let httpTimeout: TimeAmount = .seconds(5)
+    static let pageLimit = 64 * 1024, resultLimit = 1500
 
-    public init(knowledge: KnowledgeFile? = nil, timeZone: TimeZone = .current, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(knowledge: KnowledgeFile? = nil, httpAllow: [String] = [], timeZone: TimeZone = .current,
+                now: @escaping @Sendable () -> Date = Date.init) {
         self.knowledge = knowledge
+        self.httpAllow = httpAllow
         self.timeZone = timeZone
         self.now = now
     }
@@ -23,6 +32,12 @@ public struct ServerTools: Sendable {
                 name: "search_knowledge",
                 description: "Search this place's own facts (opening hours, directions, prices, services) for the words of a question.",
                 parameters: #"{"type":"object","properties":{"query":{"type":"string","description":"what to look for"}},"required":["query"]}"#))
+        }
+        if !httpAllow.isEmpty {
+            tools.append(ToolDefinition(
+                name: "http_get",
+                description: "Fetch a page as text. Only these sources are allowed: \(httpAllow.joined(separator: ", "))",
+                parameters: #"{"type":"object","properties":{"url":{"type":"string","description":"the page's URL, starting with an allowed source"}},"required":["url"]}"#))
         }
         return tools
     }
@@ -58,8 +73,39 @@ public struct ServerTools: Sendable {
             guard let query = arguments["query"] as? String, !query.isEmpty else { return .error("search_knowledge needs a \"query\" string") }
             let found = knowledge.search(query)
             return .result(found.isEmpty ? "nothing found for \"\(query)\"" : found.map(\.text).joined(separator: " "))
+        case "http_get" where !httpAllow.isEmpty:
+            guard let url = arguments["url"] as? String, !url.isEmpty else { return .error("http_get needs a \"url\" string") }
+            return fetch(url)
         default:
             return .error("there is no tool named \"\(call.name)\"; the tools are \(definitions.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    /// Whether `url` lies under an allowed prefix (a prefix ends at a path boundary: an allowed
+    /// "https://example.com/api" does not let "https://example.com/api-admin" or "https://example.com.evil" in).
+    func allows(_ url: String) -> Bool {
+        httpAllow.contains { prefix in
+            guard url.hasPrefix(prefix) else { return false }
+            if prefix.hasSuffix("/") || url.count == prefix.count { return true }
+            let next = url[url.index(url.startIndex, offsetBy: prefix.count)]
+            return next == "/" || next == "?" || next == "#"
+        }
+    }
+
+    /// The page's text (the first `resultLimit` characters), or why not.
+    func fetch(_ url: String) -> Outcome {
+        guard allows(url) else { return .error("\(url) is not an allowed source; allowed: \(httpAllow.joined(separator: ", "))") }
+        do {
+            // A page larger than the limit is refused as it arrives, never held whole.
+            let request = try HTTPClient.Request(url: url)
+            let response = try OpenAIChatBackend.client.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: Self.pageLimit),
+                                                                deadline: .now() + Self.httpTimeout).futureResult.wait()
+            guard response.status == .ok else { return .error("\(url) answered HTTP \(response.status.code)") }
+            let bytes = response.body.map { Array($0.readableBytesView) } ?? []
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return .result(text.count > Self.resultLimit ? String(text.prefix(Self.resultLimit)) + "..." : text)
+        } catch {
+            return .error("\(url) could not be fetched: \(error)")
         }
     }
 
