@@ -125,10 +125,36 @@ public final class BackgroundRequests {
                 let late = askedOnline.remove(r.taskID) == nil
                 // An empty answer closes a request the user no longer wanted (its task was cancelled).
                 guard !r.text.isEmpty else { return nil }
-                return (r.taskID, Utterance(text: (late ? Self.lateIntro : "") + r.text, kind: .answer, condition: .userDone,
-                                            deadline: .max))
+                let intro = late ? Self.lateIntro : ""
+                return (r.taskID, Utterance(text: intro + r.text, kind: .answer, condition: .userDone, deadline: .max,
+                                            taskId: r.taskID, answerStart: intro.count))
             }
         }
+    }
+
+    /// Tells the server how much of an answer the user heard (all of it, or up to a barge-in), so
+    /// that its memory of the conversation holds what was said, not what was meant to be.
+    func reportPlayback(of u: Utterance, heardFraction: Double, playedMs: Int, cut: Bool) {
+        guard let taskId = u.taskId else { return }
+        let answer = String(u.text.dropFirst(u.answerStart))
+        var e = Microturn_Link_V1_Event()
+        e.kind = .playback
+        e.taskID = taskId
+        e.playedMs = UInt32(clamping: playedMs)
+        e.cut = cut
+        e.text = cut ? Self.prefix(of: answer, fraction: (heardFraction * Double(u.text.count) - Double(u.answerStart)) / Double(max(1, answer.count))) : answer
+        client.send(.event(e))
+    }
+
+    /// The words of `text` within the first `fraction` of its characters (speech runs about evenly
+    /// through a sentence's letters).
+    static func prefix(of text: String, fraction: Double) -> String {
+        let cut = Int((max(0, min(1, fraction)) * Double(text.count)).rounded(.down))
+        let head = text.prefix(cut)
+        guard cut < text.count else { return text }
+        // Only whole words: a word cut in the middle was not heard as one.
+        if let space = head.lastIndex(of: " ") { return String(head[..<space]) }
+        return ""
     }
 
     private func waitForAnswer(_ taskId: String, seconds: Double) {

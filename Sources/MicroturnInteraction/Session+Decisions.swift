@@ -8,7 +8,7 @@ extension Session {
         switch decision {
         case let .bargeIn(speechStart):
             guard floor.replying else { return }
-            floor.cutShort = speechOut.cancel(at: now)
+            floor.cutShort = stopSpeech(at: now)
             floor.release()
             interrupted = true
             pendingBargeIn = speechStart
@@ -27,6 +27,7 @@ extension Session {
             case .answer:
                 floor.take(.reply)  // an answer is cut by a barge-in like any reply
                 lastReply = u.text
+                playingAnswer = u
                 emit(Event(time: seconds(now), kind: .answer, text: u.text))
             }
             do { try speechOut.say(u.text) } catch {
@@ -37,6 +38,21 @@ extension Session {
             // A murmur whose moment passed goes unsaid without a word; a count is on record.
             if u.kind == .count { emit(SpokenCounts.skipped(u, at: now, reason: reason)) }
         }
+    }
+
+    /// Stops what is being said at capture time `now` and returns what was not yet heard; an
+    /// answer of the server's cut this way is reported with how much of it was heard.
+    @discardableResult
+    func stopSpeech(at now: Int) -> [Float] {
+        let made = speechOut.made
+        let rest = speechOut.cancel(at: now)
+        if let answer = playingAnswer {
+            let heard = made - rest.count
+            background?.reportPlayback(of: answer, heardFraction: made > 0 ? Double(heard) / Double(made) : 0,
+                                       playedMs: Int(seconds(heard) * 1000), cut: true)
+            playingAnswer = nil
+        }
+        return rest
     }
 
     private func endTurn(speechEnd: Int, speechStart: Int, now: Int) {
@@ -81,11 +97,11 @@ extension Session {
         case .none:
             break
         case .halt:
-            if floor.replying { speechOut.cancel(at: now) }
+            if floor.replying { stopSpeech(at: now) }
             floor.release()
             floor.paused = nil
         case .pause:
-            floor.paused = floor.replying ? speechOut.cancel(at: now) : floor.cutShort
+            floor.paused = floor.replying ? stopSpeech(at: now) : floor.cutShort
             floor.release()
         case .resume:
             if let rest = floor.paused, !rest.isEmpty {
@@ -139,6 +155,7 @@ extension Session {
         pendingTurnEnd = speechEnd
         floor.take(.reply)
         if remember { lastReply = text }
+        playingAnswer = nil  // a reply of the device's own, not the server's answer
         do { try speechOut.say(text) } catch {
             floor.release()
             pendingTurnEnd = nil

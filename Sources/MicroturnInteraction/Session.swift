@@ -84,6 +84,8 @@ public final class Session {
     var turnIndex = 0
     var interrupted = false
     var lastReply: String?
+    /// The server's answer being said now (its playback is reported when it ends).
+    var playingAnswer: Utterance?
     /// The user's silence going on now: where it began and the turn-end model's say on it.
     var silence: (since: Int, logit: Double?)?
 
@@ -246,7 +248,13 @@ public final class Session {
                 if flushed { pendingBargeIn = nil }
                 // A cut already released the floor. Speech that ran out while more is being
                 // synthesized is a gap, not the end.
-                if !flushed && (floor.holder != .reply || (!speechOut.hasMore && pendingTurnEnd == nil)) { floor.release() }
+                if !flushed && (floor.holder != .reply || (!speechOut.hasMore && pendingTurnEnd == nil)) {
+                    if let answer = playingAnswer, !speechOut.hasMore {
+                        background?.reportPlayback(of: answer, heardFraction: 1, playedMs: Int(seconds(speechOut.made) * 1000), cut: false)
+                        playingAnswer = nil
+                    }
+                    floor.release()
+                }
                 emit(Event(time: time, kind: .playbackStop, latency: latency, detail: flushed ? "cut" : "done"))
             case .xrun:
                 emit(Event(time: time, kind: .xrun, detail: "\(note.device): \(note.message)"))

@@ -31,6 +31,9 @@ final class SpeechOut {
         self.synthesizer = synthesizer
     }
 
+    /// Samples of the current utterance made so far.
+    var made: Int { utterance.count }
+
     /// More is to come: samples not yet handed to playback, or synthesis still running.
     var hasMore: Bool { utterance.count > sent || job != nil }
 

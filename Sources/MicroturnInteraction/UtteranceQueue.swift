@@ -25,12 +25,18 @@ public struct Utterance: Sendable, Equatable {
     public var condition: Condition
     /// Capture sample after which it is not worth saying any more (a late count is no count).
     public var deadline: Int
+    /// An answer's task, and where the server's own words start in `text` (after an introduction
+    /// the device added): what the user heard of them is reported back.
+    public var taskId: String?
+    public var answerStart = 0
 
-    public init(text: String, kind: Kind, condition: Condition, deadline: Int) {
+    public init(text: String, kind: Kind, condition: Condition, deadline: Int, taskId: String? = nil, answerStart: Int = 0) {
         self.text = text
         self.kind = kind
         self.condition = condition
         self.deadline = deadline
+        self.taskId = taskId
+        self.answerStart = answerStart
     }
 }
 

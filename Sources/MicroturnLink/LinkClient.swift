@@ -113,6 +113,16 @@ public final class LinkClient: Sendable {
         flush(on: connection)
     }
 
+    /// A reliable frame that is not a request (an EVENT): sent in order with the rest, again after a
+    /// resume; not kept in the outbox (a report lost with a crash is not worth a disk write).
+    public func send(_ body: LinkBody) {
+        let connection = state.withLock { s -> Channel? in
+            s.unsent.append(body)
+            return s.connection
+        }
+        flush(on: connection)
+    }
+
     /// The user has the answer of `taskId` (said, or queued to be said).
     public func delivered(_ taskId: String) { try? outbox.delivered(taskId) }
 

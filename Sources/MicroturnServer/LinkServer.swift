@@ -25,6 +25,8 @@ public final class LinkServer: Sendable {
     /// Runs one task (off the event loop, on the server's worker threads) and gives its answer;
     /// `TaskReport` tells the device how it goes, and says when the answer is no longer wanted.
     public typealias Worker = @Sendable (ServerSessions.Job, TaskReport) -> Microturn_Link_V1_Result
+    /// Sees each EVENT a device sends (on the worker threads: it may write to a store).
+    public typealias EventObserver = @Sendable (_ device: String, _ event: Microturn_Link_V1_Event) -> Void
 
     public let sessions: ServerSessions
     public let metrics: ServerMetrics
@@ -36,7 +38,7 @@ public final class LinkServer: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 7741, threads: Int = 1, security: Security,
                 store: TaskStore? = nil, metrics: ServerMetrics = ServerMetrics(),
-                log: Logger = Logger(label: "microturn-server"), worker: @escaping Worker) throws {
+                log: Logger = Logger(label: "microturn-server"), events: EventObserver? = nil, worker: @escaping Worker) throws {
         if case .plaintext = security, !Endpoint.isLoopback(host) {
             throw LinkServerError.notLoopback(host: host)
         }
@@ -49,7 +51,7 @@ public final class LinkServer: Sendable {
         // Dispatch's shared ones (which a busy process can use up).
         let workers = NIOThreadPool(numberOfThreads: max(2, threads))
         workers.start()
-        let context = ConnectionContext(sessions: sessions, store: store, metrics: metrics, log: log, worker: worker, workers: workers)
+        let context = ConnectionContext(sessions: sessions, store: store, metrics: metrics, log: log, worker: worker, events: events, workers: workers)
         do {
             channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -119,6 +121,7 @@ struct ConnectionContext: Sendable {
     let metrics: ServerMetrics
     let log: Logger
     let worker: LinkServer.Worker
+    let events: LinkServer.EventObserver?
     let workers: NIOThreadPool
 }
 
@@ -167,9 +170,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         shared.metrics.framesReceived.increment()
         do throws(LinkError) {
             if let token {
-                let (frames, jobs) = try shared.sessions.receive(frame, token: token, now: now)
+                let (frames, jobs, events) = try shared.sessions.receive(frame, token: token, now: now)
                 for f in frames { context.write(wrapOutboundOut(f), promise: nil) }
                 for job in jobs { start(job, on: context.eventLoop) }
+                if let observe = shared.events {
+                    for (device, event) in events { shared.workers.submit { _ in observe(device, event) } }
+                }
             } else {
                 try hello(frame, context: context, now: now)
             }

@@ -103,11 +103,12 @@ public final class ServerSessions: Sendable {
 
     /// A frame from the session's device: the frames to send back now (answers already made,
     /// PONG, an ACK-only when due), and the tasks to run (each once).
-    func receive(_ frame: LinkFrame, token: Data, now: UInt64) throws(LinkError) -> (frames: [LinkFrame], jobs: [Job]) {
-        try state.withLock { (st: inout State) throws(LinkError) -> ([LinkFrame], [Job]) in
+    func receive(_ frame: LinkFrame, token: Data, now: UInt64) throws(LinkError)
+        -> (frames: [LinkFrame], jobs: [Job], events: [(device: String, event: Microturn_Link_V1_Event)]) {
+        try state.withLock { (st: inout State) throws(LinkError) -> ([LinkFrame], [Job], [(device: String, event: Microturn_Link_V1_Event)]) in
             guard var s = st.sessions[token] else { throw .cannotReplay(from: 0, oldest: 0) }
             defer { st.sessions[token] = s }
-            var out: [LinkFrame] = [], jobs: [Job] = []
+            var out: [LinkFrame] = [], jobs: [Job] = [], events: [(device: String, event: Microturn_Link_V1_Event)] = []
             switch try s.channel.receive(frame, now: now) {
             case let .audio(a)?:
                 if s.streams[a.streamID] == nil {
@@ -124,9 +125,10 @@ public final class ServerSessions: Sendable {
                     st.running[key] = job.cancellation
                     jobs.append(job)
                 }
-            case let .event(event)? where event.kind == .playback && event.cut:
-                // The user talked over the answer: a task still working on it stops.
-                st.running[Self.key(s.deviceId, event.taskID)]?.cancel()
+            case let .event(event)?:
+                // The user talked over an answer: a task still working on it stops.
+                if event.kind == .playback && event.cut { st.running[Self.key(s.deviceId, event.taskID)]?.cancel() }
+                events.append((s.deviceId, event))
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             default:
@@ -134,7 +136,7 @@ public final class ServerSessions: Sendable {
             }
             out += s.drain(now: now)
             if out.isEmpty && s.channel.ackDue(now: now) { out.append(s.channel.control(.ackOnly(.init()))) }
-            return (out, jobs)
+            return (out, jobs, events)
         }
     }
 

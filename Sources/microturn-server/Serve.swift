@@ -76,9 +76,9 @@ struct Serve: AsyncParsableCommand {
                 }
             }
             let metrics = ServerMetrics()
-            let worker = try Self.worker(c, store: store, metrics: metrics, log: log)
+            let (worker, events) = try Self.worker(c, store: store, metrics: metrics, log: log)
             let server = try LinkServer(host: host, port: port, threads: c.threads, security: security, store: store, metrics: metrics,
-                                        log: log, worker: worker)
+                                        log: log, events: events, worker: worker)
             var endpoint: MetricsEndpoint?
             if let (mhost, mport) = Endpoint.parse(c.metricsListen) {
                 endpoint = try MetricsEndpoint(host: mhost, port: mport, metrics: server.metrics, group: MultiThreadedEventLoopGroup.singleton)
@@ -97,9 +97,10 @@ struct Serve: AsyncParsableCommand {
 extension Serve {
     /// The task worker the settings ask for; a model or knowledge file that cannot be loaded is an
     /// error now, not at the first task.
-    static func worker(_ c: ServerConfig, store: TaskStore, metrics: ServerMetrics, log: Logger) throws -> LinkServer.Worker {
+    static func worker(_ c: ServerConfig, store: TaskStore, metrics: ServerMetrics, log: Logger) throws
+        -> (LinkServer.Worker, LinkServer.EventObserver?) {
         let transcriber = try TranscribingWorker(model: c.pocketsphinxModel)
-        if c.reasoningBackend == "none" { return transcriber.answer }
+        if c.reasoningBackend == "none" { return (transcriber.answer, nil) }
         func builtin() throws -> BuiltinChatBackend {
             let path = modelPath(c.reasoningModel)
             guard FileManager.default.fileExists(atPath: path) else { throw ReasoningSetupError.modelMissing(path: path) }
@@ -124,7 +125,7 @@ extension Serve {
         let worker = ReasoningWorker(transcriber: transcriber, reasoner: Reasoner(backend: backend, fallback: fallback, tools: tools, settings: settings),
                                      memory: ConversationMemory(store: store, characterBudget: c.memoryCharacters, log: log), metrics: metrics, log: log)
         log.info("reasoning with \(backend.name)\(fallback.map { ", falling back to \($0.name)" } ?? "")")
-        return worker.answer
+        return (worker.answer, worker.observe)
     }
 
     /// A relative model path: from the working folder, else from the checkout this binary was

@@ -28,7 +28,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let ca = try FleetCA.create(directory: root + "/ca", name: "Test Fleet CA", days: 30, serverNames: ["127.0.0.1"])
         try ca.enroll(deviceDirectory: root + "/device", deviceId: "kiosk-test")
-        let server = try LinkServer(port: 0, security: .tls(caDirectory: ca.directory)) { job, _ in
+        let playbacks = Mutex<[Microturn_Link_V1_Event]>([])
+        let server = try LinkServer(port: 0, security: .tls(caDirectory: ca.directory), events: { _, e in playbacks.withLock { $0.append(e) } }) { job, _ in
             heard.add(job.opus.count)
             var r = Microturn_Link_V1_Result()
             r.taskID = job.task.taskID
@@ -58,6 +59,14 @@ import Testing
             #expect(abs(k - k.rounded()) < 1e-6, "answer at \(a.time) s, between boundaries")
             #expect(!speech.contains { $0.contains(a.time) }, "answer at \(a.time) over the user: \(speech)")
             #expect(a.text?.hasSuffix("Your dentist appointment is noted.") == true)
+        }
+        // Each answer heard to its end is reported to the server (PLAYBACK, not cut), with its words.
+        let done = events.filter { $0.kind == .playbackStop && $0.detail == "done" }.count
+        LinkLoopbackWait.until { playbacks.withLock { $0.count } >= 1 }
+        let reported = playbacks.withLock { $0 }
+        #expect(!reported.isEmpty && done >= answers.count, "\(reported)")
+        for e in reported {
+            #expect(e.kind == .playback && !e.cut && e.text == "Your dentist appointment is noted." && e.playedMs > 500, "\(e)")
         }
     }
 

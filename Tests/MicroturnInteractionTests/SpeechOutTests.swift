@@ -59,3 +59,15 @@ import Testing
         #expect(pumped > 8000, "about a second of speech reached the ring (\(pumped) samples)")
     }
 }
+
+/// What the device reports of an answer the user talked over: the whole words within the share of
+/// its speech that was played.
+@Suite struct HeardAnswerTests {
+    @Test func onlyWholeWordsWithinThePlayedShareAreReported() {
+        let text = "The museum opens at nine and closes at six."
+        #expect(BackgroundRequests.prefix(of: text, fraction: 1) == text)
+        #expect(BackgroundRequests.prefix(of: text, fraction: 0.5) == "The museum opens at")
+        #expect(BackgroundRequests.prefix(of: text, fraction: 0.05) == "")
+        #expect(BackgroundRequests.prefix(of: text, fraction: -1) == "" && BackgroundRequests.prefix(of: text, fraction: 7) == text)
+    }
+}

@@ -121,3 +121,18 @@ import Testing
         #expect(kept.reduce(0) { $0 + $1.content.count } <= 100)
     }
 }
+
+/// An answer the user talked over is remembered as far as it was heard.
+@Suite struct InterruptedMemoryTests {
+    @Test func theRememberedAnswerIsWhatWasHeard() {
+        let memory = ConversationMemory(store: nil)
+        memory.remember(device: "d", question: "When do you open?", answer: "We open at nine on weekdays and at ten on Saturdays.")
+        memory.remember(device: "d", question: "Where is the cafe?", answer: "The cafe is on the second floor.")
+        memory.interrupted(device: "d", heard: "We open at nine")
+        #expect(memory.history(device: "d")[1].content == "We open at nine (the user talked over the rest)")
+        memory.interrupted(device: "d", heard: "")  // the latest answer not heard at all
+        #expect(memory.history(device: "d")[3].content == "(the user talked over this answer before hearing any of it)")
+        memory.interrupted(device: "d", heard: "Something never said")
+        #expect(memory.history(device: "d").count == 4 && memory.history(device: "d")[1].content.hasPrefix("We open at nine ("))
+    }
+}

@@ -31,10 +31,26 @@ public final class ConversationMemory: Sendable {
         return messages
     }
 
+    /// The user talked over an answer after hearing `heard` of it: the remembered answer becomes
+    /// what was heard, marked so, so that the model goes on from what the user knows.
+    public func interrupted(device: String, heard: String) {
+        var messages = history(device: device)
+        guard let i = messages.lastIndex(where: { $0.role == .assistant && $0.content.hasPrefix(heard) && !$0.content.hasSuffix(Self.cutMark) })
+        else { return }
+        messages[i].content = heard.isEmpty ? "(the user talked over this answer before hearing any of it)" : heard + Self.cutMark
+        save(device: device, messages)
+    }
+
+    static let cutMark = " (the user talked over the rest)"
+
     /// Adds an exchange and keeps the memory within its budget.
     public func remember(device: String, question: String, answer: String) {
         var messages = history(device: device) + [Message(.user, question), Message(.assistant, answer)]
         while messages.count > 2 && messages.reduce(0, { $0 + $1.content.count }) > characterBudget { messages.removeFirst(2) }
+        save(device: device, messages)
+    }
+
+    private func save(device: String, _ messages: [Message]) {
         cache.withLock { $0[device] = messages }
         do { try store?.saveMemory(device: device, try JSONEncoder().encode(messages)) } catch {
             log.error("cannot save the conversation memory", metadata: ["device": "\(device)", "error": "\(error)"])

@@ -25,6 +25,12 @@ public final class ReasoningWorker: Sendable {
         self.log = log
     }
 
+    /// A device's EVENT: an answer cut by the user is remembered as far as it was heard.
+    public func observe(device: String, event: Microturn_Link_V1_Event) {
+        guard event.kind == .playback, event.cut else { return }
+        memory.interrupted(device: device, heard: event.text)
+    }
+
     public func answer(_ job: ServerSessions.Job, _ report: TaskReport) -> Microturn_Link_V1_Result {
         var result = Microturn_Link_V1_Result()
         result.taskID = job.task.taskID
