@@ -115,3 +115,26 @@ import Testing
         #expect(ServerTools().run(ToolCall(id: "h", name: "http_get", arguments: #"{"url":"\#(root)"}"#)).text.contains("no tool named"), "no allow-list: no tool")
     }
 }
+
+/// With a fallback set, a backend that stalls to the end of its share of the budget still leaves
+/// the fallback the time to answer.
+@Suite struct FallbackTests {
+    @Test func theFallbackAnswersWhenTheBackendStalls() throws {
+        let stalled = try ScriptedHTTPServer([.stall, .stall, .stall, .stall])
+        defer { stalled.stop() }
+        let healthy = try ScriptedHTTPServer([.events(BackendFailureTests.hello)])
+        defer { healthy.stop() }
+        var settings = Reasoner.Settings()
+        settings.budget = .seconds(3)
+        settings.fallbackReserve = .seconds(1)
+        settings.backoff = .milliseconds(20)
+        settings.options.timeout = .seconds(30)  // longer than the budget: the budget decides
+        let reasoner = Reasoner(backend: OpenAIChatBackend(baseURL: stalled.baseURL, model: "m"),
+                                fallback: OpenAIChatBackend(baseURL: healthy.baseURL, model: "m"), tools: ServerTools(), settings: settings)
+        let started = ContinuousClock.now
+        let outcome = reasoner.answer("hi", cancellation: Cancellation())
+        #expect(outcome.text == "Hello there." && outcome.backend == healthy.baseURL && !outcome.unanswered, "\(outcome.failures)")
+        #expect(outcome.failures.allSatisfy { if case .timedOut = $0 { true } else { false } } && !outcome.failures.isEmpty)
+        #expect((ContinuousClock.now - started).seconds < 3.5)
+    }
+}

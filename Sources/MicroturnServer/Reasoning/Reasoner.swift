@@ -16,6 +16,9 @@ public struct Reasoner: Sendable {
         /// Tries again after a transient failure, waiting `backoff`, then twice that, ...
         public var retries = 2
         public var backoff: Duration = .milliseconds(250)
+        /// Kept back from the first backend for the fallback (at most half the budget), so that a
+        /// backend that stalls to the end still leaves the fallback time to answer.
+        public var fallbackReserve: Duration = .seconds(8)
         public var options = ChatOptions()
 
         public init() {}
@@ -61,8 +64,10 @@ public struct Reasoner: Sendable {
     public func answer(_ question: String, history: [Message] = [], cancellation: Cancellation,
                        onText: (String) -> Void = { _ in }) -> Outcome {
         let deadline = ContinuousClock.now + settings.budget
+        let reserve = fallback == nil ? .zero : min(settings.fallbackReserve, settings.budget / 2)
         var outcome = Outcome(text: "")
-        for candidate in [backend] + (fallback.map { [$0] } ?? []) {
+        for (k, candidate) in ([backend] + (fallback.map { [$0] } ?? [])).enumerated() {
+            let deadline = k == 0 ? deadline - reserve : deadline
             do {
                 outcome.text = try converse(question, history: history, with: candidate, deadline: deadline, cancellation: cancellation,
                                             outcome: &outcome, onText: onText)
