@@ -3,7 +3,8 @@ import MicroturnInference
 
 /// The chat model that needs no service: our own engine on a GGUF file (SmolLM2-135M-Instruct by
 /// default). One reply at a time (the model keeps one key/value cache, reused when a conversation
-/// goes on). It is given no tools: the reasoner looks up what a question needs first.
+/// goes on); a task waiting for it waits within its reply's timeout. It is given no tools: the
+/// reasoner looks up what a question needs first.
 public final class BuiltinChatBackend: ChatBackend, @unchecked Sendable {
     public let path: String
     private let generator: Generator
@@ -20,10 +21,13 @@ public final class BuiltinChatBackend: ChatBackend, @unchecked Sendable {
 
     public func reply(to messages: [Message], tools: [ToolDefinition], options: ChatOptions, cancellation: Cancellation,
                       onText: (String) -> Void) throws(BackendFailure) -> ChatReply {
-        lock.lock()
+        // Waiting for the model (another task has it) counts against the reply's time.
+        let started = ContinuousClock.now
+        guard lock.lock(before: Date().addingTimeInterval(options.timeout.seconds)) else {
+            throw .timedOut(backend: name, seconds: options.timeout.seconds)
+        }
         defer { lock.unlock() }
         if cancellation.isCancelled { throw .cancelled }
-        let started = ContinuousClock.now
         // Ends the generation when the caller cancels or the time is up (checked at every token).
         let stop = Cancellation()
         var settings = Generator.Options()
