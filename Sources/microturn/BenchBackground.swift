@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import MicroturnSimulation
+
+/// `microturn bench background`: spoken questions to a kiosk, in real time, through a session whose
+/// background tier is a real `microturn-server` on loopback; once with the built-in reasoning, once
+/// with llama-cpp-python's OpenAI-compatible server as the backend (the same model in both).
+struct BenchBackground: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "background",
+        abstract: "Background answers: first device sound, first sound of the answer, answer complete; built-in beside llama-cpp-python.",
+        discussion: """
+        Writes a kiosk's knowledge file and a dialog (espeak-ng) of questions with pauses long enough for an
+        answer, including a follow-up that needs the one before. For each backend it starts microturn-server
+        (plaintext, loopback, the knowledge file) and runs the dialog in real time through a session linked to
+        it, then measures from the end of each question (where the dialog put it): the device's first sound
+        (its own acknowledgement), the first sound of the server's answer, and the end of the answer; and how
+        often an answer started while the user was speaking (must be 0). Times are p50 / p95 over the
+        questions answered. llama-cpp-python needs tools/setup.sh --tests; the model is tools/fetch-model.sh's.
+        Example: microturn bench background --backends builtin,llama-cpp-python
+        """)
+
+    @Option(help: "Comma-separated: builtin, llama-cpp-python.")
+    var backends = "builtin,llama-cpp-python"
+
+    @Option(help: "The chat model (GGUF) both backends run.")
+    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    static let questions = [
+        "When do you open on Saturdays?",
+        "And on Sundays?",
+        "Where are the toilets?",
+        "How much does a day pass cost?",
+        "Can children come in for free?",
+        "Where can I get a coffee?",
+    ]
+    static let facts = """
+        [hours]
+        weekdays = "We are open from nine to six, Monday to Friday."
+        saturday = "On Saturdays we are open from ten to four."
+        sunday = "We are closed on Sundays."
+        [directions]
+        toilets = "The toilets are on the first floor, next to the lifts."
+        cafe = "The cafe is on the ground floor, by the main entrance."
+        [prices]
+        day_pass = "A day pass costs twelve euros."
+        children = "Children under twelve go in for free."
+        """
+    /// Silence after each question: room for the acknowledgement and the answer.
+    static let answerRoom = 9.0
+
+    func validate() throws {
+        for b in backends.split(separator: ",") where !["builtin", "llama-cpp-python"].contains(String(b)) {
+            throw ValidationError("--backends: '\(b)' is not builtin or llama-cpp-python")
+        }
+    }
+
+    struct Figures {
+        var backend: String
+        var asked = 0, answered = 0, overUser = 0
+        var firstSound: [Double] = [], answerSound: [Double] = [], answerDone: [Double] = []
+    }
+
+    func run() throws {
+        try withExitCodes {
+            guard FileManager.default.fileExists(atPath: model) else {
+                throw UsageError(message: "\(model) is not there; fetch it with tools/fetch-model.sh or pass --model")
+            }
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-background-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            try Self.facts.write(toFile: root + "/facts.toml", atomically: true, encoding: .utf8)
+            let (ends, starts) = try Self.writeDialog(to: root + "/user.wav")
+            var all: [Figures] = []
+            for backend in backends.split(separator: ",").map(String.init) {
+                FileHandle.standardError.write(Data("bench background: \(backend): running \(Self.questions.count) questions in real time...\n".utf8))
+                let events = try runSession(backend: backend, root: root)
+                all.append(Self.measure(events, backend: backend, ends: ends, starts: starts))
+            }
+            print(json ? Self.json(all) : Self.table(all))
+        }
+    }
+
+    /// The dialog: a second of silence, then each question and its answer room. Returns where each
+    /// question ends and starts, in seconds.
+    static func writeDialog(to path: String) throws -> (ends: [Double], starts: [Double]) {
+        let synthesizer = try SpeechSynthesizer(voice: .init())
+        var samples = [Float](repeating: 0, count: 16_000)
+        var ends: [Double] = [], starts: [Double] = []
+        for q in questions {
+            starts.append(Double(samples.count) / 16_000)
+            samples += try synthesizer.synthesize(q)
+            ends.append(Double(samples.count) / 16_000)
+            samples += [Float](repeating: 0, count: Int(answerRoom * 16_000))
+        }
+        try WavFile(sampleRate: 16_000, channels: 1, samples: samples).write(path: path)
+        return (ends, starts)
+    }
+
+    /// The servers for `backend`, then the session through them; the session's events.
+    private func runSession(backend: String, root: String) throws -> [Event] {
+        var peer: Process?
+        defer {
+            if let p = peer, p.isRunning {
+                p.terminate()
+                let deadline = Date().addingTimeInterval(5)
+                while p.isRunning && Date() < deadline { usleep(20_000) }
+                if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            }
+        }
+        var reasoning = ["--backend", "builtin"]
+        if backend == "llama-cpp-python" {
+            let port = ServerProcess.freePort()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", "\(port)",
+                           "--chat_format", "chatml-function-calling", "--n_ctx", "2048", "--n_threads", "1"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            peer = p
+            let deadline = Date().addingTimeInterval(120)
+            while !ServerProcess.accepts(port: port) {
+                guard p.isRunning, Date() < deadline else {
+                    throw UsageError(message: "llama-cpp-python's server did not start; tools/setup.sh --tests installs it")
+                }
+                usleep(50_000)
+            }
+            try "[reasoning]\nstream_with_tools = false\n".write(toFile: root + "/openai.toml", atomically: true, encoding: .utf8)
+            reasoning = ["--backend", "openai", "--reasoning-url", "http://127.0.0.1:\(port)/v1", "--config", root + "/openai.toml"]
+        }
+        let binaries = URL(fileURLWithPath: ChildProcess.microturn).deletingLastPathComponent().path
+        let port = ServerProcess.freePort()
+        let server = ServerProcess(directory: binaries, arguments: ["serve", "--plaintext", "--listen", "127.0.0.1:\(port)", "--metrics", "",
+                                                                    "--state-dir", root + "/state-" + backend, "--knowledge", root + "/facts.toml"]
+                                       + reasoning, port: port)
+        try server.start(log: root + "/server-\(backend).log")
+        defer { server.stop(SIGTERM) }
+        var config = MicroturnConfig()
+        config.link.server = "127.0.0.1:\(port)"
+        config.link.deviceId = "bench-background"
+        config.link.plaintext = true
+        config.link.directory = root + "/device-" + backend
+        let result = try Simulation.run(files: .init(capture: root + "/user.wav", playback: root + "/out-\(backend).wav"), config: config, fast: false)
+        return result.report.events
+    }
+
+    /// From each question's end: the device's first sound, the answer's first sound, its end.
+    static func measure(_ events: [Event], backend: String, ends: [Double], starts: [Double]) -> Figures {
+        var f = Figures(backend: backend, asked: ends.count)
+        var speech: [ClosedRange<Double>] = [], open: Double?
+        for e in events {
+            if e.kind == .speechStart { open = e.time }
+            if e.kind == .speechEnd, let s = open { speech.append(s...e.time); open = nil }
+        }
+        for (i, end) in ends.enumerated() {
+            let next = i + 1 < starts.count ? starts[i + 1] : .infinity
+            let window = events.filter { $0.time > end && $0.time < next }
+            if let first = window.first(where: { $0.kind == .playbackStart }) { f.firstSound.append(first.time - end) }
+            guard let answer = window.first(where: { $0.kind == .answer }) else { continue }
+            f.answered += 1
+            if speech.contains(where: { $0.contains(answer.time) }) { f.overUser += 1 }
+            if let sound = window.first(where: { $0.kind == .playbackStart && $0.time >= answer.time }) { f.answerSound.append(sound.time - end) }
+            if let done = window.first(where: { $0.kind == .playbackStop && $0.time > answer.time }) { f.answerDone.append(done.time - end) }
+        }
+        return f
+    }
+
+    static func quantiles(_ v: [Double]) -> (p50: Double, p95: Double)? {
+        guard !v.isEmpty else { return nil }
+        let s = v.sorted()
+        return (s[s.count / 2], s[min(s.count - 1, Int((Double(s.count) * 0.95).rounded(.up)) - 1)])
+    }
+
+    static func table(_ all: [Figures]) -> String {
+        func cell(_ v: [Double]) -> String {
+            quantiles(v).map { String(format: "%.2f / %.2f s", $0.p50, $0.p95) } ?? "-"
+        }
+        var lines = ["from the end of a question (p50 / p95)".padding(toLength: 40, withPad: " ", startingAt: 0)
+                     + all.map { $0.backend.padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()]
+        func row(_ name: String, _ value: (Figures) -> String) {
+            lines.append(name.padding(toLength: 40, withPad: " ", startingAt: 0) + all.map { value($0).padding(toLength: 22, withPad: " ", startingAt: 0) }.joined())
+        }
+        row("device's first sound") { cell($0.firstSound) }
+        row("first sound of the answer") { cell($0.answerSound) }
+        row("answer complete") { cell($0.answerDone) }
+        row("answered") { "\($0.answered) of \($0.asked)" }
+        row("answers started over the user") { "\($0.overUser)" }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ all: [Figures]) -> String {
+        func q(_ v: [Double]) -> String {
+            quantiles(v).map { String(format: "{\"p50\":%.3f,\"p95\":%.3f}", $0.p50, $0.p95) } ?? "null"
+        }
+        let items = all.map {
+            "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"over_user\":\($0.overUser),"
+                + "\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
+        }
+        return "{\"backends\":[\(items.joined(separator: ","))]}"
+    }
+}
