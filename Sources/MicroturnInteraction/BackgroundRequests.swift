@@ -11,6 +11,8 @@ import Synchronization
 /// late one.
 public final class BackgroundRequests {
     static let offlineReply = "I'm offline right now; I'll answer when I'm back."
+    /// Said at once when a request goes to the server: short, so the answer can follow it soon.
+    static let lookingReply = "Let me see."
     static let lateIntro = "About what you asked earlier: "
     /// 60 ms of speech per AUDIO frame (PROTOCOL.md: why 3 packets).
     static let packetsPerFrame = 3

@@ -85,9 +85,14 @@ extension Session {
         interrupted = false
         // "Repeat that" repeats what the device last said about something, not "Louder."
         let remember = reply.action == .delegate || (reply.action == .none && heard?.phrase != "repeat that")
-        // Honest about the second tier: with the link down the request waits, and the user hears so.
-        let offline = reply.action == .delegate && background.map { !$0.isUp } ?? false
-        if let text = offline ? BackgroundRequests.offlineReply : reply.text {
+        // Honest about the second tier: with the link down the request waits, and the user hears so;
+        // with it up, a short "looking" line (the answer follows as soon as it comes), not an
+        // invitation to go on.
+        var text = reply.text
+        if reply.action == .delegate, let background {
+            text = background.isUp ? BackgroundRequests.lookingReply : BackgroundRequests.offlineReply
+        }
+        if let text {
             say(text, speechEnd: speechEnd, now: now, remember: remember)
         }
     }

@@ -42,7 +42,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var reasoningFallback = "none"
     /// A task's whole reasoning, and a reply's length.
     public var reasoningSeconds = 25.0
-    public var reasoningMaxTokens = 160
+    public var reasoningMaxTokens = 60
     /// The kiosk's facts (TOML strings) the model may search; "" for none.
     public var knowledgeFile = ""
     /// The pages the model may fetch with its http_get tool (URL prefixes); none by default.

@@ -15,8 +15,9 @@ struct BenchBackground: ParsableCommand {
         Writes a kiosk's knowledge file and a dialog (espeak-ng) of questions with pauses long enough for an
         answer, including a follow-up that needs the one before. For each backend it starts microturn-server
         (plaintext, loopback, the knowledge file) and runs the dialog in real time through a session linked to
-        it, then measures from the end of each question (where the dialog put it): the device's first sound
-        (its own acknowledgement), the first sound of the server's answer, and the end of the answer; and how
+        it, then measures from the end of each question (where the dialog put it): when the device decided the
+        turn had ended, its first sound (its own acknowledgement), the first sound of the server's answer, and
+        the end of the answer (heard whole, or cut); and how
         often an answer started while the user was speaking (must be 0). Times are p50 / p95 over the
         questions answered. llama-cpp-python needs tools/setup.sh --tests; the model is tools/fetch-model.sh's.
         Example: microturn bench background --backends builtin,llama-cpp-python
@@ -62,8 +63,8 @@ struct BenchBackground: ParsableCommand {
 
     struct Figures {
         var backend: String
-        var asked = 0, answered = 0, overUser = 0
-        var firstSound: [Double] = [], answerSound: [Double] = [], answerDone: [Double] = []
+        var asked = 0, answered = 0, overUser = 0, cut = 0
+        var turnEnd: [Double] = [], firstSound: [Double] = [], answerSound: [Double] = [], answerDone: [Double] = []
     }
 
     func run() throws {
@@ -161,12 +162,16 @@ struct BenchBackground: ParsableCommand {
         for (i, end) in ends.enumerated() {
             let next = i + 1 < starts.count ? starts[i + 1] : .infinity
             let window = events.filter { $0.time > end && $0.time < next }
+            if let decided = window.first(where: { $0.kind == .turnEnd }) { f.turnEnd.append(decided.time - end) }
             if let first = window.first(where: { $0.kind == .playbackStart }) { f.firstSound.append(first.time - end) }
             guard let answer = window.first(where: { $0.kind == .answer }) else { continue }
             f.answered += 1
             if speech.contains(where: { $0.contains(answer.time) }) { f.overUser += 1 }
             if let sound = window.first(where: { $0.kind == .playbackStart && $0.time >= answer.time }) { f.answerSound.append(sound.time - end) }
-            if let done = window.first(where: { $0.kind == .playbackStop && $0.time > answer.time }) { f.answerDone.append(done.time - end) }
+            // The answer's end: heard whole, or cut (by the next question, at the latest).
+            if let stop = events.first(where: { $0.kind == .playbackStop && $0.time > answer.time }) {
+                if stop.detail == "cut" { f.cut += 1 } else { f.answerDone.append(stop.time - end) }
+            }
         }
         return f
     }
@@ -186,10 +191,12 @@ struct BenchBackground: ParsableCommand {
         func row(_ name: String, _ value: (Figures) -> String) {
             lines.append(name.padding(toLength: 40, withPad: " ", startingAt: 0) + all.map { value($0).padding(toLength: 22, withPad: " ", startingAt: 0) }.joined())
         }
+        row("turn end decided") { cell($0.turnEnd) }
         row("device's first sound") { cell($0.firstSound) }
         row("first sound of the answer") { cell($0.answerSound) }
-        row("answer complete") { cell($0.answerDone) }
+        row("answer heard to its end") { cell($0.answerDone) }
         row("answered") { "\($0.answered) of \($0.asked)" }
+        row("answers cut by the user") { "\($0.cut)" }
         row("answers started over the user") { "\($0.overUser)" }
         return lines.joined(separator: "\n")
     }
@@ -199,8 +206,8 @@ struct BenchBackground: ParsableCommand {
             quantiles(v).map { String(format: "{\"p50\":%.3f,\"p95\":%.3f}", $0.p50, $0.p95) } ?? "null"
         }
         let items = all.map {
-            "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"over_user\":\($0.overUser),"
-                + "\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
+            "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"over_user\":\($0.overUser),\"cut\":\($0.cut),"
+                + "\"turn_end_s\":\(q($0.turnEnd)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
         }
         return "{\"backends\":[\(items.joined(separator: ","))]}"
     }

@@ -101,3 +101,11 @@ import Testing
         #expect(tools.lookUp(for: "Are you open on Sunday?") == ["We are closed on Sundays."])
     }
 }
+
+@Suite struct WholeSentenceTests {
+    @Test func aReplyCutByItsBudgetEndsAtItsLastWholeSentence() {
+        #expect(Reasoner.wholeSentences("We open at nine. On Sundays we are clo") == "We open at nine.")
+        #expect(Reasoner.wholeSentences("Is it open? Yes! And then") == "Is it open? Yes!")
+        #expect(Reasoner.wholeSentences("no sentence end at all") == "no sentence end at all")
+    }
+}

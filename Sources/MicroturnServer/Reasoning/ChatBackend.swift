@@ -26,14 +26,14 @@ public struct ChatOptions: Sendable, Equatable {
         case function(String)
     }
 
-    public var maxTokens = 160
+    public var maxTokens = 60
     /// The whole reply, from the request to its last token.
     public var timeout: Duration = .seconds(30)
     /// nil: the backend's default.
     public var temperature: Double?
     public var toolChoice = ToolChoice.auto
 
-    public init(maxTokens: Int = 160, timeout: Duration = .seconds(30), temperature: Double? = nil, toolChoice: ToolChoice = .auto) {
+    public init(maxTokens: Int = 60, timeout: Duration = .seconds(30), temperature: Double? = nil, toolChoice: ToolChoice = .auto) {
         self.maxTokens = maxTokens
         self.timeout = timeout
         self.temperature = temperature

@@ -103,7 +103,7 @@ public struct Reasoner: Sendable {
             let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !reply.toolCalls.isEmpty, !offered.isEmpty else {
                 guard !text.isEmpty else { throw .model(backend: model.name, reason: "an empty reply") }
-                return text
+                return reply.finishReason == "length" ? Self.wholeSentences(text) : text
             }
             // A model that asks again for what it was given answers now instead of going round.
             let fresh = reply.toolCalls.filter { !done.contains($0.name + "\u{0}" + $0.arguments) }
@@ -119,6 +119,13 @@ public struct Reasoner: Sendable {
                 messages.append(Message(.tool, result.text, toolCallID: toolCall.id))
             }
         }
+    }
+
+    /// A reply the token budget cut off, without its unfinished last sentence (the device should
+    /// not say half of one); kept whole when it has no sentence end at all.
+    static func wholeSentences(_ text: String) -> String {
+        guard let end = text.lastIndex(where: { ".!?".contains($0) }) else { return text }
+        return String(text[...end])
     }
 
     /// One reply, tried again after transient failures while the budget lasts.
