@@ -17,7 +17,7 @@ struct BenchBackground: ParsableCommand {
         (plaintext, loopback, the knowledge file) and runs the dialog in real time through a session linked to
         it, then measures from the end of each question (where the dialog put it): when the device decided the
         turn had ended, its first sound (its own acknowledgement), the first sound of the server's answer, and
-        the end of the answer (heard whole, or cut); and how
+        the end of the answer (heard whole, or cut); the server's own time per task (from its log); and how
         often an answer started while the user was speaking (must be 0). Times are p50 / p95 over the
         questions answered. llama-cpp-python needs tools/setup.sh --tests; the model is tools/fetch-model.sh's.
         Example: microturn bench background --backends builtin,llama-cpp-python
@@ -65,6 +65,8 @@ struct BenchBackground: ParsableCommand {
         var backend: String
         var asked = 0, answered = 0, overUser = 0, cut = 0
         var turnEnd: [Double] = [], firstSound: [Double] = [], answerSound: [Double] = [], answerDone: [Double] = []
+        /// The server's own time per task (transcription and reasoning), from its log.
+        var server: [Double] = []
     }
 
     func run() throws {
@@ -81,7 +83,9 @@ struct BenchBackground: ParsableCommand {
             for backend in backends.split(separator: ",").map(String.init) {
                 FileHandle.standardError.write(Data("bench background: \(backend): running \(Self.questions.count) questions in real time...\n".utf8))
                 let events = try runSession(backend: backend, root: root)
-                all.append(Self.measure(events, backend: backend, ends: ends, starts: starts))
+                var figures = Self.measure(events, backend: backend, ends: ends, starts: starts)
+                figures.server = Self.serverSeconds(log: (try? String(contentsOfFile: root + "/server-\(backend).log", encoding: .utf8)) ?? "")
+                all.append(figures)
             }
             print(json ? Self.json(all) : Self.table(all))
         }
@@ -176,6 +180,14 @@ struct BenchBackground: ParsableCommand {
         return f
     }
 
+    /// The durations of the "task answered" lines of a server log ("seconds=0.31 seconds").
+    static func serverSeconds(log: String) -> [Double] {
+        log.split(separator: "\n").filter { $0.contains("task answered") && !$0.contains("from the store") }.compactMap { line in
+            guard let r = line.range(of: "seconds=") else { return nil }
+            return Double(line[r.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+    }
+
     static func quantiles(_ v: [Double]) -> (p50: Double, p95: Double)? {
         guard !v.isEmpty else { return nil }
         let s = v.sorted()
@@ -192,6 +204,7 @@ struct BenchBackground: ParsableCommand {
             lines.append(name.padding(toLength: 40, withPad: " ", startingAt: 0) + all.map { value($0).padding(toLength: 22, withPad: " ", startingAt: 0) }.joined())
         }
         row("turn end decided") { cell($0.turnEnd) }
+        row("server's time per task") { cell($0.server) }
         row("device's first sound") { cell($0.firstSound) }
         row("first sound of the answer") { cell($0.answerSound) }
         row("answer heard to its end") { cell($0.answerDone) }
@@ -207,7 +220,7 @@ struct BenchBackground: ParsableCommand {
         }
         let items = all.map {
             "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"over_user\":\($0.overUser),\"cut\":\($0.cut),"
-                + "\"turn_end_s\":\(q($0.turnEnd)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
+                + "\"turn_end_s\":\(q($0.turnEnd)),\"server_s\":\(q($0.server)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
         }
         return "{\"backends\":[\(items.joined(separator: ","))]}"
     }
