@@ -91,12 +91,15 @@ public enum ServerProcessError: Error, CustomStringConvertible {
     case cannotStart(String, String)
     case exited(String, String)
     case notListening(Int)
+    /// A peer server (not ours) that did not come up, and what installs it.
+    case peerNotReady(String, String)
 
     public var description: String {
         switch self {
         case let .cannotStart(path, reason): "cannot start \(path): \(reason) (build it: swift build --product microturn-server)"
         case let .exited(path, log): "\(path) exited at start; its output is in \(log)"
         case let .notListening(port): "microturn-server did not listen on port \(port) within 60 s"
+        case let .peerNotReady(name, hint): "\(name) did not start: \(hint)"
         }
     }
 }

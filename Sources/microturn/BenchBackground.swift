@@ -109,35 +109,15 @@ struct BenchBackground: ParsableCommand {
 
     /// The servers for `backend`, then the session through them; the session's events.
     private func runSession(backend: String, root: String) throws -> [Event] {
-        var peer: Process?
-        defer {
-            if let p = peer, p.isRunning {
-                p.terminate()
-                let deadline = Date().addingTimeInterval(5)
-                while p.isRunning && Date() < deadline { usleep(20_000) }
-                if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            }
-        }
+        var peer: LlamaServerProcess?
+        defer { peer?.stop() }
         var reasoning = ["--backend", "builtin"]
         if backend == "llama-cpp-python" {
-            let port = ServerProcess.freePort()
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", "\(port)",
-                           "--chat_format", "chatml-function-calling", "--n_ctx", "2048", "--n_threads", "1"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            peer = p
-            let deadline = Date().addingTimeInterval(120)
-            while !ServerProcess.accepts(port: port) {
-                guard p.isRunning, Date() < deadline else {
-                    throw UsageError(message: "llama-cpp-python's server did not start; tools/setup.sh --tests installs it")
-                }
-                usleep(50_000)
-            }
+            let llama: LlamaServerProcess
+            do { llama = try LlamaServerProcess(model: model, threads: 1) } catch { throw UsageError(message: "\(error)") }
+            peer = llama
             try "[reasoning]\nstream_with_tools = false\n".write(toFile: root + "/openai.toml", atomically: true, encoding: .utf8)
-            reasoning = ["--backend", "openai", "--reasoning-url", "http://127.0.0.1:\(port)/v1", "--config", root + "/openai.toml"]
+            reasoning = ["--backend", "openai", "--reasoning-url", llama.baseURL, "--config", root + "/openai.toml"]
         }
         let binaries = URL(fileURLWithPath: ChildProcess.microturn).deletingLastPathComponent().path
         let port = ServerProcess.freePort()

@@ -17,42 +17,8 @@ import Testing
         return path
     }
 
-    /// llama-cpp-python's server (`pip install 'llama-cpp-python[server]'`, tools/setup.sh --tests)
-    /// with the chat format that can call functions; ready when its port takes connections (it
-    /// loads the model first).
-    final class LlamaServer {
-        let process = Process()
-        let port = ServerProcess.freePort()
-        var baseURL: String { "http://127.0.0.1:\(port)/v1" }
-
-        init(model: String) throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", "\(port)",
-                                 "--chat_format", "chatml-function-calling", "--n_ctx", "2048", "--n_threads", "2"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(120)
-            while !ServerProcess.accepts(port: port) {
-                try #require(process.isRunning, "llama_cpp.server exited; tools/setup.sh --tests installs llama-cpp-python[server]")
-                try #require(Date() < deadline, "llama_cpp.server did not listen within 120 s")
-                usleep(50_000)
-            }
-        }
-
-        /// SIGTERM, then SIGKILL if it is still there after 5 s (uvicorn can wait on its open
-        /// keep-alive connections).
-        deinit {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-    }
-
     @Test func llamaCppPythonsServerStreamsARepliesAndCallsATool() throws {
-        let server = try LlamaServer(model: try Self.model())
+        let server = try LlamaServerProcess(model: try Self.model(), threads: 2)
         let backend = OpenAIChatBackend(baseURL: server.baseURL, model: "smollm2")
         var pieces: [String] = []
         let reply = try backend.reply(to: [Message(.user, "Say hello to a visitor in one short sentence.")], tools: [],
