@@ -23,8 +23,11 @@ public struct Event: Sendable, Equatable {
         case count
         /// Something went wrong that the session carried on past (text: what, and what was done).
         case warning
-        /// The background server's answer to a request, said now (text: what is said).
+        /// The background server's answer to a request, or a sentence of it, said now (text: what
+        /// is said; detail: its task).
         case answer
+        /// A request's answer is slow to come: the device says it is still on it (text: the line).
+        case progress
         /// The link to the background server went down or came back (text: "offline" or
         /// "online"; detail: why it is down, when known).
         case link

@@ -78,12 +78,15 @@ public final class BackgroundRequests {
     }
 
     /// Sends a request: its speech (16 kHz) and what the device heard of it. Returns its task id.
-    func send(_ audio: [Float], transcript: String?, endUs: UInt64) throws(AudioError) -> String {
+    func send(_ audio: [Float], transcript: String?, endUs: UInt64, at now: Int) throws(AudioError) -> String {
         counter += 1
         let taskId = "\(deviceId)-\(session)-\(counter)"
         let bodies = try Self.request(taskId: taskId, audio: audio, transcript: transcript, endUs: endUs, encoder: encoder)
         let online = client.isUp
-        if online { askedOnline.insert(taskId) }
+        if online {
+            askedOnline.insert(taskId)
+            awaiting[taskId] = now
+        }
         do { try client.submit(.init(taskId: taskId, bodies: bodies)) } catch {
             throw .fileIO(path: "the link outbox", reason: "the request could not be kept (\(error))")
         }
@@ -118,33 +121,81 @@ public final class BackgroundRequests {
         return bodies
     }
 
-    /// Answers that have come, as utterances for the queue (said when the user is done).
-    func takeAnswers() -> [(taskId: String, utterance: Utterance)] {
+    /// Answers (and sentences of answers, as they stream) that have come, as utterances for the
+    /// queue (said when the user is done), in order. A task's final answer holds all of it: what
+    /// its parts already said is not said again. Nothing more is said of an answer the user
+    /// talked over.
+    func takeAnswers() -> [Utterance] {
         inbox.answers.withLock { all in
             defer { all.removeAll() }
             return all.compactMap { r in
-                client.delivered(r.taskID)
-                let late = askedOnline.remove(r.taskID) == nil
-                // An empty answer closes a request the user no longer wanted (its task was cancelled).
-                guard !r.text.isEmpty else { return nil }
+                let id = r.taskID
+                awaiting[id] = nil
+                var text = r.text
+                let before = said[id] ?? ""
+                var late = before.isEmpty && !askedOnline.contains(id)
+                if r.final {
+                    client.delivered(id)
+                    said[id] = nil
+                    askedOnline.remove(id)
+                    if cut.remove(id) != nil { return nil }
+                    if !before.isEmpty && text.hasPrefix(before) {
+                        text = text.dropFirst(before.count).trimmingCharacters(in: .whitespaces)
+                        late = false
+                    }
+                } else {
+                    guard !cut.contains(id) else { return nil }
+                    said[id] = before.isEmpty ? text : before + " " + text
+                }
+                // An empty final answer closes a request the user no longer wanted (its task was
+                // cancelled), or one whose parts said it all.
+                guard !text.isEmpty else { return nil }
                 let intro = late ? Self.lateIntro : ""
-                return (r.taskID, Utterance(text: intro + r.text, kind: .answer, condition: .userDone, deadline: .max,
-                                            taskId: r.taskID, answerStart: intro.count))
+                return Utterance(text: intro + text, kind: .answer, condition: .userDone, deadline: .max,
+                                 taskId: id, answerStart: intro.count, answerBefore: before)
             }
         }
     }
 
+    /// Requests asked online whose answer has not begun to come, by when they were asked
+    /// (capture sample): one short line tells the user that a slow one is still being worked on.
+    private var awaiting: [String: Int] = [:]
+    /// Seconds without an answer before the device says it is still on it.
+    static let progressAfterSeconds = 3.0
+    static let progressReply = "Still looking that up."
+
+    /// The progress line, once per request whose answer is late at capture sample `now`, and
+    /// only when no other was said recently (never chatter).
+    func progressDue(at now: Int) -> Utterance? {
+        let late = ProcessingFormat.samples(seconds: Self.progressAfterSeconds)
+        guard awaiting.values.contains(where: { now - $0 >= late }) else { return nil }
+        awaiting = awaiting.filter { now - $0.value < late }
+        return Utterance(text: Self.progressReply, kind: .progress, condition: .userDone, deadline: now + late)
+    }
+
+    /// The user talked over `taskId`'s answer: the rest of it is not said.
+    private var cut: Set<String> = []
+    /// Each task's answer said so far (its parts, as queued).
+    private var said: [String: String] = [:]
+
     /// Tells the server how much of an answer the user heard (all of it, or up to a barge-in), so
-    /// that its memory of the conversation holds what was said, not what was meant to be.
-    func reportPlayback(of u: Utterance, heardFraction: Double, playedMs: Int, cut: Bool) {
+    /// that its memory of the conversation holds what was said, not what was meant to be. A cut
+    /// one's later sentences are not said.
+    func reportPlayback(of u: Utterance, heardFraction: Double, playedMs: Int, cut wasCut: Bool) {
         guard let taskId = u.taskId else { return }
         let answer = String(u.text.dropFirst(u.answerStart))
+        var heard = answer
+        if wasCut {
+            heard = Self.prefix(of: answer, fraction: (heardFraction * Double(u.text.count) - Double(u.answerStart)) / Double(max(1, answer.count)))
+            // Its final answer may still come (or has come): it is not said either.
+            if said[taskId] != nil || askedOnline.contains(taskId) { cut.insert(taskId) }
+        }
         var e = Microturn_Link_V1_Event()
         e.kind = .playback
         e.taskID = taskId
         e.playedMs = UInt32(clamping: playedMs)
-        e.cut = cut
-        e.text = cut ? Self.prefix(of: answer, fraction: (heardFraction * Double(u.text.count) - Double(u.answerStart)) / Double(max(1, answer.count))) : answer
+        e.cut = wasCut
+        e.text = [u.answerBefore, heard].filter { !$0.isEmpty }.joined(separator: " ")
         client.send(.event(e))
     }
 
@@ -161,7 +212,7 @@ public final class BackgroundRequests {
 
     private func waitForAnswer(_ taskId: String, seconds: Double) {
         let deadline = DispatchTime.now() + seconds
-        while !inbox.answers.withLock({ $0.contains { $0.taskID == taskId } }) {
+        while !inbox.answers.withLock({ $0.contains { $0.taskID == taskId && $0.final } }) {
             if inbox.arrived.wait(timeout: deadline) == .timedOut { return }
         }
     }

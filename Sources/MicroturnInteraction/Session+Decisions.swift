@@ -24,11 +24,15 @@ extension Session {
             case .count:
                 floor.take(.count)
                 emit(Event(time: seconds(now), kind: .count, text: u.text))
+            case .progress:
+                floor.take(.reply)
+                playingAnswer = nil
+                emit(Event(time: seconds(now), kind: .progress, text: u.text))
             case .answer:
                 floor.take(.reply)  // an answer is cut by a barge-in like any reply
                 lastReply = u.text
                 playingAnswer = u
-                emit(Event(time: seconds(now), kind: .answer, text: u.text))
+                emit(Event(time: seconds(now), kind: .answer, text: u.text, detail: u.taskId.map { "task \($0)" }))
             }
             do { try speechOut.say(u.text) } catch {
                 floor.release()
@@ -50,6 +54,8 @@ extension Session {
             let heard = made - rest.count
             background?.reportPlayback(of: answer, heardFraction: made > 0 ? Double(heard) / Double(made) : 0,
                                        playedMs: Int(seconds(heard) * 1000), cut: true)
+            // The rest of the answer waiting to be said goes too: the user took the floor from it.
+            scheduler.queue.removeAll { $0.taskId != nil && $0.taskId == answer.taskId }
             playingAnswer = nil
         }
         return rest
@@ -61,7 +67,7 @@ extension Session {
             speechOut.cancel(at: now)
             floor.release()
         }
-        scheduler.queue.removeAll(.murmur)
+        scheduler.queue.removeAll { $0.kind == .murmur }
         murmurs.turnEnded()
         turnIndex += 1
         silence = nil
@@ -135,7 +141,8 @@ extension Session {
             var detail = "request \(r.id), \(Event.format(seconds(r.samples))) s of speech"
             if let background {
                 let online = background.isUp
-                let task = try background.send(userAudio, transcript: nil, endUs: UInt64(speechEnd) * 1_000_000 / UInt64(ProcessingFormat.sampleRate))
+                let task = try background.send(userAudio, transcript: nil, endUs: UInt64(speechEnd) * 1_000_000 / UInt64(ProcessingFormat.sampleRate),
+                                               at: now)
                 detail += online ? ", sent as task \(task)" : ", task \(task) waits for the link"
             }
             emit(Event(time: seconds(now), kind: .request, detail: detail))

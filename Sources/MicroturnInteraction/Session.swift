@@ -157,7 +157,13 @@ public final class Session {
                 }
             }
 
-            for (_, u) in background?.takeAnswers() ?? [] { scheduler.queue.add(u) }
+            if let background {
+                let answers = background.takeAnswers()
+                // "Still looking that up." is pointless once the answer is here.
+                if !answers.isEmpty { scheduler.queue.removeAll { $0.kind == .progress } }
+                for u in answers { scheduler.queue.add(u) }
+                if let u = background.progressDue(at: t) { scheduler.queue.add(u) }
+            }
             if let (up, reason) = background?.linkChange() {
                 emit(Event(time: seconds(t), kind: .link, text: up ? "online" : "offline", detail: reason))
             }

@@ -5,7 +5,10 @@ public struct Utterance: Sendable, Equatable {
     public enum Kind: Int, Sendable, Comparable {
         case murmur
         case count
-        /// The background server's answer to an earlier request: each is said, none replaced.
+        /// "Still looking that up.": a request's answer is slow to come.
+        case progress
+        /// The background server's answer to an earlier request (or a sentence of it, as it
+        /// streams): each is said, none replaced.
         case answer
         public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
         /// A newer one makes an older one still waiting pointless (only the latest count matters).
@@ -29,14 +32,18 @@ public struct Utterance: Sendable, Equatable {
     /// the device added): what the user heard of them is reported back.
     public var taskId: String?
     public var answerStart = 0
+    /// The sentences of the same answer said before this one (heard, since this one is said).
+    public var answerBefore = ""
 
-    public init(text: String, kind: Kind, condition: Condition, deadline: Int, taskId: String? = nil, answerStart: Int = 0) {
+    public init(text: String, kind: Kind, condition: Condition, deadline: Int, taskId: String? = nil, answerStart: Int = 0,
+                answerBefore: String = "") {
         self.text = text
         self.kind = kind
         self.condition = condition
         self.deadline = deadline
         self.taskId = taskId
         self.answerStart = answerStart
+        self.answerBefore = answerBefore
     }
 }
 
@@ -65,8 +72,9 @@ public final class UtteranceQueue {
         return old
     }
 
-    /// Drops everything of `kind` still waiting (a murmur once the user's turn is over).
-    public func removeAll(_ kind: Utterance.Kind) { waiting.removeAll { $0.kind == kind } }
+    /// Drops what is still waiting and matches (a murmur once the user's turn is over, the rest of
+    /// an answer the user talked over).
+    public func removeAll(where drop: (Utterance) -> Bool) { waiting.removeAll(where: drop) }
 
     /// At the micro-turn boundary at capture sample `now`: what starts and what is dropped.
     /// `userSpeaking`: speech now; `userTurnOpen`: the user has spoken and their turn is not over.

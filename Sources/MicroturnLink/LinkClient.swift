@@ -9,7 +9,8 @@ import Synchronization
 /// sends requests in order, reconnects after any break with exponential backoff and jitter (at
 /// most 0.75 s apart, ±20 %, for the first minute of an outage, so a short one ends in a resume within
 /// about a second of the network coming back; then doubling up to the maximum), and
-/// hands each request's answer on exactly once. Requests are kept in a durable outbox until they
+/// hands each request's answer on exactly once (with the parts of it that come ahead, as they
+/// come: `final` marks the answer itself, which holds all of it). Requests are kept in a durable outbox until they
 /// are answered: a new session (after this process or the server restarted) sends again every
 /// request not yet answered, and the server answers a repeat from its task store.
 /// Its state lives behind one lock; the connection's handler runs on the client's event loop.
@@ -299,6 +300,10 @@ public final class LinkClient: Sendable {
                 // Recorded before it is handed on; a duplicate is dropped. If the outbox cannot
                 // be written, the answer is handed on all the same (better said than lost).
                 if (try? outbox.answered(r)) ?? true { answers.append(r) }
+            case let .result(r)?:
+                // A part ahead of the final answer, said as it comes; not kept: the final one
+                // holds the whole answer, for a device that restarts before it is said.
+                answers.append(r)
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             case let .pong(pong)?:

@@ -16,11 +16,12 @@ public struct TaskReport: Sendable {
         send = { [sessions] body in sessions.deliver(body, to: device) }
     }
 
-    /// A report that goes nowhere (a task run outside a link session, as the benches and tests do).
-    public init(taskID: String, cancellation: Cancellation = Cancellation()) {
+    /// A report for a task run outside a link session (the benches and tests): what it would send
+    /// goes to `send`, or nowhere.
+    public init(taskID: String, cancellation: Cancellation = Cancellation(), send: @escaping @Sendable (LinkBody) -> Void = { _ in }) {
         self.taskID = taskID
         self.cancellation = cancellation
-        send = { _ in }
+        self.send = send
     }
 
     /// The task enters `stage` ("transcribing", "reasoning", "speaking").
@@ -30,5 +31,15 @@ public struct TaskReport: Sendable {
         p.stage = stage
         p.elapsedMs = UInt32(clamping: Int((ContinuousClock.now - started).seconds * 1000))
         send(.progress(p))
+    }
+
+    /// A sentence of the answer, ahead of the final RESULT (`part` counts from 0), so that the
+    /// device says it while the rest is written.
+    public func part(_ text: String, number: Int) {
+        var r = Microturn_Link_V1_Result()
+        r.taskID = taskID
+        r.part = UInt32(clamping: number)
+        r.text = text
+        send(.result(r))
     }
 }

@@ -143,6 +143,8 @@ final class AnswerLog: @unchecked Sendable {
     init(path: String?) { self.path = path }
 
     func deliver(_ answer: Microturn_Link_V1_Result) {
+        // A part ahead of the answer: the final RESULT holds the whole of it.
+        guard answer.final else { return }
         lock.withLock { _ in
             let object: [String: Any] = ["task": answer.taskID, "text": answer.text]
             let line = String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)

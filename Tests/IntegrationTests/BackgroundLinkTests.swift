@@ -70,6 +70,88 @@ import Testing
         }
     }
 
+    @Test func anAnswerStreamedInSentencesIsSaidOnceInOrderAndHeardAsAWhole() throws {
+        let playbacks = Mutex<[Microturn_Link_V1_Event]>([])
+        let sentences = ["The museum opens at nine.", "It closes at five on weekdays."]
+        let whole = sentences.joined(separator: " ") + " On Sundays it is closed."
+        let server = try LinkServer(port: 0, security: .plaintext, events: { _, e in playbacks.withLock { $0.append(e) } }) { job, report in
+            for (k, sentence) in sentences.enumerated() { report.part(sentence, number: k) }
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            r.part = UInt32(sentences.count)
+            r.text = whole
+            return r
+        }
+        defer { server.shutdown() }
+        let events = try Self.run(server: "127.0.0.1:\(server.port)", lines: [("When is the museum open this week?", 1)])
+        let answers = events.filter { $0.kind == .answer }.compactMap(\.text)
+        #expect(answers == sentences + ["On Sundays it is closed."], "\(events.map(\.jsonLine))")
+        // Each sentence heard to its end is reported with every word heard of the answer so far;
+        // the last report holds the whole answer.
+        LinkLoopbackWait.until { playbacks.withLock { $0.count } >= 3 }
+        let reported = playbacks.withLock { $0 }.map(\.text)
+        #expect(reported == [sentences[0], sentences.joined(separator: " "), whole], "\(reported)")
+    }
+
+    @Test func theRestOfAnAnswerTheUserTalkedOverIsNotSaid() throws {
+        let playbacks = Mutex<[Microturn_Link_V1_Event]>([])
+        // A first sentence long enough (about 10 s) that the user's second question, 5 s after the
+        // first ends, falls inside it wherever the answer starts.
+        let long = "The museum opens at nine in the morning and stays open until five in the evening on every weekday, "
+            + "with a late opening on Thursdays until nine at night, and guided tours leave from the main hall every hour."
+        let server = try LinkServer(port: 0, security: .plaintext, events: { _, e in playbacks.withLock { $0.append(e) } }) { job, report in
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            if job.task.taskID.hasSuffix("-1") {
+                report.part(long, number: 0)
+                report.part("Entry is free.", number: 1)
+                r.part = 2
+                r.text = long + " Entry is free. Enjoy your visit."
+            } else {
+                r.text = "It is closed on Sundays."
+            }
+            return r
+        }
+        defer { server.shutdown() }
+        let events = try Self.run(server: "127.0.0.1:\(server.port)",
+                                  lines: [("When is the museum open this week?", 1), ("Wait, what about Sundays?", 5)])
+        let answers = events.filter { $0.kind == .answer }.compactMap(\.text)
+        #expect(answers == [long, "It is closed on Sundays."], "\(events.map(\.jsonLine))")
+        #expect(events.contains { $0.kind == .bargeIn })
+        LinkLoopbackWait.until { playbacks.withLock { $0.count } >= 2 }
+        let reported = playbacks.withLock { $0 }
+        let cut = try #require(reported.first { $0.cut }, "\(reported)")
+        #expect(cut.taskID.hasSuffix("-1") && !cut.text.isEmpty && long.hasPrefix(cut.text) && cut.text.count < long.count, "\(cut)")
+    }
+
+    @Test func aSlowAnswerGetsOneProgressLine() throws {
+        // The server holds the answer until the run is over: the device (which waits 10 s of wall
+        // time for an answer on the virtual clock, then goes on) says once that it is still on it.
+        let release = DispatchSemaphore(value: 0)
+        let server = try LinkServer(port: 0, security: .plaintext) { job, _ in
+            _ = release.wait(timeout: .now() + 60)
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            r.text = "Late."
+            return r
+        }
+        defer {
+            release.signal()
+            server.shutdown()
+        }
+        let events = try Self.run(server: "127.0.0.1:\(server.port)", lines: [("Which bus goes to the airport from here?", 1)])
+        let looking = try #require(events.first { $0.kind == .replyStart }, "\(events.map(\.jsonLine))")
+        #expect(looking.text == "Let me see.")
+        let progress = events.filter { $0.kind == .progress }
+        #expect(progress.count == 1 && progress[0].text == "Still looking that up.", "\(events.map(\.jsonLine))")
+        let request = try #require(events.first { $0.kind == .request })
+        #expect(progress[0].time - request.time >= 3 && progress[0].time - request.time < 3.5)
+        #expect(!events.contains { $0.kind == .answer })
+    }
+
     @Test func withNoServerTheDeviceSaysItIsOffline() throws {
         // A port where nothing listens: the link never comes up.
         let events = try Self.run(server: "127.0.0.1:9", lines: [("Could you remind me to call the dentist?", 1)])

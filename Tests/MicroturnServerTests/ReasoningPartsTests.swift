@@ -1,5 +1,7 @@
 import Foundation
 import MicroturnCore
+import MicroturnLink
+import Synchronization
 @testable import MicroturnServer
 import Testing
 
@@ -107,5 +109,64 @@ import Testing
         #expect(Reasoner.wholeSentences("We open at nine. On Sundays we are clo") == "We open at nine.")
         #expect(Reasoner.wholeSentences("Is it open? Yes! And then") == "Is it open? Yes!")
         #expect(Reasoner.wholeSentences("no sentence end at all") == "no sentence end at all")
+    }
+}
+
+/// The answer streams to the device a sentence at a time: the first is said while the rest is
+/// written; the final RESULT holds the whole answer for a device that missed the parts.
+@Suite struct StreamedAnswerTests {
+    @Test func sentencesAreHandedOnAsTheyEnd() {
+        var stream = SentenceStream()
+        var out: [String] = []
+        for piece in ["Hello", " there", ". It is 3", ".5 degrees", " today! Dr", ". Smith is in", "? Yes. And", " more"] {
+            out += stream.add(piece)
+        }
+        #expect(out == ["Hello there.", "It is 3.5 degrees today!", "Dr. Smith is in?", "Yes."])
+        #expect(stream.text(keepingTail: true) == "Hello there. It is 3.5 degrees today! Dr. Smith is in? Yes. And more")
+        #expect(stream.text(keepingTail: false) == "Hello there. It is 3.5 degrees today! Dr. Smith is in? Yes.")
+        // A closing quote or bracket stays with its sentence.
+        var quoted = SentenceStream()
+        #expect(quoted.add("He said \"go.\" Then left. ") == ["He said \"go.\"", "Then left."])
+    }
+
+    static func worker(_ backend: ChatBackend) throws -> ReasoningWorker {
+        ReasoningWorker(transcriber: try TranscribingWorker(), reasoner: BackendFailureTests.reasoner(backend), memory: ConversationMemory(store: nil))
+    }
+
+    static func ask(_ worker: ReasoningWorker, _ question: String) -> (parts: [Microturn_Link_V1_Result], final: Microturn_Link_V1_Result) {
+        let sent = Mutex<[Microturn_Link_V1_Result]>([])
+        var task = Microturn_Link_V1_Task()
+        task.taskID = "t-1"
+        task.transcript = question
+        let report = TaskReport(taskID: "t-1") { body in if case let .result(r) = body { sent.withLock { $0.append(r) } } }
+        let final = worker.answer(ServerSessions.Job(deviceId: "kiosk-1", task: task, opus: []), report)
+        return (sent.withLock { $0 }, final)
+    }
+
+    @Test func eachSentenceGoesAheadAndTheFinalResultHoldsTheWholeAnswer() throws {
+        let c = { (delta: String, finish: String?) in BackendFailureTests.chunk(delta, finish: finish) }
+        // A reply cut by its token budget: its unfinished last sentence is not said.
+        let server = try ScriptedHTTPServer([.events([c(#"{"content":"The museum opens"}"#, nil), c(#"{"content":" at nine. It closes at"}"#, nil),
+                                                      c(#"{"content":" five. On Sund"}"#, "length"), "[DONE]"])])
+        defer { server.stop() }
+        let (parts, final) = Self.ask(try Self.worker(OpenAIChatBackend(baseURL: server.baseURL, model: "m")), "When is the museum open?")
+        #expect(parts.map(\.text) == ["The museum opens at nine.", "It closes at five."])
+        #expect(parts.map(\.part) == [0, 1] && parts.allSatisfy { !$0.final && $0.taskID == "t-1" })
+        #expect(final.final && final.part == 2 && final.text == "The museum opens at nine. It closes at five.")
+    }
+
+    @Test func aBackendThatFailsAfterASentenceIsNotAskedAgain() throws {
+        let c = { (delta: String, finish: String?) in BackendFailureTests.chunk(delta, finish: finish) }
+        // Garbage after the first sentence: the answer ends with what was said, and the backend is
+        // not asked again (the device may already be saying the first sentence).
+        let server = try ScriptedHTTPServer([.events([c(#"{"content":"The cafe is on the left. It"}"#, nil), "this is not json"]),
+                                             .events(BackendFailureTests.hello)])
+        defer { server.stop() }
+        let worker = try Self.worker(OpenAIChatBackend(baseURL: server.baseURL, model: "m"))
+        let (parts, final) = Self.ask(worker, "Where is the cafe?")
+        #expect(parts.map(\.text) == ["The cafe is on the left."])
+        #expect(final.text == "The cafe is on the left." && final.part == 1)
+        #expect(server.requests.withLock { $0.count } == 1)
+        #expect(worker.memory.history(device: "kiosk-1").last == Message(.assistant, "The cafe is on the left."))
     }
 }

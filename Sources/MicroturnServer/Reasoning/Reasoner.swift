@@ -44,6 +44,15 @@ public struct Reasoner: Sendable {
         /// No backend answered: `text` is the honest short answer.
         public var unanswered = false
         public var cancelled = false
+        /// The reply stops short: the token budget ran out, or the backend failed after part of it
+        /// was streamed (a text cut mid-sentence loses its unfinished end).
+        public var truncated = false
+    }
+
+    /// What has gone to `onText`: once part of a reply is out (the device may be saying it), a
+    /// failure ends the answer there instead of starting it again, retried or from the fallback.
+    private final class Streamed {
+        var text = ""
     }
 
     public static let unavailableAnswer = "Sorry, I can't look into that right now; my thinking service isn't answering. Please ask me again in a moment."
@@ -66,11 +75,16 @@ public struct Reasoner: Sendable {
         let deadline = ContinuousClock.now + settings.budget
         let reserve = fallback == nil ? .zero : min(settings.fallbackReserve, settings.budget / 2)
         var outcome = Outcome(text: "")
+        let streamed = Streamed()
+        let tracked: (String) -> Void = { piece in
+            streamed.text += piece
+            onText(piece)
+        }
         for (k, candidate) in ([backend] + (fallback.map { [$0] } ?? [])).enumerated() {
             let deadline = k == 0 ? deadline - reserve : deadline
             do {
                 outcome.text = try converse(question, history: history, with: candidate, deadline: deadline, cancellation: cancellation,
-                                            outcome: &outcome, onText: onText)
+                                            streamed: streamed, outcome: &outcome, onText: tracked)
                 outcome.backend = candidate.name
                 return outcome
             } catch .cancelled {
@@ -78,6 +92,12 @@ public struct Reasoner: Sendable {
                 return outcome
             } catch {
                 outcome.failures.append(error)
+                if !streamed.text.isEmpty {
+                    outcome.text = Self.wholeSentences(streamed.text.trimmingCharacters(in: .whitespacesAndNewlines))
+                    outcome.backend = candidate.name
+                    outcome.truncated = true
+                    return outcome
+                }
             }
         }
         outcome.text = Self.unavailableAnswer
@@ -86,7 +106,8 @@ public struct Reasoner: Sendable {
     }
 
     private func converse(_ question: String, history: [Message], with model: ChatBackend, deadline: ContinuousClock.Instant,
-                          cancellation: Cancellation, outcome: inout Outcome, onText: (String) -> Void) throws(BackendFailure) -> String {
+                          cancellation: Cancellation, streamed: Streamed, outcome: inout Outcome,
+                          onText: (String) -> Void) throws(BackendFailure) -> String {
         var system = settings.systemPrompt
         if !model.callsTools {
             let facts = tools.lookUp(for: question)
@@ -99,11 +120,13 @@ public struct Reasoner: Sendable {
         while true {
             // The last round offers no tools: the model answers with what it has.
             let offered = round < settings.maxToolRounds ? definitions : []
-            let reply = try call(model, messages, offered, deadline: deadline, cancellation: cancellation, outcome: &outcome, onText: onText)
+            let reply = try call(model, messages, offered, deadline: deadline, cancellation: cancellation, streamed: streamed,
+                                 outcome: &outcome, onText: onText)
             let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !reply.toolCalls.isEmpty, !offered.isEmpty else {
                 guard !text.isEmpty else { throw .model(backend: model.name, reason: "an empty reply") }
-                return reply.finishReason == "length" ? Self.wholeSentences(text) : text
+                outcome.truncated = reply.finishReason == "length"
+                return outcome.truncated ? Self.wholeSentences(text) : text
             }
             // A model that asks again for what it was given answers now instead of going round.
             let fresh = reply.toolCalls.filter { !done.contains($0.name + "\u{0}" + $0.arguments) }
@@ -130,7 +153,8 @@ public struct Reasoner: Sendable {
 
     /// One reply, tried again after transient failures while the budget lasts.
     private func call(_ model: ChatBackend, _ messages: [Message], _ offered: [ToolDefinition], deadline: ContinuousClock.Instant,
-                      cancellation: Cancellation, outcome: inout Outcome, onText: (String) -> Void) throws(BackendFailure) -> ChatReply {
+                      cancellation: Cancellation, streamed: Streamed, outcome: inout Outcome,
+                      onText: (String) -> Void) throws(BackendFailure) -> ChatReply {
         var pause = settings.backoff
         var attempt = 0
         while true {
@@ -141,7 +165,7 @@ public struct Reasoner: Sendable {
             do {
                 return try model.reply(to: messages, tools: offered, options: options, cancellation: cancellation, onText: onText)
             } catch {
-                guard error.isTransient, attempt < settings.retries, deadline - ContinuousClock.now > pause else { throw error }
+                guard error.isTransient, streamed.text.isEmpty, attempt < settings.retries, deadline - ContinuousClock.now > pause else { throw error }
                 outcome.failures.append(error)
                 attempt += 1
                 Thread.sleep(forTimeInterval: pause.seconds)

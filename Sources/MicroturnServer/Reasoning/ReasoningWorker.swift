@@ -43,7 +43,12 @@ public final class ReasoningWorker: Sendable {
             return result
         }
         report.progress("reasoning")
-        let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), cancellation: report.cancellation)
+        var stream = SentenceStream()
+        let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), cancellation: report.cancellation) { piece in
+            for sentence in stream.add(piece) where !report.cancellation.isCancelled {
+                report.part(sentence, number: stream.sentences.count - 1)
+            }
+        }
         var fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "heard": "\(heard)", "backend": "\(outcome.backend)"]
         if !outcome.tools.isEmpty {
             fields["tools"] = .array(outcome.tools.map { "\($0.name)(\($0.arguments)) -> \($0.result) [\(String(format: "%.3f", $0.seconds)) s]" })
@@ -62,7 +67,11 @@ public final class ReasoningWorker: Sendable {
         } else {
             log.info("task reasoned", metadata: fields)
         }
-        result.text = outcome.text.isEmpty ? Self.noAnswer : outcome.text
+        // The final RESULT holds the whole answer (after the parts sent, `part` of them): a device
+        // that missed the parts (it restarted) says all of it, one that has them says the rest.
+        let streamed = stream.text(keepingTail: !outcome.truncated)
+        result.part = UInt32(clamping: stream.sentences.count)
+        result.text = !streamed.isEmpty ? streamed : outcome.text.isEmpty ? Self.noAnswer : outcome.text
         if !outcome.unanswered { memory.remember(device: job.deviceId, question: heard, answer: result.text) }
         return result
     }
