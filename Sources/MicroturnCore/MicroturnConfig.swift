@@ -100,7 +100,7 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var enabled = true
         /// Phrases the grammar accepts. Each must be one of the built-in local skills.
         public var phrases = ["stop", "pause", "resume", "repeat that", "louder", "quieter", "what time is it",
-                              "how many reps", "help"]
+                              "how many reps", "never mind", "forget it", "help"]
         /// How much better (log-likelihood per 10 ms) a command must explain the audio than other speech.
         public var margin = 0.3
         /// More margin for each word of a command after the first.

@@ -83,6 +83,7 @@ public final class BackgroundRequests {
         let taskId = "\(deviceId)-\(session)-\(counter)"
         let bodies = try Self.request(taskId: taskId, audio: audio, transcript: transcript, endUs: endUs, encoder: encoder)
         let online = client.isUp
+        unanswered.insert(taskId)
         if online {
             askedOnline.insert(taskId)
             awaiting[taskId] = now
@@ -137,6 +138,7 @@ public final class BackgroundRequests {
                 if r.final {
                     client.delivered(id)
                     said[id] = nil
+                    unanswered.remove(id)
                     askedOnline.remove(id)
                     if cut.remove(id) != nil { return nil }
                     if !before.isEmpty && text.hasPrefix(before) {
@@ -173,8 +175,25 @@ public final class BackgroundRequests {
         return Utterance(text: Self.progressReply, kind: .progress, condition: .userDone, deadline: now + late)
     }
 
-    /// The user talked over `taskId`'s answer: the rest of it is not said.
+    /// The user talked over `taskId`'s answer (or said "never mind"): the rest of it is not said.
     private var cut: Set<String> = []
+    /// Requests of this run whose final answer has not come.
+    private var unanswered: Set<String> = []
+
+    /// "Never mind": no answer still to come is said, and the server is told to stop working on
+    /// them (CANCEL). Returns their task ids.
+    func cancelAll() -> [String] {
+        let ids = unanswered.sorted()
+        for id in ids {
+            cut.insert(id)
+            awaiting[id] = nil
+            var e = Microturn_Link_V1_Event()
+            e.kind = .cancel
+            e.taskID = id
+            client.send(.event(e))
+        }
+        return ids
+    }
     /// Each task's answer said so far (its parts, as queued).
     private var said: [String: String] = [:]
 
@@ -188,7 +207,7 @@ public final class BackgroundRequests {
         if wasCut {
             heard = Self.prefix(of: answer, fraction: (heardFraction * Double(u.text.count) - Double(u.answerStart)) / Double(max(1, answer.count)))
             // Its final answer may still come (or has come): it is not said either.
-            if said[taskId] != nil || askedOnline.contains(taskId) { cut.insert(taskId) }
+            if unanswered.contains(taskId) { cut.insert(taskId) }
         }
         var e = Microturn_Link_V1_Event()
         e.kind = .playback

@@ -54,6 +54,8 @@ public struct ReplyComposer: Sendable {
         case changeVolume(db: Double)
         /// Not a local command: keep the request for the background server.
         case delegate
+        /// "Never mind": stop what is being said, and drop the answers still to come.
+        case dropRequests
     }
 
     public struct Reply: Sendable, Equatable {
@@ -99,8 +101,10 @@ public struct ReplyComposer: Sendable {
         case "how many reps":
             let n = context.repetitions
             return Reply(text: n == 0 ? "No reps counted yet." : "\(n) \(n == 1 ? "rep" : "reps") so far.", action: .none)
+        case "never mind", "forget it":
+            return Reply(text: "Okay, never mind.", action: .dropRequests)
         case "help":
-            return Reply(text: "You can say stop, pause, resume, repeat that, louder, quieter, what time is it, or how many reps.",
+            return Reply(text: "You can say stop, pause, resume, repeat that, louder, quieter, what time is it, how many reps, or never mind.",
                          action: .none)
         case nil where turn.interrupted && context.hasCutSpeech && turn.durationSeconds < context.backchannelMaxSeconds:
             return Reply(text: nil, action: .continueSpeaking)

@@ -130,6 +130,15 @@ extension Session {
             speechOut.changeGain(by: db)
         case .delegate:
             delegate(userAudio, cut: cut, speechEnd: speechEnd, speechStart: speechStart, now: now)
+        case .dropRequests:
+            if floor.replying { stopSpeech(at: now) }
+            floor.release()
+            floor.paused = nil
+            let dropped = background?.cancelAll() ?? []
+            scheduler.queue.removeAll { $0.taskId != nil || $0.kind == .progress }
+            if !dropped.isEmpty {
+                emit(Event(time: seconds(now), kind: .request, detail: "dropped: \(dropped.joined(separator: ", "))"))
+            }
         }
         floor.cutShort = []
     }

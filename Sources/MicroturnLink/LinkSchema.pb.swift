@@ -328,6 +328,9 @@ public nonisolated struct Microturn_Link_V1_Event: Sendable {
 
     /// the device noticed the link down/up (text: "offline"/"online")
     case link // = 4
+
+    /// the user no longer wants task_id's answer ("never mind")
+    case cancel // = 5
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -341,6 +344,7 @@ public nonisolated struct Microturn_Link_V1_Event: Sendable {
       case 2: self = .repetition
       case 3: self = .playback
       case 4: self = .link
+      case 5: self = .cancel
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -352,6 +356,7 @@ public nonisolated struct Microturn_Link_V1_Event: Sendable {
       case .repetition: return 2
       case .playback: return 3
       case .link: return 4
+      case .cancel: return 5
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -363,6 +368,7 @@ public nonisolated struct Microturn_Link_V1_Event: Sendable {
       .repetition,
       .playback,
       .link,
+      .cancel,
     ]
 
   }
@@ -1222,7 +1228,7 @@ nonisolated extension Microturn_Link_V1_Event: SwiftProtobuf.Message, SwiftProto
 }
 
 nonisolated extension Microturn_Link_V1_Event.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}TURN_END\0\u{1}REPETITION\0\u{1}PLAYBACK\0\u{1}LINK\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}TURN_END\0\u{1}REPETITION\0\u{1}PLAYBACK\0\u{1}LINK\0\u{1}CANCEL\0")
 }
 
 nonisolated extension Microturn_Link_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

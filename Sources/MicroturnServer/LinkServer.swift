@@ -37,12 +37,12 @@ public final class LinkServer: Sendable {
     public let port: Int
 
     public init(host: String = "127.0.0.1", port: Int = 7741, threads: Int = 1, security: Security,
-                store: TaskStore? = nil, metrics: ServerMetrics = ServerMetrics(),
+                store: TaskStore? = nil, metrics: ServerMetrics = ServerMetrics(), deviceGoneAfter: Duration = .seconds(30),
                 log: Logger = Logger(label: "microturn-server"), events: EventObserver? = nil, worker: @escaping Worker) throws {
         if case .plaintext = security, !Endpoint.isLoopback(host) {
             throw LinkServerError.notLoopback(host: host)
         }
-        let sessions = ServerSessions()
+        let sessions = ServerSessions(deviceGoneAfter: deviceGoneAfter)
         self.sessions = sessions
         let store = try store ?? SQLiteTaskStore(path: nil)
         self.metrics = metrics
@@ -83,6 +83,12 @@ public final class LinkServer: Sendable {
         self.group = group
         self.workers = workers
         self.port = channel.localAddress?.port ?? port
+        let every = TimeAmount.milliseconds(Int64(min(5, deviceGoneAfter.seconds / 2) * 1000))
+        group.next().scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+            for device in sessions.sweep() {
+                log.notice("the device is gone; its running tasks stop", metadata: ["device": "\(device)"])
+            }
+        }
     }
 
     /// Drains for a restart or a stop (SIGTERM): takes no new connections, tells every device
@@ -219,7 +225,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// session wherever that is connected by then.
     private func start(_ job: ServerSessions.Job, on loop: EventLoop) {
         let shared = self.shared
-        shared.workers.runIfActive(eventLoop: loop) { () -> Microturn_Link_V1_Result in
+        shared.workers.runIfActive(eventLoop: loop) { () -> Microturn_Link_V1_Result? in
             let fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)"]
             do {
                 if let stored = try shared.store.answer(device: job.deviceId, task: job.task.taskID) {
@@ -232,6 +238,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             shared.metrics.tasksStarted.increment()
             let started = ContinuousClock.now
             var answer = shared.worker(job, TaskReport(job: job, sessions: shared.sessions))
+            // Stopped because the device went away: nothing stored, so if it comes back and asks
+            // again, the task runs afresh.
+            if job.cancellation.isCancelled && shared.sessions.isGone(job.deviceId) {
+                shared.log.info("task stopped: the device is gone", metadata: fields)
+                return nil
+            }
             shared.metrics.taskDuration.record(ContinuousClock.now - started)
             shared.metrics.tasksAnswered.increment()
             do { answer = try shared.store.save(device: job.deviceId, answer: answer) } catch {
@@ -242,8 +254,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return answer
         }.whenComplete { result in
             switch result {
-            case let .success(answer): shared.sessions.finish(job, answer: answer)
-            case .failure: shared.sessions.abandon(job)  // the server stops: the device keeps the request and asks again
+            case let .success(answer?): shared.sessions.finish(job, answer: answer)
+            // The server stops, or the device is gone: the device keeps the request and asks again.
+            case .success(nil), .failure: shared.sessions.abandon(job)
             }
         }
     }

@@ -35,8 +35,9 @@ public final class ServerSessions: Sendable {
         var streamOrder: [String] = []
         /// Reliable bodies waiting for window or for a connection.
         var waiting: [LinkBody] = []
-        /// The connection the session is on now, if any.
+        /// The connection the session is on now, if any; when the last one closed, if none.
         var connection: Channel?
+        var disconnectedAt: ContinuousClock.Instant?
 
         mutating func drain(now: UInt64) -> [LinkFrame] {
             var out: [LinkFrame] = []
@@ -62,8 +63,15 @@ public final class ServerSessions: Sendable {
     private let state = Mutex(State())
     private let counter = Atomic<Int>(0)
     public let resumeTTLSeconds: UInt32 = 7200
+    /// A device whose connection has been closed this long is gone: its running tasks stop (their
+    /// answers are not stored, so the device gets a fresh one if it comes back and asks again).
+    /// Far longer than an outage a device resumes from (it retries within a second of the
+    /// network's return).
+    public let deviceGoneAfter: Duration
 
-    public init() {}
+    public init(deviceGoneAfter: Duration = .seconds(30)) {
+        self.deviceGoneAfter = deviceGoneAfter
+    }
 
     static func key(_ device: String, _ task: String) -> String { device + "\u{0}" + task }
 
@@ -78,6 +86,7 @@ public final class ServerSessions: Sendable {
             welcome.window = 64
             if !hello.resumeToken.isEmpty, var s = st.sessions[hello.resumeToken], s.deviceId == hello.deviceID {
                 s.connection = connection
+                s.disconnectedAt = nil
                 s.channel.grant(window: UInt64(max(1, hello.window)))
                 let replay = try s.channel.replay(after: hello.received, now: now) + s.drain(now: now)
                 welcome.sessionID = s.id
@@ -126,8 +135,8 @@ public final class ServerSessions: Sendable {
                     jobs.append(job)
                 }
             case let .event(event)?:
-                // The user talked over an answer: a task still working on it stops.
-                if event.kind == .playback && event.cut { st.running[Self.key(s.deviceId, event.taskID)]?.cancel() }
+                // The user talked over an answer, or said "never mind": a task still working on it stops.
+                if (event.kind == .playback && event.cut) || event.kind == .cancel { st.running[Self.key(s.deviceId, event.taskID)]?.cancel() }
                 events.append((s.deviceId, event))
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
@@ -177,7 +186,39 @@ public final class ServerSessions: Sendable {
     /// The connection of a session closed: its frames wait for the device's resume.
     func disconnected(token: Data, connection: Channel) {
         state.withLock { st in
-            if st.sessions[token]?.connection === connection { st.sessions[token]?.connection = nil }
+            guard st.sessions[token]?.connection === connection else { return }
+            st.sessions[token]?.connection = nil
+            st.sessions[token]?.disconnectedAt = .now
+        }
+    }
+
+    /// Run every few seconds: stops the running tasks of devices gone (`deviceGoneAfter`), and
+    /// forgets sessions that can no longer be resumed (`resumeTTLSeconds`). Returns the devices
+    /// whose tasks it stopped.
+    func sweep(now: ContinuousClock.Instant = .now) -> [String] {
+        state.withLock { st in
+            var gone: [String] = []
+            for (token, s) in st.sessions {
+                guard let since = s.disconnectedAt else { continue }
+                if now - since > .seconds(Int(resumeTTLSeconds)) {
+                    st.sessions[token] = nil
+                    if st.tokenOf[s.deviceId] == token { st.tokenOf[s.deviceId] = nil }
+                }
+                guard now - since > deviceGoneAfter else { continue }
+                let prefix = Self.key(s.deviceId, "")
+                let stopped = st.running.filter { $0.key.hasPrefix(prefix) && !$0.value.isCancelled }
+                for (_, cancellation) in stopped { cancellation.cancel() }
+                if !stopped.isEmpty { gone.append(s.deviceId) }
+            }
+            return gone
+        }
+    }
+
+    /// Whether `device` is gone: its session has had no connection for `deviceGoneAfter`.
+    func isGone(_ device: String, now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { st in
+            guard let token = st.tokenOf[device], let since = st.sessions[token]?.disconnectedAt else { return false }
+            return now - since > deviceGoneAfter
         }
     }
 

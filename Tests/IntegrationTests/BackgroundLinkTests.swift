@@ -152,6 +152,30 @@ import Testing
         #expect(!events.contains { $0.kind == .answer })
     }
 
+    @Test func neverMindStopsTheTaskOnTheServer() throws {
+        // The server works until the device no longer wants the answer (or a minute: the test fails).
+        let cancelled = Mutex<[String]>([])
+        let server = try LinkServer(port: 0, security: .plaintext) { job, report in
+            let deadline = Date().addingTimeInterval(60)
+            while !report.cancellation.isCancelled && Date() < deadline { usleep(5_000) }
+            if report.cancellation.isCancelled { cancelled.withLock { $0.append(job.task.taskID) } }
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            return r
+        }
+        defer { server.shutdown() }
+        let events = try Self.run(server: "127.0.0.1:\(server.port)",
+                                  lines: [("Which bus goes to the airport from here?", 1), ("never mind", 2)])
+        let command = try #require(events.first { $0.kind == .command }, "\(events.map(\.jsonLine))")
+        #expect(command.text == "never mind", "\(command)")
+        #expect(events.contains { $0.kind == .replyStart && $0.text == "Okay, never mind." })
+        #expect(events.contains { $0.kind == .request && $0.detail?.hasPrefix("dropped: ") == true })
+        LinkLoopbackWait.until { !cancelled.withLock { $0 }.isEmpty }
+        #expect(cancelled.withLock { $0 }.count == 1)
+        #expect(!events.contains { $0.kind == .answer || $0.kind == .progress })
+    }
+
     @Test func withNoServerTheDeviceSaysItIsOffline() throws {
         // A port where nothing listens: the link never comes up.
         let events = try Self.run(server: "127.0.0.1:9", lines: [("Could you remind me to call the dentist?", 1)])

@@ -6,11 +6,12 @@ import Testing
 /// The real PocketSphinx with Debian's en-us model, on commands and other sentences spoken by espeak-ng.
 @Suite struct CommandRecognizerTests {
     static let commands = ["stop", "pause", "resume", "repeat that", "louder", "quieter", "what time is it",
-                           "how many reps", "help"]
+                           "how many reps", "never mind", "forget it", "help"]
     static let outOfGrammar = ["Can you tell me what the weather will be like tomorrow?", "My sister is coming to visit.",
                                "Stop the music and play something else.", "How long does it take to boil an egg?",
                                "Turn on the lights in the kitchen.", "What is a good name for a cat?",
-                               "I need some help with my homework.", "Please repeat the last song."]
+                               "I need some help with my homework.", "Please repeat the last song.", "Never mind the weather, how is the traffic?",
+                               "I will never forget it."]
 
     static func recognize(_ r: CommandRecognizer, _ audio: [Float]) -> CommandRecognizer.Result {
         r.begin()

@@ -219,6 +219,7 @@ import Testing
         #expect(reply("what time is it", context: .init(now: noon)).text == "It is 3 oh 5 p m.")
         #expect(reply("how many reps").text == "No reps counted yet.")
         #expect(reply("how many reps", context: .init(repetitions: 12)).text == "12 reps so far.")
+        #expect(reply("never mind").action == .dropRequests && reply("forget it").action == .dropRequests)
         #expect(reply(nil, interrupted: true, seconds: 0.4, context: .init(hasCutSpeech: true)).action == .continueSpeaking)
         #expect(reply(nil, interrupted: true, seconds: 1.2, context: .init(hasCutSpeech: true)).action == .delegate)
     }

@@ -58,4 +58,32 @@ import Testing
         // The session carried the PROGRESS frame before the answer without a hitch.
         #expect(seen.answers.withLock { $0 } == ["t-cut"])
     }
+
+    @Test func aDeviceGoneStopsItsTasksAndNothingIsStored() throws {
+        let seen = Seen()
+        let store = try SQLiteTaskStore(path: nil)
+        let server = try LinkServer(port: 0, security: .plaintext, store: store, deviceGoneAfter: .seconds(1)) { job, report in
+            seen.started.store(true, ordering: .relaxed)
+            Self.wait { report.cancellation.isCancelled }
+            seen.cancelled.store(report.cancellation.isCancelled, ordering: .relaxed)
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            return r
+        }
+        defer { server.shutdown() }
+        let client = try LinkClient(options: .init(port: server.port, deviceId: "kiosk-g", credentials: nil)) { _ in }
+        client.start()
+        var task = Microturn_Link_V1_Task()
+        task.taskID = "t-gone"
+        task.transcript = "what is the weather tomorrow"
+        try client.submit(.init(taskId: task.taskID, bodies: [.task(task)]))
+        Self.wait { seen.started.load(ordering: .relaxed) }
+        // The device goes away for good; a second later (and the next sweep) the task stops.
+        client.stop()
+        Self.wait(seconds: 10) { server.sessions.running == 0 }
+        #expect(seen.cancelled.load(ordering: .relaxed) && server.sessions.running == 0)
+        // Not stored: if the device comes back and asks again, the task runs afresh.
+        #expect(try store.answer(device: "kiosk-g", task: "t-gone") == nil)
+    }
 }
