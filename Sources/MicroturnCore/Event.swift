@@ -28,6 +28,8 @@ public struct Event: Sendable, Equatable {
         case answer
         /// A request's answer is slow to come: the device says it is still on it (text: the line).
         case progress
+        /// The background server had the device run a tool (text: its name; detail: the result).
+        case tool
         /// The link to the background server went down or came back (text: "offline" or
         /// "online"; detail: why it is down, when known).
         case link

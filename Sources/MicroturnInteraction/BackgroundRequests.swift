@@ -30,21 +30,30 @@ public final class BackgroundRequests {
     private var counter = 0
     private let session = UUID().uuidString.prefix(8)
 
-    /// Answers from the link's thread to the frame loop.
+    /// Answers and tool calls from the link's thread to the frame loop.
     final class Inbox: Sendable {
         let answers = Mutex<[Microturn_Link_V1_Result]>([])
+        let calls = Mutex<[Microturn_Link_V1_ToolCall]>([])
         let arrived = DispatchSemaphore(value: 0)
     }
 
-    init(config: MicroturnConfig.Link, awaitAnswerSeconds: Double?) throws(AudioError) {
+    /// Runs a tool the server asks for, on the frame loop's thread (the session sets it).
+    var runTool: ((Microturn_Link_V1_ToolCall) -> Microturn_Link_V1_ToolResult)?
+
+    /// `tools`: the capabilities the device offers the server ("tool:timer", ...).
+    init(config: MicroturnConfig.Link, awaitAnswerSeconds: Double?, tools: [String]) throws(AudioError) {
         let inbox = Inbox()
         self.inbox = inbox
         encoder = try Opus.Encoder(settings: .init(link: config))
         self.awaitAnswerSeconds = awaitAnswerSeconds
         do {
-            let options = try LinkClient.Options(config: config)
+            var options = try LinkClient.Options(config: config)
+            options.capabilities += tools
             deviceId = options.deviceId
-            client = try LinkClient(options: options) { answer in
+            client = try LinkClient(options: options, onToolCall: { call in
+                inbox.calls.withLock { $0.append(call) }
+                inbox.arrived.signal()
+            }) { answer in
                 inbox.answers.withLock { $0.append(answer) }
                 inbox.arrived.signal()
             }
@@ -229,9 +238,27 @@ public final class BackgroundRequests {
         return ""
     }
 
+    /// Runs the tool calls that have come and sends their results.
+    func serveToolCalls() {
+        let calls = inbox.calls.withLock { all in
+            defer { all.removeAll() }
+            return all
+        }
+        for call in calls {
+            var result = runTool?(call) ?? Microturn_Link_V1_ToolResult()
+            if runTool == nil {
+                result.callID = call.callID
+                result.error = "this device runs no tools"
+            }
+            client.send(.toolResult(result))
+        }
+    }
+
     private func waitForAnswer(_ taskId: String, seconds: Double) {
         let deadline = DispatchTime.now() + seconds
         while !inbox.answers.withLock({ $0.contains { $0.taskID == taskId && $0.final } }) {
+            // The task may need the device's tools before it can answer.
+            serveToolCalls()
             if inbox.arrived.wait(timeout: deadline) == .timedOut { return }
         }
     }

@@ -88,6 +88,10 @@ public final class Session {
     var playingAnswer: Utterance?
     /// The user's silence going on now: where it began and the turn-end model's say on it.
     var silence: (since: Int, logit: Double?)?
+    /// Capture sample at the start of the frame being processed.
+    var currentSample = 0
+    /// Timers the server set for the user.
+    var timers = DeviceTimers()
 
     public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer, repetitions: (any RepetitionSource)? = nil,
                 onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {
@@ -106,7 +110,9 @@ public final class Session {
         counts = repetitions.map { SpokenCounts(source: $0, config: c.reps) }
         murmurs = DeviceBackchannel(config: c.turn)
         background = c.link.server.isEmpty ? nil
-            : try BackgroundRequests(config: c.link, awaitAnswerSeconds: audio.setup.pacing == .virtualClock ? 10 : nil)
+            : try BackgroundRequests(config: c.link, awaitAnswerSeconds: audio.setup.pacing == .virtualClock ? 10 : nil,
+                                     tools: Self.toolCapabilities(counting: repetitions != nil))
+        background?.runTool = { [unowned self] call in self.runTool(call) }
     }
 
     /// Runs until `shouldStop()` returns true (checked every frame) or a file input is done. Throws
@@ -127,6 +133,7 @@ public final class Session {
             if !audio.captured.waitForData(n, timeoutMs: 100) { continue }
             frame.withUnsafeMutableBufferPointer { _ = audio.captured.read(into: $0) }
             let t = index * n
+            currentSample = t
 
             // On the virtual clock, let playback reach exactly as far as it may (its buffer ahead of
             // this frame) before anything is decided, so that speech queued or cut now lands at the
@@ -157,7 +164,9 @@ public final class Session {
                 }
             }
 
+            sayTimersDue(at: t)
             if let background {
+                background.serveToolCalls()
                 let answers = background.takeAnswers()
                 // "Still looking that up." is pointless once the answer is here.
                 if !answers.isEmpty { scheduler.queue.removeAll { $0.kind == .progress } }

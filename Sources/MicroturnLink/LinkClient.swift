@@ -31,6 +31,9 @@ public final class LinkClient: Sendable {
         public var outboxPath: String?
         /// Where to write the link's status for `microturn link status`; nil for nowhere.
         public var statusPath: String?
+        /// What the device can do for the server, told in HELLO: its codec, and the tools it
+        /// answers TOOL_CALLs for ("tool:reps", "tool:timer", "tool:volume", "tool:time").
+        public var capabilities = ["opus16k"]
 
         public init(host: String = "127.0.0.1", port: Int = 7741, deviceId: String, credentials: LinkTLS.Files?,
                     outboxPath: String? = nil, window: UInt32 = 64, backoffFirstMs: Int = 250, backoffMaxMs: Int = 30_000) {
@@ -73,12 +76,17 @@ public final class LinkClient: Sendable {
     let state = Mutex(State())
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let onAnswer: @Sendable (Microturn_Link_V1_Result) -> Void
+    private let onToolCall: (@Sendable (Microturn_Link_V1_ToolCall) -> Void)?
 
     private let tls: NIOSSLContext?
     /// Requests until answered and handed on.
     public let outbox: LinkOutbox
 
-    public init(options: Options, onAnswer: @escaping @Sendable (Microturn_Link_V1_Result) -> Void) throws(LinkSetupError) {
+    /// `onToolCall` runs the server's TOOL_CALLs (its answer goes back with `send`); without it a
+    /// call is answered with an error at once.
+    public init(options: Options, onToolCall: (@Sendable (Microturn_Link_V1_ToolCall) -> Void)? = nil,
+                onAnswer: @escaping @Sendable (Microturn_Link_V1_Result) -> Void) throws(LinkSetupError) {
+        self.onToolCall = onToolCall
         self.options = options
         tls = try options.credentials.map { (files) throws(LinkSetupError) in try LinkTLS.clientContext(files) }
         outbox = try LinkOutbox(path: options.outboxPath)
@@ -237,7 +245,7 @@ public final class LinkClient: Sendable {
             hello.resumeToken = s.token
             hello.received = s.channel.received
             hello.window = options.window
-            hello.capabilities = ["opus16k"]
+            hello.capabilities = options.capabilities
             var f = LinkFrame()
             f.body = .hello(hello)
             f.ack = s.channel.received
@@ -271,6 +279,7 @@ public final class LinkClient: Sendable {
     func received(_ frame: LinkFrame) throws(LinkError) -> [LinkFrame] {
         let now = MonotonicClock.now() / 1000
         var answers: [Microturn_Link_V1_Result] = []
+        var calls: [Microturn_Link_V1_ToolCall] = []
         let out = try state.withLock { (s: inout State) throws(LinkError) -> [LinkFrame] in
             if case let .welcome(w)? = frame.body {
                 if !w.resumed {
@@ -304,6 +313,8 @@ public final class LinkClient: Sendable {
                 // A part ahead of the final answer, said as it comes; not kept: the final one
                 // holds the whole answer, for a device that restarts before it is said.
                 answers.append(r)
+            case let .toolCall(call)?:
+                calls.append(call)
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             case let .pong(pong)?:
@@ -322,6 +333,14 @@ public final class LinkClient: Sendable {
             return out
         }
         for a in answers { onAnswer(a) }
+        for call in calls {
+            if let onToolCall { onToolCall(call) } else {
+                var r = Microturn_Link_V1_ToolResult()
+                r.callID = call.callID
+                r.error = "this device runs no tools"
+                send(.toolResult(r))
+            }
+        }
         return out
     }
 }

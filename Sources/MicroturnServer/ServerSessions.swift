@@ -24,11 +24,20 @@ public final class ServerSessions: Sendable {
         public var opus: [Data]
         /// Set when the device says the answer is no longer wanted (its playback was cut).
         public var cancellation = Cancellation()
+        /// What the device said it can do (HELLO), when the task came.
+        public var capabilities: [String] = []
+    }
+
+    /// A TOOL_CALL sent to a device, until its TOOL_RESULT comes.
+    final class DeviceCall: Sendable {
+        let answered = DispatchSemaphore(value: 0)
+        let result = Mutex<Microturn_Link_V1_ToolResult?>(nil)
     }
 
     struct Session {
         var id: String
         var deviceId: String
+        var capabilities: [String] = []
         var channel = ReliableChannel()
         /// Opus packets by stream id, until their task comes (bounded: the oldest stream goes).
         var streams: [String: [Data]] = [:]
@@ -55,6 +64,8 @@ public final class ServerSessions: Sendable {
         var tokenOf: [String: Data] = [:]
         /// Tasks running in this process, by "device\0task", with what cancels each.
         var running: [String: Cancellation] = [:]
+        /// Tool calls waiting for their device, by call id.
+        var calls: [String: DeviceCall] = [:]
     }
 
     static let maxStreams = 4
@@ -87,6 +98,7 @@ public final class ServerSessions: Sendable {
             if !hello.resumeToken.isEmpty, var s = st.sessions[hello.resumeToken], s.deviceId == hello.deviceID {
                 s.connection = connection
                 s.disconnectedAt = nil
+                s.capabilities = hello.capabilities
                 s.channel.grant(window: UInt64(max(1, hello.window)))
                 let replay = try s.channel.replay(after: hello.received, now: now) + s.drain(now: now)
                 welcome.sessionID = s.id
@@ -99,7 +111,7 @@ public final class ServerSessions: Sendable {
             // A new session: the device's old one (if any) is gone for good.
             if let old = st.tokenOf[hello.deviceID] { st.sessions[old] = nil }
             let token = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
-            var s = Session(id: "s\(counter.add(1, ordering: .relaxed).newValue)", deviceId: hello.deviceID)
+            var s = Session(id: "s\(counter.add(1, ordering: .relaxed).newValue)", deviceId: hello.deviceID, capabilities: hello.capabilities)
             s.connection = connection
             s.channel.grant(window: UInt64(max(1, hello.window)))
             welcome.sessionID = s.id
@@ -130,7 +142,7 @@ public final class ServerSessions: Sendable {
                 s.streamOrder.removeAll { $0 == task.streamID }
                 let key = Self.key(s.deviceId, task.taskID)
                 if st.running[key] == nil {
-                    let job = Job(deviceId: s.deviceId, task: task, opus: opus)
+                    let job = Job(deviceId: s.deviceId, task: task, opus: opus, capabilities: s.capabilities)
                     st.running[key] = job.cancellation
                     jobs.append(job)
                 }
@@ -138,6 +150,11 @@ public final class ServerSessions: Sendable {
                 // The user talked over an answer, or said "never mind": a task still working on it stops.
                 if (event.kind == .playback && event.cut) || event.kind == .cancel { st.running[Self.key(s.deviceId, event.taskID)]?.cancel() }
                 events.append((s.deviceId, event))
+            case let .toolResult(r)?:
+                if let call = st.calls.removeValue(forKey: r.callID) {
+                    call.result.withLock { $0 = r }
+                    call.answered.signal()
+                }
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             default:
@@ -175,6 +192,29 @@ public final class ServerSessions: Sendable {
             for f in frames { connection.write(f, promise: nil) }
             connection.flush()
         }
+    }
+
+    /// Asks `device` to run a tool for `taskID` and waits (at most `timeout`, less if `cancellation`
+    /// comes) for its TOOL_RESULT.
+    func callDevice(_ device: String, taskID: String, name: String, arguments: String, timeout: Duration,
+                    cancellation: Cancellation) -> ServerTools.Outcome {
+        var c = Microturn_Link_V1_ToolCall()
+        c.callID = UUID().uuidString
+        c.taskID = taskID
+        c.name = name
+        c.argumentsJson = arguments
+        let call = DeviceCall()
+        state.withLock { $0.calls[c.callID] = call }
+        defer { _ = state.withLock { $0.calls.removeValue(forKey: c.callID) } }
+        deliver(.toolCall(c), to: device)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline && !cancellation.isCancelled {
+            guard call.answered.wait(timeout: .now() + 0.05) == .timedOut else {
+                let r = call.result.withLock { $0 } ?? Microturn_Link_V1_ToolResult()
+                return r.error.isEmpty ? .result(r.resultJson) : .error(r.error)
+            }
+        }
+        return .error(cancellation.isCancelled ? "the task was cancelled" : "the device did not answer within \(timeout)")
     }
 
     /// A job that will not finish here (the server stops): no longer running, so the device's

@@ -6,21 +6,29 @@ import MicroturnLink
 public struct TaskReport: Sendable {
     public let taskID: String
     public let cancellation: Cancellation
+    /// The tools of the task's device (nil: it has none, or the task runs outside a session).
+    public let device: DeviceTools?
     let started = ContinuousClock.now
     let send: @Sendable (LinkBody) -> Void
 
     init(job: ServerSessions.Job, sessions: ServerSessions) {
         taskID = job.task.taskID
         cancellation = job.cancellation
-        let device = job.deviceId
-        send = { [sessions] body in sessions.deliver(body, to: device) }
+        let (id, task, cancellation) = (job.deviceId, job.task.taskID, job.cancellation)
+        send = { [sessions] body in sessions.deliver(body, to: id) }
+        let tools = DeviceTools(capabilities: job.capabilities) { [sessions] name, arguments, timeout in
+            sessions.callDevice(id, taskID: task, name: name, arguments: arguments, timeout: timeout, cancellation: cancellation)
+        }
+        device = tools.definitions.isEmpty ? nil : tools
     }
 
     /// A report for a task run outside a link session (the benches and tests): what it would send
     /// goes to `send`, or nowhere.
-    public init(taskID: String, cancellation: Cancellation = Cancellation(), send: @escaping @Sendable (LinkBody) -> Void = { _ in }) {
+    public init(taskID: String, cancellation: Cancellation = Cancellation(), device: DeviceTools? = nil,
+                send: @escaping @Sendable (LinkBody) -> Void = { _ in }) {
         self.taskID = taskID
         self.cancellation = cancellation
+        self.device = device
         self.send = send
     }
 

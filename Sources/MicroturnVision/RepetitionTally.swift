@@ -6,6 +6,7 @@ public final class RepetitionTally: Sendable {
     private struct State {
         var count = 0
         var setOpen = false
+        var setsFinished = 0
         var unread: [RepetitionEvent] = []
     }
 
@@ -17,6 +18,8 @@ public final class RepetitionTally: Sendable {
     public var total: Int { state.withLock { $0.count } }
     /// Whether a set is going on.
     public var inSet: Bool { state.withLock { $0.setOpen } }
+    /// Sets that have ended.
+    public var setsFinished: Int { state.withLock { $0.setsFinished } }
 
     /// The counter's news.
     public func record(_ events: [RepetitionEvent]) {
@@ -26,7 +29,9 @@ public final class RepetitionTally: Sendable {
                 switch e {
                 case let .repetition(number, _, _, _): s.count = number
                 case .setStart: s.setOpen = true
-                case .setEnd: s.setOpen = false
+                case .setEnd:
+                    s.setOpen = false
+                    s.setsFinished += 1
                 }
             }
             s.unread += events

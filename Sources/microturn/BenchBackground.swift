@@ -152,10 +152,10 @@ struct BenchBackground: ParsableCommand {
             f.answered += 1
             if speech.contains(where: { $0.contains(answer.time) }) { f.overUser += 1 }
             if let sound = window.first(where: { $0.kind == .playbackStart && $0.time >= answer.time }) { f.answerSound.append(sound.time - end) }
-            // The answer's end: heard whole, or cut (by the next question, at the latest).
-            if let stop = events.first(where: { $0.kind == .playbackStop && $0.time > answer.time }) {
-                if stop.detail == "cut" { f.cut += 1 } else { f.answerDone.append(stop.time - end) }
-            }
+            // The answer's end (its sentences come one by one): the last stop before the next
+            // question; heard whole, or cut by the user.
+            let stops = window.filter { $0.kind == .playbackStop && $0.time > answer.time }
+            if stops.contains(where: { $0.detail == "cut" }) { f.cut += 1 } else if let last = stops.last { f.answerDone.append(last.time - end) }
         }
         return f
     }

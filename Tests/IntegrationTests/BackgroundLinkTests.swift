@@ -176,6 +176,38 @@ import Testing
         #expect(!events.contains { $0.kind == .answer || $0.kind == .progress })
     }
 
+    @Test func theServerRunsTheDevicesToolsOverTheLink() throws {
+        // The task asks the device (TOOL_CALL) to start a timer, for its clock, and for a tool it
+        // does not have; it answers with what the device said.
+        let outcomes = Mutex<[String]>([])
+        let capabilities = Mutex<Set<String>>([])
+        let server = try LinkServer(port: 0, security: .plaintext) { job, report in
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            guard let device = report.device else { return r }
+            capabilities.withLock { $0 = device.capabilities }
+            let timer = device.run("set_timer", arguments: #"{"seconds": 2, "label": "tea"}"#)
+            let clock = device.run("device_time", arguments: "{}")
+            let reps = device.run("device_reps", arguments: "{}")
+            outcomes.withLock { $0 = [timer.text, clock.text, reps.text] }
+            if case let .result(json) = timer { r.text = DeviceTools.summary(json) }
+            return r
+        }
+        defer { server.shutdown() }
+        let events = try Self.run(server: "127.0.0.1:\(server.port)", lines: [("Please start a tea timer.", 1)])
+        #expect(capabilities.withLock { $0 } == ["opus16k", "tool:timer", "tool:volume", "tool:time"])
+        let seen = outcomes.withLock { $0 }
+        #expect(seen.count == 3 && seen[0].contains("\"seconds\":2") && seen[1].contains("unix_time"), "\(seen)")
+        #expect(seen.count == 3 && seen[2].hasPrefix("error: this device counts no repetitions"), "\(seen)")
+        let tools = events.filter { $0.kind == .tool }
+        #expect(tools.map(\.text) == ["set_timer", "device_time", "device_reps"], "\(events.map(\.jsonLine))")
+        let set = try #require(events.first { $0.kind == .answer && $0.text == "A tea timer for 2 seconds is set." }, "\(events.map(\.jsonLine))")
+        // Two seconds after the device set it (at the next boundary, the user quiet), it says so.
+        let done = try #require(events.first { $0.kind == .answer && $0.text == "Your tea timer is done." }, "\(events.map(\.jsonLine))")
+        #expect(done.time - tools[0].time >= 2 && done.time > set.time)
+    }
+
     @Test func withNoServerTheDeviceSaysItIsOffline() throws {
         // A port where nothing listens: the link never comes up.
         let events = try Self.run(server: "127.0.0.1:9", lines: [("Could you remind me to call the dentist?", 1)])

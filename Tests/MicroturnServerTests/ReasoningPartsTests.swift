@@ -99,8 +99,8 @@ import Testing
         #expect(tools.run(ToolCall(id: "5", name: "launch_rocket", arguments: "{}"))
                 == .error("there is no tool named \"launch_rocket\"; the tools are current_time, search_knowledge"))
         // For a model that calls no tools, what the question plainly needs.
-        #expect(tools.lookUp(for: "What day is it today?") == ["It is 14:05 on Thursday, 3 December 2026."])
-        #expect(tools.lookUp(for: "Are you open on Sunday?") == ["We are closed on Sundays."])
+        #expect(tools.lookUp(for: "What day is it today?").facts == ["It is 14:05 on Thursday, 3 December 2026."])
+        #expect(tools.lookUp(for: "Are you open on Sunday?").facts == ["We are closed on Sundays."])
     }
 }
 
@@ -168,5 +168,35 @@ import Testing
         #expect(final.text == "The cafe is on the left." && final.part == 1)
         #expect(server.requests.withLock { $0.count } == 1)
         #expect(worker.memory.history(device: "kiosk-1").last == Message(.assistant, "The cafe is on the left."))
+    }
+}
+
+/// The device's tools as the server sees them: offered by capability, asked first for a model that
+/// calls no tools when the question plainly needs them.
+@Suite struct DeviceToolsTests {
+    @Test func durationsAreReadFromAQuestion() {
+        #expect(DeviceTools.duration(in: "set a timer for 5 minutes please") == 300)
+        #expect(DeviceTools.duration(in: "a timer for ninety seconds?") == 90)
+        #expect(DeviceTools.duration(in: "timer, an hour") == 3600)
+        #expect(DeviceTools.duration(in: "start a timer") == nil)
+        #expect(DeviceTools.duration(in: "timer for 99999999999999999999 hours") == nil)
+        #expect(DeviceTools.duration(in: "timer for 9223372036854775807 hours") == nil)
+    }
+
+    @Test func onlyTheDevicesOwnToolsAreOfferedAndAskedWhenTheQuestionNeedsThem() {
+        let asked = Mutex<[String]>([])
+        let device = DeviceTools(capabilities: ["opus16k", "tool:timer"]) { name, arguments, _ in
+            asked.withLock { $0.append(name + " " + arguments) }
+            return .result(#"{"summary":"A timer for 2 minutes is set."}"#)
+        }
+        let tools = ServerTools().with(device: device)
+        #expect(tools.definitions.map(\.name) == ["current_time", "set_timer", "cancel_timer"])
+        let timer = tools.lookUp(for: "Set a timer for two minutes.")
+        #expect(timer.facts == ["A timer for 2 minutes is set."] && timer.deviceCalls.map(\.name) == ["set_timer"])
+        #expect(tools.lookUp(for: "How many reps have I done?").facts.isEmpty, "no camera: the count is not asked")
+        _ = tools.lookUp(for: "Cancel the timer.")
+        #expect(asked.withLock { $0 } == [#"set_timer {"seconds":120}"#, "cancel_timer {}"])
+        // A call the model makes to a tool the device lacks is an error it can read.
+        #expect(tools.run(ToolCall(id: "c", name: "device_reps", arguments: "{}")).text.hasPrefix("error: there is no tool named"))
     }
 }

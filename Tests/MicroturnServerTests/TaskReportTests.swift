@@ -86,4 +86,38 @@ import Testing
         // Not stored: if the device comes back and asks again, the task runs afresh.
         #expect(try store.answer(device: "kiosk-g", task: "t-gone") == nil)
     }
+
+    @Test func aDeviceThatDoesNotAnswerAToolCallGivesAnErrorInTime() throws {
+        let outcome = Mutex<ServerTools.Outcome?>(nil)
+        let server = try LinkServer(port: 0, security: .plaintext) { job, report in
+            let started = ContinuousClock.now
+            let result = report.device?.run("device_time", arguments: "{}", timeout: .milliseconds(500))
+            outcome.withLock { $0 = result }
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            r.text = "\((ContinuousClock.now - started).seconds)"
+            return r
+        }
+        defer { server.shutdown() }
+        // A device that offers its clock and never answers the call.
+        var options = LinkClient.Options(port: server.port, deviceId: "kiosk-t", credentials: nil)
+        options.capabilities += ["tool:time"]
+        let calls = Mutex<[String]>([])
+        let answers = Mutex<[String]>([])
+        let client = try LinkClient(options: options, onToolCall: { c in calls.withLock { $0.append(c.name) } }) { r in
+            answers.withLock { $0.append(r.text) }
+        }
+        client.start()
+        defer { client.stop() }
+        var task = Microturn_Link_V1_Task()
+        task.taskID = "t-tool"
+        task.transcript = "what time is it on you"
+        try client.submit(.init(taskId: task.taskID, bodies: [.task(task)]))
+        Self.wait { !answers.withLock { $0 }.isEmpty }
+        #expect(calls.withLock { $0 } == ["device_time"])
+        #expect(outcome.withLock { $0 }?.text.hasPrefix("error: the device did not answer within") == true)
+        let took = Double(answers.withLock { $0.first } ?? "") ?? -1
+        #expect(took >= 0.5 && took < 2, "\(took) s")
+    }
 }

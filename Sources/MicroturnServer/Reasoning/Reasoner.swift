@@ -69,9 +69,11 @@ public struct Reasoner: Sendable {
         self.settings = settings
     }
 
-    /// Answers `question`, giving the reply's text to `onText` as it is written.
-    public func answer(_ question: String, history: [Message] = [], cancellation: Cancellation,
+    /// Answers `question`, giving the reply's text to `onText` as it is written; `device`: the
+    /// task's device's tools, beside the server's.
+    public func answer(_ question: String, history: [Message] = [], device: DeviceTools? = nil, cancellation: Cancellation,
                        onText: (String) -> Void = { _ in }) -> Outcome {
+        let tools = self.tools.with(device: device)
         let deadline = ContinuousClock.now + settings.budget
         let reserve = fallback == nil ? .zero : min(settings.fallbackReserve, settings.budget / 2)
         var outcome = Outcome(text: "")
@@ -83,7 +85,7 @@ public struct Reasoner: Sendable {
         for (k, candidate) in ([backend] + (fallback.map { [$0] } ?? [])).enumerated() {
             let deadline = k == 0 ? deadline - reserve : deadline
             do {
-                outcome.text = try converse(question, history: history, with: candidate, deadline: deadline, cancellation: cancellation,
+                outcome.text = try converse(question, history: history, with: candidate, tools: tools, deadline: deadline, cancellation: cancellation,
                                             streamed: streamed, outcome: &outcome, onText: tracked)
                 outcome.backend = candidate.name
                 return outcome
@@ -105,12 +107,13 @@ public struct Reasoner: Sendable {
         return outcome
     }
 
-    private func converse(_ question: String, history: [Message], with model: ChatBackend, deadline: ContinuousClock.Instant,
+    private func converse(_ question: String, history: [Message], with model: ChatBackend, tools: ServerTools, deadline: ContinuousClock.Instant,
                           cancellation: Cancellation, streamed: Streamed, outcome: inout Outcome,
                           onText: (String) -> Void) throws(BackendFailure) -> String {
         var system = settings.systemPrompt
         if !model.callsTools {
-            let facts = tools.lookUp(for: question)
+            let (facts, deviceCalls) = tools.lookUp(for: question)
+            outcome.tools += deviceCalls
             if !facts.isEmpty { system += "\nFacts: " + facts.joined(separator: " ") }
         }
         var messages = [Message(.system, system)] + history + [Message(.user, question)]

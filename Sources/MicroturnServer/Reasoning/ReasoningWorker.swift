@@ -44,7 +44,8 @@ public final class ReasoningWorker: Sendable {
         }
         report.progress("reasoning")
         var stream = SentenceStream()
-        let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), cancellation: report.cancellation) { piece in
+        let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), device: report.device,
+                                      cancellation: report.cancellation) { piece in
             for sentence in stream.add(piece) where !report.cancellation.isCancelled {
                 report.part(sentence, number: stream.sentences.count - 1)
             }

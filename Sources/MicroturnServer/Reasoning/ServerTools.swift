@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-/// The tools the server runs itself for a task: the date and time, the kiosk's knowledge file, and
-/// pages from an allow-list of URLs.
+/// The tools of a task: those the server runs itself (the date and time, the kiosk's knowledge
+/// file, pages from an allow-list of URLs) and its device's (asked over the link).
 /// A call names a tool and gives JSON arguments the model wrote; an unknown tool or arguments that
 /// do not parse give the model an error it can read (and the task log records it), never a crash.
 public struct ServerTools: Sendable {
@@ -14,6 +14,8 @@ public struct ServerTools: Sendable {
     public let timeZone: TimeZone
     /// The clock (tests set it).
     let now: @Sendable () -> Date
+    /// The task's device's tools, if it has any.
+    public private(set) var device: DeviceTools?
     static let httpTimeout: TimeAmount = .seconds(5)
     static let pageLimit = 64 * 1024, resultLimit = 1500
 
@@ -23,6 +25,13 @@ public struct ServerTools: Sendable {
         self.httpAllow = httpAllow
         self.timeZone = timeZone
         self.now = now
+    }
+
+    /// These tools with a task's device's.
+    public func with(device: DeviceTools?) -> ServerTools {
+        var tools = self
+        tools.device = device
+        return tools
     }
 
     public var definitions: [ToolDefinition] {
@@ -39,7 +48,7 @@ public struct ServerTools: Sendable {
                 description: "Fetch a page as text. Only these sources are allowed: \(httpAllow.joined(separator: ", "))",
                 parameters: #"{"type":"object","properties":{"url":{"type":"string","description":"the page's URL, starting with an allowed source"}},"required":["url"]}"#))
         }
-        return tools
+        return tools + (device?.definitions ?? [])
     }
 
     /// What a tool call gives the model: a result, or an error it can act on.
@@ -76,6 +85,8 @@ public struct ServerTools: Sendable {
         case "http_get" where !httpAllow.isEmpty:
             guard let url = arguments["url"] as? String, !url.isEmpty else { return .error("http_get needs a \"url\" string") }
             return fetch(url)
+        case let name where device?.has(name) == true:
+            return device!.run(name, arguments: raw.isEmpty ? "{}" : raw)
         default:
             return .error("there is no tool named \"\(call.name)\"; the tools are \(definitions.map(\.name).joined(separator: ", "))")
         }
@@ -119,12 +130,14 @@ public struct ServerTools: Sendable {
     }
 
     /// For a model that calls no tools: what the question plainly needs, looked up first (the
-    /// time for a question about the time or day, the knowledge file's best matches).
-    public func lookUp(for question: String) -> [String] {
+    /// time for a question about the time or day, the knowledge file's best matches, the device's
+    /// tools, whose calls are also given for the task's log).
+    public func lookUp(for question: String) -> (facts: [String], deviceCalls: [Reasoner.ToolUse]) {
         var found: [String] = []
         let words = Set(question.lowercased().split { !$0.isLetter }.map(String.init))
         if !words.isDisjoint(with: ["time", "date", "day", "today", "clock", "o'clock", "weekday", "tomorrow"]) { found.append(timeText()) }
         if let knowledge { found += knowledge.search(question).map(\.text) }
-        return found
+        let calls = device?.lookUp(for: question) ?? []
+        return (found + calls.map(\.result), calls)
     }
 }
