@@ -54,6 +54,7 @@ public enum ConfigSchema {
         .bool("link.plaintext", \.link.plaintext),
         .int("link.opus_bitrate", 6_000...64_000, \.link.opusBitrate),
         .int("link.opus_fec_loss_percent", 0...50, \.link.opusFecLossPercent),
+        .bool("link.server_speech", \.link.serverSpeech),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.

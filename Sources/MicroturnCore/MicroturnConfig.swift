@@ -135,6 +135,9 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// Loss the link is expected to have, percent: above 0, each Opus packet carries in-band
         /// FEC (the one before it, coarser) sized for that loss; 0 spends nothing on it.
         public var opusFecLossPercent = 0
+        /// Ask the server to speak its answers (Opus over the link) instead of saying their text
+        /// here: for a server with a better voice than the device's; it costs about 16 kbit/s.
+        public var serverSpeech = false
     }
 
     public struct BargeIn: Sendable, Equatable {

@@ -33,6 +33,8 @@ public final class BackgroundRequests {
     /// Answers and tool calls from the link's thread to the frame loop.
     final class Inbox: Sendable {
         let answers = Mutex<[Microturn_Link_V1_Result]>([])
+        /// The server's speech, by stream, until the RESULT that names it (the newest few kept).
+        let speech = Mutex<(packets: [String: [Data]], order: [String])>(([:], []))
         let calls = Mutex<[Microturn_Link_V1_ToolCall]>([])
         let arrived = DispatchSemaphore(value: 0)
     }
@@ -48,11 +50,19 @@ public final class BackgroundRequests {
         self.awaitAnswerSeconds = awaitAnswerSeconds
         do {
             var options = try LinkClient.Options(config: config)
-            options.capabilities += tools
+            options.capabilities += tools + (config.serverSpeech ? [LinkCapabilities.serverSpeech] : [])
             deviceId = options.deviceId
             client = try LinkClient(options: options, onToolCall: { call in
                 inbox.calls.withLock { $0.append(call) }
                 inbox.arrived.signal()
+            }, onSpeech: { audio in
+                inbox.speech.withLock { s in
+                    if s.packets[audio.streamID] == nil {
+                        s.order.append(audio.streamID)
+                        if s.order.count > Self.speechStreams { s.packets[s.order.removeFirst()] = nil }
+                    }
+                    if s.packets[audio.streamID, default: []].count < Self.speechPackets { s.packets[audio.streamID, default: []] += audio.opus }
+                }
             }) { answer in
                 inbox.answers.withLock { $0.append(answer) }
                 inbox.arrived.signal()
@@ -162,8 +172,16 @@ public final class BackgroundRequests {
                 // cancelled), or one whose parts said it all.
                 guard !text.isEmpty else { return nil }
                 let intro = late ? Self.lateIntro : ""
-                return Utterance(text: intro + text, kind: .answer, condition: .userDone, deadline: .max,
-                                 taskId: id, answerStart: intro.count, answerBefore: before)
+                var u = Utterance(text: intro + text, kind: .answer, condition: .userDone, deadline: .max,
+                                  taskId: id, answerStart: intro.count, answerBefore: before)
+                // The server's speech is of the text this RESULT adds (for a final one after its
+                // parts, of what follows them): used when that is exactly what is said here.
+                let packets = r.audioStreamID.isEmpty ? nil : inbox.speech.withLock { s in
+                    s.order.removeAll { $0 == r.audioStreamID }
+                    return s.packets.removeValue(forKey: r.audioStreamID)
+                }
+                if let packets, intro.isEmpty, !r.final || r.part == 0 || !before.isEmpty { u.audio = Self.decode(packets) }
+                return u
             }
         }
     }
@@ -236,6 +254,21 @@ public final class BackgroundRequests {
         // Only whole words: a word cut in the middle was not heard as one.
         if let space = head.lastIndex(of: " ") { return String(head[..<space]) }
         return ""
+    }
+
+    static let speechStreams = 8
+    static let speechPackets = 3000  // 60 s
+
+    /// The server's Opus packets as 16 kHz samples; nil if one does not decode (the text is then
+    /// synthesized here instead: better the device's voice than a broken one).
+    static func decode(_ packets: [Data]) -> [Float]? {
+        guard !packets.isEmpty, let decoder = try? Opus.Decoder() else { return nil }
+        var samples: [Float] = []
+        for p in packets {
+            guard let pcm = try? decoder.decode(Array(p)) else { return nil }
+            samples += pcm
+        }
+        return samples
     }
 
     /// Runs the tool calls that have come and sends their results.

@@ -32,11 +32,16 @@ extension Session {
                 floor.take(.reply)  // an answer is cut by a barge-in like any reply
                 lastReply = u.text
                 playingAnswer = u
-                emit(Event(time: seconds(now), kind: .answer, text: u.text, detail: u.taskId.map { "task \($0)" }))
+                emit(Event(time: seconds(now), kind: .answer, text: u.text,
+                           detail: u.taskId.map { "task \($0)" + (u.audio != nil ? ", the server's speech" : "") }))
             }
-            do { try speechOut.say(u.text) } catch {
-                floor.release()
-                emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+            if let audio = u.audio {
+                speechOut.say(recorded: audio)
+            } else {
+                do { try speechOut.say(u.text) } catch {
+                    floor.release()
+                    emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+                }
             }
         case let .drop(u, reason):
             // A murmur whose moment passed goes unsaid without a word; a count is on record.

@@ -61,6 +61,12 @@ final class SpeechOut {
         try pump()
     }
 
+    /// Says speech made elsewhere (the server's, decoded), at the device's volume.
+    func say(recorded samples: [Float]) {
+        let gain = Float(pow(10, gainDb / 20))
+        play(samples.map { max(-Self.ceiling, min(Self.ceiling, $0 * gain)) })
+    }
+
     /// Plays samples again (what a cut left unsaid).
     func play(_ samples: [Float]) {
         begin()

@@ -34,6 +34,8 @@ public struct Utterance: Sendable, Equatable {
     public var answerStart = 0
     /// The sentences of the same answer said before this one (heard, since this one is said).
     public var answerBefore = ""
+    /// The server's speech of `text` (16 kHz), said instead of synthesizing it here.
+    public var audio: [Float]?
 
     public init(text: String, kind: Kind, condition: Condition, deadline: Int, taskId: String? = nil, answerStart: Int = 0,
                 answerBefore: String = "") {

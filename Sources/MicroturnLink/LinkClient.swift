@@ -33,7 +33,7 @@ public final class LinkClient: Sendable {
         public var statusPath: String?
         /// What the device can do for the server, told in HELLO: its codec, and the tools it
         /// answers TOOL_CALLs for ("tool:reps", "tool:timer", "tool:volume", "tool:time").
-        public var capabilities = ["opus16k"]
+        public var capabilities = [LinkCapabilities.opus]
 
         public init(host: String = "127.0.0.1", port: Int = 7741, deviceId: String, credentials: LinkTLS.Files?,
                     outboxPath: String? = nil, window: UInt32 = 64, backoffFirstMs: Int = 250, backoffMaxMs: Int = 30_000) {
@@ -77,16 +77,20 @@ public final class LinkClient: Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let onAnswer: @Sendable (Microturn_Link_V1_Result) -> Void
     private let onToolCall: (@Sendable (Microturn_Link_V1_ToolCall) -> Void)?
+    private let onSpeech: (@Sendable (Microturn_Link_V1_Audio) -> Void)?
 
     private let tls: NIOSSLContext?
     /// Requests until answered and handed on.
     public let outbox: LinkOutbox
 
     /// `onToolCall` runs the server's TOOL_CALLs (its answer goes back with `send`); without it a
-    /// call is answered with an error at once.
+    /// call is answered with an error at once. `onSpeech` takes the AUDIO of spoken answers, which
+    /// come ahead of the RESULTs that name their streams.
     public init(options: Options, onToolCall: (@Sendable (Microturn_Link_V1_ToolCall) -> Void)? = nil,
+                onSpeech: (@Sendable (Microturn_Link_V1_Audio) -> Void)? = nil,
                 onAnswer: @escaping @Sendable (Microturn_Link_V1_Result) -> Void) throws(LinkSetupError) {
         self.onToolCall = onToolCall
+        self.onSpeech = onSpeech
         self.options = options
         tls = try options.credentials.map { (files) throws(LinkSetupError) in try LinkTLS.clientContext(files) }
         outbox = try LinkOutbox(path: options.outboxPath)
@@ -280,6 +284,7 @@ public final class LinkClient: Sendable {
         let now = MonotonicClock.now() / 1000
         var answers: [Microturn_Link_V1_Result] = []
         var calls: [Microturn_Link_V1_ToolCall] = []
+        var speech: [Microturn_Link_V1_Audio] = []
         let out = try state.withLock { (s: inout State) throws(LinkError) -> [LinkFrame] in
             if case let .welcome(w)? = frame.body {
                 if !w.resumed {
@@ -315,6 +320,8 @@ public final class LinkClient: Sendable {
                 answers.append(r)
             case let .toolCall(call)?:
                 calls.append(call)
+            case let .audio(a)?:
+                speech.append(a)
             case let .ping(ping)?:
                 out.append(s.channel.control(.pong(Heartbeat.pong(ping))))
             case let .pong(pong)?:
@@ -332,6 +339,7 @@ public final class LinkClient: Sendable {
             if out.isEmpty && s.channel.ackDue(now: now) { out.append(s.channel.control(.ackOnly(.init()))) }
             return out
         }
+        for a in speech { onSpeech?(a) }  // before the RESULT that names it
         for a in answers { onAnswer(a) }
         for call in calls {
             if let onToolCall { onToolCall(call) } else {

@@ -51,6 +51,12 @@ public struct ServerConfig: Sendable, Equatable {
     public var timeZone = ""
     /// Each device's remembered exchanges, in characters (about four a token).
     public var memoryCharacters = 2400
+    /// Who speaks the answer for devices that ask the server to ("speech:opus16k"): "builtin"
+    /// (espeak-ng, encoded to Opus) or "none" (every device says the text itself).
+    public var speechBackend = "builtin"
+    /// The built-in speech's espeak-ng voice and rate.
+    public var speechVoice = "en-us"
+    public var speechRateWpm = 175
 
     public init() {}
 
@@ -78,6 +84,9 @@ public struct ServerConfig: Sendable, Equatable {
         .string("reasoning.time_zone", allowEmpty: true, \.timeZone),
         .urls("reasoning.http_allow", \.httpAllow),
         .int("reasoning.memory_characters", 0...100_000, \.memoryCharacters),
+        .string("speech.backend", oneOf: ["builtin", "none"], \.speechBackend),
+        .string("speech.voice", \.speechVoice),
+        .int("speech.rate_wpm", 80...450, \.speechRateWpm),
     ]
 
     /// Applies a TOML document.

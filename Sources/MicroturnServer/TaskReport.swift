@@ -9,7 +9,7 @@ public struct TaskReport: Sendable {
     /// The tools of the task's device (nil: it has none, or the task runs outside a session).
     public let device: DeviceTools?
     let started = ContinuousClock.now
-    let send: @Sendable (LinkBody) -> Void
+    public let send: @Sendable (LinkBody) -> Void
 
     init(job: ServerSessions.Job, sessions: ServerSessions) {
         taskID = job.task.taskID
@@ -43,11 +43,13 @@ public struct TaskReport: Sendable {
 
     /// A sentence of the answer, ahead of the final RESULT (`part` counts from 0), so that the
     /// device says it while the rest is written.
-    public func part(_ text: String, number: Int) {
+    /// `audio`: the stream of its speech, sent ahead (empty: none).
+    public func part(_ text: String, number: Int, audio: String = "") {
         var r = Microturn_Link_V1_Result()
         r.taskID = taskID
         r.part = UInt32(clamping: number)
         r.text = text
+        r.audioStreamID = audio
         send(.result(r))
     }
 }

@@ -122,8 +122,10 @@ extension Serve {
         var settings = Reasoner.Settings()
         settings.budget = .milliseconds(Int(c.reasoningSeconds * 1000))
         settings.options.maxTokens = c.reasoningMaxTokens
+        let speech = c.speechBackend == "builtin" ? try SpeechStage(voice: .init(name: c.speechVoice, rateWpm: c.speechRateWpm)) : nil
         let worker = ReasoningWorker(transcriber: transcriber, reasoner: Reasoner(backend: backend, fallback: fallback, tools: tools, settings: settings),
-                                     memory: ConversationMemory(store: store, characterBudget: c.memoryCharacters, log: log), metrics: metrics, log: log)
+                                     memory: ConversationMemory(store: store, characterBudget: c.memoryCharacters, log: log), speech: speech,
+                                     metrics: metrics, log: log)
         log.info("reasoning with \(backend.name)\(fallback.map { ", falling back to \($0.name)" } ?? "")")
         return (worker.answer, worker.observe)
     }

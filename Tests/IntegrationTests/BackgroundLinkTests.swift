@@ -12,9 +12,10 @@ import Testing
 /// TASK, the server's answer comes back and is said at a micro-turn boundary once the user is
 /// done; with no server, the user is told the device is offline.
 @Suite(.serialized) struct BackgroundLinkTests {
-    static func run(server: String, lines: [(String, Double)], deviceDirectory: String? = nil) throws -> [Event] {
+    static func run(server: String, lines: [(String, Double)], deviceDirectory: String? = nil, serverSpeech: Bool = false) throws -> [Event] {
         var config = MicroturnConfig()
         config.link.server = server
+        config.link.serverSpeech = serverSpeech
         config.link.deviceId = "kiosk-test"
         config.link.plaintext = deviceDirectory == nil
         config.link.directory = deviceDirectory ?? ""
@@ -206,6 +207,34 @@ import Testing
         // Two seconds after the device set it (at the next boundary, the user quiet), it says so.
         let done = try #require(events.first { $0.kind == .answer && $0.text == "Your tea timer is done." }, "\(events.map(\.jsonLine))")
         #expect(done.time - tools[0].time >= 2 && done.time > set.time)
+    }
+
+    @Test func aDeviceThatAsksSaysTheServersSpeech() throws {
+        // The server speaks each sentence (espeak-ng, Opus) ahead of its RESULT; a different voice
+        // from the device's, so the test can tell whose it hears.
+        let speech = try SpeechStage(voice: .init(name: "en-us+f3", rateWpm: 140))
+        let capabilities = Mutex<[String]>([])
+        let server = try LinkServer(port: 0, security: .plaintext) { job, report in
+            capabilities.withLock { $0 = job.capabilities }
+            let stream = (try? speech.speak("The museum opens at nine.", streamID: job.task.taskID + "/0", send: report.send)) ?? 0
+            report.part("The museum opens at nine.", number: 0, audio: stream > 0 ? job.task.taskID + "/0" : "")
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            r.part = 1
+            r.text = "The museum opens at nine."
+            return r
+        }
+        defer { server.shutdown() }
+        let events = try Self.run(server: "127.0.0.1:\(server.port)", lines: [("When does the museum open?", 1)], serverSpeech: true)
+        #expect(capabilities.withLock { $0 }.contains(LinkCapabilities.serverSpeech))
+        let answers = events.filter { $0.kind == .answer }
+        #expect(answers.count == 1 && answers[0].detail?.hasSuffix("the server's speech") == true, "\(events.map(\.jsonLine))")
+        // Said for as long as the server's slower voice takes (140 words a minute, not the device's 175).
+        let start = try #require(events.first { $0.kind == .playbackStart && $0.time >= answers[0].time })
+        let stop = try #require(events.first { $0.kind == .playbackStop && $0.time > start.time })
+        let expected = Double(try speech.synthesizer.synthesize("The museum opens at nine.").count) / 16_000
+        #expect(abs((stop.time - start.time) - expected) < 0.15, "\(stop.time - start.time) s, the server's speech lasts \(expected) s")
     }
 
     @Test func withNoServerTheDeviceSaysItIsOffline() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import MicroturnCore
+import MicroturnAudio
 import MicroturnLink
 import Synchronization
 @testable import MicroturnServer
@@ -153,6 +154,46 @@ import Testing
         #expect(parts.map(\.text) == ["The museum opens at nine.", "It closes at five."])
         #expect(parts.map(\.part) == [0, 1] && parts.allSatisfy { !$0.final && $0.taskID == "t-1" })
         #expect(final.final && final.part == 2 && final.text == "The museum opens at nine. It closes at five.")
+    }
+
+    @Test func aDeviceThatAsksForSpeechGetsEachSentenceAsOpusAheadOfIt() throws {
+        let c = { (delta: String, finish: String?) in BackendFailureTests.chunk(delta, finish: finish) }
+        let reply = [c(#"{"content":"The museum opens at nine. It closes"}"#, nil), c(#"{"content":" at five"}"#, "stop"), "[DONE]"]
+        let server = try ScriptedHTTPServer([.events(reply), .events(reply)])
+        defer { server.stop() }
+        let worker = ReasoningWorker(transcriber: try TranscribingWorker(), reasoner: BackendFailureTests.reasoner(OpenAIChatBackend(baseURL: server.baseURL, model: "m")),
+                                     memory: ConversationMemory(store: nil), speech: try SpeechStage())
+        let sent = Mutex<[LinkBody]>([])
+        var task = Microturn_Link_V1_Task()
+        task.taskID = "t-2"
+        task.transcript = "When is the museum open?"
+        let report = TaskReport(taskID: "t-2") { body in sent.withLock { $0.append(body) } }
+        let final = worker.answer(ServerSessions.Job(deviceId: "kiosk-1", task: task, opus: [], capabilities: [LinkCapabilities.serverSpeech]), report)
+        var streams: [String: [Data]] = [:], order: [String] = []
+        for body in sent.withLock({ $0 }) {
+            switch body {
+            case let .audio(a):
+                if streams[a.streamID] == nil { order.append(a.streamID) }
+                #expect(Int(a.firstPacket) == streams[a.streamID, default: []].count, "packets in order, none missing")
+                streams[a.streamID, default: []] += a.opus
+            case let .result(r):
+                // Its speech came whole before it.
+                #expect(r.audioStreamID == "t-2/0" && order == ["t-2/0"] && r.text == "The museum opens at nine.")
+            default: break
+            }
+        }
+        #expect(final.audioStreamID == "t-2/final" && order == ["t-2/0", "t-2/final"] && final.text == "The museum opens at nine. It closes at five")
+        // About as long as espeak-ng says it (175 words a minute): a second or two each.
+        for id in order {
+            let decoder = try Opus.Decoder()
+            let samples = try streams[id, default: []].flatMap { try decoder.decode(Array($0)) }
+            #expect(samples.count > 8_000 && samples.count < 64_000, "\(id): \(samples.count) samples")
+            #expect(samples.map { $0 * $0 }.reduce(0, +) / Float(samples.count) > 1e-4, "\(id) is speech, not silence")
+        }
+        // Without the capability: text only.
+        let plain = StreamedAnswerTests.ask(worker, "When is the museum open?")
+        #expect(plain.parts.count == 1 && plain.final.text == final.text)
+        #expect(plain.final.audioStreamID.isEmpty && plain.parts.allSatisfy { $0.audioStreamID.isEmpty })
     }
 
     @Test func aBackendThatFailsAfterASentenceIsNotAskedAgain() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MicroturnAudio
 import MicroturnLink
 
 /// The server's worker for a task: what the user said (its own transcript of the speech, else the
@@ -10,17 +11,20 @@ public final class ReasoningWorker: Sendable {
     public let transcriber: TranscribingWorker
     public let reasoner: Reasoner
     public let memory: ConversationMemory
+    /// Speaks the answer for devices that ask for the server's speech (nil: none do here).
+    public let speech: SpeechStage?
     let metrics: ServerMetrics?
     let log: Logger
 
     public static let notHeard = "Sorry, I didn't catch that. Could you say it again?"
     public static let noAnswer = "I don't have an answer to that."
 
-    public init(transcriber: TranscribingWorker, reasoner: Reasoner, memory: ConversationMemory, metrics: ServerMetrics? = nil,
-                log: Logger = Logger(label: "microturn-server")) {
+    public init(transcriber: TranscribingWorker, reasoner: Reasoner, memory: ConversationMemory, speech: SpeechStage? = nil,
+                metrics: ServerMetrics? = nil, log: Logger = Logger(label: "microturn-server")) {
         self.transcriber = transcriber
         self.reasoner = reasoner
         self.memory = memory
+        self.speech = speech
         self.metrics = metrics
         self.log = log
     }
@@ -44,10 +48,23 @@ public final class ReasoningWorker: Sendable {
         }
         report.progress("reasoning")
         var stream = SentenceStream()
+        let voice = job.capabilities.contains(SpeechStage.capability) ? speech : nil
+        var spoken = 0, speechFailure: AudioError?
+        /// The sentence's speech sent ahead of it (when the device asked for it): its stream.
+        func speak(_ text: String, as stream: String) -> String {
+            guard let voice, speechFailure == nil else { return "" }
+            if spoken == 0 { report.progress("speaking") }
+            do { spoken += try voice.speak(text, streamID: stream, send: report.send) } catch {
+                speechFailure = error  // the device says the text itself
+                return ""
+            }
+            return stream
+        }
         let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), device: report.device,
                                       cancellation: report.cancellation) { piece in
             for sentence in stream.add(piece) where !report.cancellation.isCancelled {
-                report.part(sentence, number: stream.sentences.count - 1)
+                let n = stream.sentences.count - 1
+                report.part(sentence, number: n, audio: speak(sentence, as: "\(job.task.taskID)/\(n)"))
             }
         }
         var fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "heard": "\(heard)", "backend": "\(outcome.backend)"]
@@ -55,6 +72,7 @@ public final class ReasoningWorker: Sendable {
             fields["tools"] = .array(outcome.tools.map { "\($0.name)(\($0.arguments)) -> \($0.result) [\(String(format: "%.3f", $0.seconds)) s]" })
         }
         if !outcome.failures.isEmpty { fields["failures"] = .array(outcome.failures.map { "\($0)" }) }
+        if let speechFailure { fields["speech"] = "\(speechFailure)" }
         for failure in outcome.failures { metrics?.backendFailure(failure) }
         for tool in outcome.tools { metrics?.toolCall(tool.name, failed: tool.failed) }
         if outcome.cancelled {
@@ -73,6 +91,10 @@ public final class ReasoningWorker: Sendable {
         let streamed = stream.text(keepingTail: !outcome.truncated)
         result.part = UInt32(clamping: stream.sentences.count)
         result.text = !streamed.isEmpty ? streamed : outcome.text.isEmpty ? Self.noAnswer : outcome.text
+        // The speech of what the parts did not say (all of it when there were none).
+        let said = stream.sentences.joined(separator: " ")
+        let rest = result.text.hasPrefix(said) ? result.text.dropFirst(said.count).trimmingCharacters(in: .whitespaces) : result.text
+        if !rest.isEmpty { result.audioStreamID = speak(rest, as: "\(job.task.taskID)/final") }
         if !outcome.unanswered { memory.remember(device: job.deviceId, question: heard, answer: result.text) }
         return result
     }

@@ -1,0 +1,7 @@
+/// What a device tells the server it can do, in HELLO (PROTOCOL.md).
+public enum LinkCapabilities {
+    /// The device's request speech is Opus at 16 kHz.
+    public static let opus = "opus16k"
+    /// The device wants the server to speak its answers (Opus AUDIO ahead of each RESULT part).
+    public static let serverSpeech = "speech:opus16k"
+}

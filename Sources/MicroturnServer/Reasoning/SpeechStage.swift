@@ -1,0 +1,62 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import MicroturnLink
+
+/// A task's third stage: each sentence of the answer spoken (espeak-ng) and encoded as Opus, 20 ms
+/// packets at 16 kHz in AUDIO frames of three, sent ahead of the RESULT part that names their
+/// stream. Only for a device that asked for the server's speech (HELLO capability "speech:opus16k");
+/// any other says the text itself.
+public struct SpeechStage: Sendable {
+    public static let capability = LinkCapabilities.serverSpeech
+    public let synthesizer: SpeechSynthesizer
+    let opus: Opus.Settings
+
+    public init(voice: SpeechSynthesizer.Voice = .init(), opus: Opus.Settings = .init()) throws(AudioError) {
+        synthesizer = try SpeechSynthesizer(voice: voice)
+        self.opus = opus
+        // A voice espeak-ng does not have is found now, not at the first answer.
+        _ = try synthesizer.synthesize("ok")
+    }
+
+    /// Speaks `text` into the AUDIO frames of stream `streamID`, handing each to `send` as it is
+    /// made (the first goes before the sentence is synthesized to its end). Returns the packets sent.
+    @discardableResult
+    public func speak(_ text: String, streamID: String, send: (LinkBody) -> Void) throws(AudioError) -> Int {
+        let encoder = try Opus.Encoder(settings: opus)
+        let perFrame = 3 * Opus.frameSamples
+        var pending: [Float] = [], packets = 0
+        var frame = Microturn_Link_V1_Audio()
+        frame.streamID = streamID
+        var failure: AudioError?
+        func flush(end: Bool) {
+            guard !frame.opus.isEmpty || end else { return }
+            frame.end = end
+            send(.audio(frame))
+            frame.firstPacket = UInt32(clamping: packets)
+            frame.opus = []
+        }
+        try synthesizer.speak(text) { chunk in
+            pending += chunk
+            while pending.count >= Opus.frameSamples {
+                do { frame.opus.append(Data(try encoder.encode(pending[0..<Opus.frameSamples]))) } catch {
+                    failure = (error as? AudioError) ?? .speech(reason: "\(error)")
+                    return false
+                }
+                pending.removeFirst(Opus.frameSamples)
+                packets += 1
+                if frame.opus.count * Opus.frameSamples >= perFrame { flush(end: false) }
+            }
+            return true
+        }
+        if let failure { throw failure }
+        // The last packet is padded with silence.
+        if !pending.isEmpty {
+            pending += [Float](repeating: 0, count: Opus.frameSamples - pending.count)
+            frame.opus.append(Data(try encoder.encode(pending[...])))
+            packets += 1
+        }
+        flush(end: true)
+        return packets
+    }
+}
