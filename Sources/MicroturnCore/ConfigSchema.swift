@@ -55,6 +55,7 @@ public enum ConfigSchema {
         .int("link.opus_bitrate", 6_000...64_000, \.link.opusBitrate),
         .int("link.opus_fec_loss_percent", 0...50, \.link.opusFecLossPercent),
         .bool("link.server_speech", \.link.serverSpeech),
+        .bool("link.interjections", \.link.interjections),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.

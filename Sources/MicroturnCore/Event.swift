@@ -30,6 +30,8 @@ public struct Event: Sendable, Equatable {
         case progress
         /// The background server had the device run a tool (text: its name; detail: the result).
         case tool
+        /// An unasked remark of the server's, said now (text: the remark).
+        case interjection
         /// The link to the background server went down or came back (text: "offline" or
         /// "online"; detail: why it is down, when known).
         case link

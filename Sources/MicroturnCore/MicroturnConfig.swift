@@ -138,6 +138,9 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// Ask the server to speak its answers (Opus over the link) instead of saying their text
         /// here: for a server with a better voice than the device's; it costs about 16 kbit/s.
         public var serverSpeech = false
+        /// Take the server's unasked remarks on what the device reports ("Nice set of 8; the
+        /// last three were slower."), said only in a pause.
+        public var interjections = true
     }
 
     public struct BargeIn: Sendable, Equatable {

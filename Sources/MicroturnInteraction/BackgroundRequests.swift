@@ -21,6 +21,7 @@ public final class BackgroundRequests {
     private let inbox: Inbox
     private let encoder: Opus.Encoder
     private let deviceId: String
+    private let takesInterjections: Bool
     /// On the virtual clock a request waits (wall time, at most this long) for its answer, so that
     /// a run on files says it at the same point every time, as an instant server would.
     private let awaitAnswerSeconds: Double?
@@ -48,9 +49,11 @@ public final class BackgroundRequests {
         self.inbox = inbox
         encoder = try Opus.Encoder(settings: .init(link: config))
         self.awaitAnswerSeconds = awaitAnswerSeconds
+        takesInterjections = config.interjections
         do {
             var options = try LinkClient.Options(config: config)
             options.capabilities += tools + (config.serverSpeech ? [LinkCapabilities.serverSpeech] : [])
+                + (config.interjections ? [LinkCapabilities.interjections] : [])
             deviceId = options.deviceId
             client = try LinkClient(options: options, onToolCall: { call in
                 inbox.calls.withLock { $0.append(call) }
@@ -145,10 +148,17 @@ public final class BackgroundRequests {
     /// queue (said when the user is done), in order. A task's final answer holds all of it: what
     /// its parts already said is not said again. Nothing more is said of an answer the user
     /// talked over.
-    func takeAnswers() -> [Utterance] {
+    /// An interjection (unasked) is worth saying within this long of its coming, or not at all.
+    static let interjectionSeconds = 4.0
+
+    func takeAnswers(at now: Int) -> [Utterance] {
         inbox.answers.withLock { all in
             defer { all.removeAll() }
             return all.compactMap { r in
+                if r.interjection {
+                    return r.text.isEmpty ? nil : Utterance(text: r.text, kind: .interjection, condition: .userDone,
+                                                            deadline: now + ProcessingFormat.samples(seconds: Self.interjectionSeconds))
+                }
                 let id = r.taskID
                 awaiting[id] = nil
                 var text = r.text
@@ -269,6 +279,25 @@ public final class BackgroundRequests {
             samples += pcm
         }
         return samples
+    }
+
+    /// A set of exercise ended: its count and its repetitions' durations go to the server (which
+    /// may remark on them).
+    func reportSet(count: Int, durations: [Double], at now: Int) {
+        var e = Microturn_Link_V1_Event()
+        e.kind = .repetition
+        e.count = UInt32(clamping: count)
+        e.timeUs = UInt64(now) * 1_000_000 / UInt64(ProcessingFormat.sampleRate)
+        e.text = "[" + durations.map { String(format: "%.3f", $0) }.joined(separator: ",") + "]"
+        client.send(.event(e))
+        // On the virtual clock, a remark the server makes on it comes at once, as from an instant
+        // server (it may make none: then this waits the second out).
+        if takesInterjections, client.isUp, let wait = awaitAnswerSeconds {
+            let deadline = DispatchTime.now() + min(wait, 1)
+            while !inbox.answers.withLock({ $0.contains { $0.interjection } }) {
+                if inbox.arrived.wait(timeout: deadline) == .timedOut { return }
+            }
+        }
     }
 
     /// Runs the tool calls that have come and sends their results.

@@ -24,10 +24,10 @@ extension Session {
             case .count:
                 floor.take(.count)
                 emit(Event(time: seconds(now), kind: .count, text: u.text))
-            case .progress:
+            case .progress, .interjection:
                 floor.take(.reply)
                 playingAnswer = nil
-                emit(Event(time: seconds(now), kind: .progress, text: u.text))
+                emit(Event(time: seconds(now), kind: u.kind == .progress ? .progress : .interjection, text: u.text))
             case .answer:
                 floor.take(.reply)  // an answer is cut by a barge-in like any reply
                 lastReply = u.text

@@ -157,8 +157,9 @@ public final class Session {
                 scheduler.queue.add(u)
             }
             if let counts {
-                let (due, notes) = counts.advance(to: t + n, nextBoundary: nextBoundary(after: index))
+                let (due, sets, notes) = counts.advance(to: t + n, nextBoundary: nextBoundary(after: index))
                 for note in notes { emit(note) }
+                for set in sets { background?.reportSet(count: set.count, durations: set.durations, at: t) }
                 for u in due {
                     if let old = scheduler.queue.add(u) { emit(SpokenCounts.skipped(old, at: t, reason: "a later count came with it")) }
                 }
@@ -167,9 +168,9 @@ public final class Session {
             sayTimersDue(at: t)
             if let background {
                 background.serveToolCalls()
-                let answers = background.takeAnswers()
+                let answers = background.takeAnswers(at: t)
                 // "Still looking that up." is pointless once the answer is here.
-                if !answers.isEmpty { scheduler.queue.removeAll { $0.kind == .progress } }
+                if answers.contains(where: { $0.kind == .answer }) { scheduler.queue.removeAll { $0.kind == .progress } }
                 for u in answers { scheduler.queue.add(u) }
                 if let u = background.progressDue(at: t) { scheduler.queue.add(u) }
             }

@@ -14,18 +14,38 @@ final class SpokenCounts {
         self.config = config
     }
 
+    /// A set that ended: its count and how long each of its repetitions took, seconds.
+    struct FinishedSet: Equatable {
+        var count: Int
+        var durations: [Double]
+    }
+    /// The repetitions of the set going on.
+    private var durations: [Double] = []
+
     /// Brings the counter up to capture sample `now`: the counts to say (due by `nextBoundary`,
-    /// in order; the queue keeps only the last), and events for problems with the video.
-    func advance(to now: Int, nextBoundary: Int) -> (counts: [Utterance], notes: [Event]) {
+    /// in order; the queue keeps only the last), the sets that ended, and events for problems with
+    /// the video.
+    func advance(to now: Int, nextBoundary: Int) -> (counts: [Utterance], sets: [FinishedSet], notes: [Event]) {
         var notes: [Event] = []
         if let error = source.advance(to: ProcessingFormat.seconds(now)) {
             notes.append(Event(time: ProcessingFormat.seconds(now), kind: .deviceError, detail: "video: \(error)"))
         }
-        let counts = source.tally.takeEvents().compactMap { event -> Utterance? in
-            guard case let .repetition(number, _, _, _) = event, let text = Self.announcement(number, config) else { return nil }
-            return Utterance(text: text, kind: .count, condition: .userDone, deadline: nextBoundary)
+        var counts: [Utterance] = [], sets: [FinishedSet] = []
+        for event in source.tally.takeEvents() {
+            switch event {
+            case .setStart:
+                durations = []
+            case let .repetition(number, start, end, _):
+                durations.append(end - start)
+                if let text = Self.announcement(number, config) {
+                    counts.append(Utterance(text: text, kind: .count, condition: .userDone, deadline: nextBoundary))
+                }
+            case let .setEnd(_, count):
+                sets.append(FinishedSet(count: count, durations: durations))
+                durations = []
+            }
         }
-        return (counts, notes)
+        return (counts, sets, notes)
     }
 
     /// The event for a count that was not said.

@@ -5,6 +5,8 @@ public struct Utterance: Sendable, Equatable {
     public enum Kind: Int, Sendable, Comparable {
         case murmur
         case count
+        /// The server's unasked remark (after a set): worth saying only soon.
+        case interjection
         /// "Still looking that up.": a request's answer is slow to come.
         case progress
         /// The background server's answer to an earlier request (or a sentence of it, as it

@@ -4,4 +4,6 @@ public enum LinkCapabilities {
     public static let opus = "opus16k"
     /// The device wants the server to speak its answers (Opus AUDIO ahead of each RESULT part).
     public static let serverSpeech = "speech:opus16k"
+    /// The device takes unasked remarks (RESULT `interjection`) on what it reports.
+    public static let interjections = "interjections"
 }

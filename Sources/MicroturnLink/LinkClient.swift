@@ -310,6 +310,9 @@ public final class LinkClient: Sendable {
             }
             var out: [LinkFrame] = []
             switch try s.channel.receive(frame, now: now) {
+            case let .result(r)? where r.interjection:
+                // Unasked: no request of ours to close, nothing to keep.
+                answers.append(r)
             case let .result(r)? where r.final:
                 // Recorded before it is handed on; a duplicate is dropped. If the outbox cannot
                 // be written, the answer is handed on all the same (better said than lost).

@@ -321,6 +321,8 @@ public nonisolated struct Microturn_Link_V1_Event: Sendable {
     public typealias RawValue = Int
     case unspecified // = 0
     case turnEnd // = 1
+
+    /// a set ended: count, and in text its repetitions' durations (JSON seconds)
     case repetition // = 2
 
     /// an answer's playback: played_ms of it was heard
@@ -433,6 +435,9 @@ public nonisolated struct Microturn_Link_V1_Result: Sendable {
 
   /// AUDIO frames carry the spoken answer, if any
   public var audioStreamID: String = String()
+
+  /// unasked: a remark on what the device reported (task_id names it only)
+  public var interjection: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1323,7 +1328,7 @@ nonisolated extension Microturn_Link_V1_Progress: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Microturn_Link_V1_Result: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Result"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}part\0\u{1}final\0\u{1}text\0\u{3}audio_stream_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}part\0\u{1}final\0\u{1}text\0\u{3}audio_stream_id\0\u{1}interjection\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1336,6 +1341,7 @@ nonisolated extension Microturn_Link_V1_Result: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularBoolField(value: &self.final) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.text) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.audioStreamID) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.interjection) }()
       default: break
       }
     }
@@ -1357,6 +1363,9 @@ nonisolated extension Microturn_Link_V1_Result: SwiftProtobuf.Message, SwiftProt
     if !self.audioStreamID.isEmpty {
       try visitor.visitSingularStringField(value: self.audioStreamID, fieldNumber: 5)
     }
+    if self.interjection != false {
+      try visitor.visitSingularBoolField(value: self.interjection, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1366,6 +1375,7 @@ nonisolated extension Microturn_Link_V1_Result: SwiftProtobuf.Message, SwiftProt
     if lhs.final != rhs.final {return false}
     if lhs.text != rhs.text {return false}
     if lhs.audioStreamID != rhs.audioStreamID {return false}
+    if lhs.interjection != rhs.interjection {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

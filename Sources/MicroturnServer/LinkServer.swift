@@ -26,7 +26,7 @@ public final class LinkServer: Sendable {
     /// `TaskReport` tells the device how it goes, and says when the answer is no longer wanted.
     public typealias Worker = @Sendable (ServerSessions.Job, TaskReport) -> Microturn_Link_V1_Result
     /// Sees each EVENT a device sends (on the worker threads: it may write to a store).
-    public typealias EventObserver = @Sendable (_ device: String, _ event: Microturn_Link_V1_Event) -> Void
+    public typealias EventObserver = @Sendable (_ device: DeviceContact, _ event: Microturn_Link_V1_Event) -> Void
 
     public let sessions: ServerSessions
     public let metrics: ServerMetrics
@@ -180,7 +180,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 for f in frames { context.write(wrapOutboundOut(f), promise: nil) }
                 for job in jobs { start(job, on: context.eventLoop) }
                 if let observe = shared.events {
-                    for (device, event) in events { shared.workers.submit { _ in observe(device, event) } }
+                    for (device, capabilities, event) in events {
+                        let contact = DeviceContact(id: device, capabilities: capabilities) { [sessions = shared.sessions] in sessions.deliver($0, to: device) }
+                        shared.workers.submit { _ in observe(contact, event) }
+                    }
                 }
             } else {
                 try hello(frame, context: context, now: now)

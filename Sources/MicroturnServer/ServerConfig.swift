@@ -57,6 +57,10 @@ public struct ServerConfig: Sendable, Equatable {
     /// The built-in speech's espeak-ng voice and rate.
     public var speechVoice = "en-us"
     public var speechRateWpm = 175
+    /// Unasked remarks on what devices report (after a set of exercise), at most one per
+    /// `interjectionSeconds` per device; only devices that take them get them.
+    public var interjections = true
+    public var interjectionSeconds = 60.0
 
     public init() {}
 
@@ -87,6 +91,8 @@ public struct ServerConfig: Sendable, Equatable {
         .string("speech.backend", oneOf: ["builtin", "none"], \.speechBackend),
         .string("speech.voice", \.speechVoice),
         .int("speech.rate_wpm", 80...450, \.speechRateWpm),
+        .bool("interjections.enabled", \.interjections),
+        .double("interjections.min_seconds", 0...86_400, \.interjectionSeconds),
     ]
 
     /// Applies a TOML document.

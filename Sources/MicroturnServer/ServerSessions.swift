@@ -125,11 +125,11 @@ public final class ServerSessions: Sendable {
     /// A frame from the session's device: the frames to send back now (answers already made,
     /// PONG, an ACK-only when due), and the tasks to run (each once).
     func receive(_ frame: LinkFrame, token: Data, now: UInt64) throws(LinkError)
-        -> (frames: [LinkFrame], jobs: [Job], events: [(device: String, event: Microturn_Link_V1_Event)]) {
-        try state.withLock { (st: inout State) throws(LinkError) -> ([LinkFrame], [Job], [(device: String, event: Microturn_Link_V1_Event)]) in
+        -> (frames: [LinkFrame], jobs: [Job], events: [(device: String, capabilities: [String], event: Microturn_Link_V1_Event)]) {
+        try state.withLock { (st: inout State) throws(LinkError) -> ([LinkFrame], [Job], [(device: String, capabilities: [String], event: Microturn_Link_V1_Event)]) in
             guard var s = st.sessions[token] else { throw .cannotReplay(from: 0, oldest: 0) }
             defer { st.sessions[token] = s }
-            var out: [LinkFrame] = [], jobs: [Job] = [], events: [(device: String, event: Microturn_Link_V1_Event)] = []
+            var out: [LinkFrame] = [], jobs: [Job] = [], events: [(device: String, capabilities: [String], event: Microturn_Link_V1_Event)] = []
             switch try s.channel.receive(frame, now: now) {
             case let .audio(a)?:
                 if s.streams[a.streamID] == nil {
@@ -149,7 +149,7 @@ public final class ServerSessions: Sendable {
             case let .event(event)?:
                 // The user talked over an answer, or said "never mind": a task still working on it stops.
                 if (event.kind == .playback && event.cut) || event.kind == .cancel { st.running[Self.key(s.deviceId, event.taskID)]?.cancel() }
-                events.append((s.deviceId, event))
+                events.append((s.deviceId, s.capabilities, event))
             case let .toolResult(r)?:
                 if let call = st.calls.removeValue(forKey: r.callID) {
                     call.result.withLock { $0 = r }

@@ -100,7 +100,11 @@ extension Serve {
     static func worker(_ c: ServerConfig, store: TaskStore, metrics: ServerMetrics, log: Logger) throws
         -> (LinkServer.Worker, LinkServer.EventObserver?) {
         let transcriber = try TranscribingWorker(model: c.pocketsphinxModel)
-        if c.reasoningBackend == "none" { return (transcriber.answer, nil) }
+        let interjections: Interjections? = c.interjections ? Interjections(minimumGap: Duration.seconds(c.interjectionSeconds)) : nil
+        if c.reasoningBackend == "none" {
+            guard let interjections else { return (transcriber.answer, nil) }
+            return (transcriber.answer, { device, event in interjections.observe(device, event) })
+        }
         func builtin() throws -> BuiltinChatBackend {
             let path = modelPath(c.reasoningModel)
             guard FileManager.default.fileExists(atPath: path) else { throw ReasoningSetupError.modelMissing(path: path) }
@@ -127,7 +131,10 @@ extension Serve {
                                      memory: ConversationMemory(store: store, characterBudget: c.memoryCharacters, log: log), speech: speech,
                                      metrics: metrics, log: log)
         log.info("reasoning with \(backend.name)\(fallback.map { ", falling back to \($0.name)" } ?? "")")
-        return (worker.answer, worker.observe)
+        return (worker.answer, { device, event in
+            worker.observe(device, event)
+            interjections?.observe(device, event)
+        })
     }
 
     /// A relative model path: from the working folder, else from the checkout this binary was

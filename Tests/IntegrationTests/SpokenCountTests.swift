@@ -2,6 +2,8 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
+import MicroturnLink
+import MicroturnServer
 import MicroturnSimulation
 import MicroturnVision
 import Testing
@@ -97,5 +99,33 @@ import Testing
         #expect(counts == ["Halfway.", "5.", "Last one.", "8. Done."], "\(counts) \(events.map(\.jsonLine))")
         let reply = events.first { $0.kind == .replyStart }?.text ?? ""
         #expect(["2 reps so far.", "3 reps so far."].contains(reply), "\(reply); \(events.map(\.jsonLine))")
+    }
+
+    @Test func theServersRemarkOnASetIsSaidInAPause() throws {
+        let d = SimulationTests.dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let clip = try Self.clip(d)
+        let interjections = Interjections(minimumGap: .seconds(60))
+        let server = try LinkServer(port: 0, security: .plaintext, events: { device, e in interjections.observe(device, e) }) { job, _ in
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            return r
+        }
+        defer { server.shutdown() }
+        var config = MicroturnConfig()
+        config.link.server = "127.0.0.1:\(server.port)"
+        config.link.deviceId = "mirror-test"
+        config.link.plaintext = true
+        config.link.directory = ""
+        let events = try Self.run([], clip: clip, config: config)
+        let counted = events.filter { $0.kind == .count && $0.detail == nil }
+        let remark = try #require(events.first { $0.kind == .interjection }, "\(events.map(\.jsonLine))")
+        #expect(remark.text?.hasPrefix("Nice set of ") == true, "\(remark)")
+        // After the set's last count, when nothing else was being said.
+        #expect(remark.time > (counted.last?.time ?? 0))
+        // With interjections off on the device, none.
+        config.link.interjections = false
+        #expect(!(try Self.run([], clip: clip, config: config)).contains { $0.kind == .interjection })
     }
 }

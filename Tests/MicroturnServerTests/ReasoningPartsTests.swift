@@ -241,3 +241,32 @@ import Testing
         #expect(tools.run(ToolCall(id: "c", name: "device_reps", arguments: "{}")).text.hasPrefix("error: there is no tool named"))
     }
 }
+
+/// Remarks after a set: from its pace, only to a device that takes them, at most one a minute.
+@Suite struct InterjectionTests {
+    @Test func theRemarkSaysHowThePaceChanged() {
+        #expect(Interjections.remark(count: 8, durations: [2, 2, 2, 2, 2.6, 2.6, 2.7, 2.6]) == "Nice set of 8; the last three were slower.")
+        #expect(Interjections.remark(count: 6, durations: [2, 2, 2, 1.5, 1.5, 1.5]) == "Nice set of 6; the last three were faster.")
+        #expect(Interjections.remark(count: 7, durations: [2, 2.1, 1.9, 2, 2, 2.1, 2]) == "Nice set of 7, at a steady pace.")
+        // Too few to tell, or timings that make no sense.
+        #expect(Interjections.remark(count: 4, durations: [2, 2, 3, 3]) == "Nice set of 4.")
+        #expect(Interjections.remark(count: 6, durations: [2, .nan, .infinity, -1, 2, 2]) == "Nice set of 6.")
+    }
+
+    @Test func onlyADeviceThatTakesThemGetsThemAndNotTooOften() {
+        let sent = Mutex<[String]>([])
+        let interjections = Interjections(minimumGap: .seconds(60))
+        var set = Microturn_Link_V1_Event()
+        set.kind = .repetition
+        set.count = 8
+        set.text = "[2,2,2,2,2.6,2.6,2.7,2.6]"
+        let takes = DeviceContact(id: "mirror-1", capabilities: [LinkCapabilities.interjections]) { body in
+            if case let .result(r) = body, r.interjection, r.final { sent.withLock { $0.append(r.text) } }
+        }
+        let declines = DeviceContact(id: "mirror-2", capabilities: []) { _ in sent.withLock { $0.append("to a device that declines") } }
+        interjections.observe(declines, set)
+        interjections.observe(takes, set)
+        interjections.observe(takes, set)  // within the minute: nothing
+        #expect(sent.withLock { $0 } == ["Nice set of 8; the last three were slower."])
+    }
+}

@@ -30,9 +30,9 @@ public final class ReasoningWorker: Sendable {
     }
 
     /// A device's EVENT: an answer cut by the user is remembered as far as it was heard.
-    public func observe(device: String, event: Microturn_Link_V1_Event) {
+    public func observe(_ device: DeviceContact, _ event: Microturn_Link_V1_Event) {
         guard event.kind == .playback, event.cut else { return }
-        memory.interrupted(device: device, heard: event.text)
+        memory.interrupted(device: device.id, heard: event.text)
     }
 
     public func answer(_ job: ServerSessions.Job, _ report: TaskReport) -> Microturn_Link_V1_Result {
