@@ -144,13 +144,13 @@ public final class BackgroundRequests {
         return bodies
     }
 
-    /// Answers (and sentences of answers, as they stream) that have come, as utterances for the
-    /// queue (said when the user is done), in order. A task's final answer holds all of it: what
-    /// its parts already said is not said again. Nothing more is said of an answer the user
-    /// talked over.
     /// An interjection (unasked) is worth saying within this long of its coming, or not at all.
     static let interjectionSeconds = 4.0
 
+    /// Answers (and sentences of answers, as they stream) and interjections that have come, as
+    /// utterances for the queue (said when the user is done), in order. A task's final answer
+    /// holds all of it: what its parts already said is not said again. Nothing more is said of an
+    /// answer the user talked over.
     func takeAnswers(at now: Int) -> [Utterance] {
         inbox.answers.withLock { all in
             defer { all.removeAll() }
@@ -203,8 +203,8 @@ public final class BackgroundRequests {
     static let progressAfterSeconds = 3.0
     static let progressReply = "Still looking that up."
 
-    /// The progress line, once per request whose answer is late at capture sample `now`, and
-    /// only when no other was said recently (never chatter).
+    /// The progress line, once for the requests whose answer is late at capture sample `now` (one
+    /// line for all of them: never chatter).
     func progressDue(at now: Int) -> Utterance? {
         let late = ProcessingFormat.samples(seconds: Self.progressAfterSeconds)
         guard awaiting.values.contains(where: { now - $0 >= late }) else { return nil }
@@ -288,7 +288,7 @@ public final class BackgroundRequests {
         e.kind = .repetition
         e.count = UInt32(clamping: count)
         e.timeUs = UInt64(now) * 1_000_000 / UInt64(ProcessingFormat.sampleRate)
-        e.text = "[" + durations.map { String(format: "%.3f", $0) }.joined(separator: ",") + "]"
+        e.text = "[" + durations.filter(\.isFinite).map { String(format: "%.3f", $0) }.joined(separator: ",") + "]"
         client.send(.event(e))
         // On the virtual clock, a remark the server makes on it comes at once, as from an instant
         // server (it may make none: then this waits the second out).

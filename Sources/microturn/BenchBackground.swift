@@ -59,8 +59,9 @@ struct BenchBackground: ParsableCommand {
         /// Answers that carry their question's fact (`expected`).
         var right = 0
         var turnEnd: [Double] = [], firstSound: [Double] = [], answerSound: [Double] = [], answerDone: [Double] = []
-        /// The server's own time per task (transcription and reasoning), from its log.
-        var server: [Double] = []
+        /// The server's own time per task (transcription and reasoning), and in its stages:
+        /// transcription, reasoning to the first sentence; from its log.
+        var server: [Double] = [], transcription: [Double] = [], firstSentence: [Double] = []
     }
 
     func run() throws {
@@ -78,7 +79,10 @@ struct BenchBackground: ParsableCommand {
                 FileHandle.standardError.write(Data("bench background: \(backend): running \(Self.questions.count) questions in real time...\n".utf8))
                 let events = try runSession(backend: backend, root: root)
                 var figures = Self.measure(events, backend: backend, ends: ends, starts: starts)
-                figures.server = Self.serverSeconds(log: (try? String(contentsOfFile: KioskDialog.logPath(root: root, name: backend), encoding: .utf8)) ?? "")
+                let log = (try? String(contentsOfFile: KioskDialog.logPath(root: root, name: backend), encoding: .utf8)) ?? ""
+                figures.server = Self.logSeconds(log, line: "task answered", field: "seconds")
+                figures.transcription = Self.logSeconds(log, line: "task reasoned", field: "transcribe_s")
+                figures.firstSentence = Self.logSeconds(log, line: "task reasoned", field: "first_sentence_s")
                 all.append(figures)
             }
             print(json ? Self.json(all) : Self.table(all))
@@ -133,11 +137,12 @@ struct BenchBackground: ParsableCommand {
         return f
     }
 
-    /// The durations of the "task answered" lines of a server log ("seconds=0.31 seconds").
-    static func serverSeconds(log: String) -> [Double] {
-        log.split(separator: "\n").filter { $0.contains("task answered") && !$0.contains("from the store") }.compactMap { line in
-            guard let r = line.range(of: "seconds=") else { return nil }
-            return Double(line[r.upperBound...].prefix { $0.isNumber || $0 == "." })
+    /// A number from the server log's lines that say `line` ("task answered ... seconds=0.31
+    /// seconds"), where it has one.
+    static func logSeconds(_ log: String, line: String, field: String) -> [Double] {
+        log.split(separator: "\n").filter { $0.contains(line) && !$0.contains("from the store") }.compactMap { text in
+            guard let r = text.range(of: " \(field)=") ?? text.range(of: "\(field)=") else { return nil }
+            return Double(text[r.upperBound...].prefix { $0.isNumber || $0 == "." })
         }
     }
 
@@ -158,6 +163,8 @@ struct BenchBackground: ParsableCommand {
         }
         row("turn end decided") { cell($0.turnEnd) }
         row("server's time per task") { cell($0.server) }
+        row("  of it transcription") { cell($0.transcription) }
+        row("  then to the first sentence") { cell($0.firstSentence) }
         row("device's first sound") { cell($0.firstSound) }
         row("first sound of the answer") { cell($0.answerSound) }
         row("answer heard to its end") { cell($0.answerDone) }
@@ -174,7 +181,7 @@ struct BenchBackground: ParsableCommand {
         }
         let items = all.map {
             "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"right\":\($0.right),\"over_user\":\($0.overUser),\"cut\":\($0.cut),"
-                + "\"turn_end_s\":\(q($0.turnEnd)),\"server_s\":\(q($0.server)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
+                + "\"turn_end_s\":\(q($0.turnEnd)),\"server_s\":\(q($0.server)),\"transcription_s\":\(q($0.transcription)),\"first_sentence_s\":\(q($0.firstSentence)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
         }
         return "{\"backends\":[\(items.joined(separator: ","))]}"
     }

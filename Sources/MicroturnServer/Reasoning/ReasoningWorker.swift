@@ -39,9 +39,11 @@ public final class ReasoningWorker: Sendable {
         var result = Microturn_Link_V1_Result()
         result.taskID = job.task.taskID
         result.final = true
+        let started = ContinuousClock.now
         report.progress("transcribing")
         var heard = (try? transcriber.transcribe(job.opus)) ?? ""
         if heard.isEmpty { heard = job.task.transcript }
+        let transcribed = ContinuousClock.now
         guard !heard.isEmpty else {
             result.text = Self.notHeard
             return result
@@ -49,7 +51,7 @@ public final class ReasoningWorker: Sendable {
         report.progress("reasoning")
         var stream = SentenceStream()
         let voice = job.capabilities.contains(SpeechStage.capability) ? speech : nil
-        var spoken = 0, speechFailure: AudioError?
+        var spoken = 0, speechFailure: AudioError?, firstSentence: ContinuousClock.Instant?
         /// The sentence's speech sent ahead of it (when the device asked for it): its stream.
         func speak(_ text: String, as stream: String) -> String {
             guard let voice, speechFailure == nil else { return "" }
@@ -64,10 +66,18 @@ public final class ReasoningWorker: Sendable {
                                       cancellation: report.cancellation) { piece in
             for sentence in stream.add(piece) where !report.cancellation.isCancelled {
                 let n = stream.sentences.count - 1
+                if n == 0 { firstSentence = ContinuousClock.now }
                 report.part(sentence, number: n, audio: speak(sentence, as: "\(job.task.taskID)/\(n)"))
             }
         }
-        var fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "heard": "\(heard)", "backend": "\(outcome.backend)"]
+        // Each stage's time, for the log (and `microturn bench background`): transcription, then
+        // reasoning to its first sentence and to its end.
+        func since(_ a: ContinuousClock.Instant, _ b: ContinuousClock.Instant?) -> Logger.MetadataValue {
+            b.map { .string(String(format: "%.3f", ($0 - a).seconds)) } ?? "-"
+        }
+        var fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "heard": "\(heard)", "backend": "\(outcome.backend)",
+                                       "transcribe_s": since(started, transcribed), "first_sentence_s": since(transcribed, firstSentence),
+                                       "reason_s": since(transcribed, ContinuousClock.now)]
         if !outcome.tools.isEmpty {
             fields["tools"] = .array(outcome.tools.map { "\($0.name)(\($0.arguments)) -> \($0.result) [\(String(format: "%.3f", $0.seconds)) s]" })
         }
