@@ -8,18 +8,16 @@ import MicroturnSimulation
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Microturn on its built-in defaults: a spoken dialog through virtual sound devices, both tiers.",
-        discussion: """
-        Starts microturn-server (the one built beside this binary) on loopback with its built-ins: PocketSphinx
-        transcription, SmolLM2-135M-Instruct on Microturn's own engine (tools/fetch-model.sh), and a kiosk's facts.
-        Then a visitor's questions (espeak-ng, DIR/user.wav) play into Microturn as its microphone, in real time,
-        with a simulated room echo: one question, a follow-up that needs it ("And on Sundays?"), one that needs a
-        tool (today's date), and one whose answer the visitor talks over. The device acknowledges each at once
-        and says the server's answer as it streams. Prints the timeline, then per question when the turn was
-        taken, the device's first sound, the answer's first sound and its end. What Microturn said is in
-        DIR/out.wav (aligned with user.wav), its events in DIR/events.jsonl, the server's log in DIR/server.log.
-        Needs no sound card, microphone or outside service.
-        Without the server binary or the model (or with --device-only), a dialog with the device alone.
-        """)
+        discussion: "Starts microturn-server (the one built beside this binary) on loopback with its built-ins: PocketSphinx "
+            + "transcription, SmolLM2-135M-Instruct on Microturn's own engine (tools/fetch-model.sh), and a kiosk's facts. "
+            + "Then a visitor's questions (espeak-ng, DIR/user.wav) play into Microturn as its microphone, in real time, with a "
+            + "simulated room echo: one question, a follow-up that needs it (\"And on Sundays?\"), one that needs a tool (today's "
+            + "date), and one whose answer the visitor talks over. The device acknowledges each at once and says the server's "
+            + "answer as it streams.\n\n"
+            + "Prints the timeline, then per question when the turn was taken, the device's first sound, the answer's first "
+            + "sound and its end. What Microturn said is in DIR/out.wav (aligned with user.wav), its events in DIR/events.jsonl, "
+            + "the server's log in DIR/server.log. Needs no sound card, microphone or outside service.\n\n"
+            + "Without the server binary or the model (or with --device-only), a dialog with the device alone.")
 
     @Option(help: "Folder for user.wav, out.wav, events.jsonl and server.log.")
     var dir = "microturn-demo"
