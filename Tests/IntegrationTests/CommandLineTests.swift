@@ -43,6 +43,21 @@ final class ScratchFolder {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
+    /// README's first command: the demo with both tiers (on the virtual clock here, so that its
+    /// answers come at the same points every run).
+    @Test func theDemoAsksTheServerAndSaysItsAnswers() throws {
+        let dir = scratch.path + "/demo"
+        let r = try Self.run(["demo", "--fast", "--dir", dir])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("microturn-server on 127.0.0.1:") && r.out.contains("from the end of each question"), "\(r.out)")
+        let events = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(events.filter { $0.contains("\"type\":\"answer\"") }.count >= 4, "\(r.out)")
+        // Each question was acknowledged at once ("Let me see.") and got the server's answer.
+        #expect(events.filter { $0.contains("\"text\":\"Let me see.\"") }.count == 5, "\(r.out)")
+        let log = try String(contentsOfFile: dir + "/server.log", encoding: .utf8)
+        #expect(log.components(separatedBy: "task reasoned").count - 1 == 5, "\(log)")
+    }
+
     @Test func repsCountsAStreamAndKeepsTheCountOfADamagedOne() throws {
         // Four frames of a still 8x6 picture, then one cut short.
         var data = Data("YUV4MPEG2 W8 H6 F15:1 Cmono\n".utf8)
