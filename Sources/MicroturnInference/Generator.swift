@@ -27,6 +27,9 @@ public final class Generator {
         public var sampler = Sampler.Settings()
         /// Positions the prompt and the reply may use together; nil: the model's context length.
         public var contextWindow: Int?
+        /// Whether the repetition penalty also counts the prompt's tokens (as llama.cpp does), or
+        /// only the reply's: a reply meant to repeat facts the prompt gives must not be pushed off them.
+        public var penalizePrompt = true
         public init() {}
     }
 
@@ -134,7 +137,7 @@ public final class Generator {
         let stops = stopTokens
         var reply = Reply(text: "", tokens: [], stop: .budget, promptTokens: prompt.count, promptTokensRead: prompt.count - shared,
                           secondsToFirstToken: 0, seconds: 0)
-        var history = prompt, unshown = 0
+        var history = options.penalizePrompt ? prompt : [], unshown = 0
         while true {
             if cancel?.isCancelled == true { reply.stop = .cancelled; break }
             if reply.tokens.count >= options.budget { reply.stop = .budget; break }

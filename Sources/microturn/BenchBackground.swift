@@ -29,6 +29,9 @@ struct BenchBackground: ParsableCommand {
     @Option(help: "The chat model (GGUF) both backends run.")
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
+    @Flag(help: "Keep the run's folder (dialog, what the device said, its events, the servers' logs) and print where it is.")
+    var keep = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -43,7 +46,7 @@ struct BenchBackground: ParsableCommand {
     /// Words of the kiosk's fact each answer should carry (any one of them): whether the answer is
     /// right, decided by the facts, not by taste. The second question is a follow-up: only its
     /// context says it is about opening hours.
-    static let expected: [[String]] = [["ten", "10", "four", "4"], ["closed"], ["first floor"], ["twelve", "12"], ["free"], ["ground floor", "entrance"]]
+    static let expected: [[String]] = [["ten", "10", "four", "4"], ["closed"], ["first floor", "1st floor"], ["twelve", "12"], ["free"], ["ground floor", "entrance"]]
     /// Silence after each question: room for the acknowledgement and the answer.
     static let answerRoom = 9.0
 
@@ -71,7 +74,9 @@ struct BenchBackground: ParsableCommand {
             }
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-background-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: root) }
+            defer {
+                if keep { FileHandle.standardError.write(Data("bench background: kept \(root)\n".utf8)) } else { try? FileManager.default.removeItem(atPath: root) }
+            }
             let timing = try KioskDialog.write(Self.questions.map { ($0, Self.answerRoom) }, to: root + "/user.wav")
             let (ends, starts) = (timing.ends, timing.starts)
             var all: [Figures] = []
@@ -107,6 +112,8 @@ struct BenchBackground: ParsableCommand {
         var config = MicroturnConfig()
         config.link = KioskDialog.link(to: server, device: "bench-background", directory: root + "/device-" + backend)
         let result = try Simulation.run(files: .init(capture: root + "/user.wav", playback: root + "/out-\(backend).wav"), config: config, fast: false)
+        let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
+        try? lines.write(toFile: root + "/events-\(backend).jsonl", atomically: true, encoding: .utf8)
         return result.report.events
     }
 

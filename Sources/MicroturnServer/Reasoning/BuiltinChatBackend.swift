@@ -32,7 +32,11 @@ public final class BuiltinChatBackend: ChatBackend, @unchecked Sendable {
         let stop = Cancellation()
         var settings = Generator.Options()
         settings.budget = options.maxTokens
+        // Against a small model's loops ("the 1st floor of the 2nd floor of ..."), over its own
+        // words only: the facts in the prompt are there to be repeated (with the prompt counted,
+        // "Where are the toilets?" given "The toilets are on the first floor" got an address).
         settings.sampler.repetitionPenalty = 1.1
+        settings.penalizePrompt = false
         if let t = options.temperature, t > 0 {
             settings.sampler.temperature = Float(t)
             settings.sampler.seed = UInt64.random(in: 0...UInt64.max)

@@ -113,14 +113,15 @@ public struct Reasoner: Sendable {
         var system = settings.systemPrompt
         var context = history
         if !model.callsTools {
-            let (facts, deviceCalls) = tools.lookUp(for: question)
+            // The conversation reaches a model that calls no tools only through what is looked up
+            // for it: the visitor's previous question helps find the facts of a follow-up that
+            // names none itself. Given the exchanges as messages, the built-in 135M model repeated
+            // its earlier answer ("And on Sundays?" got the Saturday hours again); given the
+            // earlier questions in its instructions, it read them out.
+            let previous = history.last { $0.role == .user }?.content
+            let (facts, deviceCalls) = tools.lookUp(for: question, context: previous)
             outcome.tools += deviceCalls
             if !facts.isEmpty { system += "\nFacts: " + facts.joined(separator: " ") }
-            // A small model given its own earlier answers repeats them (measured with the built-in
-            // 135M model: "And on Sundays?" got the Saturday answer again); it gets the visitor's
-            // recent questions instead, which is the context a follow-up needs.
-            let asked = history.filter { $0.role == .user }.suffix(Self.questionsForSmallModels).map { "\"\($0.content)\"" }
-            if !asked.isEmpty { system += "\nThe visitor asked before: " + asked.joined(separator: ", then ") }
             context = []
         }
         var messages = [Message(.system, system)] + context + [Message(.user, question)]
@@ -153,9 +154,6 @@ public struct Reasoner: Sendable {
             }
         }
     }
-
-    /// Earlier questions a model that calls no tools is told of.
-    static let questionsForSmallModels = 2
 
     /// A reply the token budget cut off, without its unfinished last sentence (the device should
     /// not say half of one); kept whole when it has no sentence end at all.

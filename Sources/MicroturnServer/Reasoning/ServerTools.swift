@@ -131,12 +131,17 @@ public struct ServerTools: Sendable {
 
     /// For a model that calls no tools: what the question plainly needs, looked up first (the
     /// time for a question about the time or day, the knowledge file's best matches, the device's
-    /// tools, whose calls are also given for the task's log).
-    public func lookUp(for question: String) -> (facts: [String], deviceCalls: [Reasoner.ToolUse]) {
+    /// tools, whose calls are also given for the task's log). `context` (the previous question)
+    /// is searched with it when the question alone finds no fact ("And on Sundays?").
+    public func lookUp(for question: String, context: String? = nil) -> (facts: [String], deviceCalls: [Reasoner.ToolUse]) {
         var found: [String] = []
         let words = Set(question.lowercased().split { !$0.isLetter }.map(String.init))
         if !words.isDisjoint(with: ["time", "date", "day", "today", "clock", "o'clock", "weekday", "tomorrow"]) { found.append(timeText()) }
-        if let knowledge { found += knowledge.search(question).map(\.text) }
+        if let knowledge {
+            var facts = knowledge.search(question)
+            if facts.isEmpty, let context { facts = knowledge.search(question + " " + context) }
+            found += facts.map(\.text)
+        }
         let calls = device?.lookUp(for: question) ?? []
         return (found + calls.map(\.result), calls)
     }
