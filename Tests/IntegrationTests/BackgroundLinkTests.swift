@@ -197,7 +197,7 @@ import Testing
         }
         defer { server.shutdown() }
         let events = try Self.run(server: "127.0.0.1:\(server.port)", lines: [("Please start a tea timer.", 1)])
-        #expect(capabilities.withLock { $0 } == ["opus16k", "tool:timer", "tool:volume", "tool:time"])
+        #expect(capabilities.withLock { $0 } == ["opus16k", "tool:timer", "tool:volume", "tool:time", "interjections"])
         let seen = outcomes.withLock { $0 }
         #expect(seen.count == 3 && seen[0].contains("\"seconds\":2") && seen[1].contains("unix_time"), "\(seen)")
         #expect(seen.count == 3 && seen[2].hasPrefix("error: this device counts no repetitions"), "\(seen)")

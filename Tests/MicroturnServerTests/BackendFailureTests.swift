@@ -81,6 +81,14 @@ import Testing
         #expect(second.contains("\"tool_call_id\":\"c1\"") && second.contains("no tool named"))
     }
 
+    @Test func aToolCallWrittenAsTextIsNotSaid() throws {
+        let server = try ScriptedHTTPServer([.events([Self.chunk(#"{"content":"functions.set_timer:"}"#, finish: "stop"), "[DONE]"])])
+        defer { server.stop() }
+        let outcome = Self.reasoner(OpenAIChatBackend(baseURL: server.baseURL, model: "m")).answer("where is the cafe", cancellation: Cancellation())
+        #expect(outcome.unanswered && outcome.text == Reasoner.unavailableAnswer)
+        #expect(outcome.failures.count == 1 && "\(outcome.failures[0])".contains("a tool call written as text"), "\(outcome.failures)")
+    }
+
     @Test func aCancelledTaskStopsItsBackendCall() throws {
         let server = try ScriptedHTTPServer([.stall])
         defer { server.stop() }

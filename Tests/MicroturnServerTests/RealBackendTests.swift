@@ -44,11 +44,12 @@ import Testing
         var settings = Reasoner.Settings()
         settings.options.temperature = 0
         settings.options.maxTokens = 48
-        var answered = ""
-        let outcome = Reasoner(backend: whole, tools: tools, settings: settings).answer("What time is it?", cancellation: Cancellation()) { answered += $0 }
+        var answered: [String] = []
+        let outcome = Reasoner(backend: whole, tools: tools, settings: settings).answer("What time is it?", cancellation: Cancellation()) { answered.append($0) }
         #expect(!outcome.unanswered && !outcome.text.isEmpty && outcome.backend == server.baseURL, "\(outcome.failures)")
         #expect(outcome.tools.map(\.name) == ["current_time"] && !outcome.tools[0].failed, "\(outcome.tools)")
-        #expect(answered.hasSuffix(outcome.text.trimmingCharacters(in: .whitespacesAndNewlines)), "the answer was streamed")
+        // Each sentence went ahead as it was written; the answer is them and what followed.
+        #expect(outcome.sentencesAhead == answered.count && outcome.text.hasPrefix(answered.joined(separator: " ")), "\(answered) \(outcome.text)")
     }
 
     @Test func theBuiltInModelAnswersATaskAndItsMemorySurvivesARestart() throws {

@@ -110,6 +110,9 @@ import Testing
         #expect(Reasoner.wholeSentences("We open at nine. On Sundays we are clo") == "We open at nine.")
         #expect(Reasoner.wholeSentences("Is it open? Yes! And then") == "Is it open? Yes!")
         #expect(Reasoner.wholeSentences("no sentence end at all") == "no sentence end at all")
+        // A call written as text is no answer.
+        #expect(Reasoner.isCallWrittenAsText("functions.set_timer:") && Reasoner.isCallWrittenAsText("functions.get_time(seconds=0)"))
+        #expect(!Reasoner.isCallWrittenAsText("functions. are what a tool does") && !Reasoner.isCallWrittenAsText("We open at nine."))
     }
 }
 

@@ -45,14 +45,19 @@ public struct Reasoner: Sendable {
         public var unanswered = false
         public var cancelled = false
         /// The reply stops short: the token budget ran out, or the backend failed after part of it
-        /// was streamed (a text cut mid-sentence loses its unfinished end).
+        /// was said (a text cut mid-sentence loses its unfinished end).
         public var truncated = false
+        /// Sentences of `text` given to `onSentence` as they were written (the rest of it came after).
+        public var sentencesAhead = 0
     }
 
-    /// What has gone to `onText`: once part of a reply is out (the device may be saying it), a
-    /// failure ends the answer there instead of starting it again, retried or from the fallback.
+    /// The reply as it is written, cut into sentences: each whole one goes to `onSentence` (the
+    /// device may say it at once). Once one is out, a failure ends the answer there instead of
+    /// starting it again, retried or from the fallback; text not yet a whole sentence is dropped
+    /// when a reply is asked again (nothing of it was said).
     private final class Streamed {
-        var text = ""
+        var stream = SentenceStream()
+        var saidAny: Bool { !stream.sentences.isEmpty }
     }
 
     public static let unavailableAnswer = "Sorry, I can't look into that right now; my thinking service isn't answering. Please ask me again in a moment."
@@ -69,24 +74,27 @@ public struct Reasoner: Sendable {
         self.settings = settings
     }
 
-    /// Answers `question`, giving the reply's text to `onText` as it is written; `device`: the
-    /// task's device's tools, beside the server's.
+    /// Answers `question`, giving each sentence of the reply to `onSentence` as soon as it is
+    /// written; `device`: the task's device's tools, beside the server's.
     public func answer(_ question: String, history: [Message] = [], device: DeviceTools? = nil, cancellation: Cancellation,
-                       onText: (String) -> Void = { _ in }) -> Outcome {
+                       onSentence: (String) -> Void = { _ in }) -> Outcome {
         let tools = self.tools.with(device: device)
         let deadline = ContinuousClock.now + settings.budget
         let reserve = fallback == nil ? .zero : min(settings.fallbackReserve, settings.budget / 2)
         var outcome = Outcome(text: "")
         let streamed = Streamed()
         let tracked: (String) -> Void = { piece in
-            streamed.text += piece
-            onText(piece)
+            for sentence in streamed.stream.add(piece) { onSentence(sentence) }
         }
         for (k, candidate) in ([backend] + (fallback.map { [$0] } ?? [])).enumerated() {
             let deadline = k == 0 ? deadline - reserve : deadline
             do {
-                outcome.text = try converse(question, history: history, with: candidate, tools: tools, deadline: deadline, cancellation: cancellation,
-                                            streamed: streamed, outcome: &outcome, onText: tracked)
+                let text = try converse(question, history: history, with: candidate, tools: tools, deadline: deadline, cancellation: cancellation,
+                                        streamed: streamed, outcome: &outcome, onText: tracked)
+                // What was said ahead, and the rest (a reply not streamed is all rest).
+                let said = streamed.stream.text(keepingTail: !outcome.truncated)
+                outcome.text = said.isEmpty ? text : said
+                outcome.sentencesAhead = streamed.stream.sentences.count
                 outcome.backend = candidate.name
                 return outcome
             } catch .cancelled {
@@ -94,8 +102,9 @@ public struct Reasoner: Sendable {
                 return outcome
             } catch {
                 outcome.failures.append(error)
-                if !streamed.text.isEmpty {
-                    outcome.text = Self.wholeSentences(streamed.text.trimmingCharacters(in: .whitespacesAndNewlines))
+                if streamed.saidAny {
+                    outcome.text = streamed.stream.text(keepingTail: false)
+                    outcome.sentencesAhead = streamed.stream.sentences.count
                     outcome.backend = candidate.name
                     outcome.truncated = true
                     return outcome
@@ -129,13 +138,20 @@ public struct Reasoner: Sendable {
         var done = Set<String>()  // calls already run, by name and arguments
         var round = 0
         while true {
-            // The last round offers no tools: the model answers with what it has.
+            // The last round offers no tools: the model answers with what it has, the results
+            // given as facts (a small model shown its calls calls again, in words: "functions.current_time:").
             let offered = round < settings.maxToolRounds ? definitions : []
-            let reply = try call(model, messages, offered, deadline: deadline, cancellation: cancellation, streamed: streamed,
+            let asked = offered.isEmpty && !definitions.isEmpty ? Self.withResultsAsFacts(messages) : messages
+            let reply = try call(model, asked, offered, deadline: deadline, cancellation: cancellation, streamed: streamed,
                                  outcome: &outcome, onText: onText)
             let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !reply.toolCalls.isEmpty, !offered.isEmpty else {
                 guard !text.isEmpty else { throw .model(backend: model.name, reason: "an empty reply") }
+                // A small model behind llama-cpp-python's function-calling format writes a call as
+                // text ("functions.set_timer:") when it may not make one: garbage to say aloud.
+                if Self.isCallWrittenAsText(text) {
+                    throw .model(backend: model.name, reason: "a tool call written as text instead of an answer: \(text.prefix(80))")
+                }
                 outcome.truncated = reply.finishReason == "length"
                 return outcome.truncated ? Self.wholeSentences(text) : text
             }
@@ -153,6 +169,24 @@ public struct Reasoner: Sendable {
                 messages.append(Message(.tool, result.text, toolCallID: toolCall.id))
             }
         }
+    }
+
+    /// The conversation without its tool calls, their results added to the instructions as facts.
+    static func withResultsAsFacts(_ messages: [Message]) -> [Message] {
+        let results = messages.filter { $0.role == .tool }.map(\.content)
+        var kept = messages.filter { $0.role != .tool && $0.toolCalls.isEmpty }
+        if !results.isEmpty, let i = kept.firstIndex(where: { $0.role == .system }) {
+            kept[i].content += "\nFacts: " + results.joined(separator: " ")
+        }
+        return kept
+    }
+
+    /// "functions.NAME:" or "functions.NAME(" at the start of a reply.
+    static func isCallWrittenAsText(_ text: String) -> Bool {
+        guard text.hasPrefix("functions.") else { return false }
+        let name = text.dropFirst("functions.".count).prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        let next = text.dropFirst("functions.".count + name.count).first
+        return !name.isEmpty && (next == ":" || next == "(")
     }
 
     /// A reply the token budget cut off, without its unfinished last sentence (the device should
@@ -173,10 +207,11 @@ public struct Reasoner: Sendable {
             guard left > .zero else { throw .timedOut(backend: model.name, seconds: settings.budget.seconds) }
             var options = settings.options
             options.timeout = min(options.timeout, left)
+            streamed.stream.dropPending()
             do {
                 return try model.reply(to: messages, tools: offered, options: options, cancellation: cancellation, onText: onText)
             } catch {
-                guard error.isTransient, streamed.text.isEmpty, attempt < settings.retries, deadline - ContinuousClock.now > pause else { throw error }
+                guard error.isTransient, !streamed.saidAny, attempt < settings.retries, deadline - ContinuousClock.now > pause else { throw error }
                 outcome.failures.append(error)
                 attempt += 1
                 Thread.sleep(forTimeInterval: pause.seconds)

@@ -49,9 +49,8 @@ public final class ReasoningWorker: Sendable {
             return result
         }
         report.progress("reasoning")
-        var stream = SentenceStream()
         let voice = job.capabilities.contains(SpeechStage.capability) ? speech : nil
-        var spoken = 0, speechFailure: AudioError?, firstSentence: ContinuousClock.Instant?
+        var spoken = 0, sentences = 0, said = "", speechFailure: AudioError?, firstSentence: ContinuousClock.Instant?
         /// The sentence's speech sent ahead of it (when the device asked for it): its stream.
         func speak(_ text: String, as stream: String) -> String {
             guard let voice, speechFailure == nil else { return "" }
@@ -63,12 +62,12 @@ public final class ReasoningWorker: Sendable {
             return stream
         }
         let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), device: report.device,
-                                      cancellation: report.cancellation) { piece in
-            for sentence in stream.add(piece) where !report.cancellation.isCancelled {
-                let n = stream.sentences.count - 1
-                if n == 0 { firstSentence = ContinuousClock.now }
-                report.part(sentence, number: n, audio: speak(sentence, as: "\(job.task.taskID)/\(n)"))
-            }
+                                      cancellation: report.cancellation) { sentence in
+            guard !report.cancellation.isCancelled else { return }
+            if firstSentence == nil { firstSentence = ContinuousClock.now }
+            report.part(sentence, number: sentences, audio: speak(sentence, as: "\(job.task.taskID)/\(sentences)"))
+            sentences += 1
+            said += (said.isEmpty ? "" : " ") + sentence
         }
         // Each stage's time, for the log (and `microturn bench background`): transcription, then
         // reasoning to its first sentence and to its end.
@@ -98,11 +97,9 @@ public final class ReasoningWorker: Sendable {
         }
         // The final RESULT holds the whole answer (after the parts sent, `part` of them): a device
         // that missed the parts (it restarted) says all of it, one that has them says the rest.
-        let streamed = stream.text(keepingTail: !outcome.truncated)
-        result.part = UInt32(clamping: stream.sentences.count)
-        result.text = !streamed.isEmpty ? streamed : outcome.text.isEmpty ? Self.noAnswer : outcome.text
+        result.part = UInt32(clamping: sentences)
+        result.text = outcome.text.isEmpty ? Self.noAnswer : outcome.text
         // The speech of what the parts did not say (all of it when there were none).
-        let said = stream.sentences.joined(separator: " ")
         let rest = result.text.hasPrefix(said) ? result.text.dropFirst(said.count).trimmingCharacters(in: .whitespaces) : result.text
         if !rest.isEmpty { result.audioStreamID = speak(rest, as: "\(job.task.taskID)/final") }
         if !outcome.unanswered { memory.remember(device: job.deviceId, question: heard, answer: result.text) }

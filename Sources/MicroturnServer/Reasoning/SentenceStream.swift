@@ -23,6 +23,9 @@ struct SentenceStream {
         return done
     }
 
+    /// Forgets the text after the last sentence end (a reply asked again starts afresh).
+    mutating func dropPending() { pending = "" }
+
     /// The whole reply: every sentence, and the unfinished tail unless the reply was cut off there
     /// (the device should not say half a sentence).
     func text(keepingTail: Bool) -> String {
