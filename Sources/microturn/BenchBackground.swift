@@ -149,7 +149,7 @@ struct BenchBackground: ParsableCommand {
     static func logSeconds(_ log: String, line: String, field: String) -> [Double] {
         log.split(separator: "\n").filter { $0.contains(line) && !$0.contains("from the store") }.compactMap { text in
             guard let r = text.range(of: " \(field)=") ?? text.range(of: "\(field)=") else { return nil }
-            return Double(text[r.upperBound...].prefix { $0.isNumber || $0 == "." })
+            return Double(text[r.upperBound...].prefix { $0.isNumber || ".e-+".contains($0) })
         }
     }
 
