@@ -14,8 +14,6 @@ public final class BackgroundRequests {
     /// Said at once when a request goes to the server: short, so the answer can follow it soon.
     static let lookingReply = "Let me see."
     static let lateIntro = "About what you asked earlier: "
-    /// 60 ms of speech per AUDIO frame (PROTOCOL.md: why 3 packets).
-    static let packetsPerFrame = 3
 
     private let client: LinkClient
     private let inbox: Inbox
@@ -34,8 +32,7 @@ public final class BackgroundRequests {
     /// Answers and tool calls from the link's thread to the frame loop.
     final class Inbox: Sendable {
         let answers = Mutex<[Microturn_Link_V1_Result]>([])
-        /// The server's speech, by stream, until the RESULT that names it (the newest few kept).
-        let speech = Mutex<(packets: [String: [Data]], order: [String])>(([:], []))
+        let speech = ServerSpeech()
         let calls = Mutex<[Microturn_Link_V1_ToolCall]>([])
         let arrived = DispatchSemaphore(value: 0)
     }
@@ -58,15 +55,7 @@ public final class BackgroundRequests {
             client = try LinkClient(options: options, onToolCall: { call in
                 inbox.calls.withLock { $0.append(call) }
                 inbox.arrived.signal()
-            }, onSpeech: { audio in
-                inbox.speech.withLock { s in
-                    if s.packets[audio.streamID] == nil {
-                        s.order.append(audio.streamID)
-                        if s.order.count > Self.speechStreams { s.packets[s.order.removeFirst()] = nil }
-                    }
-                    if s.packets[audio.streamID, default: []].count < Self.speechPackets { s.packets[audio.streamID, default: []] += audio.opus }
-                }
-            }) { answer in
+            }, onSpeech: { audio in inbox.speech.add(audio) }) { answer in
                 inbox.answers.withLock { $0.append(answer) }
                 inbox.arrived.signal()
             }
@@ -123,7 +112,7 @@ public final class BackgroundRequests {
                                encoder: Opus.Encoder) throws(AudioError) -> [LinkBody] {
         var bodies: [LinkBody] = []
         let usable = audio.count / Opus.frameSamples * Opus.frameSamples
-        let chunk = packetsPerFrame * Opus.frameSamples
+        let chunk = LinkAudio.packetsPerFrame * Opus.frameSamples
         for start in stride(from: 0, to: usable, by: chunk) {
             var a = Microturn_Link_V1_Audio()
             a.streamID = taskId
@@ -186,11 +175,8 @@ public final class BackgroundRequests {
                                   taskId: id, answerStart: intro.count, answerBefore: before)
                 // The server's speech is of the text this RESULT adds (for a final one after its
                 // parts, of what follows them): used when that is exactly what is said here.
-                let packets = r.audioStreamID.isEmpty ? nil : inbox.speech.withLock { s in
-                    s.order.removeAll { $0 == r.audioStreamID }
-                    return s.packets.removeValue(forKey: r.audioStreamID)
-                }
-                if let packets, intro.isEmpty, !r.final || r.part == 0 || !before.isEmpty { u.audio = Self.decode(packets) }
+                let audio = r.audioStreamID.isEmpty ? nil : inbox.speech.take(r.audioStreamID)
+                if let audio, intro.isEmpty, !r.final || r.part == 0 || !before.isEmpty { u.audio = audio }
                 return u
             }
         }
@@ -264,21 +250,6 @@ public final class BackgroundRequests {
         // Only whole words: a word cut in the middle was not heard as one.
         if let space = head.lastIndex(of: " ") { return String(head[..<space]) }
         return ""
-    }
-
-    static let speechStreams = 8
-    static let speechPackets = 3000  // 60 s
-
-    /// The server's Opus packets as 16 kHz samples; nil if one does not decode (the text is then
-    /// synthesized here instead: better the device's voice than a broken one).
-    static func decode(_ packets: [Data]) -> [Float]? {
-        guard !packets.isEmpty, let decoder = try? Opus.Decoder() else { return nil }
-        var samples: [Float] = []
-        for p in packets {
-            guard let pcm = try? decoder.decode(Array(p)) else { return nil }
-            samples += pcm
-        }
-        return samples
     }
 
     /// A set of exercise ended: its count and its repetitions' durations go to the server (which

@@ -116,7 +116,7 @@ import Testing
         var ends: [Double] = []
         for (text, gap) in script {
             audio += [Float](repeating: 0, count: Int(gap * 16_000))
-            let speech = try synth.synthesize(text).map { $0 * 0.3 }
+            let speech = try ClearCommands.speech(text, synth, gain: 0.3)
             audio += speech
             ends.append(Double(audio.count) / 16_000)
         }

@@ -33,7 +33,7 @@ import Testing
         let synth = try SpeechSynthesizer(voice: .init(name: "en", rateWpm: 150))
         var audio = [Float](repeating: 0, count: 19 * 16_000)
         for (text, start) in speech {
-            let s = try Self.clearly(text, synth).map { $0 * 0.5 }
+            let s = try ClearCommands.speech(text, synth, gain: 0.5)
             let at = Int(start * 16_000)
             for i in s.indices where at + i < audio.count { audio[at + i] = s[i] }
         }
@@ -43,27 +43,6 @@ import Testing
                                    repetitions: try VideoRepetitions(path: clip))
         return r.report.events
     }
-
-    /// `text` as espeak-ng says it, and, for a command, a rendering the recognizer takes clearly.
-    /// In-process espeak-ng output shifts with what the process said before (the same text and voice
-    /// came out 15,332 or 15,503 samples long), and a command can then fall near the recognizer's
-    /// margin; the test is about what the session does with a command, so it waits for a clear one.
-    static func clearly(_ text: String, _ synth: SpeechSynthesizer) throws -> [Float] {
-        let phrases = MicroturnConfig().commands.phrases
-        guard phrases.contains(text) else { return try synth.synthesize(text) }
-        let recognizer = try CommandRecognizer(phrases: phrases)
-        for _ in 0..<8 {
-            let s = try synth.synthesize(text)
-            recognizer.begin()
-            let padded = [Float](repeating: 0, count: 3200) + s.map { $0 * 0.5 } + [Float](repeating: 0, count: 3200)
-            for i in stride(from: 0, to: padded.count, by: 320) { recognizer.feed(Array(padded[i..<min(padded.count, i + 320)])) }
-            let heard = recognizer.finish()
-            if heard.phrase == text && heard.confidence >= 1.2 { return s }
-        }
-        throw ClearCommandError(text: text)
-    }
-
-    struct ClearCommandError: Error { var text: String }
 
     /// Spans of the user's speech, start to end.
     static func speech(_ events: [Event]) -> [ClosedRange<Double>] {

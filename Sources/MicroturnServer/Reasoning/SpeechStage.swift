@@ -3,8 +3,8 @@ import MicroturnAudio
 import MicroturnCore
 import MicroturnLink
 
-/// A task's third stage: each sentence of the answer spoken (espeak-ng) and encoded as Opus, 20 ms
-/// packets at 16 kHz in AUDIO frames of three, sent ahead of the RESULT part that names their
+/// A task's third stage: each sentence of the answer spoken (espeak-ng) and encoded as Opus in the
+/// link's AUDIO frames (`LinkAudio`), sent ahead of the RESULT part that names their
 /// stream. Only for a device that asked for the server's speech (HELLO capability "speech:opus16k");
 /// any other says the text itself.
 public struct SpeechStage: Sendable {
@@ -24,7 +24,6 @@ public struct SpeechStage: Sendable {
     @discardableResult
     public func speak(_ text: String, streamID: String, send: (LinkBody) -> Void) throws(AudioError) -> Int {
         let encoder = try Opus.Encoder(settings: opus)
-        let perFrame = 3 * Opus.frameSamples
         var pending: [Float] = [], packets = 0
         var frame = Microturn_Link_V1_Audio()
         frame.streamID = streamID
@@ -45,7 +44,7 @@ public struct SpeechStage: Sendable {
                 }
                 pending.removeFirst(Opus.frameSamples)
                 packets += 1
-                if frame.opus.count * Opus.frameSamples >= perFrame { flush(end: false) }
+                if frame.opus.count == LinkAudio.packetsPerFrame { flush(end: false) }
             }
             return true
         }
