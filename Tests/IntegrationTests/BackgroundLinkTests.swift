@@ -19,7 +19,7 @@ import Testing
         config.link.deviceId = "kiosk-test"
         config.link.plaintext = deviceDirectory == nil
         config.link.directory = deviceDirectory ?? ""
-        let (r, _) = try LocalCommandTests.run(lines, config: config)
+        let (r, _) = try LocalCommandTests.run(lines, config: config, clearCommands: true)
         return r.report.events
     }
 

@@ -110,13 +110,16 @@ import Testing
 /// Local commands through a whole session: recognized offline and answered by local skills.
 @Suite struct LocalCommandTests {
     /// Speaks `script` (text, seconds of silence before it) in one voice into a session.
-    static func run(_ script: [(String, Double)], config: MicroturnConfig = MicroturnConfig()) throws -> (Simulation.Result, [Double]) {
+    /// `clearCommands`: speak each command line as a rendering the recognizer takes clearly
+    /// (`ClearCommands`), for tests about what follows a command rather than about recognizing it.
+    static func run(_ script: [(String, Double)], config: MicroturnConfig = MicroturnConfig(),
+                    clearCommands: Bool = false) throws -> (Simulation.Result, [Double]) {
         let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 160))
         var audio: [Float] = []
         var ends: [Double] = []
         for (text, gap) in script {
             audio += [Float](repeating: 0, count: Int(gap * 16_000))
-            let speech = try ClearCommands.speech(text, synth, gain: 0.3)
+            let speech = clearCommands ? try ClearCommands.speech(text, synth, gain: 0.3) : try synth.synthesize(text).map { $0 * 0.3 }
             audio += speech
             ends.append(Double(audio.count) / 16_000)
         }
