@@ -56,6 +56,7 @@ public enum ConfigSchema {
         .int("link.opus_fec_loss_percent", 0...50, \.link.opusFecLossPercent),
         .bool("link.server_speech", \.link.serverSpeech),
         .bool("link.interjections", \.link.interjections),
+        .double("link.answer_wait_seconds", 0...3600, \.link.answerWaitSeconds),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.

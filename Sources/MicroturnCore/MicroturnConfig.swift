@@ -141,6 +141,11 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// Take the server's unasked remarks on what the device reports ("Nice set of 8; the
         /// last three were slower."), said only in a pause.
         public var interjections = true
+        /// On a run on files (the virtual clock) only: how long, in wall time, each request waits
+        /// for its answer before the run goes on, so that an answer is said at the same point of
+        /// the input every time, as from an instant server, however busy the machines are. An
+        /// answer later than that is said when it comes.
+        public var answerWaitSeconds = 30.0
     }
 
     public struct BargeIn: Sendable, Equatable {

@@ -67,6 +67,8 @@ public final class LinkClient: Sendable {
         var connections = 0
         /// Why the last connection failed or was refused, until one is welcomed.
         var lastError: String?
+        /// What the server said (WELCOME) it does unasked.
+        var serverOffers: [String] = []
         var since = Date()
         var rttMs: Double?
         var statusWritten = Date.distantPast
@@ -100,6 +102,8 @@ public final class LinkClient: Sendable {
     public var status: Status { state.withLock { $0.status } }
     /// Why the link is not up, if known (a refused certificate, a connection refused, a TLS failure).
     public var lastError: String? { state.withLock { $0.lastError } }
+    /// What the server last welcomed us with saying it does unasked (LinkCapabilities).
+    public var serverOffers: [String] { state.withLock { $0.serverOffers } }
     /// Connections made so far (each break and reconnect adds one).
     public var connections: Int { state.withLock { $0.connections } }
     /// Requests not done (waiting for their answer, or for it to be handed on).
@@ -296,6 +300,7 @@ public final class LinkClient: Sendable {
                 }
                 s.token = w.resumeToken
                 s.welcomed = true
+                s.serverOffers = w.capabilities
                 s.lastError = nil
                 s.attempt = 0
                 s.status = .up(session: w.sessionID, resumed: w.resumed)

@@ -248,6 +248,9 @@ public nonisolated struct Microturn_Link_V1_Welcome: Sendable {
 
   public var software: String = String()
 
+  /// what the server does unasked: "interjections" (it answers every REPETITION)
+  public var capabilities: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1014,7 +1017,7 @@ nonisolated extension Microturn_Link_V1_Hello: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Microturn_Link_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}session_id\0\u{3}resume_token\0\u{3}resume_ttl_s\0\u{1}resumed\0\u{1}received\0\u{1}window\0\u{3}heartbeat_ms\0\u{1}software\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}session_id\0\u{3}resume_token\0\u{3}resume_ttl_s\0\u{1}resumed\0\u{1}received\0\u{1}window\0\u{3}heartbeat_ms\0\u{1}software\0\u{1}capabilities\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1031,6 +1034,7 @@ nonisolated extension Microturn_Link_V1_Welcome: SwiftProtobuf.Message, SwiftPro
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.window) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatMs) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.software) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.capabilities) }()
       default: break
       }
     }
@@ -1064,6 +1068,9 @@ nonisolated extension Microturn_Link_V1_Welcome: SwiftProtobuf.Message, SwiftPro
     if !self.software.isEmpty {
       try visitor.visitSingularStringField(value: self.software, fieldNumber: 9)
     }
+    if !self.capabilities.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.capabilities, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1077,6 +1084,7 @@ nonisolated extension Microturn_Link_V1_Welcome: SwiftProtobuf.Message, SwiftPro
     if lhs.window != rhs.window {return false}
     if lhs.heartbeatMs != rhs.heartbeatMs {return false}
     if lhs.software != rhs.software {return false}
+    if lhs.capabilities != rhs.capabilities {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

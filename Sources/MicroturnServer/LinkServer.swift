@@ -38,11 +38,12 @@ public final class LinkServer: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 7741, threads: Int = 1, security: Security,
                 store: TaskStore? = nil, metrics: ServerMetrics = ServerMetrics(), deviceGoneAfter: Duration = .seconds(30),
-                log: Logger = Logger(label: "microturn-server"), events: EventObserver? = nil, worker: @escaping Worker) throws {
+                log: Logger = Logger(label: "microturn-server"), events: EventObserver? = nil, offers: [String] = [],
+                worker: @escaping Worker) throws {
         if case .plaintext = security, !Endpoint.isLoopback(host) {
             throw LinkServerError.notLoopback(host: host)
         }
-        let sessions = ServerSessions(deviceGoneAfter: deviceGoneAfter)
+        let sessions = ServerSessions(deviceGoneAfter: deviceGoneAfter, offers: offers)
         self.sessions = sessions
         let store = try store ?? SQLiteTaskStore(path: nil)
         self.metrics = metrics

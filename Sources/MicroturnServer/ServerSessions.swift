@@ -80,8 +80,12 @@ public final class ServerSessions: Sendable {
     /// network's return).
     public let deviceGoneAfter: Duration
 
-    public init(deviceGoneAfter: Duration = .seconds(30)) {
+    /// What the server does unasked (WELCOME capabilities), as the observer of its EVENTs does.
+    let offers: [String]
+
+    public init(deviceGoneAfter: Duration = .seconds(30), offers: [String] = []) {
         self.deviceGoneAfter = deviceGoneAfter
+        self.offers = offers
     }
 
     static func key(_ device: String, _ task: String) -> String { device + "\u{0}" + task }
@@ -95,6 +99,7 @@ public final class ServerSessions: Sendable {
             welcome.heartbeatMs = UInt32(Heartbeat.interval.nanoseconds / 1_000_000)
             welcome.resumeTtlS = resumeTTLSeconds
             welcome.window = 64
+            welcome.capabilities = offers
             if !hello.resumeToken.isEmpty, var s = st.sessions[hello.resumeToken], s.deviceId == hello.deviceID {
                 s.connection = connection
                 s.disconnectedAt = nil

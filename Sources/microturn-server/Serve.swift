@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MicroturnCore
+import MicroturnLink
 import MicroturnServer
 import NIOPosix
 import ServiceLifecycle
@@ -78,7 +79,7 @@ struct Serve: AsyncParsableCommand {
             let metrics = ServerMetrics()
             let (worker, events) = try Self.worker(c, store: store, metrics: metrics, log: log)
             let server = try LinkServer(host: host, port: port, threads: c.threads, security: security, store: store, metrics: metrics,
-                                        log: log, events: events, worker: worker)
+                                        log: log, events: events, offers: c.interjections ? [LinkCapabilities.interjections] : [], worker: worker)
             var endpoint: MetricsEndpoint?
             if let (mhost, mport) = Endpoint.parse(c.metricsListen) {
                 endpoint = try MetricsEndpoint(host: mhost, port: mport, metrics: server.metrics, group: MultiThreadedEventLoopGroup.singleton)

@@ -106,7 +106,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: d) }
         let clip = try Self.clip(d)
         let interjections = Interjections(minimumGap: .seconds(60))
-        let server = try LinkServer(port: 0, security: .plaintext, events: { device, e in interjections.observe(device, e) }) { job, _ in
+        let server = try LinkServer(port: 0, security: .plaintext, events: { device, e in interjections.observe(device, e) },
+                                    offers: [LinkCapabilities.interjections]) { job, _ in
             var r = Microturn_Link_V1_Result()
             r.taskID = job.task.taskID
             r.final = true

@@ -5,7 +5,9 @@ import Synchronization
 /// Remarks nobody asked for, on what a device reports: after a set of exercise, a short word on
 /// it ("Nice set of 8; the last three were slower."), from the count and the repetitions' timing.
 /// Only to a device that takes them (HELLO "interjections"), at most one per `minimumGap` each;
-/// the device says one only in a pause, and drops it when the moment has passed.
+/// the device says one only in a pause, and drops it when the moment has passed. Every set such a
+/// device reports is answered, with an empty remark when none is due, so that the device knows
+/// there is nothing to wait for (the server offers "interjections" in WELCOME).
 public final class Interjections: Sendable {
     public let minimumGap: Duration
     private let last = Mutex<[String: ContinuousClock.Instant]>([:])
@@ -24,12 +26,11 @@ public final class Interjections: Sendable {
             last[device.id] = now
             return true
         }
-        guard due else { return }
         var r = Microturn_Link_V1_Result()
         r.taskID = "interjection-\(counter.add(1, ordering: .relaxed).newValue)"
         r.final = true
         r.interjection = true
-        r.text = Self.remark(count: Int(event.count), durations: durations)
+        r.text = due ? Self.remark(count: Int(event.count), durations: durations) : ""
         device.send(.result(r))
     }
 
