@@ -27,8 +27,10 @@ run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-
 # kernel drivers (vivid, snd-aloop) are tested in QEMU; v4l-utils: v4l2-ctl, which the board's
 # tests use to make vivid drop frames, stall and mark frames corrupt; alsa-utils: aplay and
 # arecord on the board. postgresql: the server's shared task store, started by its tests on
-# loopback. clang's fuzzer runtime comes with Swift's toolchain (tools/fuzz.sh).
-test_packages=(g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+# loopback. espeak-ng (the command): test speech rendered by a fresh process each time, since the
+# library keeps state from one utterance to the next (MicroturnAudio's FreshSpeech). clang's fuzzer
+# runtime comes with Swift's toolchain (tools/fuzz.sh).
+test_packages=(g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user espeak-ng
                linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils postgresql)
 
 sudo=""

@@ -39,6 +39,14 @@ public final class SpeechSynthesizer: Sendable {
         guard rate != nil else { throw .speech(reason: "espeak-ng failed to initialize") }
     }
 
+    /// This synthesizer, or one like it in another espeak-ng voice (a translation's language).
+    public func inVoice(_ name: String?) throws(AudioError) -> SpeechSynthesizer {
+        guard let name, name != voice.name else { return self }
+        var other = voice
+        other.name = name
+        return try SpeechSynthesizer(voice: other)
+    }
+
     /// Synthesizes `text`, calling `deliver` with each chunk (16 kHz mono). `deliver` returns false
     /// to stop early (barge-in). Returns the number of samples delivered.
     @discardableResult

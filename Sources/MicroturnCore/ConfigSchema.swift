@@ -57,6 +57,7 @@ public enum ConfigSchema {
         .bool("link.server_speech", \.link.serverSpeech),
         .bool("link.interjections", \.link.interjections),
         .double("link.answer_wait_seconds", 0...3600, \.link.answerWaitSeconds),
+        .int("translation.segment_pause_ms", 100...3000, \.translation.segmentPauseMs),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.

@@ -32,6 +32,9 @@ public struct Event: Sendable, Equatable {
         case tool
         /// An unasked remark of the server's, said now (text: the remark).
         case interjection
+        /// Live translation: a segment's translation from the server, said now (text: what is
+        /// said; detail: its task and language).
+        case translation
         /// The link to the background server went down or came back (text: "offline" or
         /// "online"; detail: why it is down, when known).
         case link

@@ -11,6 +11,7 @@ public struct MicroturnConfig: Sendable, Equatable {
     public var commands = Commands()
     public var reps = Reps()
     public var link = Link()
+    public var translation = Translation()
     public var model = Model()
 
     public init() {}
@@ -101,6 +102,7 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// Phrases the grammar accepts. Each must be one of the built-in local skills.
         public var phrases = ["stop", "pause", "resume", "repeat that", "louder", "quieter", "what time is it",
                               "how many reps", "never mind", "forget it", "help"]
+            + TranslationLanguage.all.map(\.command) + [TranslationLanguage.stopCommand]
         /// How much better (log-likelihood per 10 ms) a command must explain the audio than other speech.
         public var margin = 0.3
         /// More margin for each word of a command after the first.
@@ -117,6 +119,13 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var announce = "every"
         /// The set's target (0: none): with one, "Halfway." and "Last one." too.
         public var target = 0
+    }
+
+    /// Live translation ("translate to Spanish" ... "stop translating"): each segment of the
+    /// user's speech goes to the server as it ends, and its translation is said in a pause.
+    public struct Translation: Sendable, Equatable {
+        /// A pause this long ends a segment (the turn-end model's longer waits do not apply).
+        public var segmentPauseMs = 400
     }
 
     /// The link to the background server (PROTOCOL.md in MicroturnLink).

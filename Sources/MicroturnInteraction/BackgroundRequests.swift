@@ -88,16 +88,21 @@ public final class BackgroundRequests {
         return (up, up ? nil : client.lastError)
     }
 
-    /// Sends a request: its speech (16 kHz) and what the device heard of it. Returns its task id.
-    func send(_ audio: [Float], transcript: String?, endUs: UInt64, at now: Int) throws(AudioError) -> String {
+    /// Sends a request: its speech (16 kHz) and what the device heard of it; with `translateTo`,
+    /// a segment of live translation. Returns its task id.
+    func send(_ audio: [Float], transcript: String?, endUs: UInt64, at now: Int,
+              translateTo language: TranslationLanguage? = nil) throws(AudioError) -> String {
         counter += 1
         let taskId = "\(deviceId)-\(session)-\(counter)"
-        let bodies = try Self.request(taskId: taskId, audio: audio, transcript: transcript, endUs: endUs, encoder: encoder)
+        let bodies = try Self.request(taskId: taskId, audio: audio, transcript: transcript, endUs: endUs, encoder: encoder,
+                                      context: language.map { [LinkTaskContext.translate: $0.code] } ?? [:])
         let online = client.isUp
         unanswered.insert(taskId)
+        translations[taskId] = language
         if online {
             askedOnline.insert(taskId)
-            awaiting[taskId] = now
+            // A translation gets no progress line: the user is talking on meanwhile.
+            if language == nil { awaiting[taskId] = now }
         }
         do { try client.submit(.init(taskId: taskId, bodies: bodies)) } catch {
             throw .fileIO(path: "the link outbox", reason: "the request could not be kept (\(error))")
@@ -109,7 +114,7 @@ public final class BackgroundRequests {
     /// A request's frames: its speech (16 kHz) as Opus in AUDIO frames of 3 packets, then the
     /// TASK with what the device heard of it (`endUs`: the end of the speech, capture clock).
     public static func request(taskId: String, audio: [Float], transcript: String?, endUs: UInt64,
-                               encoder: Opus.Encoder) throws(AudioError) -> [LinkBody] {
+                               encoder: Opus.Encoder, context: [String: String] = [:]) throws(AudioError) -> [LinkBody] {
         var bodies: [LinkBody] = []
         let usable = audio.count / Opus.frameSamples * Opus.frameSamples
         let chunk = LinkAudio.packetsPerFrame * Opus.frameSamples
@@ -129,6 +134,7 @@ public final class BackgroundRequests {
         task.streamID = taskId
         task.transcript = transcript ?? ""
         task.timeUs = endUs
+        task.context = context
         bodies.append(.task(task))
         return bodies
     }
@@ -152,19 +158,24 @@ public final class BackgroundRequests {
                 awaiting[id] = nil
                 var text = r.text
                 let before = said[id] ?? ""
+                let translation = translations[id]
                 var late = before.isEmpty && !askedOnline.contains(id)
+                // A translation that comes late (asked offline, or before a restart) is not worth
+                // saying; an answer is, introduced as late.
+                let stale = late && translation != nil
                 if r.final {
+                    translations[id] = nil
                     client.delivered(id)
                     said[id] = nil
                     unanswered.remove(id)
                     askedOnline.remove(id)
-                    if cut.remove(id) != nil { return nil }
+                    if cut.remove(id) != nil || stale { return nil }
                     if !before.isEmpty && text.hasPrefix(before) {
                         text = text.dropFirst(before.count).trimmingCharacters(in: .whitespaces)
                         late = false
                     }
                 } else {
-                    guard !cut.contains(id) else { return nil }
+                    guard !cut.contains(id), !stale else { return nil }
                     said[id] = before.isEmpty ? text : before + " " + text
                 }
                 // An empty final answer closes a request the user no longer wanted (its task was
@@ -177,6 +188,12 @@ public final class BackgroundRequests {
                 // parts, of what follows them): used when that is exactly what is said here.
                 let audio = r.audioStreamID.isEmpty ? nil : inbox.speech.take(r.audioStreamID)
                 if let audio, intro.isEmpty, !r.final || r.part == 0 || !before.isEmpty { u.audio = audio }
+                if let translation {
+                    // Said in the user's next pause, in the language's voice.
+                    u.kind = .translation
+                    u.condition = .userSilent
+                    u.voice = translation.voice
+                }
                 return u
             }
         }
@@ -203,10 +220,17 @@ public final class BackgroundRequests {
     /// Requests of this run whose final answer has not come.
     private var unanswered: Set<String> = []
 
+    /// Segments of live translation whose final translation has not come, and their language.
+    private var translations: [String: TranslationLanguage] = [:]
+
     /// "Never mind": no answer still to come is said, and the server is told to stop working on
     /// them (CANCEL). Returns their task ids.
-    func cancelAll() -> [String] {
-        let ids = unanswered.sorted()
+    func cancelAll() -> [String] { cancel(unanswered.sorted()) }
+
+    /// "Stop translating": the same for the translations still to come.
+    func cancelTranslations() -> [String] { cancel(translations.keys.filter(unanswered.contains).sorted()) }
+
+    private func cancel(_ ids: [String]) -> [String] {
         for id in ids {
             cut.insert(id)
             awaiting[id] = nil

@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnCore
 
 /// The one place that decides what the device says and does after a user turn: local skills for
 /// recognized commands, and a short acknowledgement for anything else (which is kept as a pending
@@ -56,6 +57,11 @@ public struct ReplyComposer: Sendable {
         case delegate
         /// "Never mind": stop what is being said, and drop the answers still to come.
         case dropRequests
+        /// "Translate to Spanish": from now on each segment of the user's speech goes to be
+        /// translated (the language's code), and its translation is said in a pause.
+        case translate(code: String)
+        /// "Stop translating": back to answering; translations still to come are dropped.
+        case stopTranslating
     }
 
     public struct Reply: Sendable, Equatable {
@@ -104,8 +110,13 @@ public struct ReplyComposer: Sendable {
         case "never mind", "forget it":
             return Reply(text: "Okay, never mind.", action: .dropRequests)
         case "help":
-            return Reply(text: "You can say stop, pause, resume, repeat that, louder, quieter, what time is it, how many reps, or never mind.",
-                         action: .none)
+            return Reply(text: "You can say stop, pause, resume, repeat that, louder, quieter, what time is it, how many reps, never mind, "
+                         + "or translate to Spanish, French or German.", action: .none)
+        case TranslationLanguage.stopCommand:
+            return Reply(text: "Translation off.", action: .stopTranslating)
+        case let command? where TranslationLanguage.command(command) != nil:
+            let language = TranslationLanguage.command(command)!
+            return Reply(text: "Translating to \(language.name). Say stop translating to end.", action: .translate(code: language.code))
         case nil where turn.interrupted && context.hasCutSpeech && turn.durationSeconds < context.backchannelMaxSeconds:
             return Reply(text: nil, action: .continueSpeaking)
         default:

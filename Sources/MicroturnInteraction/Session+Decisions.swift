@@ -28,6 +28,10 @@ extension Session {
                 floor.take(.reply)
                 playingAnswer = nil
                 emit(Event(time: seconds(now), kind: u.kind == .progress ? .progress : .interjection, text: u.text))
+            case .translation:
+                floor.take(.reply)
+                playingAnswer = nil
+                emit(Event(time: seconds(now), kind: .translation, text: u.text, detail: u.taskId.map { "task \($0)" }))
             case .answer:
                 floor.take(.reply)  // an answer is cut by a barge-in like any reply
                 lastReply = u.text
@@ -38,7 +42,7 @@ extension Session {
             if let audio = u.audio {
                 speechOut.say(recorded: audio)
             } else {
-                do { try speechOut.say(u.text) } catch {
+                do { try speechOut.say(u.text, voice: u.voice) } catch {
                     floor.release()
                     emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
                 }
@@ -101,8 +105,11 @@ extension Session {
         // invitation to go on.
         var text = reply.text
         if reply.action == .delegate, let background {
-            text = background.isUp ? BackgroundRequests.lookingReply : BackgroundRequests.offlineReply
+            // A segment being translated gets no acknowledgement: its translation is the reply.
+            text = background.isUp ? (translating == nil ? BackgroundRequests.lookingReply : nil)
+                : (translating == nil ? BackgroundRequests.offlineReply : Self.translationOffline)
         }
+        if case .translate = reply.action, background == nil { text = Self.translationNeedsServer }
         if let text {
             say(text, speechEnd: speechEnd, now: now, remember: remember)
         }
@@ -134,7 +141,20 @@ extension Session {
         case let .changeVolume(db):
             speechOut.changeGain(by: db)
         case .delegate:
-            delegate(userAudio, cut: cut, speechEnd: speechEnd, speechStart: speechStart, now: now)
+            if let translating {
+                translate(userAudio, into: translating, speechEnd: speechEnd, now: now)
+            } else {
+                delegate(userAudio, cut: cut, speechEnd: speechEnd, speechStart: speechStart, now: now)
+            }
+        case let .translate(code):
+            translating = background == nil ? nil : TranslationLanguage.code(code)
+        case .stopTranslating:
+            translating = nil
+            let dropped = background?.cancelTranslations() ?? []
+            scheduler.queue.removeAll { $0.kind == .translation }
+            if !dropped.isEmpty {
+                emit(Event(time: seconds(now), kind: .request, detail: "dropped: \(dropped.joined(separator: ", "))"))
+            }
         case .dropRequests:
             if floor.replying { stopSpeech(at: now) }
             floor.release()
@@ -148,6 +168,25 @@ extension Session {
         floor.cutShort = []
     }
 
+    /// Capture sample `t` on the link's capture clock (microseconds).
+    static func microseconds(_ t: Int) -> UInt64 { UInt64(max(0, t)) * 1_000_000 / UInt64(ProcessingFormat.sampleRate) }
+
+    static let translationNeedsServer = "Translation needs the background server, and none is set up."
+    static let translationOffline = "I can't translate while I'm offline."
+
+    /// Sends a segment of live translation (dropped while the link is down: its translation would
+    /// come too late to help).
+    private func translate(_ userAudio: [Float], into language: TranslationLanguage, speechEnd: Int, now: Int) {
+        guard let background, background.isUp else { return }
+        do {
+            let task = try background.send(userAudio, transcript: nil, endUs: Self.microseconds(speechEnd), at: now, translateTo: language)
+            emit(Event(time: seconds(now), kind: .request,
+                       detail: "segment of \(Event.format(seconds(userAudio.count))) s, sent for translation to \(language.name) as task \(task)"))
+        } catch {
+            emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+        }
+    }
+
     /// Keeps speech that was not a command for the background server, saying if it was cut.
     private func delegate(_ userAudio: [Float], cut: Bool, speechEnd: Int, speechStart: Int, now: Int) {
         do {
@@ -155,8 +194,7 @@ extension Session {
             var detail = "request \(r.id), \(Event.format(seconds(r.samples))) s of speech"
             if let background {
                 let online = background.isUp
-                let task = try background.send(userAudio, transcript: nil, endUs: UInt64(speechEnd) * 1_000_000 / UInt64(ProcessingFormat.sampleRate),
-                                               at: now)
+                let task = try background.send(userAudio, transcript: nil, endUs: Self.microseconds(speechEnd), at: now)
                 detail += online ? ", sent as task \(task)" : ", task \(task) waits for the link"
             }
             emit(Event(time: seconds(now), kind: .request, detail: detail))

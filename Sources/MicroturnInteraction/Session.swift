@@ -92,6 +92,11 @@ public final class Session {
     var currentSample = 0
     /// Timers the server set for the user.
     var timers = DeviceTimers()
+    /// Live translation's language while it is on: each segment of the user's speech goes to be
+    /// translated, ended by a pause of `translation.segment_pause_ms`.
+    var translating: TranslationLanguage? {
+        didSet { policy.segmentSilenceMs = translating == nil ? nil : options.config.translation.segmentPauseMs }
+    }
 
     public init(options: Options, audio: DuplexAudio, synthesizer: SpeechSynthesizer, repetitions: (any RepetitionSource)? = nil,
                 onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) {

@@ -37,13 +37,13 @@ final class SpeechOut {
     /// More is to come: samples not yet handed to playback, or synthesis still running.
     var hasMore: Bool { utterance.count > sent || job != nil }
 
-    /// Starts saying `text`. A synthesis error (an unknown voice) comes from here on the virtual
-    /// clock, and from `pump` live.
-    func say(_ text: String) throws(AudioError) {
+    /// Starts saying `text`, in `voice` (an espeak-ng voice) when given, else the device's own. A
+    /// synthesis error (an unknown voice) comes from here on the virtual clock, and from `pump` live.
+    func say(_ text: String, voice: String? = nil) throws(AudioError) {
+        let synthesizer = try synthesizer.inVoice(voice)
         begin()
         let job = SynthesisJob()
         self.job = job
-        let synthesizer = synthesizer
         // Limit here, so that what playback writes (the echo canceller's reference) is exactly
         // what the loudspeaker plays: clipping later would make the echo nonlinear.
         let gain = Float(pow(10, gainDb / 20))

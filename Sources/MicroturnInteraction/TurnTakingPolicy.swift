@@ -41,6 +41,10 @@ public final class TurnTakingPolicy: TurnPolicy {
     let bargeInEnabled: Bool
     let backchannelMaxFrames: Int
 
+    /// While set (live translation), a pause this long ends the user's segment whatever the model
+    /// says, so that each goes to be translated while the user goes on.
+    public var segmentSilenceMs: Int?
+
     private var userStart: Int?      // first frame of the user's pending turn
     private var lastSpeechEnd = 0    // frame index just after the last speech frame
     private var speechFrames = 0     // speech frames in the pending turn
@@ -101,8 +105,9 @@ public final class TurnTakingPolicy: TurnPolicy {
         // Something short that cut the device ("yeah", "stop") is dealt with after the shortest
         // wait: the device should not hang silent (the model knows turns, not backchannels).
         let short = bargedIn && speechFrames <= backchannelMaxFrames
-        let needed = f.completeCommand ? commandSilenceFrames
+        var needed = f.completeCommand ? commandSilenceFrames
             : (waits.silenceMs(logit: short ? nil : f.turnEndLogit) + frameMs - 1) / frameMs
+        if let segment = segmentSilenceMs { needed = min(needed, (segment + frameMs - 1) / frameMs) }
         guard let start = userStart, f.index + 1 - lastSpeechEnd >= needed else { return nil }
         let frames = speechFrames, cutTheDevice = bargedIn
         userStart = nil

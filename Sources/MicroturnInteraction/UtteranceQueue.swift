@@ -9,12 +9,15 @@ public struct Utterance: Sendable, Equatable {
         case interjection
         /// "Still looking that up.": a request's answer is slow to come.
         case progress
+        /// Live translation: a segment's translation (or a sentence of it), said in the user's
+        /// next pause; each is said, none replaced.
+        case translation
         /// The background server's answer to an earlier request (or a sentence of it, as it
         /// streams): each is said, none replaced.
         case answer
         public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
         /// A newer one makes an older one still waiting pointless (only the latest count matters).
-        var replacesOlder: Bool { self != .answer }
+        var replacesOlder: Bool { self != .answer && self != .translation }
     }
 
     /// What the user must be doing for it to start.
@@ -38,6 +41,8 @@ public struct Utterance: Sendable, Equatable {
     public var answerBefore = ""
     /// The server's speech of `text` (16 kHz), said instead of synthesizing it here.
     public var audio: [Float]?
+    /// The espeak-ng voice to say `text` in, when not the device's own (a translation's language).
+    public var voice: String?
 
     public init(text: String, kind: Kind, condition: Condition, deadline: Int, taskId: String? = nil, answerStart: Int = 0,
                 answerBefore: String = "") {

@@ -24,7 +24,7 @@ import Testing
         config.link.deviceId = "kiosk-test"
         config.link.plaintext = deviceDirectory == nil
         config.link.directory = deviceDirectory ?? ""
-        let (r, _) = try LocalCommandTests.run(lines, config: config, clearCommands: true)
+        let (r, _) = try LocalCommandTests.run(lines, config: config)
         return r.report.events
     }
 
@@ -244,6 +244,43 @@ import Testing
         let stop = try #require(events.first { $0.kind == .playbackStop && $0.time > start.time })
         let expected = Double(try speech.synthesizer.synthesize("The museum opens at nine.").count) / 16_000
         #expect(abs((stop.time - start.time) - expected) < 0.15, "\(stop.time - start.time) s, the server's speech lasts \(expected) s")
+    }
+
+    @Test func liveTranslationSendsEachSegmentAndSaysItsTranslationInAPause() throws {
+        let tasks = Mutex<[Microturn_Link_V1_Task]>([])
+        let server = try LinkServer(port: 0, security: .plaintext) { job, _ in
+            let n = tasks.withLock { $0.append(job.task); return $0.count }
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            r.text = job.task.context[LinkTaskContext.translate] == "es" ? "Segmento \(n) traducido." : "The station is to the left."
+            return r
+        }
+        defer { server.shutdown() }
+        let events = try Self.run(server: "127.0.0.1:\(server.port)",
+                                  lines: [("translate to spanish", 1), ("I would like a coffee with milk.", 3),
+                                          ("And a glass of water.", 3), ("stop translating", 3), ("Where is the station?", 2)])
+        let log = events.map(\.jsonLine)
+        #expect(events.filter { $0.kind == .command }.compactMap(\.text) == ["translate to spanish", "stop translating"], "\(log)")
+        // Segments get no acknowledgement: their translation is the reply. The question after the
+        // mode ends gets one, and its answer.
+        #expect(events.filter { $0.kind == .replyStart }.compactMap(\.text)
+            == ["Translating to Spanish. Say stop translating to end.", "Translation off.", "Let me see."], "\(log)")
+        let sent = tasks.withLock { $0 }
+        #expect(sent.map { $0.context[LinkTaskContext.translate] ?? "" } == ["es", "es", ""], "\(sent)")
+        let translations = events.filter { $0.kind == .translation }
+        #expect(translations.compactMap(\.text) == ["Segmento 1 traducido.", "Segmento 2 traducido."], "\(log)")
+        #expect(events.filter { $0.kind == .answer }.compactMap(\.text) == ["The station is to the left."])
+        // Each said after its segment ended, in a pause: never over the user.
+        var speech: [ClosedRange<Double>] = [], start: Double?
+        for e in events {
+            if e.kind == .speechStart { start = e.time }
+            if e.kind == .speechEnd, let s = start { speech.append(s...e.time); start = nil }
+        }
+        for (k, t) in translations.enumerated() {
+            #expect(!speech.contains { $0.contains(t.time) }, "\(t.time) over the user: \(speech)")
+            #expect(speech.count > k + 1 && t.time > speech[k + 1].upperBound, "\(t.time) before its segment ended: \(speech)")
+        }
     }
 
     @Test func withNoServerTheDeviceSaysItIsOffline() throws {

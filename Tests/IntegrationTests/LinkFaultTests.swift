@@ -46,7 +46,7 @@ import Testing
         try ca.enroll(deviceDirectory: deviceDir, deviceId: "kiosk-f")
         // Real speech, so the server's tasks take real time (PocketSphinx) and a kill can land mid-task.
         let wav = root + "/request.wav"
-        let speech = try SpeechSynthesizer(voice: .init()).synthesize("please remind me to stretch after lunch today")
+        let speech = try FreshSpeech(voice: .init()).synthesize("please remind me to stretch after lunch today")
         try WavFile(sampleRate: 16_000, channels: 1, samples: speech).write(path: wav)
 
         let port = ServerProcess.freePort()

@@ -79,7 +79,7 @@ import Testing
 
     @Test func otherRatesAndChannelCountsAreConverted() throws {
         let d = Self.dir()
-        let speech = try SpeechSynthesizer(voice: .init()).synthesize("Can you tell me what the weather will be like tomorrow?")
+        let speech = try FreshSpeech(voice: .init()).synthesize("Can you tell me what the weather will be like tomorrow?")
         // 44.1 kHz stereo: resample the 16 kHz speech, copy to both channels, pad with silence.
         let up = try Resampler(from: 16_000, to: 44_100).process([Float](repeating: 0, count: 16_000) + speech.map { $0 * 0.5 })
         var stereo: [Float] = []
@@ -94,7 +94,7 @@ import Testing
 
     @Test func realTimePacingRunsAtTheSpeedOfSound() throws {
         let d = Self.dir()
-        let speech = try SpeechSynthesizer(voice: .init()).synthesize("How long does it take to boil an egg?")
+        let speech = try FreshSpeech(voice: .init()).synthesize("How long does it take to boil an egg?")
         try WavFile(sampleRate: 16_000, channels: 1,
                     samples: [Float](repeating: 0, count: 8000) + speech.map { $0 * 0.3 } + [Float](repeating: 0, count: 16_000))
             .write(path: "\(d)/in.wav")
@@ -109,18 +109,15 @@ import Testing
 
 /// Local commands through a whole session: recognized offline and answered by local skills.
 @Suite struct LocalCommandTests {
-    /// Speaks `script` (text, seconds of silence before it) in one voice into a session.
-    /// `clearCommands`: speak each command line as a rendering the recognizer takes clearly
-    /// (`ClearCommands`), for tests about what follows a command rather than about recognizing it.
-    static func run(_ script: [(String, Double)], config: MicroturnConfig = MicroturnConfig(),
-                    clearCommands: Bool = false) throws -> (Simulation.Result, [Double]) {
-        let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 160))
+    /// Speaks `script` (text, seconds of silence before it) in one voice into a session; each
+    /// line is rendered the same every time (`FreshSpeech`), whatever else the tests say.
+    static func run(_ script: [(String, Double)], config: MicroturnConfig = MicroturnConfig()) throws -> (Simulation.Result, [Double]) {
+        let synth = FreshSpeech(voice: .init(name: "en-us", rateWpm: 160))
         var audio: [Float] = []
         var ends: [Double] = []
         for (text, gap) in script {
             audio += [Float](repeating: 0, count: Int(gap * 16_000))
-            let speech = clearCommands ? try ClearCommands.speech(text, synth, gain: 0.3) : try synth.synthesize(text).map { $0 * 0.3 }
-            audio += speech
+            audio += try synth.synthesize(text).map { $0 * 0.3 }
             ends.append(Double(audio.count) / 16_000)
         }
         audio += [Float](repeating: 0, count: 4 * 16_000)
@@ -205,7 +202,7 @@ import Testing
 
     /// Speech that goes on past a request's minute is kept up to it, and the session says so.
     @Test func aRequestCutAtItsLimitSaysSo() throws {
-        let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 160))
+        let synth = FreshSpeech(voice: .init(name: "en-us", rateWpm: 160))
         // Without the synthesizer's own silence before and after, so the sentences run on.
         let words = try synth.synthesize("and then we walked along the river for a long while and talked about the weather")
         let loud = words.indices.filter { abs(words[$0]) > 0.01 }

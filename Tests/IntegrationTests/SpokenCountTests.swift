@@ -30,10 +30,10 @@ import Testing
 
     /// Runs a session on `speech` (text, start second) over 19 s, with the clip as the camera.
     static func run(_ speech: [(String, Double)], clip: String, config: MicroturnConfig = MicroturnConfig()) throws -> [Event] {
-        let synth = try SpeechSynthesizer(voice: .init(name: "en", rateWpm: 150))
+        let synth = FreshSpeech(voice: .init(name: "en", rateWpm: 150))
         var audio = [Float](repeating: 0, count: 19 * 16_000)
         for (text, start) in speech {
-            let s = try ClearCommands.speech(text, synth, gain: 0.5)
+            let s = try synth.synthesize(text).map { $0 * 0.5 }
             let at = Int(start * 16_000)
             for i in s.indices where at + i < audio.count { audio[at + i] = s[i] }
         }

@@ -151,7 +151,7 @@ import MicroturnVision
         // the first substream carries the device's own voice. Written at the card's rate and
         // channels (48 kHz stereo), so that aplay's plug plugin does not resample it: its linear
         // interpolation dulls the voice enough to put the command near its acceptance margin.
-        let synth = try SpeechSynthesizer(voice: .init(name: "en", rateWpm: 150))
+        let synth = FreshSpeech(voice: .init(name: "en", rateWpm: 150))
         let silence = [Float](repeating: 0, count: 8_000)
         let voice = try Resampler(from: 16_000, to: 48_000, quality: 10)
             .process(silence + synth.synthesize("how many reps").map { $0 * 0.5 } + silence)

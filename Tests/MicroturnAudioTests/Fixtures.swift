@@ -11,7 +11,7 @@ enum Fixtures {
     }
 
     static func speech(_ text: String, voice: String = "en-us", wpm: Int = 175) throws -> [Float] {
-        try SpeechSynthesizer(voice: .init(name: voice, rateWpm: wpm)).synthesize(text)
+        try FreshSpeech(voice: .init(name: voice, rateWpm: wpm)).synthesize(text)
     }
 
     static func rms(_ x: ArraySlice<Float>) -> Double {

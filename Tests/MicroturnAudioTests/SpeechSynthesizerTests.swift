@@ -31,5 +31,18 @@ import Testing
         let synth = try SpeechSynthesizer(voice: .init(name: "xx-nonexistent"))
         #expect(throws: AudioError.self) { try synth.synthesize("hello") }
     }
-}
 
+    @Test func freshSpeechIsTheSameWhateverWasSaidBefore() throws {
+        let fresh = FreshSpeech(voice: .init(name: "en-us", rateWpm: 160))
+        let first = try fresh.synthesize("never mind")
+        // The library in this process says other things (and is cut off), then the same again.
+        let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 160))
+        _ = try synth.synthesize("My sister is coming to visit on Saturday, and we will go to the museum.")
+        _ = try synth.speak("This sentence is long enough to be cut off well before it ends.") { _ in false }
+        #expect(try fresh.synthesize("never mind") == first)
+        #expect((0.6...1.6).contains(Double(first.count) / 16_000), "\(first.count) samples")
+        // "-" first is text, not an option; an unknown voice is a clear error.
+        #expect(try fresh.synthesize("-5 degrees").count > 8_000)
+        #expect(throws: AudioError.self) { try FreshSpeech(voice: .init(name: "xx-nonexistent")).synthesize("hello") }
+    }
+}

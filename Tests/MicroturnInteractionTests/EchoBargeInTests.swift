@@ -12,7 +12,7 @@ import Testing
         var played: [Float] = []
         for text in ["Okay, I hear you. Go on.", "Got it. Tell me a little more.", "I see. That makes sense to me.",
                      "Right, understood. What else?", "Sorry, go ahead. I am listening."] {
-            played += try SpeechSynthesizer(voice: .init()).synthesize(text) + [Float](repeating: 0, count: 3200)
+            played += try FreshSpeech(voice: .init()).synthesize(text) + [Float](repeating: 0, count: 3200)
         }
         let rms = (played.reduce(0) { $0 + Double($1 * $1) } / Double(played.count)).squareRoot()
         return played.map { $0 * Float(pow(10, -18 / 20) / rms) }
@@ -52,7 +52,7 @@ import Testing
     @Test(arguments: [-26.0, -32.0])
     func theUserTalkingOverTheDeviceBargesIn(userDb: Double) throws {
         let played = try Self.deviceSpeech()
-        var user = try SpeechSynthesizer(voice: .init(name: "en-us+f3")).synthesize("Wait one more thing.")
+        var user = try FreshSpeech(voice: .init(name: "en-us+f3")).synthesize("Wait one more thing.")
         let rms = (user.reduce(0) { $0 + Double($1 * $1) } / Double(user.count)).squareRoot()
         user = user.map { $0 * Float(pow(10, userDb / 20) / rms) }
         let start = 6 * ProcessingFormat.sampleRate

@@ -10,9 +10,10 @@ import Testing
     static func run(_ speech: [Bool], deviceSpeaking: (Int) -> Bool = { _ in false },
                     endSilenceMs: Int = 160, bargeInMs: Int = 60,
                     waits: TurnTakingPolicy.Waits? = nil, logitAtStop: (Int) -> Double? = { _ in nil },
-                    completeCommand: (Int) -> Bool = { _ in false }) -> [(Int, TurnDecision)] {
+                    completeCommand: (Int) -> Bool = { _ in false }, segmentSilenceMs: Int? = nil) -> [(Int, TurnDecision)] {
         let policy = TurnTakingPolicy(waits: waits ?? .init(endSilenceMs: endSilenceMs), bargeInMs: bargeInMs,
                                       commandSilenceMs: 100)
+        policy.segmentSilenceMs = segmentSilenceMs
         var logit: Double?
         var out: [(Int, TurnDecision)] = []
         var run = 0, inSpeech = false, silent = 0
@@ -88,6 +89,14 @@ import Testing
         let d = Self.run(Self.frames([(true, 25), (false, 100)]), waits: Self.waits, logitAtStop: { _ in -3 },
                          completeCommand: { _ in true })
         #expect(d.map(\.0) == [25 + 5 - 1])
+    }
+
+    @Test func whileTranslatingAPauseEndsASegmentWhateverTheModelExpects() {
+        // The model expects more (a wait of 1.6 s); live translation sends the segment after 400 ms.
+        let speech = Self.frames([(true, 40), (false, 30), (true, 40), (false, 100)])
+        let d = Self.run(speech, waits: Self.waits, logitAtStop: { _ in -9 }, segmentSilenceMs: 400)
+        #expect(d.map(\.0) == [40 + 20 - 1, 110 + 20 - 1])
+        #expect(Self.run(speech, waits: Self.waits, logitAtStop: { _ in -9 }).map(\.0) == [110 + 80 - 1])
     }
 
     @Test func aShortSoundThatCutTheDeviceIsDealtWithAfterTheShortestWait() {
@@ -220,6 +229,13 @@ import Testing
         #expect(reply("how many reps").text == "No reps counted yet.")
         #expect(reply("how many reps", context: .init(repetitions: 12)).text == "12 reps so far.")
         #expect(reply("never mind").action == .dropRequests && reply("forget it").action == .dropRequests)
+        #expect(reply("translate to spanish") == .init(text: "Translating to Spanish. Say stop translating to end.", action: .translate(code: "es")))
+        #expect(reply("translate to german").action == .translate(code: "de"))
+        #expect(reply("stop translating") == .init(text: "Translation off.", action: .stopTranslating))
+        // Every command of the default grammar has a skill: none falls through to the server.
+        for phrase in MicroturnConfig().commands.phrases {
+            #expect(reply(phrase).action != .delegate, "\(phrase)")
+        }
         #expect(reply(nil, interrupted: true, seconds: 0.4, context: .init(hasCutSpeech: true)).action == .continueSpeaking)
         #expect(reply(nil, interrupted: true, seconds: 1.2, context: .init(hasCutSpeech: true)).action == .delegate)
     }

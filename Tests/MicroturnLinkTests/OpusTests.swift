@@ -6,7 +6,7 @@ import Testing
 /// and a lost packet is concealed or rebuilt from the next one's FEC.
 @Suite struct OpusTests {
     static func speech() throws -> [Float] {
-        let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 160))
+        let synth = FreshSpeech(voice: .init(name: "en-us", rateWpm: 160))
         let s = try synth.synthesize("Could you remind me to call the dentist tomorrow morning?").map { $0 * 0.5 }
         return Array(s.prefix(s.count / Opus.frameSamples * Opus.frameSamples))
     }

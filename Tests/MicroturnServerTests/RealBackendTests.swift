@@ -1,8 +1,10 @@
 import Foundation
+import MicroturnAudio
 import MicroturnInference
 @testable import MicroturnServer
 import MicroturnLink
 import MicroturnSimulation
+import Synchronization
 import Testing
 
 /// The reasoning stage with real models: SmolLM2-135M-Instruct behind llama-cpp-python's own
@@ -50,6 +52,36 @@ import Testing
         #expect(outcome.tools.map(\.name) == ["current_time"] && !outcome.tools[0].failed, "\(outcome.tools)")
         // Each sentence went ahead as it was written; the answer is them and what followed.
         #expect(outcome.sentencesAhead == answered.count && outcome.text.hasPrefix(answered.joined(separator: " ")), "\(answered) \(outcome.text)")
+    }
+
+    @Test func aSegmentOfLiveTranslationIsTranslatedThroughTheServerAndSpokenInItsLanguage() throws {
+        // The flow, not the quality: a 135M model translates poorly.
+        let server = try LlamaServerProcess(model: try Self.model(), threads: 2)
+        var settings = Reasoner.Settings()
+        settings.options.temperature = 0
+        settings.options.maxTokens = 32
+        let memory = ConversationMemory(store: nil)
+        let worker = ReasoningWorker(transcriber: try TranscribingWorker(),
+                                     reasoner: Reasoner(backend: OpenAIChatBackend(baseURL: server.baseURL, model: "smollm2"), tools: ServerTools(), settings: settings),
+                                     memory: memory, speech: try SpeechStage())
+        var task = Microturn_Link_V1_Task()
+        task.taskID = "t-es"
+        task.transcript = "Where is the train station?"
+        task.context = [LinkTaskContext.translate: "es"]
+        let sent = Mutex<[LinkBody]>([])
+        let job = ServerSessions.Job(deviceId: "kiosk-1", task: task, opus: [], capabilities: [SpeechStage.capability])
+        let result = worker.answer(job, TaskReport(taskID: "t-es") { body in sent.withLock { $0.append(body) } })
+        #expect(result.final && !result.text.isEmpty && result.text != Reasoner.unavailableAnswer, "\(result)")
+        // Spoken by the server (AUDIO ahead of the RESULTs), in the language's voice (the stage
+        // takes the voice it is given: one espeak-ng lacks is an error).
+        let audio = sent.withLock { $0 }.compactMap { if case let .audio(a) = $0 { a } else { nil } }
+        #expect(!audio.isEmpty && audio.last?.end == true)
+        #expect(throws: AudioError.self) { try SpeechStage().speak("hola", streamID: "x", voice: "xx-none") { _ in } }
+        // Not part of the conversation: nothing remembered; an unknown language is said so.
+        #expect(memory.history(device: "kiosk-1").isEmpty)
+        task.context = [LinkTaskContext.translate: "xx"]
+        let refused = worker.answer(ServerSessions.Job(deviceId: "kiosk-1", task: task, opus: []), TaskReport(taskID: "t-xx"))
+        #expect(refused.text == "I can't translate into xx.")
     }
 
     @Test func theBuiltInModelAnswersATaskAndItsMemorySurvivesARestart() throws {

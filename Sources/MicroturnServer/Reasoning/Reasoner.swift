@@ -74,10 +74,17 @@ public struct Reasoner: Sendable {
         self.settings = settings
     }
 
+    /// What a segment of live translation is asked with, instead of the system prompt.
+    public static func translation(into language: String) -> String {
+        "Translate what the user says into \(language). Reply with the \(language) translation only: no English, no notes, no quotes."
+    }
+
     /// Answers `question`, giving each sentence of the reply to `onSentence` as soon as it is
-    /// written; `device`: the task's device's tools, beside the server's.
-    public func answer(_ question: String, history: [Message] = [], device: DeviceTools? = nil, cancellation: Cancellation,
-                       onSentence: (String) -> Void = { _ in }) -> Outcome {
+    /// written; `device`: the task's device's tools, beside the server's. `instructions`, for a
+    /// fixed job such as a translation, replace the system prompt, and the job gets no tools,
+    /// facts or history.
+    public func answer(_ question: String, history: [Message] = [], device: DeviceTools? = nil, instructions: String? = nil,
+                       cancellation: Cancellation, onSentence: (String) -> Void = { _ in }) -> Outcome {
         let tools = self.tools.with(device: device)
         let deadline = ContinuousClock.now + settings.budget
         let reserve = fallback == nil ? .zero : min(settings.fallbackReserve, settings.budget / 2)
@@ -89,8 +96,8 @@ public struct Reasoner: Sendable {
         for (k, candidate) in ([backend] + (fallback.map { [$0] } ?? [])).enumerated() {
             let deadline = k == 0 ? deadline - reserve : deadline
             do {
-                let text = try converse(question, history: history, with: candidate, tools: tools, deadline: deadline, cancellation: cancellation,
-                                        streamed: streamed, outcome: &outcome, onText: tracked)
+                let text = try converse(question, history: history, instructions: instructions, with: candidate, tools: tools, deadline: deadline,
+                                        cancellation: cancellation, streamed: streamed, outcome: &outcome, onText: tracked)
                 // What was said ahead, and the rest (a reply not streamed is all rest).
                 let said = streamed.stream.text(keepingTail: !outcome.truncated)
                 outcome.text = said.isEmpty ? text : said
@@ -116,12 +123,12 @@ public struct Reasoner: Sendable {
         return outcome
     }
 
-    private func converse(_ question: String, history: [Message], with model: ChatBackend, tools: ServerTools, deadline: ContinuousClock.Instant,
-                          cancellation: Cancellation, streamed: Streamed, outcome: inout Outcome,
+    private func converse(_ question: String, history: [Message], instructions: String?, with model: ChatBackend, tools: ServerTools,
+                          deadline: ContinuousClock.Instant, cancellation: Cancellation, streamed: Streamed, outcome: inout Outcome,
                           onText: (String) -> Void) throws(BackendFailure) -> String {
-        var system = settings.systemPrompt
-        var context = history
-        if !model.callsTools {
+        var system = instructions ?? settings.systemPrompt
+        var context = instructions == nil ? history : []
+        if instructions == nil, !model.callsTools {
             // The conversation reaches a model that calls no tools only through what is looked up
             // for it: the visitor's previous question helps find the facts of a follow-up that
             // names none itself. Given the exchanges as messages, the built-in 135M model repeated
@@ -134,7 +141,7 @@ public struct Reasoner: Sendable {
             context = []
         }
         var messages = [Message(.system, system)] + context + [Message(.user, question)]
-        let definitions = model.callsTools ? tools.definitions : []
+        let definitions = model.callsTools && instructions == nil ? tools.definitions : []
         var done = Set<String>()  // calls already run, by name and arguments
         var round = 0
         while true {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroturnAudio
+import MicroturnCore
 import MicroturnLink
 
 /// The server's worker for a task: what the user said (its own transcript of the speech, else the
@@ -40,12 +41,20 @@ public final class ReasoningWorker: Sendable {
         result.taskID = job.task.taskID
         result.final = true
         let started = ContinuousClock.now
+        // A segment of live translation: translated, spoken in its language's voice, not remembered.
+        let translateTo = job.task.context[LinkTaskContext.translate]
+        let language = translateTo.flatMap(TranslationLanguage.code)
+        if let translateTo, language == nil {
+            result.text = "I can't translate into \(translateTo)."
+            return result
+        }
         report.progress("transcribing")
         var heard = (try? transcriber.transcribe(job.opus)) ?? ""
         if heard.isEmpty { heard = job.task.transcript }
         let transcribed = ContinuousClock.now
         guard !heard.isEmpty else {
-            result.text = Self.notHeard
+            // Nothing to translate: an empty final closes the segment without a word.
+            if language == nil { result.text = Self.notHeard }
             return result
         }
         report.progress("reasoning")
@@ -55,13 +64,15 @@ public final class ReasoningWorker: Sendable {
         func speak(_ text: String, as stream: String) -> String {
             guard let voice, speechFailure == nil else { return "" }
             if spoken == 0 { report.progress("speaking") }
-            do { spoken += try voice.speak(text, streamID: stream, send: report.send) } catch {
+            do { spoken += try voice.speak(text, streamID: stream, voice: language?.voice, send: report.send) } catch {
                 speechFailure = error  // the device says the text itself
                 return ""
             }
             return stream
         }
-        let outcome = reasoner.answer(heard, history: memory.history(device: job.deviceId), device: report.device,
+        let outcome = reasoner.answer(heard, history: language == nil ? memory.history(device: job.deviceId) : [],
+                                      device: language == nil ? report.device : nil,
+                                      instructions: language.map { Reasoner.translation(into: $0.name) },
                                       cancellation: report.cancellation) { sentence in
             guard !report.cancellation.isCancelled else { return }
             if firstSentence == nil { firstSentence = ContinuousClock.now }
@@ -75,6 +86,7 @@ public final class ReasoningWorker: Sendable {
             b.map { .string(String(format: "%.3f", ($0 - a).seconds)) } ?? "-"
         }
         var fields: Logger.Metadata = ["device": "\(job.deviceId)", "task": "\(job.task.taskID)", "heard": "\(heard)", "backend": "\(outcome.backend)",
+                                       "job": "\(language.map { "translate to \($0.name)" } ?? "answer")",
                                        "transcribe_s": since(started, transcribed), "first_sentence_s": since(transcribed, firstSentence),
                                        "reason_s": since(transcribed, ContinuousClock.now)]
         if !outcome.tools.isEmpty {
@@ -102,7 +114,7 @@ public final class ReasoningWorker: Sendable {
         // The speech of what the parts did not say (all of it when there were none).
         let rest = result.text.hasPrefix(said) ? result.text.dropFirst(said.count).trimmingCharacters(in: .whitespaces) : result.text
         if !rest.isEmpty { result.audioStreamID = speak(rest, as: "\(job.task.taskID)/final") }
-        if !outcome.unanswered { memory.remember(device: job.deviceId, question: heard, answer: result.text) }
+        if !outcome.unanswered && language == nil { memory.remember(device: job.deviceId, question: heard, answer: result.text) }
         return result
     }
 }

@@ -20,9 +20,11 @@ public struct SpeechStage: Sendable {
     }
 
     /// Speaks `text` into the AUDIO frames of stream `streamID`, handing each to `send` as it is
-    /// made (the first goes before the sentence is synthesized to its end). Returns the packets sent.
+    /// made (the first goes before the sentence is synthesized to its end). Returns the packets
+    /// sent. `voice`: another espeak-ng voice than the stage's (a translation's language).
     @discardableResult
-    public func speak(_ text: String, streamID: String, send: (LinkBody) -> Void) throws(AudioError) -> Int {
+    public func speak(_ text: String, streamID: String, voice: String? = nil, send: (LinkBody) -> Void) throws(AudioError) -> Int {
+        let synthesizer = try synthesizer.inVoice(voice)
         let encoder = try Opus.Encoder(settings: opus)
         var pending: [Float] = [], packets = 0
         var frame = Microturn_Link_V1_Audio()
