@@ -85,7 +85,7 @@ let package = Package(
             "MicroturnVision", "MicroturnLink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "microturn-server", dependencies: [
-            "MicroturnCore", "MicroturnLink", "MicroturnServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MicroturnAudio", "MicroturnCore", "MicroturnLink", "MicroturnServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 

@@ -17,9 +17,11 @@ case "${1:-}" in
 esac
 
 # What the build links: ALSA, speexdsp (echo canceller, resampler), espeak-ng (speech and its voice
-# data), PocketSphinx and its en-us model (local commands), libv4l2 (cameras), libopus (the link's
-# speech codec), SQLite (the link's durable outbox, the server's task store, through GRDB).
-run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data
+# data; the command renders the demo's, benches' and tests' speech afresh each time, since the
+# library keeps state from one utterance to the next: MicroturnAudio's FreshSpeech), PocketSphinx
+# and its en-us model (local commands), libv4l2 (cameras), libopus (the link's speech codec),
+# SQLite (the link's durable outbox, the server's task store, through GRDB).
+run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-ng-data espeak-ng
               libpocketsphinx-dev pocketsphinx-en-us libv4l-dev libopus-dev libsqlite3-dev)
 # Only for the tests. gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user: the engine's Arm
 # kernels are cross-compiled and run under qemu-user (tools/test-kernels.sh), since most
@@ -27,10 +29,8 @@ run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-
 # kernel drivers (vivid, snd-aloop) are tested in QEMU; v4l-utils: v4l2-ctl, which the board's
 # tests use to make vivid drop frames, stall and mark frames corrupt; alsa-utils: aplay and
 # arecord on the board. postgresql: the server's shared task store, started by its tests on
-# loopback. espeak-ng (the command): test speech rendered by a fresh process each time, since the
-# library keeps state from one utterance to the next (MicroturnAudio's FreshSpeech). clang's fuzzer
-# runtime comes with Swift's toolchain (tools/fuzz.sh).
-test_packages=(g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user espeak-ng
+# loopback. clang's fuzzer runtime comes with Swift's toolchain (tools/fuzz.sh).
+test_packages=(g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
                linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils postgresql)
 
 sudo=""

@@ -83,10 +83,31 @@ public final class SpeechSynthesizer: Sendable {
             props.gender = kind == "f" ? 2 : 1
             props.variant = n
         }
+        // espeak-ng "finds" a voice for any language name ("alloy" loads a bare variant with no
+        // phoneme table, which then crashes synthesis): only a language a voice has is asked for.
+        guard languages().contains(parts[0]) else { return false }
         return parts[0].withCString { lang in
             props.languages = lang
             return espeak_SetVoiceByProperties(&props) == EE_OK
         }
+    }
+
+    /// Every language espeak-ng's voices speak ("en-us", "es", ...).
+    private static func languages() -> Set<String> {
+        var found = Set<String>()
+        guard var voice = espeak_ListVoices(nil) else { return found }
+        while let v = voice.pointee {
+            // Each language: a priority byte, then its name ending in 0; a 0 priority ends the list.
+            if var p = v.pointee.languages {
+                while p.pointee != 0 {
+                    let name = String(cString: p + 1)
+                    found.insert(name)
+                    p += 1 + name.utf8.count + 1
+                }
+            }
+            voice += 1
+        }
+        return found
     }
 
     /// Whole utterance at once (tests, generators).

@@ -24,6 +24,14 @@ public struct ServerConfig: Sendable, Equatable {
     public var metricsListen = "127.0.0.1:9741"
     /// The built-in transcriber's PocketSphinx model.
     public var pocketsphinxModel = CommandRecognizer.defaultModel
+    /// Who transcribes a task's speech: "builtin" (PocketSphinx) or "openai" (an OpenAI-compatible
+    /// `/audio/transcriptions` under `transcriptionURL`, PocketSphinx when it fails).
+    public var transcriptionBackend = "builtin"
+    public var transcriptionURL = ""
+    public var transcriptionModel = "whisper-1"
+    /// Serves the built-in transcription and speech as an OpenAI-compatible API for other servers
+    /// (`POST /v1/audio/transcriptions`, `POST /v1/audio/speech`); "" for none.
+    public var audioListen = ""
     /// Who thinks about a task: "builtin" (our engine on `reasoningModel`), "openai" (an
     /// OpenAI-compatible server at `reasoningURL`), or "none" (the answer is what was heard).
     public var reasoningBackend = "builtin"
@@ -52,9 +60,12 @@ public struct ServerConfig: Sendable, Equatable {
     /// Each device's remembered exchanges, in characters (about four a token).
     public var memoryCharacters = 2400
     /// Who speaks the answer for devices that ask the server to ("speech:opus16k"): "builtin"
-    /// (espeak-ng, encoded to Opus) or "none" (every device says the text itself).
+    /// (espeak-ng, encoded to Opus), "openai" (an OpenAI-compatible `/audio/speech` under
+    /// `speechURL`), or "none" (every device says the text itself).
     public var speechBackend = "builtin"
-    /// The built-in speech's espeak-ng voice and rate.
+    public var speechURL = ""
+    public var speechModel = "tts-1"
+    /// The speech's voice: espeak-ng's for the built-in, the service's name for "openai" ("alloy").
     public var speechVoice = "en-us"
     public var speechRateWpm = 175
     /// Unasked remarks on what devices report (after a set of exercise), at most one per
@@ -74,6 +85,10 @@ public struct ServerConfig: Sendable, Equatable {
         .bool("tls.plaintext", \.plaintext),
         .endpoint("metrics.listen", example: "127.0.0.1:9741", allowEmpty: true, \.metricsListen),
         .path("transcription.pocketsphinx_model", \.pocketsphinxModel),
+        .string("transcription.backend", oneOf: ["builtin", "openai"], \.transcriptionBackend),
+        .string("transcription.url", allowEmpty: true, \.transcriptionURL),
+        .string("transcription.model", \.transcriptionModel),
+        .endpoint("audio.listen", example: "127.0.0.1:7743", allowEmpty: true, \.audioListen),
         .string("reasoning.backend", oneOf: ["builtin", "openai", "none"], \.reasoningBackend),
         .path("reasoning.model", \.reasoningModel),
         .int("reasoning.threads", 1...64, \.reasoningThreads),
@@ -88,7 +103,9 @@ public struct ServerConfig: Sendable, Equatable {
         .string("reasoning.time_zone", allowEmpty: true, \.timeZone),
         .urls("reasoning.http_allow", \.httpAllow),
         .int("reasoning.memory_characters", 0...100_000, \.memoryCharacters),
-        .string("speech.backend", oneOf: ["builtin", "none"], \.speechBackend),
+        .string("speech.backend", oneOf: ["builtin", "openai", "none"], \.speechBackend),
+        .string("speech.url", allowEmpty: true, \.speechURL),
+        .string("speech.model", \.speechModel),
         .string("speech.voice", \.speechVoice),
         .int("speech.rate_wpm", 80...450, \.speechRateWpm),
         .bool("interjections.enabled", \.interjections),
@@ -102,10 +119,11 @@ public struct ServerConfig: Sendable, Equatable {
 
     /// Settings that are each allowed but not together.
     public func checkConsistent() throws(ConfigError) {
-        if reasoningBackend == "openai" {
-            guard let u = URLComponents(string: reasoningURL), u.scheme == "http" || u.scheme == "https", u.host != nil else {
-                throw .contradiction(first: "reasoning.backend", second: "reasoning.url",
-                                     reason: "the openai backend needs reasoning.url, the API root of an OpenAI-compatible server (http://HOST:PORT/v1), not '\(reasoningURL)'")
+        for (section, backend, url) in [("reasoning", reasoningBackend, reasoningURL), ("transcription", transcriptionBackend, transcriptionURL),
+                                        ("speech", speechBackend, speechURL)] where backend == "openai" {
+            guard let u = URLComponents(string: url), u.scheme == "http" || u.scheme == "https", u.host != nil else {
+                throw .contradiction(first: "\(section).backend", second: "\(section).url",
+                                     reason: "the openai backend needs \(section).url, the API root of an OpenAI-compatible server (http://HOST:PORT/v1), not '\(url)'")
             }
         }
         if !timeZone.isEmpty && TimeZone(identifier: timeZone) == nil {

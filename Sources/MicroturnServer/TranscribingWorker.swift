@@ -46,9 +46,19 @@ public final class TranscribingWorker: Sendable {
     /// The words in a stream of Opus packets ("" for none or no speech).
     public func transcribe(_ packets: [Data]) throws(AudioError) -> String {
         guard !packets.isEmpty else { return "" }
+        return try transcribe(pcm: try Self.decode(packets))
+    }
+
+    /// The words in 16 kHz mono speech.
+    public func transcribe(pcm: [Float]) throws(AudioError) -> String {
         let slot: Slot
         if let pooled = idle.withLock({ $0.popLast() }) { slot = pooled } else { slot = try Slot(model: model) }
         defer { idle.withLock { $0.append(slot) } }
+        return try slot.transcriber.transcribe(pcm)
+    }
+
+    /// A stream of Opus packets as 16 kHz PCM.
+    public static func decode(_ packets: [Data]) throws(AudioError) -> [Float] {
         let decoder = try Opus.Decoder()  // each stream from a fresh state
         var pcm: [Float] = []
         pcm.reserveCapacity(packets.count * Opus.frameSamples)
@@ -56,6 +66,6 @@ public final class TranscribingWorker: Sendable {
             // A packet that does not decode is concealed rather than ending the utterance.
             if let samples = try? decoder.decode([UInt8](packet)) { pcm += samples } else { pcm += try decoder.conceal() }
         }
-        return try slot.transcriber.transcribe(pcm)
+        return pcm
     }
 }

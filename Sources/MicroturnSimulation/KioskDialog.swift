@@ -26,8 +26,9 @@ public enum KioskDialog {
     }
 
     /// Writes a second of silence, then each line followed by its seconds of silence, as 16 kHz WAV.
+    /// Each line is rendered afresh (`FreshSpeech`), so the dialog is the same every run.
     public static func write(_ lines: [(text: String, roomAfter: Double)], to path: String) throws -> Timing {
-        let synthesizer = try SpeechSynthesizer(voice: .init())
+        let synthesizer = FreshSpeech(voice: .init())
         var samples = [Float](repeating: 0, count: ProcessingFormat.sampleRate)
         var timing = Timing()
         for (text, room) in lines {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MicroturnAudio
 import MicroturnCore
 import MicroturnLink
 import MicroturnServer
@@ -87,7 +88,14 @@ struct Serve: AsyncParsableCommand {
             }
             print("microturn-server: listening on \(host):\(server.port) (\(c.plaintext ? "PLAINTEXT, development only" : "TLS, fleet CA in \(c.caDirectory)"); tasks in \(c.postgres.isEmpty ? c.stateDirectory + "/tasks.sqlite" : "PostgreSQL"))")
             fflush(nil)  // the line above is what a supervisor or a test waits for
-            let service = LinkService(server: server, metrics: endpoint, drainSeconds: c.drainSeconds, log: log)
+            var audio: AudioEndpoint?
+            if let (ahost, aport) = Endpoint.parse(c.audioListen) {
+                let voice = SpeechSynthesizer.Voice(name: c.speechBackend == "builtin" ? c.speechVoice : "en-us", rateWpm: c.speechRateWpm)
+                audio = try AudioEndpoint(host: ahost, port: aport, transcriber: try TranscribingWorker(model: c.pocketsphinxModel), voice: voice,
+                                          group: MultiThreadedEventLoopGroup.singleton)
+                print("microturn-server: transcription and speech (OpenAI-compatible) on http://\(ahost):\(audio!.port)/v1/audio/")
+            }
+            let service = LinkService(server: server, metrics: endpoint, audio: audio, drainSeconds: c.drainSeconds, log: log)
             let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
                                                          logger: log))
             try await group.run()
@@ -114,8 +122,9 @@ extension Serve {
             }
         }
         let backend: ChatBackend, fallback: ChatBackend?
+        // One key for every OpenAI-compatible service (reasoning.api_key_env names its variable).
+        let key = ProcessInfo.processInfo.environment[c.reasoningAPIKeyEnv] ?? ""
         if c.reasoningBackend == "openai" {
-            let key = ProcessInfo.processInfo.environment[c.reasoningAPIKeyEnv] ?? ""
             backend = OpenAIChatBackend(baseURL: c.reasoningURL, model: c.reasoningRemoteModel, apiKey: key, streamsWithTools: c.reasoningStreamWithTools)
             fallback = c.reasoningFallback == "builtin" ? try builtin() : nil
         } else {
@@ -127,8 +136,14 @@ extension Serve {
         var settings = Reasoner.Settings()
         settings.budget = .milliseconds(Int(c.reasoningSeconds * 1000))
         settings.options.maxTokens = c.reasoningMaxTokens
-        let speech = c.speechBackend == "builtin" ? try SpeechStage(voice: .init(name: c.speechVoice, rateWpm: c.speechRateWpm)) : nil
-        let worker = ReasoningWorker(transcriber: transcriber, reasoner: Reasoner(backend: backend, fallback: fallback, tools: tools, settings: settings),
+        let speech: SpeechStage? = switch c.speechBackend {
+        case "builtin": try SpeechStage(voice: .init(name: c.speechVoice, rateWpm: c.speechRateWpm))
+        case "openai": SpeechStage(remote: OpenAIAudio(baseURL: c.speechURL, model: c.speechModel, apiKey: key), voice: c.speechVoice)
+        default: nil
+        }
+        let remoteTranscriber = c.transcriptionBackend == "openai" ? OpenAIAudio(baseURL: c.transcriptionURL, model: c.transcriptionModel, apiKey: key) : nil
+        let worker = ReasoningWorker(transcriber: transcriber, remoteTranscriber: remoteTranscriber,
+                                     reasoner: Reasoner(backend: backend, fallback: fallback, tools: tools, settings: settings),
                                      memory: ConversationMemory(store: store, characterBudget: c.memoryCharacters, log: log), speech: speech,
                                      metrics: metrics, log: log)
         log.info("reasoning with \(backend.name)\(fallback.map { ", falling back to \($0.name)" } ?? "")")
@@ -179,6 +194,7 @@ enum ReasoningSetupError: Error, CustomStringConvertible {
 struct LinkService: Service {
     let server: LinkServer
     let metrics: MetricsEndpoint?
+    let audio: AudioEndpoint?
     let drainSeconds: Double
     let log: Logger
 
@@ -187,6 +203,7 @@ struct LinkService: Service {
         log.info("draining", metadata: ["running_tasks": "\(server.sessions.running)", "seconds": "\(drainSeconds)"])
         await server.drain(seconds: drainSeconds)
         metrics?.close()
+        audio?.close()
         server.shutdown()
         log.info("stopped")
     }

@@ -18,8 +18,9 @@ struct BenchBackground: ParsableCommand {
         it, then measures from the end of each question (where the dialog put it): when the device decided the
         turn had ended, its first sound (its own acknowledgement), the first sound of the server's answer, and
         the end of the answer (heard whole, or cut); the server's own time per task (from its log); and how
-        often an answer started while the user was speaking (must be 0). Times are p50 / p95 over the
-        questions answered. llama-cpp-python needs tools/setup.sh --tests; the model is tools/fetch-model.sh's.
+        often an answer started while the user was speaking (must be 0). Then live translation: "translate to
+        Spanish", segments with pauses, "stop translating"; from the end of each segment to the first sound of
+        its translation (the lag). Times are p50 / p95 over the questions answered (segments translated). llama-cpp-python needs tools/setup.sh --tests; the model is tools/fetch-model.sh's.
         Example: microturn bench background --backends builtin,llama-cpp-python
         """)
 
@@ -49,6 +50,13 @@ struct BenchBackground: ParsableCommand {
     static let expected: [[String]] = [["ten", "10", "four", "4"], ["closed"], ["first floor", "1st floor"], ["twelve", "12"], ["free"], ["ground floor", "entrance"]]
     /// Silence after each question: room for the acknowledgement and the answer.
     static let answerRoom = 9.0
+    /// Live translation: segments, each followed by a pause long enough for its translation.
+    static let segments = [
+        "I would like two tickets for the museum.",
+        "Is there a guided tour in the afternoon?",
+        "Thank you very much for your help.",
+    ]
+    static let translationRoom = 5.0
 
     func validate() throws {
         for b in backends.split(separator: ",") where !["builtin", "llama-cpp-python"].contains(String(b)) {
@@ -65,6 +73,10 @@ struct BenchBackground: ParsableCommand {
         /// The server's own time per task (transcription and reasoning), and in its stages:
         /// transcription, reasoning to the first sentence; from its log.
         var server: [Double] = [], transcription: [Double] = [], firstSentence: [Double] = []
+        /// Live translation: segments sent, translated (said), said over the user, and the lag from
+        /// a segment's end to the first sound of its translation.
+        var segments = 0, translated = 0, translationsOverUser = 0
+        var translationLag: [Double] = []
     }
 
     func run() throws {
@@ -79,11 +91,16 @@ struct BenchBackground: ParsableCommand {
             }
             let timing = try KioskDialog.write(Self.questions.map { ($0, Self.answerRoom) }, to: root + "/user.wav")
             let (ends, starts) = (timing.ends, timing.starts)
+            let translation = try KioskDialog.write(
+                [(TranslationLanguage.all[0].command, 3)] + Self.segments.map { ($0, Self.translationRoom) } + [(TranslationLanguage.stopCommand, 3)],
+                to: root + "/translate.wav")
             var all: [Figures] = []
             for backend in backends.split(separator: ",").map(String.init) {
-                FileHandle.standardError.write(Data("bench background: \(backend): running \(Self.questions.count) questions in real time...\n".utf8))
-                let events = try runSession(backend: backend, root: root)
-                var figures = Self.measure(events, backend: backend, ends: ends, starts: starts)
+                FileHandle.standardError.write(Data("bench background: \(backend): running \(Self.questions.count) questions, then \(Self.segments.count) segments to translate, in real time...\n".utf8))
+                let sessions = try runSessions(backend: backend, root: root, dialogs: ["user", "translate"])
+                var figures = Self.measure(sessions[0], backend: backend, ends: ends, starts: starts)
+                Self.measureTranslation(sessions[1], into: &figures, ends: Array(translation.ends.dropFirst().prefix(Self.segments.count)),
+                                        starts: Array(translation.starts.dropFirst()))
                 let log = (try? String(contentsOfFile: KioskDialog.logPath(root: root, name: backend), encoding: .utf8)) ?? ""
                 figures.server = Self.logSeconds(log, line: "task answered", field: "seconds")
                 figures.transcription = Self.logSeconds(log, line: "task reasoned", field: "transcribe_s")
@@ -94,8 +111,9 @@ struct BenchBackground: ParsableCommand {
         }
     }
 
-    /// The servers for `backend`, then the session through them; the session's events.
-    private func runSession(backend: String, root: String) throws -> [Event] {
+    /// The servers for `backend`, then a session through them on each dialog (`root`/NAME.wav);
+    /// the sessions' events.
+    private func runSessions(backend: String, root: String, dialogs: [String]) throws -> [[Event]] {
         var peer: LlamaServerProcess?
         defer { peer?.stop() }
         var reasoning = ["--backend", "builtin"]
@@ -109,22 +127,46 @@ struct BenchBackground: ParsableCommand {
         let binaries = URL(fileURLWithPath: ChildProcess.microturn).deletingLastPathComponent().path
         let server = try KioskDialog.startServer(binaries: binaries, root: root, name: backend, reasoning: reasoning)
         defer { server.stop(SIGTERM) }
-        var config = MicroturnConfig()
-        config.link = KioskDialog.link(to: server, device: "bench-background", directory: root + "/device-" + backend)
-        let result = try Simulation.run(files: .init(capture: root + "/user.wav", playback: root + "/out-\(backend).wav"), config: config, fast: false)
-        let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
-        try? lines.write(toFile: root + "/events-\(backend).jsonl", atomically: true, encoding: .utf8)
-        return result.report.events
+        return try dialogs.map { dialog in
+            var config = MicroturnConfig()
+            config.link = KioskDialog.link(to: server, device: "bench-\(dialog)", directory: root + "/device-\(backend)-\(dialog)")
+            let result = try Simulation.run(files: .init(capture: root + "/\(dialog).wav", playback: root + "/out-\(backend)-\(dialog).wav"),
+                                            config: config, fast: false)
+            let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
+            try? lines.write(toFile: root + "/events-\(backend)-\(dialog).jsonl", atomically: true, encoding: .utf8)
+            return result.report.events
+        }
     }
 
-    /// From each question's end: the device's first sound, the answer's first sound, its end.
-    static func measure(_ events: [Event], backend: String, ends: [Double], starts: [Double]) -> Figures {
-        var f = Figures(backend: backend, asked: ends.count)
+    /// The user's speech, as stretches between the session's speech start and end events.
+    static func speech(_ events: [Event]) -> [ClosedRange<Double>] {
         var speech: [ClosedRange<Double>] = [], open: Double?
         for e in events {
             if e.kind == .speechStart { open = e.time }
             if e.kind == .speechEnd, let s = open { speech.append(s...e.time); open = nil }
         }
+        return speech
+    }
+
+    /// From each segment's end: the first sound of its translation (said before the next segment
+    /// starts, or in the tail).
+    static func measureTranslation(_ events: [Event], into f: inout Figures, ends: [Double], starts: [Double]) {
+        let speech = Self.speech(events)
+        f.segments = events.filter { $0.kind == .request && $0.detail?.contains("for translation") == true }.count
+        for (i, end) in ends.enumerated() {
+            let next = i + 1 < starts.count ? starts[i + 1] : .infinity
+            let window = events.filter { $0.time > end && $0.time < next }
+            guard let said = window.first(where: { $0.kind == .translation }) else { continue }
+            f.translated += 1
+            if speech.contains(where: { $0.contains(said.time) }) { f.translationsOverUser += 1 }
+            if let sound = window.first(where: { $0.kind == .playbackStart && $0.time >= said.time }) { f.translationLag.append(sound.time - end) }
+        }
+    }
+
+    /// From each question's end: the device's first sound, the answer's first sound, its end.
+    static func measure(_ events: [Event], backend: String, ends: [Double], starts: [Double]) -> Figures {
+        var f = Figures(backend: backend, asked: ends.count)
+        let speech = Self.speech(events)
         for (i, end) in ends.enumerated() {
             let next = i + 1 < starts.count ? starts[i + 1] : .infinity
             let window = events.filter { $0.time > end && $0.time < next }
@@ -179,6 +221,9 @@ struct BenchBackground: ParsableCommand {
         row("answers with the right fact") { "\($0.right) of \($0.asked)" }
         row("answers cut by the user") { "\($0.cut)" }
         row("answers started over the user") { "\($0.overUser)" }
+        row("translation: segment end to its sound") { cell($0.translationLag) }
+        row("segments sent / translated") { "\($0.segments) / \($0.translated) of \(Self.segments.count)" }
+        row("translations over the user") { "\($0.translationsOverUser)" }
         return lines.joined(separator: "\n")
     }
 
@@ -188,7 +233,8 @@ struct BenchBackground: ParsableCommand {
         }
         let items = all.map {
             "{\"backend\":\"\($0.backend)\",\"asked\":\($0.asked),\"answered\":\($0.answered),\"right\":\($0.right),\"over_user\":\($0.overUser),\"cut\":\($0.cut),"
-                + "\"turn_end_s\":\(q($0.turnEnd)),\"server_s\":\(q($0.server)),\"transcription_s\":\(q($0.transcription)),\"first_sentence_s\":\(q($0.firstSentence)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone))}"
+                + "\"turn_end_s\":\(q($0.turnEnd)),\"server_s\":\(q($0.server)),\"transcription_s\":\(q($0.transcription)),\"first_sentence_s\":\(q($0.firstSentence)),\"first_sound_s\":\(q($0.firstSound)),\"answer_sound_s\":\(q($0.answerSound)),\"answer_done_s\":\(q($0.answerDone)),"
+                + "\"segments\":\($0.segments),\"translated\":\($0.translated),\"translations_over_user\":\($0.translationsOverUser),\"translation_lag_s\":\(q($0.translationLag))}"
         }
         return "{\"backends\":[\(items.joined(separator: ","))]}"
     }

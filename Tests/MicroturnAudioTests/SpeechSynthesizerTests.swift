@@ -30,6 +30,9 @@ import Testing
     @Test func unknownVoiceIsAClearError() throws {
         let synth = try SpeechSynthesizer(voice: .init(name: "xx-nonexistent"))
         #expect(throws: AudioError.self) { try synth.synthesize("hello") }
+        // A name espeak-ng's by-language lookup would match to a bare variant (which crashed it).
+        #expect(throws: AudioError.self) { try synth.inVoice("alloy").synthesize("hello") }
+        #expect(try synth.inVoice("es").synthesize("hola").count > 4_000, "a language's voice still speaks after")
     }
 
     @Test func freshSpeechIsTheSameWhateverWasSaidBefore() throws {

@@ -10,6 +10,9 @@ import MicroturnLink
 /// (arguments, results, time) and every backend failure.
 public final class ReasoningWorker: Sendable {
     public let transcriber: TranscribingWorker
+    /// An OpenAI-compatible transcription service tried first (nil: PocketSphinx only); when it
+    /// fails, PocketSphinx transcribes and the failure is logged and counted.
+    public let remoteTranscriber: OpenAIAudio?
     public let reasoner: Reasoner
     public let memory: ConversationMemory
     /// Speaks the answer for devices that ask for the server's speech (nil: none do here).
@@ -20,9 +23,10 @@ public final class ReasoningWorker: Sendable {
     public static let notHeard = "Sorry, I didn't catch that. Could you say it again?"
     public static let noAnswer = "I don't have an answer to that."
 
-    public init(transcriber: TranscribingWorker, reasoner: Reasoner, memory: ConversationMemory, speech: SpeechStage? = nil,
-                metrics: ServerMetrics? = nil, log: Logger = Logger(label: "microturn-server")) {
+    public init(transcriber: TranscribingWorker, remoteTranscriber: OpenAIAudio? = nil, reasoner: Reasoner, memory: ConversationMemory,
+                speech: SpeechStage? = nil, metrics: ServerMetrics? = nil, log: Logger = Logger(label: "microturn-server")) {
         self.transcriber = transcriber
+        self.remoteTranscriber = remoteTranscriber
         self.reasoner = reasoner
         self.memory = memory
         self.speech = speech
@@ -34,6 +38,17 @@ public final class ReasoningWorker: Sendable {
     public func observe(_ device: DeviceContact, _ event: Microturn_Link_V1_Event) {
         guard event.kind == .playback, event.cut else { return }
         memory.interrupted(device: device.id, heard: event.text)
+    }
+
+    /// What was said: by the remote service when there is one and it answers, else by PocketSphinx
+    /// (with the remote's failure, for the log).
+    func transcribe(_ opus: [Data]) -> (text: String, remoteFailure: BackendFailure?) {
+        guard !opus.isEmpty, let pcm = try? TranscribingWorker.decode(opus) else { return ("", nil) }
+        var failure: BackendFailure?
+        if let remoteTranscriber {
+            do { return (try remoteTranscriber.transcribe(pcm), nil) } catch { failure = error }
+        }
+        return ((try? transcriber.transcribe(pcm: pcm)) ?? "", failure)
     }
 
     public func answer(_ job: ServerSessions.Job, _ report: TaskReport) -> Microturn_Link_V1_Result {
@@ -49,7 +64,7 @@ public final class ReasoningWorker: Sendable {
             return result
         }
         report.progress("transcribing")
-        var heard = (try? transcriber.transcribe(job.opus)) ?? ""
+        var (heard, transcriptionFailure) = transcribe(job.opus)
         if heard.isEmpty { heard = job.task.transcript }
         let transcribed = ContinuousClock.now
         guard !heard.isEmpty else {
@@ -94,6 +109,10 @@ public final class ReasoningWorker: Sendable {
         }
         if !outcome.failures.isEmpty { fields["failures"] = .array(outcome.failures.map { "\($0)" }) }
         if let speechFailure { fields["speech"] = "\(speechFailure)" }
+        if let transcriptionFailure {
+            fields["transcription_failure"] = "\(transcriptionFailure)"
+            metrics?.backendFailure(transcriptionFailure)
+        }
         for failure in outcome.failures { metrics?.backendFailure(failure) }
         for tool in outcome.tools { metrics?.toolCall(tool.name, failed: tool.failed) }
         if outcome.cancelled {
