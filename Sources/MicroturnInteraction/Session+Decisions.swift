@@ -31,13 +31,12 @@ extension Session {
             case .translation:
                 floor.take(.reply)
                 playingAnswer = nil
-                emit(Event(time: seconds(now), kind: .translation, text: u.text, detail: u.taskId.map { "task \($0)" }))
+                emit(Event(time: seconds(now), kind: .translation, text: u.text, detail: Self.origin(of: u)))
             case .answer:
                 floor.take(.reply)  // an answer is cut by a barge-in like any reply
                 lastReply = u.text
                 playingAnswer = u
-                emit(Event(time: seconds(now), kind: .answer, text: u.text,
-                           detail: u.taskId.map { "task \($0)" + (u.audio != nil ? ", the server's speech" : "") }))
+                emit(Event(time: seconds(now), kind: .answer, text: u.text, detail: Self.origin(of: u)))
             }
             if let audio = u.audio {
                 speechOut.say(recorded: audio)
@@ -52,6 +51,9 @@ extension Session {
             if u.kind == .count { emit(SpokenCounts.skipped(u, at: now, reason: reason)) }
         }
     }
+
+    /// An answer's or translation's task, and whose voice says it.
+    static func origin(of u: Utterance) -> String? { u.taskId.map { "task \($0)" + (u.audio != nil ? ", the server's speech" : "") } }
 
     /// Stops what is being said at capture time `now` and returns what was not yet heard; an
     /// answer of the server's cut this way is reported with how much of it was heard.

@@ -30,6 +30,9 @@ struct BenchBackground: ParsableCommand {
     @Option(help: "The chat model (GGUF) both backends run.")
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
+    @Flag(name: .customLong("server-speech"), help: "The device asks for the server's speech (link.server_speech): answers and translations come as Opus from the server's speech stage.")
+    var serverSpeech = false
+
     @Flag(help: "Keep the run's folder (dialog, what the device said, its events, the servers' logs) and print where it is.")
     var keep = false
 
@@ -130,6 +133,7 @@ struct BenchBackground: ParsableCommand {
         return try dialogs.map { dialog in
             var config = MicroturnConfig()
             config.link = KioskDialog.link(to: server, device: "bench-\(dialog)", directory: root + "/device-\(backend)-\(dialog)")
+            config.link.serverSpeech = serverSpeech
             let result = try Simulation.run(files: .init(capture: root + "/\(dialog).wav", playback: root + "/out-\(backend)-\(dialog).wav"),
                                             config: config, fast: false)
             let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
