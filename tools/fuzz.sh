@@ -5,6 +5,7 @@
 #   wav   the WAV reader
 #   y4m   the YUV4MPEG2 video reader
 #   link  the link's frame decoder and reliability layer (what a peer sends)
+#   form  the multipart form reader of the server's audio endpoint (what an HTTP client sends)
 #   tools/fuzz.sh [SECONDS] [TARGET...]     SECONDS each (default 60), every target by default
 # Each harness (tools/fuzz/NAME-fuzz.swift) is built with -sanitize=fuzzer,address together with the
 # sources it reads with, into .build-fuzz/NAME-fuzz. Its corpus starts from tools/fuzz/seeds/NAME
@@ -12,12 +13,12 @@
 # anything crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 seconds="${1:-60}"
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: SECONDS must be a whole number above 0, got '$seconds'" >&2; exit 64; }
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf toml wav y4m link)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf toml wav y4m link form)
 out=.build-fuzz
 mkdir -p "$out/modules"
 
@@ -60,7 +61,8 @@ for name in "${targets[@]}"; do
       # The decoding side only (no NIO): the schema, the framing, the errors, the reliability layer.
       build link MicroturnLink -I "$out/protobuf" Sources/MicroturnLink/{LinkSchema.pb,FrameCodec,LinkError,ReliableChannel}.swift \
         "$out/protobuf/libSwiftProtobuf.a" ;;
-    *) echo "fuzz: no target '$name' (gguf, toml, wav, y4m, link)" >&2; exit 64 ;;
+    form) build form MicroturnServer Sources/MicroturnServer/Reasoning/MultipartForm.swift ;;
+    *) echo "fuzz: no target '$name' (gguf, toml, wav, y4m, link, form)" >&2; exit 64 ;;
   esac
   corpus="$out/corpus-$name"
   mkdir -p "$corpus"

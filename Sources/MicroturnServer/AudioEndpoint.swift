@@ -83,8 +83,7 @@ public final class AudioEndpoint: Sendable {
             let pcm: [Float]
             do {
                 let wav = try WavFile.parse(file.body, path: file.filename ?? "file")
-                let mono = stride(from: 0, to: wav.samples.count, by: max(1, wav.channels)).map { wav.samples[$0] }
-                pcm = try Resampler(from: wav.sampleRate, to: ProcessingFormat.sampleRate).process(mono)
+                pcm = try Resampler(from: wav.sampleRate, to: ProcessingFormat.sampleRate).process(wav.mono())
             } catch {
                 return .error(.badRequest, "the file is not a PCM WAV file this server reads (\(error)); send WAV")
             }

@@ -49,8 +49,7 @@ public struct OpenAIAudio: Sendable {
         let reply = try post("/audio/speech", body: body, contentType: "application/json")
         do {
             let wav = try WavFile.parse(Data(reply), path: name + "/audio/speech")
-            let mono = stride(from: 0, to: wav.samples.count, by: max(1, wav.channels)).map { wav.samples[$0] }
-            return try Resampler(from: wav.sampleRate, to: ProcessingFormat.sampleRate).process(mono)
+            return try Resampler(from: wav.sampleRate, to: ProcessingFormat.sampleRate).process(wav.mono())
         } catch {
             throw .malformed(backend: name, reason: "the speech is not a WAV file we can read (\(error))")
         }
