@@ -58,6 +58,8 @@ public enum ConfigSchema {
         .bool("link.interjections", \.link.interjections),
         .double("link.answer_wait_seconds", 0...3600, \.link.answerWaitSeconds),
         .int("translation.segment_pause_ms", 100...3000, \.translation.segmentPauseMs),
+        .bool("translation.over_user", \.translation.overUser),
+        .double("translation.duck_db", -40...0, \.translation.duckDb),
     ]
 
     /// Top-level keys that are not settings but say where more settings come from.

@@ -91,3 +91,15 @@ public enum JSONText {
         return out + "\""
     }
 }
+
+extension Event {
+    /// The user's speech in a run's events: each stretch from a speech start to its end.
+    public static func userSpeech(in events: [Event]) -> [ClosedRange<Double>] {
+        var spans: [ClosedRange<Double>] = [], start: Double?
+        for e in events {
+            if e.kind == .speechStart { start = e.time }
+            if e.kind == .speechEnd, let s = start { spans.append(s...e.time); start = nil }
+        }
+        return spans
+    }
+}

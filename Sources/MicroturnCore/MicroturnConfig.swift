@@ -126,6 +126,11 @@ public struct MicroturnConfig: Sendable, Equatable {
     public struct Translation: Sendable, Equatable {
         /// A pause this long ends a segment (the turn-end model's longer waits do not apply).
         public var segmentPauseMs = 400
+        /// Say each translation as soon as it comes, under the user's speech, ducked by
+        /// `duckDb`, instead of waiting for their pause; the user's speech then neither stops it
+        /// nor is held up by it.
+        public var overUser = false
+        public var duckDb = -12.0
     }
 
     /// The link to the background server (PROTOCOL.md in MicroturnLink).

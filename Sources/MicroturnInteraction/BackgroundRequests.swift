@@ -20,6 +20,8 @@ public final class BackgroundRequests {
     private let encoder: Opus.Encoder
     private let deviceId: String
     private let takesInterjections: Bool
+    /// How translations are said (in a pause, or under the user).
+    private let translationSetting: MicroturnConfig.Translation
     /// On the virtual clock a request waits (wall time, at most this long) for its answer, so that
     /// a run on files says it at the same point every time, as an instant server would.
     private let awaitAnswerSeconds: Double?
@@ -41,9 +43,11 @@ public final class BackgroundRequests {
     var runTool: ((Microturn_Link_V1_ToolCall) -> Microturn_Link_V1_ToolResult)?
 
     /// `tools`: the capabilities the device offers the server ("tool:timer", ...).
-    init(config: MicroturnConfig.Link, awaitAnswerSeconds: Double?, tools: [String]) throws(AudioError) {
+    init(config: MicroturnConfig.Link, translation: MicroturnConfig.Translation, awaitAnswerSeconds: Double?,
+         tools: [String]) throws(AudioError) {
         let inbox = Inbox()
         self.inbox = inbox
+        translationSetting = translation
         encoder = try Opus.Encoder(settings: .init(link: config))
         self.awaitAnswerSeconds = awaitAnswerSeconds
         takesInterjections = config.interjections
@@ -189,9 +193,11 @@ public final class BackgroundRequests {
                 let audio = r.audioStreamID.isEmpty ? nil : inbox.speech.take(r.audioStreamID)
                 if let audio, intro.isEmpty, !r.final || r.part == 0 || !before.isEmpty { u.audio = audio }
                 if let translation {
-                    // Said in the user's next pause, in the language's voice.
+                    // Said in the user's next pause (or at once under their speech, ducked), in the
+                    // language's voice.
                     u.kind = .translation
-                    u.condition = .userSilent
+                    u.condition = translationSetting.overUser ? .any : .userSilent
+                    u.gainDb = translationSetting.overUser ? translationSetting.duckDb : 0
                     u.voice = translation.voice
                 }
                 return u

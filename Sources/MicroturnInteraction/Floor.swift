@@ -8,6 +8,9 @@ struct Floor {
         case reply
         case murmur
         case count
+        /// A translation said under the user's speech (`translation.over_user`): the user's
+        /// speech neither cuts it nor waits for it; a reply of the device's own replaces it.
+        case underUser
     }
 
     private(set) var holder = Holder.idle

@@ -29,7 +29,7 @@ extension Session {
                 playingAnswer = nil
                 emit(Event(time: seconds(now), kind: u.kind == .progress ? .progress : .interjection, text: u.text))
             case .translation:
-                floor.take(.reply)
+                floor.take(u.condition == .any ? .underUser : .reply)
                 playingAnswer = nil
                 emit(Event(time: seconds(now), kind: .translation, text: u.text, detail: Self.origin(of: u)))
             case .answer:
@@ -39,9 +39,9 @@ extension Session {
                 emit(Event(time: seconds(now), kind: .answer, text: u.text, detail: Self.origin(of: u)))
             }
             if let audio = u.audio {
-                speechOut.say(recorded: audio)
+                speechOut.say(recorded: audio, gainDb: u.gainDb)
             } else {
-                do { try speechOut.say(u.text, voice: u.voice) } catch {
+                do { try speechOut.say(u.text, voice: u.voice, gainDb: u.gainDb) } catch {
                     floor.release()
                     emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
                 }
@@ -217,6 +217,7 @@ extension Session {
     }
 
     private func say(_ text: String, speechEnd: Int, now: Int, remember: Bool) {
+        if floor.holder == .underUser { speechOut.cancel(at: now) }  // the reply replaces it
         emit(Event(time: seconds(now), kind: .replyStart, text: text))
         pendingTurnEnd = speechEnd
         floor.take(.reply)

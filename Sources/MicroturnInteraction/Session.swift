@@ -115,7 +115,7 @@ public final class Session {
         counts = repetitions.map { SpokenCounts(source: $0, config: c.reps) }
         murmurs = DeviceBackchannel(config: c.turn)
         background = c.link.server.isEmpty ? nil
-            : try BackgroundRequests(config: c.link, awaitAnswerSeconds: audio.setup.pacing == .virtualClock ? c.link.answerWaitSeconds : nil,
+            : try BackgroundRequests(config: c.link, translation: c.translation, awaitAnswerSeconds: audio.setup.pacing == .virtualClock ? c.link.answerWaitSeconds : nil,
                                      tools: Self.toolCapabilities(counting: repetitions != nil))
         background?.runTool = { [unowned self] call in self.runTool(call) }
     }

@@ -39,14 +39,14 @@ final class SpeechOut {
 
     /// Starts saying `text`, in `voice` (an espeak-ng voice) when given, else the device's own. A
     /// synthesis error (an unknown voice) comes from here on the virtual clock, and from `pump` live.
-    func say(_ text: String, voice: String? = nil) throws(AudioError) {
+    func say(_ text: String, voice: String? = nil, gainDb extra: Double = 0) throws(AudioError) {
         let synthesizer = try synthesizer.inVoice(voice)
         begin()
         let job = SynthesisJob()
         self.job = job
         // Limit here, so that what playback writes (the echo canceller's reference) is exactly
         // what the loudspeaker plays: clipping later would make the echo nonlinear.
-        let gain = Float(pow(10, gainDb / 20))
+        let gain = Float(pow(10, (gainDb + extra) / 20))
         thread.async {
             do throws(AudioError) {
                 try synthesizer.speak(text) { chunk in
@@ -62,8 +62,8 @@ final class SpeechOut {
     }
 
     /// Says speech made elsewhere (the server's, decoded), at the device's volume.
-    func say(recorded samples: [Float]) {
-        let gain = Float(pow(10, gainDb / 20))
+    func say(recorded samples: [Float], gainDb extra: Double = 0) {
+        let gain = Float(pow(10, (gainDb + extra) / 20))
         play(samples.map { max(-Self.ceiling, min(Self.ceiling, $0 * gain)) })
     }
 

@@ -26,6 +26,8 @@ public struct Utterance: Sendable, Equatable {
         case userSilent
         /// Not speaking and no turn of theirs waiting for its end (a count, an answer).
         case userDone
+        /// Whatever the user is doing (a translation said under their speech).
+        case any
     }
 
     public var text: String
@@ -43,6 +45,8 @@ public struct Utterance: Sendable, Equatable {
     public var audio: [Float]?
     /// The espeak-ng voice to say `text` in, when not the device's own (a translation's language).
     public var voice: String?
+    /// Played this much below the device's level (a translation under the user's speech).
+    public var gainDb = 0.0
 
     public init(text: String, kind: Kind, condition: Condition, deadline: Int, taskId: String? = nil, answerStart: Int = 0,
                 answerBefore: String = "") {
@@ -92,6 +96,7 @@ public final class UtteranceQueue {
             switch u.condition {
             case .userSilent: !userSpeaking
             case .userDone: !userSpeaking && !userTurnOpen
+            case .any: true
             }
         }
         var outcomes: [Outcome] = []

@@ -142,20 +142,10 @@ struct BenchBackground: ParsableCommand {
         }
     }
 
-    /// The user's speech, as stretches between the session's speech start and end events.
-    static func speech(_ events: [Event]) -> [ClosedRange<Double>] {
-        var speech: [ClosedRange<Double>] = [], open: Double?
-        for e in events {
-            if e.kind == .speechStart { open = e.time }
-            if e.kind == .speechEnd, let s = open { speech.append(s...e.time); open = nil }
-        }
-        return speech
-    }
-
     /// From each segment's end: the first sound of its translation (said before the next segment
     /// starts, or in the tail).
     static func measureTranslation(_ events: [Event], into f: inout Figures, ends: [Double], starts: [Double]) {
-        let speech = Self.speech(events)
+        let speech = Event.userSpeech(in: events)
         f.segments = events.filter { $0.kind == .request && $0.detail?.contains("for translation") == true }.count
         for (i, end) in ends.enumerated() {
             let next = i + 1 < starts.count ? starts[i + 1] : .infinity
@@ -170,7 +160,7 @@ struct BenchBackground: ParsableCommand {
     /// From each question's end: the device's first sound, the answer's first sound, its end.
     static func measure(_ events: [Event], backend: String, ends: [Double], starts: [Double]) -> Figures {
         var f = Figures(backend: backend, asked: ends.count)
-        let speech = Self.speech(events)
+        let speech = Event.userSpeech(in: events)
         for (i, end) in ends.enumerated() {
             let next = i + 1 < starts.count ? starts[i + 1] : .infinity
             let window = events.filter { $0.time > end && $0.time < next }

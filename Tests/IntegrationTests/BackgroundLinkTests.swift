@@ -16,16 +16,22 @@ import Testing
     /// `answerWait` for its answer: the servers here answer at once however loaded the machine is
     /// (a CI run once took over 10 s to get one), except the ones that hold their answer on purpose.
     static func run(server: String, lines: [(String, Double)], deviceDirectory: String? = nil, serverSpeech: Bool = false,
-                    answerWait: Double = 300) throws -> [Event] {
-        var config = MicroturnConfig()
+                    answerWait: Double = 300, config base: MicroturnConfig = MicroturnConfig()) throws -> [Event] {
+        try runWithOutput(server: server, lines: lines, deviceDirectory: deviceDirectory, serverSpeech: serverSpeech, answerWait: answerWait,
+                          config: base).report.events
+    }
+
+    /// The same, with what the device played.
+    static func runWithOutput(server: String, lines: [(String, Double)], deviceDirectory: String? = nil, serverSpeech: Bool = false,
+                              answerWait: Double = 300, config base: MicroturnConfig = MicroturnConfig()) throws -> Simulation.Result {
+        var config = base
         config.link.answerWaitSeconds = answerWait
         config.link.server = server
         config.link.serverSpeech = serverSpeech
         config.link.deviceId = "kiosk-test"
         config.link.plaintext = deviceDirectory == nil
         config.link.directory = deviceDirectory ?? ""
-        let (r, _) = try LocalCommandTests.run(lines, config: config)
-        return r.report.events
+        return try LocalCommandTests.run(lines, config: config).0
     }
 
     @Test func anAnswerFromTheServerIsSaidWhenTheUserIsDone() throws {
@@ -55,11 +61,7 @@ import Testing
         #expect(online != nil && online!.time <= answers.first?.time ?? 0, "the session learned the link came up before it was answered")
         #expect(heard.value >= 100, "the server got each task with its speech (\(heard.value) Opus packets)")
         // Said at a boundary (every 200 ms), after the user stopped, never over them.
-        var speech: [ClosedRange<Double>] = [], start: Double?
-        for e in events {
-            if e.kind == .speechStart { start = e.time }
-            if e.kind == .speechEnd, let s = start { speech.append(s...e.time); start = nil }
-        }
+        let speech = Event.userSpeech(in: events)
         for a in answers {
             let k = a.time / 0.2
             #expect(abs(k - k.rounded()) < 1e-6, "answer at \(a.time) s, between boundaries")
@@ -272,15 +274,49 @@ import Testing
         #expect(translations.compactMap(\.text) == ["Segmento 1 traducido.", "Segmento 2 traducido."], "\(log)")
         #expect(events.filter { $0.kind == .answer }.compactMap(\.text) == ["The station is to the left."])
         // Each said after its segment ended, in a pause: never over the user.
-        var speech: [ClosedRange<Double>] = [], start: Double?
-        for e in events {
-            if e.kind == .speechStart { start = e.time }
-            if e.kind == .speechEnd, let s = start { speech.append(s...e.time); start = nil }
-        }
+        let speech = Event.userSpeech(in: events)
         for (k, t) in translations.enumerated() {
             #expect(!speech.contains { $0.contains(t.time) }, "\(t.time) over the user: \(speech)")
             #expect(speech.count > k + 1 && t.time > speech[k + 1].upperBound, "\(t.time) before its segment ended: \(speech)")
         }
+    }
+
+    @Test func overTheUserATranslationIsSaidAtOnceDuckedAndTheUserGoesOn() throws {
+        let server = try LinkServer(port: 0, security: .plaintext) { job, _ in
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            r.text = "Quisiera un cafe con leche, por favor, y un vaso de agua."
+            return r
+        }
+        defer { server.shutdown() }
+        var config = MicroturnConfig()
+        config.translation.overUser = true
+        // The second segment starts 0.6 s after the first ends: the user talks over the first
+        // segment's translation, which goes on, and their speech is still taken as segments.
+        let result = try Self.runWithOutput(server: "127.0.0.1:\(server.port)",
+                                            lines: [("translate to spanish", 1), ("I would like a coffee with milk.", 4),
+                                                    ("And a glass of water, and a piece of cake for my friend.", 0.6)],
+                                            config: config)
+        let events = result.report.events
+        let log = events.map(\.jsonLine)
+        let translations = events.filter { $0.kind == .translation }
+        try #require(!translations.isEmpty, "\(log)")
+        #expect(!events.contains { $0.kind == .bargeIn && $0.time > translations[0].time }, "the user's speech does not stop it: \(log)")
+        let segments = events.filter { $0.kind == .request && $0.detail?.contains("for translation") == true }
+        #expect(segments.count >= 2 && translations.count == segments.count, "every segment sent and its translation said: \(log)")
+        // The first translation played to its end while the user spoke the second segment.
+        let start = try #require(events.first { $0.kind == .playbackStart && $0.time >= translations[0].time })
+        let stop = try #require(events.first { $0.kind == .playbackStop && $0.time > start.time })
+        #expect(stop.detail == "done" && Event.userSpeech(in: events).contains { $0.overlaps(start.time...stop.time) && $0.lowerBound > translations[0].time },
+                "\(log)")
+        // Ducked: the translation plays about 12 dB below the device's own reply.
+        func peak(after event: Event) -> Float {
+            let start = Int(event.time * 16_000)
+            return result.output[start..<min(result.output.count, start + 16_000)].map { abs($0) }.max() ?? 0
+        }
+        let reply = try #require(events.first { $0.kind == .replyStart && $0.text?.hasPrefix("Translating") == true })
+        #expect(peak(after: translations[0]) < peak(after: reply) * 0.4, "\(peak(after: translations[0])) against \(peak(after: reply))")
     }
 
     @Test func withNoServerTheDeviceSaysItIsOffline() throws {

@@ -44,16 +44,6 @@ import Testing
         return r.report.events
     }
 
-    /// Spans of the user's speech, start to end.
-    static func speech(_ events: [Event]) -> [ClosedRange<Double>] {
-        var spans: [ClosedRange<Double>] = [], start: Double?
-        for e in events {
-            if e.kind == .speechStart { start = e.time }
-            if e.kind == .speechEnd, let s = start { spans.append(s...e.time); start = nil }
-        }
-        return spans
-    }
-
     @Test func countsNeverStartOverTheUserAndStopWhenTheUserSpeaks() throws {
         let d = SimulationTests.dir()
         defer { try? FileManager.default.removeItem(atPath: d) }
@@ -74,7 +64,7 @@ import Testing
         // The user starts talking just after the third count has begun.
         let third = alone.first { $0.kind == .playbackStart && $0.time >= said[2].time }!.time
         let events = try Self.run([("I am getting tired, how much longer should I keep going", third + 0.08)], clip: clip)
-        let spans = Self.speech(events)
+        let spans = Event.userSpeech(in: events)
         for count in events where count.kind == .count && count.detail == nil {
             #expect(!spans.contains { $0.contains(count.time) }, "count \(count.text ?? "") at \(count.time) over the user: \(spans)")
         }

@@ -211,6 +211,18 @@ import Testing
         #expect(q.isEmpty)
     }
 
+    @Test func aTranslationUnderTheUserStartsWhileTheySpeak() {
+        let q = UtteranceQueue()
+        let under = Utterance(text: "Hola.", kind: .translation, condition: .any, deadline: .max)
+        q.add(Utterance(text: "Adiós.", kind: .translation, condition: .userSilent, deadline: .max))
+        q.add(under)
+        // Both translations wait their turn (none replaces the other); only the one said under
+        // the user may start while they speak.
+        #expect(q.boundary(at: 0, userSpeaking: true, userTurnOpen: true, deviceIdle: true) == [.start(under)])
+        #expect(q.boundary(at: 1, userSpeaking: true, userTurnOpen: true, deviceIdle: true).isEmpty)
+        #expect(!q.isEmpty)
+    }
+
     @Test func skillsAnswerCommands() {
         let c = ReplyComposer()
         func reply(_ command: String?, interrupted: Bool = false, seconds: Double = 0.4,
