@@ -25,18 +25,10 @@ public final class AudioEndpoint: Sendable {
         workers.start()
         let service = Service(transcriber: transcriber, voice: voice)
         do {
-            channel = try ServerBootstrap(group: group)
-                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { child in
-                    child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try child.pipeline.syncOperations.addHandler(AudioHandler(service: service, workers: workers))
-                    }
-                }
-                .bind(host: host, port: port).wait()
+            channel = try HTTPListener.bind(host: host, port: port, group: group) { AudioHandler(service: service, workers: workers) }
         } catch {
             try? workers.syncShutdownGracefully()
-            throw LinkServerError.cannotListen(host: host, port: port, reason: "\(error)")
+            throw error
         }
         self.workers = workers
         self.port = channel.localAddress?.port ?? port

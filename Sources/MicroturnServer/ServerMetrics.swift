@@ -71,19 +71,7 @@ public final class MetricsEndpoint: Sendable {
     public let port: Int
 
     public init(host: String, port: Int, metrics: ServerMetrics, group: EventLoopGroup) throws {
-        do {
-            channel = try ServerBootstrap(group: group)
-                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { child in
-                    child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try child.pipeline.syncOperations.addHandler(MetricsHandler(metrics: metrics))
-                    }
-                }
-                .bind(host: host, port: port).wait()
-        } catch {
-            throw LinkServerError.cannotListen(host: host, port: port, reason: "\(error)")
-        }
+        channel = try HTTPListener.bind(host: host, port: port, group: group) { MetricsHandler(metrics: metrics) }
         self.port = channel.localAddress?.port ?? port
     }
 

@@ -86,8 +86,6 @@ struct Serve: AsyncParsableCommand {
                 endpoint = try MetricsEndpoint(host: mhost, port: mport, metrics: server.metrics, group: MultiThreadedEventLoopGroup.singleton)
                 print("microturn-server: metrics on http://\(mhost):\(endpoint!.port)/metrics")
             }
-            print("microturn-server: listening on \(host):\(server.port) (\(c.plaintext ? "PLAINTEXT, development only" : "TLS, fleet CA in \(c.caDirectory)"); tasks in \(c.postgres.isEmpty ? c.stateDirectory + "/tasks.sqlite" : "PostgreSQL"))")
-            fflush(nil)  // the line above is what a supervisor or a test waits for
             var audio: AudioEndpoint?
             if let (ahost, aport) = Endpoint.parse(c.audioListen) {
                 let voice = SpeechSynthesizer.Voice(name: c.speechBackend == "builtin" ? c.speechVoice : "en-us", rateWpm: c.speechRateWpm)
@@ -95,6 +93,8 @@ struct Serve: AsyncParsableCommand {
                                           group: MultiThreadedEventLoopGroup.singleton)
                 print("microturn-server: transcription and speech (OpenAI-compatible) on http://\(ahost):\(audio!.port)/v1/audio/")
             }
+            print("microturn-server: listening on \(host):\(server.port) (\(c.plaintext ? "PLAINTEXT, development only" : "TLS, fleet CA in \(c.caDirectory)"); tasks in \(c.postgres.isEmpty ? c.stateDirectory + "/tasks.sqlite" : "PostgreSQL"))")
+            fflush(nil)  // the line above is what a supervisor or a test waits for
             let service = LinkService(server: server, metrics: endpoint, audio: audio, drainSeconds: c.drainSeconds, log: log)
             let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
                                                          logger: log))
