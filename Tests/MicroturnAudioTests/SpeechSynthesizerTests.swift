@@ -32,7 +32,9 @@ import Testing
         #expect(throws: AudioError.self) { try synth.synthesize("hello") }
         // A name espeak-ng's by-language lookup would match to a bare variant (which crashed it).
         #expect(throws: AudioError.self) { try synth.inVoice("alloy").synthesize("hello") }
-        #expect(try synth.inVoice("es").synthesize("hola").count > 4_000, "a language's voice still speaks after")
+        // (In-process output varies a little with what the process said before: a wide bound.)
+        let spanish = try synth.inVoice("es").synthesize("Hola, buenos días. ¿Cómo está usted?")
+        #expect(Double(spanish.count) / 16_000 > 1, "a language's voice still speaks after: \(spanish.count) samples")
     }
 
     @Test func freshSpeechIsTheSameWhateverWasSaidBefore() throws {
