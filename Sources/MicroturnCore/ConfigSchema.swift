@@ -7,7 +7,14 @@ public enum ConfigSchema {
         .string("board.name", \.board.name),
         .string("board.description", \.board.description),
         .int("board.threads", 1...64, \.board.threads),
-        .string("board.camera", \.board.camera),
+        .string("board.camera", allowEmpty: true, \.board.camera),
+        .string("board.architecture", oneOf: ["aarch64", "x86_64"], \.board.architecture),
+        .int("board.cores", 1...256, \.board.cores),
+        .int("board.memory_high_mb", 0...1_048_576, \.board.memoryHighMb),
+        .int("board.memory_max_mb", 0...1_048_576, \.board.memoryMaxMb),
+        .string("board.thermal_zone", allowEmpty: true, \.board.thermalZone),
+        .double("board.thermal_warn_c", 30...150, \.board.thermalWarnC),
+        .double("board.thermal_critical_c", 30...150, \.board.thermalCriticalC),
         .string("model.kv_cache", oneOf: ["f16", "f32"], \.model.kvCache),
         .string("audio.capture_device", \.audio.captureDevice),
         .string("audio.playback_device", \.audio.playbackDevice),
@@ -81,12 +88,40 @@ public enum ConfigSchema {
         return board
     }
 
+    /// What a board profile must say (boards/*.toml): the facts an integrator's kit needs to size
+    /// the unit, open the devices and judge the board's health. Other keys are optional.
+    public static let boardProfileKeys = [
+        "board.name", "board.description", "board.architecture", "board.cores", "board.threads",
+        "board.memory_high_mb", "board.memory_max_mb", "board.thermal_zone", "board.thermal_warn_c",
+        "board.thermal_critical_c", "audio.capture_device", "audio.playback_device", "audio.period_ms",
+        "turn.micro_turn_ms",
+    ]
+
+    /// Checks that a board profile's entries say all of `boardProfileKeys`.
+    public static func checkBoardProfile(_ entries: [TOMLEntry], file: String) throws(ConfigError) {
+        let said = Set(entries.map(\.path))
+        let missing = boardProfileKeys.filter { !said.contains($0) }
+        if !missing.isEmpty { throw .incompleteBoard(file: file, missing: missing) }
+    }
+
     /// Pairs of settings that are each in range but contradict each other. Checked once every
     /// source is merged, so a flag may fix what a file set; never clamped behind the user's back.
     public static func checkConsistent(_ c: MicroturnConfig) throws(ConfigError) {
         if c.link.plaintext, let (host, _) = Endpoint.parse(c.link.server), !Endpoint.isLoopback(host) {
             throw .contradiction(first: "link.plaintext", second: "link.server",
                                  reason: "a plaintext link is for development on this machine only, not to \(host); set link.plaintext = false and provision the device (microturn provision --help)")
+        }
+        if c.board.threads > c.board.cores {
+            throw .contradiction(first: "board.threads", second: "board.cores",
+                                 reason: "inference is given \(c.board.threads) threads on a board of \(c.board.cores) cores; lower board.threads")
+        }
+        if c.board.memoryMaxMb > 0 && c.board.memoryHighMb > c.board.memoryMaxMb {
+            throw .contradiction(first: "board.memory_high_mb", second: "board.memory_max_mb",
+                                 reason: "reclaim would start (\(c.board.memoryHighMb) MiB) above the hard limit (\(c.board.memoryMaxMb) MiB); lower memory_high_mb")
+        }
+        if c.board.thermalWarnC >= c.board.thermalCriticalC {
+            throw .contradiction(first: "board.thermal_warn_c", second: "board.thermal_critical_c",
+                                 reason: "the warning temperature (\(c.board.thermalWarnC) °C) must be below the critical one (\(c.board.thermalCriticalC) °C)")
         }
         if c.turn.maxSilenceMs < c.turn.endSilenceMs {
             throw .contradiction(first: "turn.max_silence_ms", second: "turn.end_silence_ms",

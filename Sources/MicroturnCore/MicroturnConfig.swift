@@ -28,6 +28,25 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var threads = 2
         /// The camera: a stable path (/dev/v4l/by-id/...) or a driver or card name ("" for none).
         public var camera = ""
+        /// The CPU architecture the profile is for ("aarch64" or "x86_64"), and its cores.
+        public var architecture = Board.thisArchitecture
+        public var cores = 2
+        /// The memory the device's unit may use (systemd MemoryHigh, where the kernel starts
+        /// reclaiming, and MemoryMax, where it is killed), in MiB; 0 for no limit.
+        public var memoryHighMb = 0
+        public var memoryMaxMb = 0
+        /// The thermal zone that tells the SoC's temperature (its `type` in /sys/class/thermal;
+        /// "" for the hottest), the temperature where the board starts throttling (a warning in
+        /// `microturn diag`) and where it shuts down (a failure).
+        public var thermalZone = ""
+        public var thermalWarnC = 80.0
+        public var thermalCriticalC = 95.0
+
+        #if arch(arm64)
+        public static let thisArchitecture = "aarch64"
+        #else
+        public static let thisArchitecture = "x86_64"
+        #endif
     }
 
     public struct Audio: Sendable, Equatable {

@@ -20,11 +20,7 @@ enum ConfigLoader {
         var config = MicroturnConfig()
         if let name = board ?? fileBoard {
             let boardPath = try locateBoard(name)
-            let text: String
-            do { text = try String(contentsOfFile: boardPath, encoding: .utf8) } catch {
-                throw .unreadable(file: boardPath, reason: (error as NSError).localizedDescription)
-            }
-            try ConfigSchema.apply(toml: text, file: boardPath, to: &config, allowBoardSelector: false)
+            try ConfigSchema.apply(readBoard(at: boardPath), file: boardPath, to: &config, allowBoardSelector: false)
         }
         if let fileText { try ConfigSchema.apply(toml: fileText, file: path, to: &config) }
         // Flags go through the same validation as files, so a bad value names the setting.
@@ -33,23 +29,38 @@ enum ConfigLoader {
         return config
     }
 
+    /// A board profile's entries, checked to say every fact a profile must give.
+    static func readBoard(at path: String) throws(ConfigError) -> [TOMLEntry] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .unreadable(file: path, reason: (error as NSError).localizedDescription)
+        }
+        let entries = try ConfigSchema.Key.parse(toml: text, file: path)
+        try ConfigSchema.checkBoardProfile(entries, file: path)
+        return entries
+    }
+
+    /// Where board profiles are looked for by name, first match wins.
+    static var boardDirectories: [String] {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        var dirs: [String] = []
+        if let env = ProcessInfo.processInfo.environment["MICROTURN_BOARDS"] { dirs.append(env) }
+        return dirs + [
+            "boards",
+            exe.appendingPathComponent("../share/microturn/boards").standardized.path,
+            exe.appendingPathComponent("../../boards").standardized.path,  // a build folder of the repository
+            "/usr/share/microturn/boards",
+        ]
+    }
+
     /// A board profile by path, or by name in the usual places.
     static func locateBoard(_ name: String) throws(ConfigError) -> String {
         if name.contains("/") || name.hasSuffix(".toml") {
             guard FileManager.default.fileExists(atPath: name) else { throw .boardNotFound(name: name, searched: [name]) }
             return name
         }
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        var dirs: [String] = []
-        if let env = ProcessInfo.processInfo.environment["MICROTURN_BOARDS"] { dirs.append(env) }
-        dirs += [
-            "boards",
-            exe.appendingPathComponent("../share/microturn/boards").standardized.path,
-            exe.appendingPathComponent("../../boards").standardized.path,  // a build folder of the repository
-            "/usr/share/microturn/boards",
-        ]
-        let candidates = dirs.map { "\($0)/\(name).toml" }
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        let dirs = boardDirectories
+        guard let found = dirs.map({ "\($0)/\(name).toml" }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw .boardNotFound(name: name, searched: dirs)
         }
         return found

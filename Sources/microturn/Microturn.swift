@@ -19,6 +19,6 @@ struct Microturn: ParsableCommand {
 
         Exit codes follow sysexits: 64 usage, 65 bad input data, 69 device unavailable, 74 I/O error, 78 bad config.
         """,
-        subcommands: [Run.self, Demo.self, Reps.self, Camera.self, Bench.self, Model.self, Provision.self, Link.self]
+        subcommands: [Run.self, Demo.self, Reps.self, Camera.self, Bench.self, Model.self, Provision.self, Link.self, Boards.self]
     )
 }

@@ -6,7 +6,7 @@ struct SettingsSource: ParsableArguments {
     @Option(help: "Config file (TOML). Default: /etc/microturn/microturn.toml when it exists, else built-in defaults.")
     var config: String?
 
-    @Option(help: "Board profile: a name from boards/ (generic-x86_64, virtual, ...) or a path to a .toml file.")
+    @Option(help: "Board profile: a name from boards/ (rpi5, rock5b, generic-x86_64, qemu-virt, ...; see microturn boards list) or a path to a .toml file.")
     var board: String?
 
     func load(flags: [TOMLEntry] = []) throws -> MicroturnConfig { try ConfigLoader.load(configPath: config, board: board, flags: flags) }

@@ -29,10 +29,11 @@ final class ScratchFolder {
     }
 
     /// Runs `microturn` (or `program` from the same build folder) to its end.
-    static func run(program: String = "microturn", _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    static func run(program: String = "microturn", _ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent(program)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

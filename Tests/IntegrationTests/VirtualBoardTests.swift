@@ -162,7 +162,7 @@ import MicroturnVision
             until grep -q RUNNING /proc/asound/Loopback/pcm1c/sub1/status 2>/dev/null; do sleep 0.2; done
             sleep 3; aplay -q -D plughw:CARD=Loopback,DEV=0,SUBDEV=1 /extra/\(URL(fileURLWithPath: wav).lastPathComponent)
             """
-        let r = try Self.board(["run", "--board", "virtual", "--capture-device", "hw:CARD=Loopback,DEV=1,SUBDEV=1",
+        let r = try Self.board(["run", "--board", "qemu-virt", "--capture-device", "hw:CARD=Loopback,DEV=1,SUBDEV=1",
                                 "--duration", "30", "--json"], environment: ["PUT": wav, "BESIDE": user])
         #expect(r.status == 0, "\(r.out) \(r.err)")
         // Sound card and camera both open; no device errors.
