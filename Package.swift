@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "CMicroturnShims", linkerSettings: [.linkedLibrary("asound"), .linkedLibrary("opus")]),
 
         .target(name: "MicroturnCore"),
+        // What a service manager needs of both binaries: the sd_notify protocol and the watchdog.
+        .target(name: "MicroturnService"),
         .target(name: "MicroturnAudio",
                 dependencies: ["MicroturnCore", "CAlsa", "CSpeexDSP", "CEspeakNG", "CPocketSphinx", "COpus", "CMicroturnShims"]),
         // The link to the background server: wire schema, framing, sequence/ack/replay.
@@ -82,10 +84,12 @@ let package = Package(
         .target(name: "MicroturnVision", dependencies: ["CMicroturnCamera"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnSimulation", "MicroturnInference",
-            "MicroturnVision", "MicroturnLink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MicroturnVision", "MicroturnLink", "MicroturnService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "microturn-server", dependencies: [
-            "MicroturnAudio", "MicroturnCore", "MicroturnLink", "MicroturnServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MicroturnAudio", "MicroturnCore", "MicroturnLink", "MicroturnServer", "MicroturnService",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
@@ -104,7 +108,7 @@ let package = Package(
                                                                 .product(name: "NIOPosix", package: "swift-nio"),
                                                                 .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["microturn", "microturn-server", "MicroturnInteraction", "MicroturnSimulation", "MicroturnServer", "MicroturnLink", "MicroturnAudio", "MicroturnCore", "MicroturnVision",
+                    dependencies: ["microturn", "microturn-server", "MicroturnService", "MicroturnInteraction", "MicroturnSimulation", "MicroturnServer", "MicroturnLink", "MicroturnAudio", "MicroturnCore", "MicroturnVision",
                                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "Logging", package: "swift-log")]),
     ],

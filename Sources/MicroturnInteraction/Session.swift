@@ -122,7 +122,8 @@ public final class Session {
 
     /// Runs until `shouldStop()` returns true (checked every frame) or a file input is done. Throws
     /// when a device thread gave up for good (the session would otherwise wait for ever).
-    public func run(shouldStop: @escaping () -> Bool = { false }) throws(AudioError) -> Report {
+    /// `shouldStop` is told the 20 ms frames processed so far (a supervisor's sign that audio runs).
+    public func run(shouldStop: @escaping (_ framesProcessed: Int) -> Bool = { _ in false }) throws(AudioError) -> Report {
         audio.start()
         defer {
             audio.stop()
@@ -133,7 +134,7 @@ public final class Session {
         var played = [Float](repeating: 0, count: n)
         var reference = EchoReference.Reader(rings: audio.reference)
         var index = 0
-        while !shouldStop() {
+        while !shouldStop(index) {
             if let failure = audio.failed { throw failure }
             if !audio.captured.waitForData(n, timeoutMs: 100) { continue }
             frame.withUnsafeMutableBufferPointer { _ = audio.captured.read(into: $0) }

@@ -25,7 +25,7 @@ public enum Simulation {
     }
 
     public static func run(files: Files, config: MicroturnConfig, fast: Bool, echoPath: EchoPath.Spec? = nil,
-                           repetitions: (any RepetitionSource)? = nil, shouldStop: @escaping () -> Bool = { false },
+                           repetitions: (any RepetitionSource)? = nil, shouldStop: @escaping (_ framesProcessed: Int) -> Bool = { _ in false },
                            onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) -> Result {
         let input = try WavFile.read(path: files.capture)
         guard input.frameCount > 0 else { throw .badWav(path: files.capture, reason: "it holds no samples") }

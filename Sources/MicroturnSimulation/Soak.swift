@@ -69,7 +69,7 @@ public enum Soak {
         var calls = 0
         let framesPerSample = max(1, Int(sampleEvery * Double(ProcessingFormat.sampleRate)) / ProcessingFormat.frameSamples)
         // Called once per 20 ms frame: the place to look at memory as the audio goes by.
-        let report = try session.run {
+        let report = try session.run { _ in
             if calls % framesPerSample == 0 {
                 let s = Sample(audioSeconds: Double(calls) * 0.02, rssMB: residentMB(), events: count)
                 samples.append(s)

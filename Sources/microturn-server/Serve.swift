@@ -95,7 +95,9 @@ struct Serve: AsyncParsableCommand {
             }
             print("microturn-server: listening on \(host):\(server.port) (\(c.plaintext ? "PLAINTEXT, development only" : "TLS, fleet CA in \(c.caDirectory)"); tasks in \(c.postgres.isEmpty ? c.stateDirectory + "/tasks.sqlite" : "PostgreSQL"))")
             fflush(nil)  // the line above is what a supervisor or a test waits for
-            let service = LinkService(server: server, metrics: endpoint, audio: audio, drainSeconds: c.drainSeconds, log: log)
+            let heartbeat = ServerHeartbeat()
+            heartbeat?.start(server: server, listening: "\(host):\(server.port)", on: MultiThreadedEventLoopGroup.singleton.next())
+            let service = LinkService(server: server, metrics: endpoint, audio: audio, drainSeconds: c.drainSeconds, heartbeat: heartbeat, log: log)
             let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
                                                          logger: log))
             try await group.run()
@@ -196,10 +198,12 @@ struct LinkService: Service {
     let metrics: MetricsEndpoint?
     let audio: AudioEndpoint?
     let drainSeconds: Double
+    let heartbeat: ServerHeartbeat?
     let log: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
+        heartbeat?.stopping(draining: server.sessions.running)
         log.info("draining", metadata: ["running_tasks": "\(server.sessions.running)", "seconds": "\(drainSeconds)"])
         await server.drain(seconds: drainSeconds)
         metrics?.close()

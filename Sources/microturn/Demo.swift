@@ -79,7 +79,7 @@ struct Demo: ParsableCommand {
             installStopSignals()
             let result = try Simulation.run(
                 files: .init(capture: "\(dir)/user.wav", playback: "\(dir)/out.wav"), config: config, fast: fast,
-                echoPath: echo, shouldStop: { stopRequested.load(ordering: .relaxed) }, onEvent: output.write)
+                echoPath: echo, shouldStop: { _ in stopRequested.load(ordering: .relaxed) }, onEvent: output.write)
             print(Summary.text(result.report))
             if let timing { print(Self.perQuestion(result.report.events, timing: timing)) }
             if let dialog {

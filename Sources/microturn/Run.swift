@@ -78,22 +78,31 @@ struct Run: ParsableCommand {
             let config = try settings.load()
             let output = try EventOutput(eventsPath: events, json: json)
             installStopSignals()
+            // Under systemd (Type=notify): READY once audio runs, the watchdog fed from the frame loop.
+            let heartbeat = ServiceHeartbeat(capture: captureFile ?? config.audio.captureDevice,
+                                             playback: playbackFile ?? config.audio.playbackDevice)
+            defer { heartbeat?.stopping() }
+            let onEvent: (Event) -> Void = { heartbeat?.saw($0); output.write($0) }
+            let shouldStop: (Int) -> Bool = { frames in
+                heartbeat?.beat(framesProcessed: frames)
+                return stopRequested.load(ordering: .relaxed)
+            }
             let report: Session.Report
             if let captureFile, let playbackFile {
                 let video = try videoFile.map { path throws(VisionError) in try VideoRepetitions(path: path) }
                 let result = try Simulation.run(
                     files: .init(capture: captureFile, playback: playbackFile), config: config, fast: fast,
                     echoPath: echoPath.flatMap(EchoPath.Spec.init(parsing:)), repetitions: video,
-                    shouldStop: { stopRequested.load(ordering: .relaxed) }, onEvent: output.write)
+                    shouldStop: shouldStop, onEvent: onEvent)
                 report = result.report
             } else {
-                report = try runLive(config: config, output: output)
+                report = try runLive(config: config, shouldStop: shouldStop, onEvent: onEvent)
             }
             if !json { print(Summary.text(report)) }
         }
     }
 
-    private func runLive(config: MicroturnConfig, output: EventOutput) throws -> Session.Report {
+    private func runLive(config: MicroturnConfig, shouldStop: @escaping (Int) -> Bool, onEvent: @escaping (Event) -> Void) throws -> Session.Report {
         let a = config.audio
         let formats = a.formats.compactMap(SampleFormat.init(rawValue:))
         let request = AlsaPCM.Request(rate: a.rate, channels: a.channels, formats: formats, periodMs: a.periodMs,
@@ -117,10 +126,10 @@ struct Run: ParsableCommand {
         }
         defer { camera?.stop() }
         let session = try Session(options: .init(config: config, recordLimit: 10_000), audio: audio, synthesizer: synthesizer,
-                                  repetitions: camera, onEvent: output.write)
+                                  repetitions: camera, onEvent: onEvent)
         let deadline = duration.map { MonotonicClock.now() + UInt64($0 * 1e9) }
-        return try session.run {
-            stopRequested.load(ordering: .relaxed) || deadline.map { MonotonicClock.now() >= $0 } ?? false
+        return try session.run { frames in
+            shouldStop(frames) || deadline.map { MonotonicClock.now() >= $0 } ?? false
         }
     }
 }

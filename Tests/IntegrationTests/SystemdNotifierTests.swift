@@ -1,0 +1,142 @@
+import Foundation
+import Glibc
+import MicroturnAudio
+import MicroturnService
+import MicroturnSimulation
+import Testing
+
+/// The notify protocol against a real datagram socket, as systemd listens on one: the notifier
+/// itself, then both binaries as systemd runs them (Type=notify, WatchdogSec=).
+@Suite struct SystemdNotifierTests {
+    let scratch = ScratchFolder()
+
+    /// A bound AF_UNIX datagram socket: a path, or an abstract name when `path` starts with "@".
+    final class Listener {
+        let fd: Int32
+        init(_ path: String) throws {
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var a = sockaddr_un()
+            a.sun_family = sa_family_t(AF_UNIX)
+            var bytes = Array(path.utf8)
+            if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
+            withUnsafeMutableBytes(of: &a.sun_path) { for (i, b) in bytes.enumerated() { $0[i] = b } }
+            let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
+            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+            try #require(r == 0, "bind \(path): errno \(errno)")
+        }
+        deinit { close(fd) }
+
+        /// Datagrams until `until` holds for the last one, or `seconds` pass without one.
+        func receive(seconds: Int, until: (String) -> Bool) -> [String] {
+            var out: [String] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            while poll(&p, 1, Int32(seconds * 1000)) > 0 {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                out.append(String(decoding: buffer[0..<n], as: UTF8.self))
+                if until(out.last!) { break }
+            }
+            return out
+        }
+
+        /// The datagrams waiting, without blocking.
+        func drain() -> [String] {
+            var out: [String] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                if n <= 0 { return out }
+                out.append(String(decoding: buffer[0..<n], as: UTF8.self))
+            }
+        }
+    }
+
+    @Test(arguments: ["path", "abstract"])
+    func readyStatusAndStoppingArriveAsDatagrams(kind: String) throws {
+        let name = kind == "path" ? FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
+                                  : "@microturn-test-\(UUID().uuidString)"
+        let listener = try Listener(name)
+        defer { if kind == "path" { unlink(name) } }
+        let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": name]))
+        notifier.ready(status: "listening on hw:CARD=Device\nspeaking")
+        notifier.status("2 turns")
+        notifier.status("2 turns")  // unchanged: not sent again
+        notifier.stopping(status: "stopping")
+        #expect(listener.drain() == ["READY=1\nSTATUS=listening on hw:CARD=Device speaking", "STATUS=2 turns", "STOPPING=1\nSTATUS=stopping"])
+        #expect(notifier.watchdogNanoseconds == nil)
+    }
+
+    @Test func theWatchdogIsFedAtHalfItsInterval() throws {
+        let name = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
+        let listener = try Listener(name)
+        defer { unlink(name) }
+        let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": name, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "\(getpid())"]))
+        #expect(notifier.watchdogNanoseconds == 2_000_000_000)
+        let second: UInt64 = 1_000_000_000
+        var sent = 0
+        // 10 s of a loop that runs every 20 ms: a ping each second, half of the 2 s interval.
+        for t in stride(from: second, through: 11 * second, by: 20_000_000) {
+            notifier.watchdogIfDue(now: t)
+            sent += listener.drain().filter { $0 == "WATCHDOG=1" }.count
+        }
+        #expect(sent == 11)
+    }
+
+    @Test func noManagerNoNotifierAndAnotherProcesssWatchdogIsNotOurs() {
+        #expect(SystemdNotifier(environment: [:]) == nil)
+        #expect(SystemdNotifier(environment: ["NOTIFY_SOCKET": "relative/path"]) == nil)
+        let other = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/run/nothing-here", "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"])
+        #expect(other != nil && other?.watchdogNanoseconds == nil)
+        // Nobody listening: the notifier says so, the caller goes on.
+        #expect(other?.notify("READY=1") == false)
+    }
+
+    /// A session on files in real time, as a unit would run it: READY=1 once audio runs, the
+    /// watchdog fed from the frame loop at half its interval, STOPPING=1 at the end.
+    @Test func aSessionTellsSystemdItIsReadyFeedsTheWatchdogAndSaysItStops() throws {
+        let socketPath = "\(scratch.path)/notify"
+        let listener = try Listener(socketPath)
+        let input = "\(scratch.path)/silence.wav"
+        try WavFile(sampleRate: 16_000, channels: 1, samples: [Float](repeating: 0, count: 48_000)).write(path: input)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        p.arguments = ["run", "--capture-file", input, "--playback-file", "\(scratch.path)/out.wav"]
+        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Read as systemd does, while it runs (a full queue would drop datagrams).
+        let got = listener.receive(seconds: 60) { $0.hasPrefix("STOPPING=1") }
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(got.first?.hasPrefix("STATUS=opening") == true, "\(got)")
+        #expect(got.filter { $0.hasPrefix("READY=1\nSTATUS=listening on \(input)") }.count == 1, "\(got)")
+        // 3 s of audio at a ping per 200 ms is 15; any load on the machine leaves well over 2.
+        #expect(got.filter { $0 == "WATCHDOG=1" }.count >= 2, "\(got)")
+        #expect(got.last?.hasPrefix("STOPPING=1") == true, "\(got)")
+    }
+
+    /// The server: READY=1 once it listens, STOPPING=1 when SIGTERM starts its drain.
+    @Test func theServerIsReadyWhenItListensAndSaysItStops() throws {
+        let socketPath = "\(scratch.path)/notify-server"
+        let listener = try Listener(socketPath)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.binary).deletingLastPathComponent().appendingPathComponent("microturn-server")
+        p.arguments = ["serve", "--plaintext", "--listen", "127.0.0.1:\(ServerProcess.freePort())", "--metrics", "", "--backend", "none",
+                       "--state-dir", "\(scratch.path)/state"]
+        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "1000000"]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let started = listener.receive(seconds: 60) { $0.hasPrefix("READY=1") }
+        #expect(started.last?.hasPrefix("READY=1\nSTATUS=listening on 127.0.0.1:") == true, "\(started)")
+        // The watchdog from an event loop: a ping within its 1 s interval.
+        let pinged = listener.receive(seconds: 5) { $0 == "WATCHDOG=1" }
+        #expect(pinged.last == "WATCHDOG=1", "\(pinged)")
+        p.terminate()
+        let stopping = listener.receive(seconds: 30) { $0.hasPrefix("STOPPING=1") }
+        #expect(stopping.last?.hasPrefix("STOPPING=1") == true, "\(stopping)")
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+}
