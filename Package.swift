@@ -84,7 +84,9 @@ let package = Package(
         .target(name: "MicroturnVision", dependencies: ["CMicroturnCamera"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnSimulation", "MicroturnInference",
-            "MicroturnVision", "MicroturnLink", "MicroturnService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MicroturnVision", "MicroturnLink", "MicroturnService", "CMicroturnShims", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            // diag: the device certificate's dates, a model file's SHA-256.
+            .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "microturn-server", dependencies: [
             "MicroturnAudio", "MicroturnCore", "MicroturnLink", "MicroturnServer", "MicroturnService",

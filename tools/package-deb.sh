@@ -27,7 +27,8 @@ while [ $# -gt 0 ]; do
 done
 case "$only" in ""|microturn|microturn-server) ;; *) echo "package-deb: --only takes microturn or microturn-server" >&2; exit 64 ;; esac
 if [ -z "$version" ]; then
-  version="0.$(git rev-list --count HEAD 2>/dev/null || echo 0)+g$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  # MicroturnVersion.string, plus the commit it was built from.
+  version="$(sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/MicroturnCore/Version.swift)+g$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 fi
 mkdir -p "$out" || exit 73
 work=$(mktemp -d)

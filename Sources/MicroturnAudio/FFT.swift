@@ -1,13 +1,13 @@
 import Foundation
 
 /// A radix-2 real-input FFT for power spectra of short frames (Hann-windowed, zero-padded).
-struct FFT: Sendable {
-    let size: Int
+public struct FFT: Sendable {
+    public let size: Int
     private let cosTable: [Double]
     private let sinTable: [Double]
     private let bitReverse: [Int]
 
-    init(size: Int) {
+    public init(size: Int) {
         precondition(size > 1 && size & (size - 1) == 0, "FFT size must be a power of two")
         self.size = size
         cosTable = (0..<size / 2).map { cos(-2 * Double.pi * Double($0) / Double(size)) }
@@ -21,7 +21,7 @@ struct FFT: Sendable {
     }
 
     /// |X[k]|^2 for k in 0...size/2 of the Hann-windowed frame (minus `mean`), zero-padded to `size`.
-    func powerSpectrum(_ frame: [Float], mean: Float) -> [Double] {
+    public func powerSpectrum(_ frame: [Float], mean: Float) -> [Double] {
         var re = [Double](repeating: 0, count: size)
         var im = [Double](repeating: 0, count: size)
         let n = min(frame.count, size)

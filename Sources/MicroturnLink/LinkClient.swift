@@ -69,6 +69,7 @@ public final class LinkClient: Sendable {
         var lastError: String?
         /// What the server said (WELCOME) it does unasked.
         var serverOffers: [String] = []
+        var serverSoftware = ""
         var since = Date()
         var rttMs: Double?
         var statusWritten = Date.distantPast
@@ -104,6 +105,8 @@ public final class LinkClient: Sendable {
     public var lastError: String? { state.withLock { $0.lastError } }
     /// What the server last welcomed us with saying it does unasked (LinkCapabilities).
     public var serverOffers: [String] { state.withLock { $0.serverOffers } }
+    /// The server's name and version from its last WELCOME ("microturn-server 0.15.0").
+    public var serverSoftware: String { state.withLock { $0.serverSoftware } }
     /// Connections made so far (each break and reconnect adds one).
     public var connections: Int { state.withLock { $0.connections } }
     /// Requests not done (waiting for their answer, or for it to be handed on).
@@ -254,6 +257,7 @@ public final class LinkClient: Sendable {
             hello.received = s.channel.received
             hello.window = options.window
             hello.capabilities = options.capabilities
+            hello.software = "microturn \(MicroturnVersion.string)"
             var f = LinkFrame()
             f.body = .hello(hello)
             f.ack = s.channel.received
@@ -301,6 +305,7 @@ public final class LinkClient: Sendable {
                 s.token = w.resumeToken
                 s.welcomed = true
                 s.serverOffers = w.capabilities
+                s.serverSoftware = w.software
                 s.lastError = nil
                 s.attempt = 0
                 s.status = .up(session: w.sessionID, resumed: w.resumed)

@@ -100,6 +100,7 @@ public final class ServerSessions: Sendable {
             welcome.resumeTtlS = resumeTTLSeconds
             welcome.window = 64
             welcome.capabilities = offers
+            welcome.software = "microturn-server \(MicroturnVersion.string)"
             if !hello.resumeToken.isEmpty, var s = st.sessions[hello.resumeToken], s.deviceId == hello.deviceID {
                 s.connection = connection
                 s.disconnectedAt = nil

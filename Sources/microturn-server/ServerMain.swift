@@ -1,4 +1,5 @@
 import ArgumentParser
+import MicroturnCore
 
 @main
 struct MicroturnServerCommand: AsyncParsableCommand {
@@ -22,5 +23,6 @@ struct MicroturnServerCommand: AsyncParsableCommand {
         then the server exits. Exit codes follow sysexits: 64 usage, 65 bad input data, 66 missing file,
         69 unavailable (a port in use, a model missing), 74 I/O error, 78 bad config.
         """,
+        version: MicroturnVersion.string,
         subcommands: [Serve.self, CA.self])
 }

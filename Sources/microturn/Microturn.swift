@@ -1,4 +1,5 @@
 import ArgumentParser
+import MicroturnCore
 
 @main
 struct Microturn: ParsableCommand {
@@ -19,6 +20,7 @@ struct Microturn: ParsableCommand {
 
         Exit codes follow sysexits: 64 usage, 65 bad input data, 69 device unavailable, 74 I/O error, 78 bad config.
         """,
-        subcommands: [Run.self, Demo.self, Reps.self, Camera.self, Bench.self, Model.self, Provision.self, Link.self, Boards.self]
+        version: MicroturnVersion.string,
+        subcommands: [Run.self, Demo.self, Diag.self, Reps.self, Camera.self, Bench.self, Model.self, Provision.self, Link.self, Boards.self]
     )
 }

@@ -9,23 +9,7 @@ import Testing
     static let binaries = URL(fileURLWithPath: CommandLineTests.binary).deletingLastPathComponent().path
 
     /// `command` from the repository's folder, to its end.
-    static func sh(_ command: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = command
-        p.currentDirectoryURL = URL(fileURLWithPath: repository)
-        // stderr to a file: two pipes read one after the other could stall a chatty script.
-        let errPath = FileManager.default.temporaryDirectory.appendingPathComponent("sh-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errPath) }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), read(errPath))
-    }
+    static func sh(_ command: [String]) throws -> (status: Int32, out: String, err: String) { try VirtualBoardTests.run(command) }
 
     static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 

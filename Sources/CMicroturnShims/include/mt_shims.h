@@ -24,4 +24,8 @@ int mt_opus_set_complexity(void *encoder, int complexity);
 int mt_opus_set_signal_voice(void *encoder);
 int mt_opus_get_lookahead(void *encoder, int *samples);
 
+/* The kernel's clock discipline (adjtimex, read only): 1 synchronised, 0 not, -1 not allowed.
+   max_error_us gets the kernel's estimate of the clock's error. */
+int mt_clock_synchronised(long *max_error_us);
+
 #endif
