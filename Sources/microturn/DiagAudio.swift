@@ -119,12 +119,14 @@ enum DiagAudio {
     }
 
     /// Plays a 1 kHz tone and finds it in capture by FFT: its frequency, level and round trip (as
-    /// alsabat does; the round trip counts both devices' buffers).
+    /// alsabat does): from handing it to ALSA to its onset in capture, and the part of that after
+    /// the playback queue (the path itself plus capture's buffering).
     static func loop(capture: AlsaPCM, playback: AlsaPCM, frequency: Double = 1000) -> DiagCheck {
         let pr = playback.parameters, cr = capture.parameters
         let recorded = Recorder(pcm: capture, frames: Int(1.6 * Double(cr.rate)))
         recorded.start()
-        var toneWritten: UInt64 = 0
+        // When the tone's first sample was handed to ALSA, and when it left the playback queue.
+        var toneWritten: UInt64 = 0, toneLeft: UInt64 = 0
         do {
             let period = pr.periodFrames
             var raw = [UInt8](repeating: 0, count: period * pr.bytesPerFrame)
@@ -136,8 +138,9 @@ enum DiagAudio {
                     mono[i] = k >= toneStart && k < toneEnd ? Float(0.25 * sin(2 * Double.pi * frequency * Double(k) / Double(pr.rate))) : 0
                 }
                 if start <= toneStart && toneStart < start + period {
-                    // The tone's first sample leaves after what is queued ahead of it.
-                    toneWritten = MonotonicClock.now() + UInt64(Double(playback.delay() + toneStart - start) / Double(pr.rate) * 1e9)
+                    toneWritten = MonotonicClock.now() + UInt64(Double(toneStart - start) / Double(pr.rate) * 1e9)
+                    // It leaves after what is queued ahead of it.
+                    toneLeft = toneWritten + UInt64(Double(playback.delay()) / Double(pr.rate) * 1e9)
                 }
                 mono.withUnsafeBufferPointer { m in raw.withUnsafeMutableBytes { SampleConversion.fromMono(m, channels: pr.channels, format: pr.format, into: $0.baseAddress!) } }
                 try raw.withUnsafeBytes { b in try playback.write(from: b.baseAddress!, frames: period) }
@@ -161,6 +164,7 @@ enum DiagAudio {
         }
         let onsetTime = recorded.firstSampleTime + UInt64(Double(onset * block) / Double(cr.rate) * 1e9)
         let roundTripMs = (Double(onsetTime) - Double(toneWritten)) / 1e6
+        let pathMs = (Double(onsetTime) - Double(toneLeft)) / 1e6
         let fft = FFT(size: 4096)
         let from = min(samples.count - 1, onset * block + cr.rate / 50)
         let segment = Array(samples[from..<min(samples.count, from + fft.size)])
@@ -169,13 +173,15 @@ enum DiagAudio {
         let peakHz = Double(peakBin) * Double(cr.rate) / Double(fft.size)
         let toneRms = (segment.reduce(0.0) { $0 + Double($1 * $1) } / Double(max(1, segment.count))).squareRoot()
         let toneDb = 20 * log10(max(toneRms, 1e-10))
-        let figures: [(key: String, value: Double)] = [("tone_hz", frequency), ("heard_hz", peakHz), ("level_dbfs", toneDb), ("round_trip_ms", roundTripMs)]
+        let figures: [(key: String, value: Double)] = [("tone_hz", frequency), ("heard_hz", peakHz), ("level_dbfs", toneDb),
+                                                      ("round_trip_ms", roundTripMs), ("after_playback_queue_ms", pathMs)]
         let binWidth = Double(cr.rate) / Double(fft.size)
         guard abs(peakHz - frequency) <= 2 * binWidth else {
             return .fail("audio.loop", String(format: "a %.0f Hz tone was played; the loudest frequency heard was %.0f Hz", frequency, peakHz),
                          hint: "something else is louder than the tone, or the path distorts it: lower the capture gain or quieten the room", figures)
         }
-        return .pass("audio.loop", String(format: "%.0f Hz tone heard at %.0f Hz, %.1f dBFS, round trip %.0f ms", frequency, peakHz, toneDb, roundTripMs), figures)
+        return .pass("audio.loop", String(format: "%.0f Hz tone heard at %.0f Hz, %.1f dBFS, %.0f ms from write to capture (%.0f ms of it after the playback queue)",
+                                              frequency, peakHz, toneDb, roundTripMs, pathMs), figures)
     }
 
     /// Capture on its own thread while playback runs.

@@ -18,7 +18,7 @@ enum DiagCamera {
         }
         let modes = V4L2Camera.modes(camera.device)
         let formats = Array(Set(modes.map(\.format))).sorted()
-        var out: [DiagCheck] = [.pass("camera.open", "\(camera.description); offers \(formats.joined(separator: ", ")) in \(modes.count) modes",
+        var out: [DiagCheck] = [.pass("camera.open", "\(camera.description); offers \(formats.joined(separator: ", "))\(modes.count >= 256 ? " in 256 or more modes" : " in \(modes.count) modes")",
                                       [("modes", Double(modes.count))])]
         var stamps: [Double] = []
         do {

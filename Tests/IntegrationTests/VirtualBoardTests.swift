@@ -188,3 +188,29 @@ import MicroturnVision
         #expect(!kinds.contains("device_error"), "\(r.out)")
     }
 }
+
+extension VirtualBoardTests {
+    /// `microturn diag` on the board's real drivers: a 1 kHz tone played into snd-aloop is found
+    /// again at its frequency and level, vivid's frame rate is measured.
+    @Test func theDiagnosticsHearTheirToneThroughTheLoopbackAndTimeTheCamera() throws {
+        try #require(Self.boardProblem == nil, "\(Self.boardProblem ?? "")")
+        let r = try Self.board(["diag", "--json", "--board", "qemu-virt", "--only", "audio,camera"])
+        // The console carries the board's own lines too: the report is the JSON object at the end.
+        let json = try #require(r.out.range(of: "{\n").map { String(r.out[$0.lowerBound...]) }, "\(r.out)")
+        let end = try #require(json.range(of: "\n}", options: .backwards), "\(r.out)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json[..<end.upperBound].utf8)) as? [String: Any])
+        var checks: [String: [String: Any]] = [:]
+        for c in report["checks"] as? [[String: Any]] ?? [] { checks[c["name"] as? String ?? ""] = c }
+        let loop = try #require(checks["audio.loop"], "\(report)")
+        #expect(loop["status"] as? String == "pass", "\(loop)")
+        let numbers = loop["numbers"] as? [String: Double] ?? [:]
+        // 4096-point FFT at 48 kHz: bins of 11.7 Hz. Played at amplitude 0.25: -15.05 dBFS.
+        #expect(abs((numbers["heard_hz"] ?? 0) - 1000) < 12, "\(numbers)")
+        #expect(abs((numbers["level_dbfs"] ?? 0) - -15.05) < 0.5, "\(numbers)")
+        #expect((numbers["round_trip_ms"] ?? -1) >= 0, "\(numbers)")
+        #expect(checks["audio.capture"]?["status"] as? String == "pass")
+        let camera = try #require(checks["camera.rate"], "\(report)")
+        let fps = (camera["numbers"] as? [String: Double])?["fps"] ?? 0
+        #expect(fps > 20 && fps < 35, "\(camera)")
+    }
+}
