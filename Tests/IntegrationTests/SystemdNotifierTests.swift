@@ -10,54 +10,15 @@ import Testing
 @Suite struct SystemdNotifierTests {
     let scratch = ScratchFolder()
 
-    /// A bound AF_UNIX datagram socket: a path, or an abstract name when `path` starts with "@".
-    final class Listener {
-        let fd: Int32
-        init(_ path: String) throws {
-            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-            var a = sockaddr_un()
-            a.sun_family = sa_family_t(AF_UNIX)
-            var bytes = Array(path.utf8)
-            if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-            withUnsafeMutableBytes(of: &a.sun_path) { for (i, b) in bytes.enumerated() { $0[i] = b } }
-            let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
-            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-            try #require(r == 0, "bind \(path): errno \(errno)")
-        }
-        deinit { close(fd) }
-
-        /// Datagrams until `until` holds for the last one, or `seconds` pass without one.
-        func receive(seconds: Int, until: (String) -> Bool) -> [String] {
-            var out: [String] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            while poll(&p, 1, Int32(seconds * 1000)) > 0 {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { break }
-                out.append(String(decoding: buffer[0..<n], as: UTF8.self))
-                if until(out.last!) { break }
-            }
-            return out
-        }
-
-        /// The datagrams waiting, without blocking.
-        func drain() -> [String] {
-            var out: [String] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-                if n <= 0 { return out }
-                out.append(String(decoding: buffer[0..<n], as: UTF8.self))
-            }
-        }
+    func bound(_ path: String) throws -> NotifyListener {
+        try #require(NotifyListener(path: path), "cannot bind \(path)")
     }
 
     @Test(arguments: ["path", "abstract"])
     func readyStatusAndStoppingArriveAsDatagrams(kind: String) throws {
         let name = kind == "path" ? FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
                                   : "@microturn-test-\(UUID().uuidString)"
-        let listener = try Listener(name)
-        defer { if kind == "path" { unlink(name) } }
+        let listener = try bound(name)
         let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": name]))
         notifier.ready(status: "listening on hw:CARD=Device\nspeaking")
         notifier.status("2 turns")
@@ -69,8 +30,7 @@ import Testing
 
     @Test func theWatchdogIsFedAtHalfItsInterval() throws {
         let name = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
-        let listener = try Listener(name)
-        defer { unlink(name) }
+        let listener = try bound(name)
         let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": name, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "\(getpid())"]))
         #expect(notifier.watchdogNanoseconds == 2_000_000_000)
         let second: UInt64 = 1_000_000_000
@@ -96,7 +56,7 @@ import Testing
     /// watchdog fed from the frame loop at half its interval, STOPPING=1 at the end.
     @Test func aSessionTellsSystemdItIsReadyFeedsTheWatchdogAndSaysItStops() throws {
         let socketPath = "\(scratch.path)/notify"
-        let listener = try Listener(socketPath)
+        let listener = try bound(socketPath)
         let input = "\(scratch.path)/silence.wav"
         try WavFile(sampleRate: 16_000, channels: 1, samples: [Float](repeating: 0, count: 48_000)).write(path: input)
         let p = Process()
@@ -119,7 +79,7 @@ import Testing
     /// The server: READY=1 once it listens, STOPPING=1 when SIGTERM starts its drain.
     @Test func theServerIsReadyWhenItListensAndSaysItStops() throws {
         let socketPath = "\(scratch.path)/notify-server"
-        let listener = try Listener(socketPath)
+        let listener = try bound(socketPath)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLineTests.binary).deletingLastPathComponent().appendingPathComponent("microturn-server")
         p.arguments = ["serve", "--plaintext", "--listen", "127.0.0.1:\(ServerProcess.freePort())", "--metrics", "", "--backend", "none",
@@ -138,5 +98,23 @@ import Testing
         #expect(stopping.last?.hasPrefix("STOPPING=1") == true, "\(stopping)")
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
+    }
+}
+
+extension SystemdNotifierTests {
+    /// `bench footprint` measures a device started as systemd would: it sees READY=1, and reads
+    /// sizes and memory the kernel counted (the figures themselves are for the closing notes).
+    @Test func theFootprintBenchMeasuresADeviceStartedAsSystemdWould() throws {
+        let r = try CommandLineTests.run(["bench", "footprint", "--seconds", "2", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let f = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out)")
+        let ready = f["ready_seconds_max"] as? Double ?? -1
+        #expect(ready > 0 && ready < 30, "READY=1 not seen: \(f)")
+        for key in ["idle_rss_mb_commands", "idle_rss_mb_no_commands", "speaking_rss_mb"] {
+            #expect((f[key] as? Double ?? 0) > 5, "\(key): \(f)")
+        }
+        // Commands load PocketSphinx's acoustic model: more memory than without.
+        #expect((f["idle_rss_mb_commands"] as? Double ?? 0) > (f["idle_rss_mb_no_commands"] as? Double ?? 0))
+        #expect((f["libraries"] as? [String] ?? []).contains("libasound.so.2"))
     }
 }
