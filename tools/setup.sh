@@ -31,10 +31,11 @@ run_packages=(pkg-config libasound2-dev libspeexdsp-dev libespeak-ng-dev espeak-
 # arecord on the board. postgresql: the server's shared task store, started by its tests on
 # loopback. systemd: systemd-analyze (the units' verify and security), systemd-sysusers and
 # -tmpfiles (tools/install-rootfs.sh), deb-systemd-helper (the .debs' scripts); binutils: strip and
-# readelf (packaging). clang's fuzzer runtime comes with Swift's toolchain (tools/fuzz.sh).
+# readelf (packaging); debootstrap, e2fsprogs: the systemd flavour of the virtual board (a Debian root
+# filesystem from the mirror, about a minute once, in an ext4 image). clang's fuzzer runtime comes with Swift's toolchain (tools/fuzz.sh).
 test_packages=(g++ gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
                linux-image-amd64 qemu-system-x86 busybox-static cpio kmod v4l-utils alsa-utils postgresql
-               systemd binutils)
+               systemd binutils debootstrap e2fsprogs)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -37,11 +37,12 @@ import MicroturnVision
     }
 
     /// The board, built once for the suite around a release build of microturn (what a board
-    /// runs; a debug build under emulation is too slow for live audio), made in its own build
+    /// runs, with Swift's runtime linked in as the .deb carries it; a debug build under emulation
+    /// is too slow for live audio), made in its own build
     /// folder so that it does not wait on the one `swift test` holds. Nil, or what went wrong.
     static let boardProblem: String? = {
         let scratch = ".build-board/swift"
-        guard let build = try? run(["swift", "build", "-c", "release", "--product", "microturn", "--scratch-path", scratch]) else {
+        guard let build = try? run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "microturn", "--scratch-path", scratch]) else {
             return "cannot run swift build"
         }
         guard build.status == 0 else { return "swift build -c release: \(build.out.suffix(2000)) \(build.err.suffix(2000))" }
@@ -212,5 +213,42 @@ extension VirtualBoardTests {
         let camera = try #require(checks["camera.rate"], "\(report)")
         let fps = (camera["numbers"] as? [String: Double])?["fps"] ?? 0
         #expect(fps > 20 && fps < 35, "\(camera)")
+    }
+}
+
+extension VirtualBoardTests {
+    /// The systemd flavour of the board (tools/virtual-board/build-systemd.sh): a Debian root
+    /// filesystem with systemd as PID 1, microturn's .deb installed by dpkg. The unit reaches
+    /// READY=1 with its watchdog armed, takes the turn of a spoken request played into the
+    /// loopback and answers it, stops cleanly on `systemctl stop`, and diag passes its tone
+    /// through snd-aloop and times vivid.
+    @Test func theDebsUnitRunsUnderSystemdOnTheBoard() throws {
+        try #require(Self.boardProblem == nil, "\(Self.boardProblem ?? "")")
+        let debs = ".build-board/deb"
+        try? FileManager.default.removeItem(atPath: Self.repository.appendingPathComponent(debs).path)
+        let packaged = try Self.run(["tools/package-deb.sh", "--bin-dir", ".build-board/swift/release", "--only", "microturn", "--out", debs])
+        #expect(packaged.status == 0, "\(packaged.err)")
+        let deb = try #require(try FileManager.default.contentsOfDirectory(atPath: Self.repository.appendingPathComponent(debs).path).first)
+        let built = try Self.run(["bash", "tools/virtual-board/build-systemd.sh", "\(debs)/\(deb)"])
+        try #require(built.status == 0, "build-systemd.sh: \(built.out) \(built.err)")
+        let r = try Self.run(["bash", "tools/virtual-board/run-systemd.sh"])
+        #expect(r.status == 0, "\(r.out) \(r.err)")
+        let lines = r.out.split(separator: "\n").map(String.init)
+        func line(_ tag: String) -> String { lines.first { $0.hasPrefix(tag + " ") } ?? "" }
+        print(line("MT-BOOT-SECONDS"), line("MT-READY-AFTER"))
+        // Type=notify: active means the daemon said READY=1; the watchdog is armed; no restart.
+        let ready = line("MT-READY")
+        #expect(ready.contains("ActiveState=active") && ready.contains("WatchdogUSec=10s") && ready.contains("NRestarts=0"), "\(r.out)")
+        let journal = lines.filter { $0.hasPrefix("MT-JOURNAL ") }
+        #expect(journal.contains { $0.contains("turn_end") }, "no turn taken: \(journal)")
+        #expect(journal.contains { $0.contains("reply_start") } && journal.contains { $0.contains("playback_start") }, "no answer said: \(journal)")
+        #expect(line("MT-STATUS").contains("turn"), "STATUS= says the turns: \(line("MT-STATUS"))")
+        let stopped = line("MT-STOPPED")
+        #expect(stopped.contains("Result=success") && stopped.contains("ExecMainStatus=0") && stopped.contains("ActiveState=inactive"), "\(stopped)")
+        let encoded = String(line("MT-DIAG").dropFirst("MT-DIAG ".count))
+        let report = try #require(Data(base64Encoded: encoded).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }, "\(r.out)")
+        var checks: [String: String] = [:]
+        for c in report["checks"] as? [[String: Any]] ?? [] { checks[c["name"] as? String ?? ""] = c["status"] as? String }
+        #expect(checks["audio.loop"] == "pass" && checks["camera.rate"] == "pass" && checks["audio.capture"] == "pass", "\(checks)")
     }
 }
