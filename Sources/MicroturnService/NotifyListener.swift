@@ -8,17 +8,10 @@ public final class NotifyListener: @unchecked Sendable {  // one reader at a tim
 
     public init?(path: String) {
         self.path = path
+        guard let address = NotifySocketAddress(path) else { return nil }
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
-        var a = sockaddr_un()
-        a.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: a.sun_path) else { close(fd); return nil }
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-        withUnsafeMutableBytes(of: &a.sun_path) { for (i, b) in bytes.enumerated() { $0[i] = b } }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
-        let bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { close(fd); return nil }
+        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else { close(fd); return nil }
     }
 
     deinit {

@@ -10,8 +10,7 @@ import Glibc
 /// `status` and `watchdogIfDue` keep what they last sent: call them from that one loop.
 public final class SystemdNotifier: @unchecked Sendable {
     private let socket: Int32
-    private var address = sockaddr_un()
-    private var addressLength: socklen_t = 0
+    private let address: NotifySocketAddress
     /// The watchdog interval systemd asked for, in nanoseconds; nil when there is none for us.
     public let watchdogNanoseconds: UInt64?
     private var lastPing: UInt64 = 0
@@ -21,20 +20,12 @@ public final class SystemdNotifier: @unchecked Sendable {
 
     /// Nil when this process was not started by a service manager that listens.
     public init?(environment: [String: String]) {
-        guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            return nil
-        }
-        guard path.hasPrefix("/") || path.hasPrefix("@") else { return nil }
+        guard let path = environment["NOTIFY_SOCKET"], path.hasPrefix("/") || path.hasPrefix("@"),
+              let address = NotifySocketAddress(path) else { return nil }
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         socket = fd
-        address.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }  // the abstract namespace: a leading NUL, no terminator
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        addressLength = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
+        self.address = address
         // WATCHDOG_PID, when set, names the process the watchdog is for (not a child of it).
         let forUs = environment["WATCHDOG_PID"].map { Int32($0) == getpid() } ?? true
         if forUs, let text = environment["WATCHDOG_USEC"], let usec = UInt64(text), usec > 0, usec < UInt64.max / 1000 {
@@ -65,11 +56,9 @@ public final class SystemdNotifier: @unchecked Sendable {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
         let bytes = Array(state.utf8)
-        let sent = withUnsafePointer(to: &address) { a in
-            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                // Never wait: a manager that reads slowly (a full queue) must not stall the frame loop.
-                bytes.withUnsafeBytes { sendto(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), sa, addressLength) }
-            }
+        // Never wait: a manager that reads slowly (a full queue) must not stall the frame loop.
+        let sent = address.withSockaddr { sa, length in
+            bytes.withUnsafeBytes { sendto(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), sa, length) }
         }
         return sent == bytes.count
     }

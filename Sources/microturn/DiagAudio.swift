@@ -11,21 +11,19 @@ enum DiagAudio {
         let request = AlsaPCM.Request(rate: a.rate, channels: a.channels, formats: a.formats.compactMap(SampleFormat.init(rawValue:)),
                                       periodMs: a.periodMs, bufferPeriods: a.bufferPeriods)
         let hint = "list the cards above (or arecord -l / aplay -l) and set audio.capture_device and audio.playback_device to hw:CARD=ID,DEV=0 or plughw:CARD=ID,DEV=0 in /etc/microturn/microturn.toml"
-        var capture: AlsaPCM?, playback: AlsaPCM?
-        do {
-            let pcm = try AlsaPCM(name: a.captureDevice, direction: .capture, request: request)
-            capture = pcm
-            out.append(.pass("audio.capture", "\(a.captureDevice) opened: \(describe(pcm.parameters))", numbers(pcm.parameters)))
-        } catch {
-            out.append(.fail("audio.capture", "\(a.captureDevice) does not open: \(error)", hint: hint))
+        // Each PCM opened with the configured format, or what to do when it does not open.
+        func open(_ check: String, _ name: String, _ direction: AlsaPCM.Direction) -> AlsaPCM? {
+            do {
+                let pcm = try AlsaPCM(name: name, direction: direction, request: request)
+                out.append(.pass(check, "\(name) opened: \(describe(pcm.parameters))", numbers(pcm.parameters)))
+                return pcm
+            } catch {
+                out.append(.fail(check, "\(name) does not open: \(error)", hint: hint))
+                return nil
+            }
         }
-        do {
-            let pcm = try AlsaPCM(name: a.playbackDevice, direction: .playback, request: request)
-            playback = pcm
-            out.append(.pass("audio.playback", "\(a.playbackDevice) opened: \(describe(pcm.parameters))", numbers(pcm.parameters)))
-        } catch {
-            out.append(.fail("audio.playback", "\(a.playbackDevice) does not open: \(error)", hint: hint))
-        }
+        let capture = open("audio.capture", a.captureDevice, .capture)
+        let playback = open("audio.playback", a.playbackDevice, .playback)
         guard let capture else {
             out.append(.skipped("audio.level", "the capture device did not open"))
             out.append(.skipped("audio.loop", "the capture device did not open"))
