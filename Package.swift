@@ -79,7 +79,7 @@ let package = Package(
                                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
         .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
-        .target(name: "MicroturnInference", dependencies: ["CMicroturnKernels"]),
+        .target(name: "MicroturnInference", dependencies: ["MicroturnCore", "CMicroturnKernels"]),
         .target(name: "CMicroturnCamera", linkerSettings: [.linkedLibrary("v4l2")]),
         .target(name: "MicroturnVision", dependencies: ["CMicroturnCamera"]),
         .executableTarget(name: "microturn", dependencies: [

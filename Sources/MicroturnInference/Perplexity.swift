@@ -32,23 +32,13 @@ public struct Perplexity: Sendable, Equatable {
     /// `progress(chunk, chunks, perplexitySoFar)` is called after each.
     public static func measure(_ transformer: Transformer, tokens: [Int], context: Int, bos: Int?, maxChunks: Int? = nil,
                                progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> Perplexity {
-        guard tokens.count >= 2 * context else { throw Failure.tooShort(tokens: tokens.count, context: context) }
-        let chunks = min(tokens.count / context, maxChunks ?? Int.max)
-        let first = context / 2, vocab = transformer.config.vocabulary
         var sum = 0.0, sumSquares = 0.0, count = 0
-        for c in 0..<chunks {
-            var chunk = Array(tokens[(c * context)..<((c + 1) * context)])
-            if let bos { chunk[0] = bos }
-            transformer.reset()
-            let logits = try transformer.forward(tokens: chunk, allLogits: true)
-            logits.withUnsafeBufferPointer { l in
-                for i in first..<(context - 1) {
-                    let row = l.baseAddress! + i * vocab
-                    let nll = logSumExp(row, vocab) - Double(row[tokens[c * context + i + 1]])
-                    sum += nll
-                    sumSquares += nll * nll
-                    count += 1
-                }
+        let chunks = try eachChunk(transformer, tokens: tokens, context: context, bos: bos, maxChunks: maxChunks) { c, chunks, scored in
+            for (row, next) in scored {
+                let nll = logSumExp(row, transformer.config.vocabulary) - Double(row[next])
+                sum += nll
+                sumSquares += nll * nll
+                count += 1
             }
             progress(c + 1, chunks, exp(sum / Double(count)))
         }
@@ -56,6 +46,25 @@ public struct Perplexity: Sendable, Equatable {
         let variance = max(0, sumSquares / Double(count) - mean * mean)
         return Perplexity(chunks: chunks, scoredTokens: count, meanNLL: mean,
                           standardError: count > 1 ? (variance / Double(count - 1)).squareRoot() : 0)
+    }
+
+    /// Reads each chunk from an empty cache and hands `body` (chunk, chunks, scored) the logits
+    /// rows that are scored with the token each should predict; returns the chunk count.
+    static func eachChunk(_ transformer: Transformer, tokens: [Int], context: Int, bos: Int?, maxChunks: Int?,
+                          _ body: (Int, Int, [(row: UnsafePointer<Float>, next: Int)]) throws -> Void) throws -> Int {
+        guard tokens.count >= 2 * context else { throw Failure.tooShort(tokens: tokens.count, context: context) }
+        let chunks = min(tokens.count / context, maxChunks ?? Int.max)
+        let first = context / 2, vocab = transformer.config.vocabulary
+        for c in 0..<chunks {
+            var chunk = Array(tokens[(c * context)..<((c + 1) * context)])
+            if let bos { chunk[0] = bos }
+            transformer.reset()
+            let logits = try transformer.forward(tokens: chunk, allLogits: true)
+            try logits.withUnsafeBufferPointer { l in
+                try body(c, chunks, (first..<(context - 1)).map { i in (l.baseAddress! + i * vocab, tokens[c * context + i + 1]) })
+            }
+        }
+        return chunks
     }
 
     static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Double {

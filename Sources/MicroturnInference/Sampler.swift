@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnCore
 
 /// Picks the next token from logits: greedy, or temperature with top-k, top-p (nucleus) and min-p
 /// filters, after a repetition penalty on recent tokens; seeded, so a run can be repeated.
@@ -22,21 +23,15 @@ public struct Sampler: Sendable {
     }
 
     public let settings: Settings
-    private var state: UInt64
+    private var random: SplitMix64
 
     public init(_ settings: Settings) {
         self.settings = settings
-        state = settings.seed &+ 0x9E37_79B9_7F4A_7C15
+        random = SplitMix64(seed: settings.seed &+ 0x9E37_79B9_7F4A_7C15)
     }
 
-    /// A uniform number in [0, 1) (SplitMix64).
-    mutating func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-    }
+    /// A uniform number in [0, 1).
+    mutating func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
 
     /// The index of the largest logit, the lowest on ties (a plain loop: it runs once per token
     /// over the whole vocabulary).

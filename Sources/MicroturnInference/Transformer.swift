@@ -27,6 +27,9 @@ public final class Transformer {
     public var repackedBytes: Int { packedWeights.bytes }
     /// Bytes the key/value cache holds now.
     public var cacheBytes: Int { cache.bytes }
+    /// Sees every feed-forward block as it runs (what fitting and profiling experts read); nil
+    /// on the usual path, which then does no extra work.
+    public var feedForwardProbe: ((FeedForwardTrace) -> Void)?
 
     public convenience init(path: String, threads: Int = 1, kvCache: KVCache.Precision = .f32) throws(GGUFError) {
         try self.init(file: GGUFFile(path: path), threads: threads, kvCache: kvCache)
@@ -109,7 +112,7 @@ public final class Transformer {
         cache.reserve(position + n, used: position)
         for (i, layer) in layers.enumerated() {
             addResidual(x, attention(normed(x, layer.attentionNorm), layer: layer, index: i, rotations: rotations))
-            addResidual(x, feedForward(normed(x, layer.ffnNorm), layer: layer))
+            addResidual(x, feedForward(normed(x, layer.ffnNorm), layer: layer, index: i))
         }
         self.tokens += tokens
         guard !wanted.isEmpty else { return [] }
@@ -207,11 +210,19 @@ public final class Transformer {
         }
     }
 
-    func feedForward(_ h: Activations, layer: Layer) -> Activations {
+    func feedForward(_ h: Activations, layer: Layer, index: Int) -> Activations {
         let c = config, n = h.rows, all = Array(0..<n)
         let moe: Experts
         switch layer.feedForward {
-        case let .dense(block): return swiglu(h, [(block, all)])[0]
+        case let .dense(block):
+            let (hidden, out) = swiglu(h, [(block, all)])
+            if let probe = feedForwardProbe {
+                // (The pointer does not keep its owner alive: the optimizer may free it first.)
+                withExtendedLifetime(hidden) {
+                    probe(FeedForwardTrace(layer: index, tokens: n, input: h.floats, hidden: hidden[0].floats, hiddenWidth: block.gate.rows, picks: []))
+                }
+            }
+            return out[0]
         case let .experts(e): moe = e
         }
         let logits = Activations(rows: n, cols: c.experts)
@@ -236,9 +247,18 @@ public final class Transformer {
         let active = tokensOf.indices.filter { !tokensOf[$0].isEmpty }
         var parts = active.map { (moe.experts[$0], tokensOf[$0]) }
         if let shared = moe.shared { parts.append((shared.block, all)) }
-        let ys = swiglu(h, parts)
+        let ys = swiglu(h, parts).out
         var part = [Int](repeating: -1, count: c.experts)
         for (i, e) in active.enumerated() { part[e] = i }
+        if let probe = feedForwardProbe {
+            let traced = picks.map { $0.map { p in
+                let y = ys[part[p.expert]].row(p.row)
+                var sq: Float = 0
+                for j in 0..<c.width { sq += y[j] * y[j] }
+                return FeedForwardTrace.Pick(expert: p.expert, weight: p.weight, outputNorm: sq.squareRoot())
+            } }
+            probe(FeedForwardTrace(layer: index, tokens: n, input: h.floats, hidden: nil, hiddenWidth: 0, picks: traced))
+        }
         let out = Activations(rows: n, cols: c.width)
         for t in 0..<n {
             let o = out.row(t)
@@ -258,8 +278,9 @@ public final class Transformer {
     }
 
     /// SwiGLU feed-forward blocks, each on its own rows of `h`: all gates and ups as one job on
-    /// the pool, then all downs; part i's result has one row per token of its list.
-    func swiglu(_ h: Activations, _ parts: [(ff: FeedForward, tokens: [Int])]) -> [Activations] {
+    /// the pool, then all downs; part i's results (its hidden activations silu(gate x) * up x and
+    /// its output) have one row per token of its list.
+    func swiglu(_ h: Activations, _ parts: [(ff: FeedForward, tokens: [Int])]) -> (hidden: [Activations], out: [Activations]) {
         let gates = parts.map { Activations(rows: $0.tokens.count, cols: $0.ff.gate.rows) }
         let ups = parts.map { Activations(rows: $0.tokens.count, cols: $0.ff.up.rows) }
         Product.run(parts.indices.flatMap { i in
@@ -277,7 +298,7 @@ public final class Transformer {
         Product.run(parts.indices.map { i in
             Product(matrix: parts[i].ff.down, input: gates[i], tokens: Array(0..<parts[i].tokens.count), output: downs[i].floats, outputStride: downs[i].cols)
         }, pool: pool)
-        return downs
+        return (gates, downs)
     }
 
     static func rmsNorm(_ x: UnsafeMutablePointer<Float>, count: Int, _ w: [Float], _ eps: Float) {

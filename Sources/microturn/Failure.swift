@@ -48,6 +48,18 @@ enum Failure {
         case let e as Perplexity.Failure:
             code = 65
             report(e.description)
+        case let e as ExpertSubset.Failure:
+            code = 64
+            report(e.description)
+        case let e as ExpertProfile.Mismatch:
+            code = 65
+            report(e.description)
+        case let e as MoEfication.Failure:
+            code = e.usage ? 64 : 65
+            report(e.description)
+        case let e as CocoaError where e.code == .fileWriteNoPermission || e.code == .fileWriteOutOfSpace || e.code == .fileWriteUnknown:
+            code = 73
+            report("cannot write \(e.userInfo[NSFilePathErrorKey] ?? "the output file"): \(e.localizedDescription)")
         case let e as UsageError:
             code = 64
             report(e.message)

@@ -38,11 +38,7 @@ struct ModelPerplexity: ParsableCommand {
 
     func run() throws {
         try withExitCodes {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: text)) } catch {
-                throw UsageError(message: "--text \(text): cannot read it (\(error.localizedDescription))")
-            }
-            guard let body = String(data: data, encoding: .utf8) else { throw UsageError(message: "--text \(text): not UTF-8 text") }
+            let body = try TextFile.read(text, flag: "--text")
             let file = try GGUFFile(path: model)
             let tokenizer = try Tokenizer(file: file)
             let transformer = try Transformer(file: file, threads: threads.resolve(), kvCache: threads.precision())

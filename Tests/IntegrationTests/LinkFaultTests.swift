@@ -1,3 +1,4 @@
+import MicroturnCore
 import Foundation
 import MicroturnAudio
 import MicroturnLink

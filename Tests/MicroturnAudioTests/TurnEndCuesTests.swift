@@ -1,3 +1,4 @@
+import MicroturnCore
 import Foundation
 @testable import MicroturnAudio
 import Testing

@@ -89,11 +89,11 @@ import Testing
     /// Tokenizer metadata that contradicts itself is refused with the key and what to do.
     @Test func inconsistentTokenizerMetadataIsAClearError() throws {
         func file(_ entries: [(String, GGUFValue)]) throws -> GGUFFile {
-            var w = GGUFWriter()
+            var w = TestGGUF()
             w.entries = [("general.architecture", .string("llama")), ("tokenizer.ggml.model", .string("gpt2")),
                          ("tokenizer.ggml.tokens", .array([.string("a"), .string("b")])),
                          ("tokenizer.ggml.merges", .array([.string("a b")]))] + entries
-            return try GGUFWriter.parse(w.bytes())
+            return try TestGGUF.parse(w.bytes())
         }
         #expect(throws: GGUFError.badMetadata(path: "test.gguf", key: "tokenizer.ggml.token_type",
                                               reason: "has 3 entries for 2 tokens; re-convert the model")) {

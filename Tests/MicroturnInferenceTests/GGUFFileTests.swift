@@ -5,8 +5,8 @@ import Testing
 /// The GGUF reader on files written here, whole and broken in every way the format allows.
 @Suite struct GGUFFileTests {
     /// A small valid file: every metadata type (nested arrays too) and F32, Q8_0 and Q4_K tensors.
-    static func sample(alignment: Int = 32) -> GGUFWriter {
-        var w = GGUFWriter()
+    static func sample(alignment: Int = 32) -> TestGGUF {
+        var w = TestGGUF()
         w.alignment = alignment
         w.entries = [
             ("general.architecture", .string("qwen3moe")),
@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: [32, 64])
     func aWholeFileReadsBackExactly(alignment: Int) throws {
         let w = Self.sample(alignment: alignment)
-        let f = try GGUFWriter.parse(w.bytes())
+        let f = try TestGGUF.parse(w.bytes())
         #expect(f.version == 3 && f.alignment == alignment && f.dataOffset % alignment == 0)
         #expect(f.keys == w.entries.map(\.0))
         for (k, v) in w.entries { #expect(f.metadata[k] == v, "\(k)") }
@@ -59,16 +59,16 @@ import Testing
     @Test func notGGUFAndOtherVersionsAreNamed() {
         var bytes = Self.sample().bytes()
         bytes[0] = UInt8(ascii: "P")
-        #expect(throws: GGUFError.badMagic(path: "test.gguf", found: "PGUF")) { _ = try GGUFWriter.parse(bytes) }
+        #expect(throws: GGUFError.badMagic(path: "test.gguf", found: "PGUF")) { _ = try TestGGUF.parse(bytes) }
         var old = Self.sample()
         old.version = 1
-        #expect(throws: GGUFError.unsupportedVersion(path: "test.gguf", version: 1)) { _ = try GGUFWriter.parse(old.bytes()) }
+        #expect(throws: GGUFError.unsupportedVersion(path: "test.gguf", version: 1)) { _ = try TestGGUF.parse(old.bytes()) }
     }
 
     /// The 96-byte file of issue 11: one F64 tensor of 1073741823 x 1073741825 elements, whose
     /// byte count (8 x 2^60 - 8) overflows 64 bits. Also a fuzzer seed (tools/fuzz/seeds/gguf).
     static let impossiblyLarge: [UInt8] = {
-        var w = GGUFWriter()
+        var w = TestGGUF()
         w.tensors = [("t", [1_073_741_823, 1_073_741_825], GGMLType.f64.rawValue, [])]
         return w.bytes()
     }()
@@ -76,7 +76,7 @@ import Testing
     @Test func sizesThatOverflowAreAnErrorNamingTheTensor() throws {
         #expect(Self.impossiblyLarge.count == 96)
         #expect {
-            _ = try GGUFWriter.parse(Self.impossiblyLarge)
+            _ = try TestGGUF.parse(Self.impossiblyLarge)
         } throws: { error in
             guard case let GGUFError.badTensor(_, tensor, reason) = error else { return false }
             return tensor == "t" && reason.contains("impossibly large")
@@ -85,22 +85,22 @@ import Testing
         let seed = try Data(contentsOf: ReferenceTools.repository.appendingPathComponent("tools/fuzz/seeds/gguf/overflowing-f64.gguf"))
         #expect(Array(seed) == Self.impossiblyLarge)
         // An offset near Int.max, and shapes whose product overflows, are the same error.
-        var far = GGUFWriter()
+        var far = TestGGUF()
         far.tensors = [("u", [32], GGMLType.f32.rawValue, [UInt8](repeating: 0, count: 128))]
         far.offsetOverride = ["u": UInt64(Int.max) / 32 * 32]
-        #expect(throws: GGUFError.self) { _ = try GGUFWriter.parse(far.bytes()) }
-        var wide = GGUFWriter()
+        #expect(throws: GGUFError.self) { _ = try TestGGUF.parse(far.bytes()) }
+        var wide = TestGGUF()
         wide.tensors = [("v", [1 << 32, 1 << 32, 4], GGMLType.f32.rawValue, [])]
-        #expect(throws: GGUFError.self) { _ = try GGUFWriter.parse(wide.bytes()) }
+        #expect(throws: GGUFError.self) { _ = try TestGGUF.parse(wide.bytes()) }
     }
 
     @Test func everyTruncationIsAnErrorNotACrash() throws {
         let bytes = Self.sample().bytes()
-        let whole = try GGUFWriter.parse(bytes)
+        let whole = try TestGGUF.parse(bytes)
         let dataEnd = whole.tensors.map { whole.dataOffset + $0.offset + $0.byteCount }.max()!
         var wrong: [Int] = []
         for n in 0..<bytes.count {
-            let parsed = (try? GGUFWriter.parse(Array(bytes[0..<n]))) != nil
+            let parsed = (try? TestGGUF.parse(Array(bytes[0..<n]))) != nil
             // Only the alignment padding after the last tensor's data may go.
             if parsed != (n >= dataEnd) { wrong.append(n) }
         }
@@ -108,11 +108,11 @@ import Testing
     }
 
     @Test func badTensorsAreNamed() throws {
-        func failure(_ change: (inout GGUFWriter) -> Void) -> String {
+        func failure(_ change: (inout TestGGUF) -> Void) -> String {
             var w = Self.sample()
             change(&w)
 
-            do { _ = try GGUFWriter.parse(w.bytes()); return "parsed" } catch { return error.description }
+            do { _ = try TestGGUF.parse(w.bytes()); return "parsed" } catch { return error.description }
         }
         #expect(failure { $0.tensors[1].type = 99 }.contains("'blk.0.ffn_up_exps.weight': has unknown type number 99"))
         #expect(failure { $0.tensors[2].shape = [100, 2] }.contains("not a whole number of Q4_K blocks"))
@@ -126,11 +126,11 @@ import Testing
 
     @Test func hugeCountsFailBeforeAnythingIsAllocated() {
         // A header that claims 2^60 tensors, or a string of 2^62 bytes, in a file of a few bytes.
-        let manyTensors = Array("GGUF".utf8) + GGUFWriter.le(UInt32(3)) + GGUFWriter.le(UInt64(1) << 60) + GGUFWriter.le(UInt64(0))
-        #expect(throws: GGUFError.self) { _ = try GGUFWriter.parse(manyTensors) }
-        let longKey = Array("GGUF".utf8) + GGUFWriter.le(UInt32(3)) + GGUFWriter.le(UInt64(0)) + GGUFWriter.le(UInt64(1))
-            + GGUFWriter.le(UInt64(1) << 62) + Array("abc".utf8)
-        #expect(throws: GGUFError.self) { _ = try GGUFWriter.parse(longKey) }
+        let manyTensors = Array("GGUF".utf8) + TestGGUF.le(UInt32(3)) + TestGGUF.le(UInt64(1) << 60) + TestGGUF.le(UInt64(0))
+        #expect(throws: GGUFError.self) { _ = try TestGGUF.parse(manyTensors) }
+        let longKey = Array("GGUF".utf8) + TestGGUF.le(UInt32(3)) + TestGGUF.le(UInt64(0)) + TestGGUF.le(UInt64(1))
+            + TestGGUF.le(UInt64(1) << 62) + Array("abc".utf8)
+        #expect(throws: GGUFError.self) { _ = try TestGGUF.parse(longKey) }
     }
 
     @Test func randomDamageNeverCrashes() {
@@ -142,7 +142,7 @@ import Testing
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
             }
-            if (try? GGUFWriter.parse(bytes)) != nil { parsed += 1 }
+            if (try? TestGGUF.parse(bytes)) != nil { parsed += 1 }
         }
         #expect(parsed < 3000, "damage to the header is noticed")
     }

@@ -5,7 +5,7 @@ import Testing
 /// Hyper-parameters from metadata: what each architecture needs, and hostile values refused.
 @Suite struct ModelConfigTests {
     static func file(_ extra: [(String, GGUFValue)], architecture: String = "llama") throws(GGUFError) -> GGUFFile {
-        var w = GGUFWriter()
+        var w = TestGGUF()
         w.entries = [
             ("general.architecture", .string(architecture)),
             ("\(architecture).block_count", .uint(2, bits: 32)),
@@ -14,7 +14,7 @@ import Testing
             ("\(architecture).context_length", .uint(128, bits: 32)),
             ("tokenizer.ggml.tokens", .array([.string("a"), .string("b")])),
         ] + extra
-        return try GGUFWriter.parse(w.bytes())
+        return try TestGGUF.parse(w.bytes())
     }
 
     @Test func defaultsFollowTheShapes() throws {

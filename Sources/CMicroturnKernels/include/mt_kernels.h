@@ -130,4 +130,15 @@ static inline void mt_spin_pause(void) {
 #endif
 }
 
+
+/// Fitting (mt_fit.c). g (n x n, row-major; the upper triangle, diagonal included) += x^T x for
+/// `rows` rows of n floats.
+void mt_gram_add(const float *x, int rows, int n, double *g);
+/// out (m rows of n) += y^T x: out[e][i] += sum over rows r of y[r][e] * x[r][i].
+void mt_cross_add(const float *x, int rows, int n, const float *y, int m, double *out);
+/// Solves a x = b for the m right-hand sides in b (m rows of n, overwritten by x), with a
+/// symmetric positive definite (its upper triangle read; a is overwritten by its Cholesky
+/// factor); returns 0, or -1 when a is not positive definite.
+int mt_cholesky_solve(double *a, int n, double *b, int m);
+
 #endif

@@ -1,8 +1,8 @@
 import Foundation
 @testable import MicroturnInference
 
-/// Writes GGUF bytes for tests, including the broken kinds a reader must refuse.
-struct GGUFWriter {
+/// GGUF bytes made in memory for tests, including the broken kinds a reader must refuse.
+struct TestGGUF {
     var version: UInt32 = 3
     var alignment = 32
     var entries: [(String, GGUFValue)] = []
@@ -10,33 +10,10 @@ struct GGUFWriter {
     /// Overrides a tensor's stored offset (to test bad ones).
     var offsetOverride: [String: UInt64] = [:]
 
-    static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
-    static func string(_ s: String) -> [UInt8] { le(UInt64(s.utf8.count)) + Array(s.utf8) }
-
-    static func kind(_ v: GGUFValue) -> UInt32 {
-        switch v {
-        case let .uint(_, bits): [8: 0, 16: 2, 32: 4, 64: 10][bits]!
-        case let .int(_, bits): [8: 1, 16: 3, 32: 5, 64: 11][bits]!
-        case let .float(_, bits): bits == 32 ? 6 : 12
-        case .bool: 7
-        case .string: 8
-        case .array: 9
-        }
-    }
-
-    static func payload(_ v: GGUFValue) -> [UInt8] {
-        switch v {
-        case let .uint(x, bits):
-            switch bits { case 8: [UInt8(x)]; case 16: le(UInt16(x)); case 32: le(UInt32(x)); default: le(x) }
-        case let .int(x, bits):
-            switch bits { case 8: le(Int8(x)); case 16: le(Int16(x)); case 32: le(Int32(x)); default: le(x) }
-        case let .float(x, bits): bits == 32 ? le(Float(x).bitPattern) : le(x.bitPattern)
-        case let .bool(b): [b ? 1 : 0]
-        case let .string(s): string(s)
-        case let .array(a):
-            le(a.first.map(kind) ?? 0) + le(UInt64(a.count)) + a.flatMap(payload)
-        }
-    }
+    static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { GGUFValue.le(v) }
+    static func string(_ s: String) -> [UInt8] { GGUFValue.encoded(s) }
+    static func kind(_ v: GGUFValue) -> UInt32 { v.kind.rawValue }
+    static func payload(_ v: GGUFValue) -> [UInt8] { v.payload }
 
     func bytes() -> [UInt8] {
         var out = Array("GGUF".utf8) + Self.le(version) + Self.le(UInt64(tensors.count)) + Self.le(UInt64(entries.count))

@@ -1,0 +1,99 @@
+import Foundation
+import MicroturnCore
+
+/// An MoE file cut down to some of its experts (the same number in every layer, as GGUF's expert
+/// tensors need): router rows and expert tensors sliced, `expert_count` set to what is kept and
+/// `expert_used_count` capped by it. A file moefy made has its experts' down projections scaled by
+/// the used count (see MoEfication); when the cap lowers it, they are scaled to match.
+public enum ExpertSubset {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// What a file's weights take: the expert tensors, everything else, and one expert of every
+    /// layer (what each kept expert per layer costs).
+    public struct Sizes: Sendable {
+        public let experts: Int
+        public let expertBytes: Int
+        public let otherBytes: Int
+        public var bytesPerExpert: Int { expertBytes / max(1, experts) }
+
+        public init(_ file: GGUFFile, experts: Int) {
+            self.experts = experts
+            expertBytes = file.tensors.filter { $0.name.contains("_exps.") }.reduce(0) { $0 + $1.byteCount }
+            otherBytes = file.tensors.reduce(0) { $0 + $1.byteCount } - expertBytes
+        }
+
+        /// Experts per layer that fit `budget` bytes of weights.
+        public func keepable(within budget: Int) throws(Failure) -> Int {
+            let room = budget - otherBytes
+            guard room >= bytesPerExpert else {
+                throw Failure(description: String(format: "a budget of %.1f MB is too small: the weights that are not experts take %.1f MB, and one expert per layer %.1f MB more; the smallest subset needs %.1f MB (all %d experts: %.1f MB)",
+                                                  mb(budget), mb(otherBytes), mb(bytesPerExpert), mb(otherBytes + bytesPerExpert), experts, mb(otherBytes + expertBytes)))
+            }
+            return min(experts, room / bytesPerExpert)
+        }
+
+        func mb(_ b: Int) -> Double { Double(b) / 1e6 }
+    }
+
+    /// `keep` experts per layer chosen at random (seeded): the baseline a profile's choice is
+    /// measured against.
+    public static func random(layers: Int, experts: Int, keep: Int, seed: UInt64) -> [[Int]] {
+        var g = SplitMix64(seed: seed)
+        return (0..<layers).map { _ in Array((0..<experts).shuffled(using: &g).prefix(keep)).sorted() }
+    }
+
+    /// The writer of the subset of `file` keeping `kept[layer]` (ascending, equal counts), each
+    /// token using `used` of them (default: as many as the file says, capped by what is kept).
+    public static func writer(_ file: GGUFFile, _ c: ModelConfig, kept: [[Int]], used: Int? = nil, provenance: [(String, GGUFValue)] = []) throws -> GGUFWriter {
+        let keep = kept.first?.count ?? 0
+        guard c.experts > 0 else { throw Failure(description: "\(file.path) has no experts to choose from: make an MoE with `microturn model moefy`") }
+        guard kept.count == c.layers, (1...c.experts).contains(keep), kept.allSatisfy({ $0.count == keep && Set($0).count == keep && $0.allSatisfy { (0..<c.experts).contains($0) } }) else {
+            throw Failure(description: "asked to keep \(keep) of \(c.experts) experts in each of \(kept.count) layers; a subset keeps 1 to \(c.experts) distinct experts in every one of the model's \(c.layers) layers")
+        }
+        let used = min(used ?? c.expertsUsed, keep)
+        guard used >= 1 else { throw Failure(description: "a token must use at least one expert") }
+        // moefy's scale: the down projections carry the used count.
+        let rescale: Float? = file.metadata["microturn.moefy.router"] != nil && used != c.expertsUsed ? Float(used) / Float(c.expertsUsed) : nil
+        var w = GGUFWriter()
+        w.alignment = file.alignment
+        for key in file.keys { w.metadata.append((key, file.metadata[key]!)) }
+        w.set("\(c.architecture).expert_count", .uint(UInt64(keep), bits: 32))
+        w.set("\(c.architecture).expert_used_count", .uint(UInt64(used), bits: 32))
+        w.set("microturn.subset.kept", .string(kept.map { $0.map(String.init).joined(separator: ",") }.joined(separator: ";")))
+        for (k, v) in provenance { w.set(k, v) }
+        for t in file.tensors {
+            let parts = t.name.split(separator: ".")
+            guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), parts[2] == "ffn_gate_inp" || parts[2].hasSuffix("_exps") else {
+                w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: t.shape, type: t.type) { Array(file.data(of: t)) })
+                continue
+            }
+            // The router's rows and the expert tensors' slabs are both indexed by the last dimension.
+            let slab = t.byteCount / c.experts
+            var shape = t.shape
+            shape[shape.count - 1] = keep
+            let scaleDown = parts[2] == "ffn_down_exps" ? rescale : nil
+            if let scaleDown, !MoEfication.exactTypes.union([.q8_0]).contains(t.type) {
+                throw Failure(description: "\(t.name) is \(t.type.name); rescaling it for fewer used experts needs F32, F16, BF16 or Q8_0")
+            }
+            w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: shape, type: t.type) {
+                let data = file.data(of: t)
+                var out: [UInt8] = []
+                out.reserveCapacity(slab * keep)
+                for e in kept[layer] {
+                    let bytes = data[(e * slab)..<((e + 1) * slab)]
+                    guard let scaleDown else { out += bytes; continue }
+                    let cols = t.shape[0], rows = slab / (cols / t.type.block.size * t.type.block.bytes)
+                    var row = [Float](repeating: 0, count: cols)
+                    for r in 0..<rows {
+                        row.withUnsafeMutableBufferPointer { Dequantize.row(data.baseAddress! + e * slab + r * (slab / rows), type: t.type, count: cols, into: $0.baseAddress!) }
+                        out += RowEncoding.encode(row.map { $0 * scaleDown }, as: t.type)
+                    }
+                }
+                return out
+            })
+        }
+        return w
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+@testable import MicroturnInference
+import Testing
+
+/// MoEfication of the real model (SmolLM2-135M), checked against the dense model and llama.cpp;
+/// profiles and subsets of the result, and what they refuse.
+@Suite(.serialized) struct MoEficationTests {
+    /// A short corpus of device exchanges (tools/make-corpus.py), its train side for all domains.
+    static func corpus() throws -> String {
+        let dir = ReferenceTools.temp("corpus")
+        _ = try ReferenceTools.run(["tools/make-corpus.py", "--out", dir, "--exchanges", "40"])
+        return try String(contentsOfFile: dir + "/all.train.txt", encoding: .utf8)
+    }
+
+    static let prompt = "User: Um, how many squats should I do today?\nDevice: Let's start with three sets of ten squats. I'll count for you.\nUser: Okay, and how long should I rest?"
+
+    /// moefy through the library, as the command does.
+    static func moefy(_ dense: String, experts: Int, used: Int, router: MoEfication.Router, out: String) throws {
+        let file = try GGUFFile(path: dense)
+        let t = try Transformer(file: file, threads: 2)
+        let options = MoEfication.Options(experts: experts, used: used, router: router, sampleTokens: 256)
+        try MoEfication.check(t.config, file, options)
+        let ids = try Tokenizer(file: file).encode(try corpus(), special: false)
+        let samples = try MoEfication.Samples.collect(t, corpus: ids, limit: options.sampleTokens, context: options.context)
+        #expect(samples.tokens == 256)
+        let plans = try MoEfication.plan(samples, file: file, options: options)
+        // Every neuron in exactly one expert, the experts equal in size.
+        for p in plans {
+            #expect(p.neurons.map(\.count) == Array(repeating: samples.hiddenWidth / experts, count: experts))
+            #expect(Set(p.neurons.joined()) == Set(0..<samples.hiddenWidth))
+        }
+        try MoEfication.writer(file, t.config, plans: plans, options: options, provenance: [("microturn.moefy.router", .string(router.rawValue))]).write(to: out)
+    }
+
+    static func tokens(_ path: String) throws -> [Int] {
+        let tokenizer = try Tokenizer(file: GGUFFile(path: path))
+        return [tokenizer.bos ?? 0] + tokenizer.encode(prompt, special: false)
+    }
+
+    @Test func everyExpertWithAUniformRouterIsTheDenseModelToFloatRounding() throws {
+        // The dense model in F32 (llama.cpp's quantizer dequantizes it), so the down columns are
+        // re-sliced exactly and the only differences left are the order of the sums.
+        let dense = ReferenceTools.temp("smollm2-f32.gguf"), moe = ReferenceTools.temp("smollm2-moe8.gguf")
+        defer { for f in [dense, moe] { try? FileManager.default.removeItem(atPath: f) } }
+        _ = try ReferenceTools.run(["tools/llama-reference.py", "quantize", "--model", try ReferenceTools.smolLM2(), "--out", dense, "--type", "F32"])
+        try Self.moefy(dense, experts: 8, used: 8, router: .uniform, out: moe)
+        let config = try ModelConfig(GGUFFile(path: moe))
+        #expect(config.experts == 8 && config.expertsUsed == 8)
+        let ids = try Self.tokens(dense)
+        let want = try Transformer(path: dense, threads: 2).forward(tokens: ids, allLogits: true)
+        let got = try Transformer(path: moe, threads: 2).forward(tokens: ids, allLogits: true)
+        let llama = try LlamaReferenceTests.reference(moe, tokens: ids)
+        let range = Double(want.max()! - want.min()!)
+        let ours = zip(want, got).map { Double(abs($0 - $1)) }.max()! / range
+        let theirs = zip(llama, got).map { Double(abs($0 - $1)) }.max()! / range
+        #expect(ours <= 1e-5, "the MoE's logits differ from the dense model's by \(ours) of their range")
+        #expect(theirs <= 1e-5, "llama.cpp's logits of the MoE differ from ours by \(theirs) of their range")
+    }
+
+    @Test func aFittedMoEItsProfileAndASubsetLoadInLlamaCppAndAgree() throws {
+        let moe = ReferenceTools.temp("smollm2-moe8f.gguf"), sub = ReferenceTools.temp("smollm2-moe8f-sub4.gguf")
+        defer { for f in [moe, sub] { try? FileManager.default.removeItem(atPath: f) } }
+        try Self.moefy(try ReferenceTools.smolLM2(), experts: 8, used: 4, router: .fitted, out: moe)
+        let file = try GGUFFile(path: moe)
+        let config = try ModelConfig(file)
+        let t = try Transformer(file: file, threads: 2)
+        let ids = try Self.tokens(moe)
+        let profile = try ExpertProfile.measure(t, corpus: ids + ids, context: 64, maxTokens: 10_000)
+        // Each token chose `used` experts in every layer, and the weights of its choices sum to 1.
+        for layer in profile.layers {
+            #expect(layer.map(\.chosen).reduce(0, +) == profile.tokens * 4)
+            #expect(abs(layer.map(\.gateWeight).reduce(0, +) - Double(profile.tokens)) < 1e-3 * Double(profile.tokens))
+        }
+        try profile.check(against: file, layers: config.layers, experts: config.experts)
+        // Keeping 2 of 8 caps the used count at 2 (moefy's down projections rescaled to match).
+        let kept = profile.mostSalient(2)
+        try ExpertSubset.writer(file, config, kept: kept).write(to: sub)
+        let subConfig = try ModelConfig(GGUFFile(path: sub))
+        #expect(subConfig.experts == 2 && subConfig.expertsUsed == 2)
+        // Each file against llama.cpp. Its F32 twin (llama.cpp's quantizer dequantizes it) is the
+        // truth both engines must reach to float rounding; on the quantized file both round
+        // activations to 8 bits, and a token whose top experts are close may go to another one in
+        // each engine, so ours must be no further from the truth than llama.cpp's, within 25 %.
+        for (name, path) in [("MoE", moe), ("subset", sub)] {
+            let f32 = ReferenceTools.temp("\(name)-f32.gguf")
+            defer { try? FileManager.default.removeItem(atPath: f32) }
+            _ = try ReferenceTools.run(["tools/llama-reference.py", "quantize", "--model", path, "--out", f32, "--type", "F32"])
+            let truth = try LlamaReferenceTests.reference(f32, tokens: ids)
+            let ourTruth = try Transformer(path: f32, threads: 2).forward(tokens: ids, allLogits: true)
+            let ours = try Transformer(path: path, threads: 2).forward(tokens: ids, allLogits: true)
+            let theirs = try LlamaReferenceTests.reference(path, tokens: ids)
+            try #require(ours.count == theirs.count && truth.count == ours.count)
+            let range = Double(truth.max()! - truth.min()!)
+            let f32Difference = zip(ourTruth, truth).map { Double(abs($0 - $1)) }.max()! / range
+            #expect(f32Difference <= 1e-4, "\(name) in F32: max difference from llama.cpp \(f32Difference) of the range")
+            let ourError = SmolLM2ReferenceTests.errors(ours, truth, range: range), theirError = SmolLM2ReferenceTests.errors(theirs, truth, range: range)
+            #expect(ourError.rms <= 1.25 * theirError.rms, "\(name): rms error from the F32 logits: ours \(ourError.rms), llama.cpp's \(theirError.rms)")
+        }
+    }
+
+    @Test func whatASubsetRefusesSaysWhatWouldFit() throws {
+        let moe = ReferenceTools.temp("smollm2-moe8u.gguf")
+        defer { try? FileManager.default.removeItem(atPath: moe) }
+        try Self.moefy(try ReferenceTools.smolLM2(), experts: 8, used: 8, router: .uniform, out: moe)
+        let file = try GGUFFile(path: moe)
+        let config = try ModelConfig(file)
+        let sizes = ExpertSubset.Sizes(file, experts: 8)
+        #expect(try sizes.keepable(within: sizes.otherBytes + 3 * sizes.bytesPerExpert + 1) == 3)
+        #expect(try sizes.keepable(within: Int.max / 2) == 8)
+        #expect(throws: ExpertSubset.Failure.self) { try sizes.keepable(within: sizes.otherBytes + sizes.bytesPerExpert - 1) }
+        do { _ = try sizes.keepable(within: 10_000_000) } catch {
+            #expect(error.description.contains("smallest subset needs"), "\(error)")
+        }
+        #expect(throws: ExpertSubset.Failure.self) { try ExpertSubset.writer(file, config, kept: Array(repeating: Array(0..<9), count: config.layers)) }
+        // A profile of another model (other routers) is refused, naming both.
+        var other = ExpertProfile(model: "other.gguf", experts: 8, fingerprint: "0000000000000000", tokens: 1,
+                                  layers: Array(repeating: Array(repeating: .init(chosen: 0, gateWeight: 0, saliency: 0), count: 8), count: config.layers))
+        #expect(throws: ExpertProfile.Mismatch.self) { try other.check(against: file, layers: config.layers, experts: 8) }
+        other.fingerprint = ExpertProfile.fingerprint(file)
+        try other.check(against: file, layers: config.layers, experts: 8)
+        // moefy refuses experts that do not divide the width, and a model that has experts already.
+        let dense = try GGUFFile(path: try ReferenceTools.smolLM2())
+        #expect(throws: MoEfication.Failure.self) { try MoEfication.check(try ModelConfig(dense), dense, .init(experts: 7, used: 2)) }
+        #expect(throws: MoEfication.Failure.self) { try MoEfication.check(config, file, .init(experts: 4, used: 2)) }
+    }
+}
