@@ -46,7 +46,10 @@ public enum ExpertSubset {
 
     /// The writer of the subset of `file` keeping `kept[layer]` (ascending, equal counts), each
     /// token using `used` of them (default: as many as the file says, capped by what is kept).
-    public static func writer(_ file: GGUFFile, _ c: ModelConfig, kept: [[Int]], used: Int? = nil, provenance: [(String, GGUFValue)] = []) throws -> GGUFWriter {
+    /// `downs` replaces the kept experts' down projections (DownRefit's, per layer: width rows of
+    /// the kept experts' neurons in order).
+    public static func writer(_ file: GGUFFile, _ c: ModelConfig, kept: [[Int]], used: Int? = nil, downs: [[Float]]? = nil,
+                              provenance: [(String, GGUFValue)] = []) throws -> GGUFWriter {
         let keep = kept.first?.count ?? 0
         guard c.experts > 0 else { throw Failure(description: "\(file.path) has no experts to choose from: make an MoE with `microturn model moefy`") }
         guard kept.count == c.layers, (1...c.experts).contains(keep), kept.allSatisfy({ $0.count == keep && Set($0).count == keep && $0.allSatisfy { (0..<c.experts).contains($0) } }) else {
@@ -74,8 +77,22 @@ public enum ExpertSubset {
             var shape = t.shape
             shape[shape.count - 1] = keep
             let scaleDown = parts[2] == "ffn_down_exps" ? rescale : nil
-            if let scaleDown, !MoEfication.exactTypes.union([.q8_0]).contains(t.type) {
-                throw Failure(description: "\(t.name) is \(t.type.name); rescaling it for fewer used experts needs F32, F16, BF16 or Q8_0")
+            let refit = parts[2] == "ffn_down_exps" ? downs?[layer] : nil
+            if scaleDown != nil || refit != nil, !MoEfication.exactTypes.union([.q8_0]).contains(t.type) {
+                throw Failure(description: "\(t.name) is \(t.type.name); rescaling or refitting it needs F32, F16, BF16 or Q8_0")
+            }
+            if let refit {
+                let size = t.shape[0], width = t.shape[1], columns = keep * size
+                guard refit.count == width * columns else { throw Failure(description: "layer \(layer): the refitted down projection has \(refit.count) values, not \(width) x \(columns)") }
+                w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: shape, type: t.type) {
+                    var out: [UInt8] = []
+                    for p in 0..<keep { for r in 0..<width {
+                        let start = r * columns + p * size
+                        out += RowEncoding.encode(refit[start..<(start + size)].map { $0 * Float(used) }, as: t.type)
+                    } }
+                    return out
+                })
+                continue
             }
             w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: shape, type: t.type) {
                 let data = file.data(of: t)

@@ -17,15 +17,19 @@ public struct FeedForwardTrace {
     /// (nil for experts).
     public let hidden: UnsafePointer<Float>?
     public let hiddenWidth: Int
+    /// A dense block's output: `tokens` rows of the model's width (nil for experts).
+    public let output: UnsafePointer<Float>?
     /// An expert block's choices, per token (empty for a dense block).
     public let picks: [[Pick]]
 
-    init(layer: Int, tokens: Int, input: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>?, hiddenWidth: Int, picks: [[Pick]]) {
+    init(layer: Int, tokens: Int, input: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>? = nil, hiddenWidth: Int = 0,
+         output: UnsafeMutablePointer<Float>? = nil, picks: [[Pick]] = []) {
         self.layer = layer
         self.tokens = tokens
         self.input = UnsafePointer(input)
         self.hidden = hidden.map { UnsafePointer($0) }
         self.hiddenWidth = hiddenWidth
+        self.output = output.map { UnsafePointer($0) }
         self.picks = picks
     }
 }

@@ -78,20 +78,22 @@ public enum MoEfication {
 
     static func divisors(_ n: Int) -> [Int] { n > 0 ? (1...n).filter { n % $0 == 0 } : [] }
 
-    /// The activations the plan is made from: per layer, the block's inputs and |hidden| rows
-    /// of the corpus tokens, read in chunks of `context`.
+    /// The activations the plan (and a subset's refit) is made from: per layer, the block's
+    /// inputs, hidden activations and outputs for the corpus tokens, read in chunks of `context`.
     public final class Samples {
         public let width: Int
         public let hiddenWidth: Int
         public private(set) var tokens = 0
         var inputs: [[Float]]
         var hidden: [[Float]]
+        var outputs: [[Float]]
 
         init(layers: Int, width: Int, hiddenWidth: Int) {
             self.width = width
             self.hiddenWidth = hiddenWidth
             inputs = Array(repeating: [], count: layers)
             hidden = Array(repeating: [], count: layers)
+            outputs = Array(repeating: [], count: layers)
         }
 
         /// Reads `corpus` through the dense model until `limit` tokens are kept;
@@ -101,9 +103,10 @@ public enum MoEfication {
             let ff = t.file.tensor("blk.0.ffn_up.weight")?.shape[1] ?? 0
             let s = Samples(layers: t.config.layers, width: t.config.width, hiddenWidth: ff)
             t.feedForwardProbe = { trace in
-                guard let h = trace.hidden else { return }
+                guard let h = trace.hidden, let y = trace.output else { return }
                 s.inputs[trace.layer].append(contentsOf: UnsafeBufferPointer(start: trace.input, count: trace.tokens * s.width))
-                s.hidden[trace.layer].append(contentsOf: UnsafeBufferPointer(start: h, count: trace.tokens * ff).lazy.map { abs($0) })
+                s.hidden[trace.layer].append(contentsOf: UnsafeBufferPointer(start: h, count: trace.tokens * ff))
+                s.outputs[trace.layer].append(contentsOf: UnsafeBufferPointer(start: y, count: trace.tokens * s.width))
             }
             defer { t.feedForwardProbe = nil }
             var start = 0
@@ -157,13 +160,13 @@ public enum MoEfication {
     }
 
     /// Balanced k-means over the neurons' firing patterns (each neuron's |activation| over the
-    /// sample, scaled to unit length): `experts` groups of equal size, each neuron in the group
+    /// sample, scaled to unit length; `hidden` is signed, tokens x neurons): `experts` groups of equal size, each neuron in the group
     /// whose centre it is most similar to, capacity allowing (pairs taken best first). Seeded, so
     /// a run repeats; neurons in each group in ascending order.
     static func cluster(_ hidden: [Float], tokens n: Int, hiddenWidth ff: Int, experts: Int, seed: UInt64) -> [[Int]] {
         let size = ff / experts
         var v = [Float](repeating: 0, count: ff * n)
-        for t in 0..<n { for j in 0..<ff { v[j * n + t] = hidden[t * ff + j] } }
+        for t in 0..<n { for j in 0..<ff { v[j * n + t] = abs(hidden[t * ff + j]) } }
         for j in 0..<ff { normalize(&v, j * n, n) }
         var random = SplitMix64(seed: seed)
         var centres = [Float](repeating: 0, count: experts * n)
@@ -214,7 +217,7 @@ public enum MoEfication {
             var mean: Float = 0
             for (k, members) in neurons.enumerated() {
                 var share: Float = 0
-                for j in members { share += s.hidden[layer][t * ff + j] * columnNorms[j] }
+                for j in members { share += abs(s.hidden[layer][t * ff + j]) * columnNorms[j] }
                 targets[t * e + k] = log(share + 1e-6)
                 mean += targets[t * e + k]
             }

@@ -18,6 +18,7 @@ extension MoEfication {
         w.set("\(arch).feed_forward_length", .uint(UInt64(size), bits: 32))
         w.set("\(arch).expert_feed_forward_length", .uint(UInt64(size), bits: 32))
         for (k, v) in provenance { w.set(k, v) }
+        w.set(neuronsKey, .string(plans.map { $0.neurons.map { $0.map(String.init).joined(separator: ",") }.joined(separator: "|") }.joined(separator: ";")))
         for t in file.tensors {
             guard let (layer, part) = ffnPart(t.name) else {
                 w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: t.shape, type: t.type) { Array(file.data(of: t)) })
@@ -55,6 +56,20 @@ extension MoEfication {
             }
         }
         return w
+    }
+
+    /// Where an MoE file moefy wrote keeps which dense neurons each expert holds (layers split by
+    /// ";", experts by "|", neurons by ","): what a subset's refit maps the dense activations with.
+    static let neuronsKey = "microturn.moefy.neurons"
+
+    /// The dense neurons of each layer's experts, from a file moefy wrote (nil for another file).
+    public static func neurons(of file: GGUFFile, layers: Int, experts: Int) -> [[[Int]]]? {
+        guard let text = file.metadata[neuronsKey]?.string else { return nil }
+        let map = text.split(separator: ";", omittingEmptySubsequences: false).map { layer in
+            layer.split(separator: "|", omittingEmptySubsequences: false).map { $0.split(separator: ",").compactMap { Int($0) } }
+        }
+        guard map.count == layers, map.allSatisfy({ $0.count == experts && Set($0.map(\.count)).count == 1 }) else { return nil }
+        return map
     }
 
     /// (layer, "gate" | "up" | "down") for a dense feed-forward tensor's name.

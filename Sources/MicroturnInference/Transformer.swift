@@ -219,7 +219,7 @@ public final class Transformer {
             if let probe = feedForwardProbe {
                 // (The pointer does not keep its owner alive: the optimizer may free it first.)
                 withExtendedLifetime(hidden) {
-                    probe(FeedForwardTrace(layer: index, tokens: n, input: h.floats, hidden: hidden[0].floats, hiddenWidth: block.gate.rows, picks: []))
+                    probe(FeedForwardTrace(layer: index, tokens: n, input: h.floats, hidden: hidden[0].floats, hiddenWidth: block.gate.rows, output: out[0].floats))
                 }
             }
             return out[0]
@@ -257,7 +257,7 @@ public final class Transformer {
                 for j in 0..<c.width { sq += y[j] * y[j] }
                 return FeedForwardTrace.Pick(expert: p.expert, weight: p.weight, outputNorm: sq.squareRoot())
             } }
-            probe(FeedForwardTrace(layer: index, tokens: n, input: h.floats, hidden: nil, hiddenWidth: 0, picks: traced))
+            probe(FeedForwardTrace(layer: index, tokens: n, input: h.floats, picks: traced))
         }
         let out = Activations(rows: n, cols: c.width)
         for t in 0..<n {

@@ -12,7 +12,9 @@ struct BenchExperts: ParsableCommand {
         perplexity, its rise over the dense model's, the mean KL divergence from the dense model \
         (nats per token), the expert bytes a board keeps resident, and decode tokens/s (--threads). \
         Variants: the MoE with --used-list experts per token; subsets keeping 50 % and 25 % of the \
-        experts per layer, chosen by the domain's profile and, as the baseline, at random (--seed). \
+        experts per layer, chosen by the domain's profile and, as the baseline, at random (--seed); and \
+        for a file moefy wrote, the same subsets with their down projections refitted on the train text \
+        (least squares against the dense model's activations, every kept expert used). \
         --prose adds real English prose as an out-of-domain row (profiled on all the train texts).
 
         Example: microturn bench experts --model models/smollm2-moe16.gguf --dense models/SmolLM2-135M-Instruct.Q4_1.gguf --corpus corpus
@@ -83,6 +85,7 @@ struct BenchExperts: ParsableCommand {
             let tokenizer = try Tokenizer(file: moeFile)
             let names = try domainNames()
             let sizes = ExpertSubset.Sizes(moeFile, experts: config.experts)
+            let neurons = MoEfication.neurons(of: moeFile, layers: config.layers, experts: config.experts)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-experts-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
@@ -102,19 +105,29 @@ struct BenchExperts: ParsableCommand {
                 let reference = try Divergence.reference(denseModel, tokens: try ids(test), context: ctx, bos: bos, maxChunks: chunks)
                 note("bench experts: \(domain): profile")
                 let profile = try ExpertProfile.measure(moe, corpus: try ids(train), context: ctx, maxTokens: profileTokens)
-                var variants: [(String, [[Int]], Int)] = usedCounts.map { ("MoE, all experts", Array(repeating: Array(0..<config.experts), count: config.layers), $0) }
+                var variants: [(name: String, kept: [[Int]], used: Int, refit: Bool)] = usedCounts.map {
+                    ("MoE, all experts", Array(repeating: Array(0..<config.experts), count: config.layers), $0, false)
+                }
                 for share in [2, 4] where config.experts / share >= 1 {
                     let keep = config.experts / share
-                    variants.append(("profile \(100 / share) %", profile.mostSalient(keep), min(config.expertsUsed, keep)))
+                    variants.append(("profile \(100 / share) %", profile.mostSalient(keep), min(config.expertsUsed, keep), false))
                     variants.append(("random \(100 / share) %", ExpertSubset.random(layers: config.layers, experts: config.experts, keep: keep, seed: seed),
-                                     min(config.expertsUsed, keep)))
+                                     min(config.expertsUsed, keep), false))
+                    if neurons != nil {
+                        variants.append(("profile \(100 / share) % + refit", profile.mostSalient(keep), keep, true))
+                        variants.append(("random \(100 / share) % + refit", ExpertSubset.random(layers: config.layers, experts: config.experts, keep: keep, seed: seed), keep, true))
+                    }
                 }
-                for (name, kept, used) in variants {
+                // The dense model's activations on the train text, for the refits.
+                let samples = neurons == nil ? nil
+                    : try MoEfication.Samples.collect(denseModel, corpus: try ids(train), limit: min(profileTokens, 4096), context: ctx)
+                for (name, kept, used, refit) in variants {
                     note("bench experts: \(domain): \(name), \(used) used")
                     let path = "\(work)/variant.gguf"
                     let subset: Transformer
                     if kept[0].count == config.experts && used == config.expertsUsed { subset = moe } else {
-                        try ExpertSubset.writer(moeFile, config, kept: kept, used: used).write(to: path)
+                        let downs = refit ? try DownRefit.fit(samples!, kept: zip(kept, neurons!).map { k, n in k.flatMap { n[$0] } }) : nil
+                        try ExpertSubset.writer(moeFile, config, kept: kept, used: used, downs: downs).write(to: path)
                         subset = try Transformer(path: path, threads: threads, kvCache: .f32)
                     }
                     let result = try Divergence.measure(subset, against: reference)

@@ -51,6 +51,9 @@ enum Failure {
         case let e as ExpertSubset.Failure:
             code = 64
             report(e.description)
+        case let e as WordsTurnEnd.Failure:
+            code = 65
+            report(e.description)
         case let e as ExpertProfile.Mismatch:
             code = 65
             report(e.description)

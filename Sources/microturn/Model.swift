@@ -4,5 +4,5 @@ struct Model: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Local models: look inside GGUF files, run them, talk with them, measure them.",
         subcommands: [ModelInspect.self, ModelTokenize.self, ModelLogits.self, ModelGenerate.self, ModelChat.self, ModelPerplexity.self,
-                      ModelMoefy.self, ModelProfile.self, ModelSubset.self])
+                      ModelMoefy.self, ModelProfile.self, ModelSubset.self, ModelTurnEnd.self])
 }

@@ -10,7 +10,9 @@ struct ModelSubset: ParsableCommand {
         Keeps, in every layer, the --keep experts with the highest saliency in --profile (made by `model \
         profile` from this same file), or as many as fit --budget (weights in MB, the non-expert weights \
         included). The router rows and expert tensors are sliced, expert_count set, and expert_used_count \
-        capped by what is kept. llama.cpp loads the result.
+        capped by what is kept. llama.cpp loads the result. With --refit-text and --dense, the kept experts' \
+        down projections are refitted (least squares against the dense model's activations on that text) \
+        to stand in for the dropped ones.
 
         Example: microturn model subset --model models/smollm2-moe16.gguf --profile fitness.profile.json --budget 80MB --out models/fitness.gguf
         """)
@@ -27,13 +29,26 @@ struct ModelSubset: ParsableCommand {
     @Option(help: "Or: the most weights may take, in MB (\"48MB\" or \"48\").")
     var budget: String?
 
+    @Option(help: "Refit the kept experts' down projections on this text (UTF-8; the profile's text, say) so they stand in for the dropped ones; needs --dense. Every kept expert is then used.")
+    var refitText: String?
+
+    @Option(help: "The dense model the MoE was made from (for --refit-text).")
+    var dense: String?
+
+    @Option(help: "Tokens of --refit-text the refit reads.")
+    var refitTokens = 4096
+
     @Option(help: "The subset .gguf file to write.")
     var out: String
+
+    @OptionGroup var threads: EngineThreads
 
     func validate() throws {
         guard (keep == nil) != (budget == nil) else { throw ValidationError("give either --keep or --budget") }
         if let keep { try FlagChecks.integer(keep, "--keep", 1...4096) }
         if let budget, Self.megabytes(budget) == nil { throw ValidationError("--budget must be a size in MB such as 48MB, got '\(budget)'") }
+        guard (refitText == nil) == (dense == nil) else { throw ValidationError("--refit-text and --dense go together") }
+        try FlagChecks.integer(refitTokens, "--refit-tokens", 64...1_000_000)
     }
 
     static func megabytes(_ s: String) -> Int? {
@@ -65,11 +80,30 @@ struct ModelSubset: ParsableCommand {
             } else {
                 count = try sizes.keepable(within: Self.megabytes(budget!)!)
             }
-            let writer = try ExpertSubset.writer(file, config, kept: p.mostSalient(count))
+            let kept = p.mostSalient(count)
+            var downs: [[Float]]?
+            if let refitText, let dense {
+                guard let neurons = MoEfication.neurons(of: file, layers: config.layers, experts: config.experts) else {
+                    throw UsageError(message: "--refit-text: \(model) does not say which dense neurons its experts hold (only files `microturn model moefy` wrote do)")
+                }
+                let denseFile = try GGUFFile(path: dense)
+                let denseModel = try Transformer(file: denseFile, threads: threads.resolve(), kvCache: .f32)
+                guard denseModel.config.experts == 0, denseModel.config.layers == config.layers, denseModel.config.width == config.width else {
+                    throw UsageError(message: "--dense \(dense) is not the dense model \(model) was made from (layers, width or experts differ)")
+                }
+                var ids = try Tokenizer(file: denseFile).encode(try TextFile.read(refitText, flag: "--refit-text"), special: false)
+                ids = Array(ids.prefix(refitTokens))
+                guard ids.count >= 64 else { throw UsageError(message: "--refit-text \(refitText): only \(ids.count) tokens; the refit needs at least 64") }
+                let samples = try MoEfication.Samples.collect(denseModel, corpus: ids, limit: ids.count, context: 256)
+                downs = try DownRefit.fit(samples, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } }) { done, all in
+                    FileHandle.standardError.write(Data("subset: refitted layer \(done) of \(all)\n".utf8))
+                }
+            }
+            let writer = try ExpertSubset.writer(file, config, kept: kept, used: downs == nil ? nil : count, downs: downs)
             try writer.write(to: out)
             let bytes = sizes.otherBytes + count * sizes.bytesPerExpert
             print(String(format: "subset: %@: %d of %d experts per layer, %d used per token; weights %.1f MB (experts %.1f MB of %.1f MB)",
-                         out, count, config.experts, min(count, config.expertsUsed), Double(bytes) / 1e6,
+                         out, count, config.experts, downs == nil ? min(count, config.expertsUsed) : count, Double(bytes) / 1e6,
                          Double(count * sizes.bytesPerExpert) / 1e6, Double(sizes.expertBytes) / 1e6))
         }
     }

@@ -98,6 +98,32 @@ import Testing
         }
     }
 
+    @Test func aRefittedSubsetIsCloserToTheDenseModelThanTheSameSubsetAsCut() throws {
+        let dense = try ReferenceTools.smolLM2()
+        let moe = ReferenceTools.temp("smollm2-moe8r.gguf"), cut = ReferenceTools.temp("cut.gguf"), refit = ReferenceTools.temp("refit.gguf")
+        defer { for f in [moe, cut, refit] { try? FileManager.default.removeItem(atPath: f) } }
+        try Self.moefy(dense, experts: 8, used: 4, router: .fitted, out: moe)
+        let file = try GGUFFile(path: moe), denseFile = try GGUFFile(path: dense)
+        let config = try ModelConfig(file)
+        let ids = try Tokenizer(file: file).encode(try Self.corpus(), special: false)
+        // More train tokens than kept neurons (768), or the least squares has nothing to stand on.
+        let train = Array(ids.prefix(2048)), test = Array(ids.dropFirst(2048).prefix(256))
+        try #require(test.count == 256)
+        let profile = try ExpertProfile.measure(try Transformer(file: file, threads: 2), corpus: train, context: 128, maxTokens: 2048)
+        let kept = profile.mostSalient(4)
+        let neurons = try #require(MoEfication.neurons(of: file, layers: config.layers, experts: 8))
+        #expect(neurons.allSatisfy { Set($0.joined()).count == 1536 })
+        let denseModel = try Transformer(file: denseFile, threads: 2)
+        let samples = try MoEfication.Samples.collect(denseModel, corpus: train, limit: 2048, context: 128)
+        let downs = try DownRefit.fit(samples, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } })
+        try ExpertSubset.writer(file, config, kept: kept, used: 4).write(to: cut)
+        try ExpertSubset.writer(file, config, kept: kept, used: 4, downs: downs).write(to: refit)
+        let reference = try Divergence.reference(denseModel, tokens: test, context: 64, bos: nil, maxChunks: 4)
+        let asCut = try Divergence.measure(try Transformer(path: cut, threads: 2), against: reference)
+        let refitted = try Divergence.measure(try Transformer(path: refit, threads: 2), against: reference)
+        #expect(refitted.meanKL < 0.8 * asCut.meanKL, "KL from the dense model on held-out text: refitted \(refitted.meanKL), as cut \(asCut.meanKL)")
+    }
+
     @Test func whatASubsetRefusesSaysWhatWouldFit() throws {
         let moe = ReferenceTools.temp("smollm2-moe8u.gguf")
         defer { try? FileManager.default.removeItem(atPath: moe) }

@@ -1,0 +1,35 @@
+import CMicroturnKernels
+import Foundation
+
+/// A subset's down projections refitted so the experts it keeps stand in for those it drops: per
+/// layer, the matrix from the kept neurons' activations to the block's output that best
+/// reproduces the dense block's output on a text (least squares with a small ridge), from the
+/// dense model's activations on it. Dropping half the neurons of a SwiGLU block loses half its
+/// output; much of what they gave is correlated with what the kept ones do, and the refit moves it
+/// onto them.
+public enum DownRefit {
+    /// Per layer, width rows x kept-neuron columns (row-major), the columns in the order of
+    /// `kept[layer]` (the dense neuron indices).
+    public static func fit(_ s: MoEfication.Samples, kept: [[Int]], progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Float]] {
+        let n = s.tokens, w = s.width, ff = s.hiddenWidth
+        return try kept.enumerated().map { layer, neurons in
+            let k = neurons.count
+            var h = [Float](repeating: 0, count: n * k)
+            for t in 0..<n { for (i, j) in neurons.enumerated() { h[t * k + i] = s.hidden[layer][t * ff + j] } }
+            var gram = [Double](repeating: 0, count: k * k), cross = [Double](repeating: 0, count: w * k)
+            h.withUnsafeBufferPointer { hp in
+                mt_gram_add(hp.baseAddress!, Int32(n), Int32(k), &gram)
+                s.outputs[layer].withUnsafeBufferPointer { y in mt_cross_add(hp.baseAddress!, Int32(n), Int32(k), y.baseAddress!, Int32(w), &cross) }
+            }
+            var trace = 0.0
+            for i in 0..<k { trace += gram[i * k + i] }
+            let ridge = max(1e-9, 1e-3 * trace / Double(k))
+            for i in 0..<k { gram[i * k + i] += ridge }
+            guard mt_cholesky_solve(&gram, Int32(k), &cross, Int32(w)) == 0 else {
+                throw MoEfication.Failure(description: "layer \(layer): the refit is singular (too little text); give a longer text")
+            }
+            progress(layer + 1, kept.count)
+            return cross.map { Float($0) }
+        }
+    }
+}
