@@ -147,9 +147,10 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// Gives back the resident pages of a tensor whose bytes were copied elsewhere (repacked);
     /// nothing for a file not mapped from disk.
-    public func release(_ tensor: Tensor) {
-        (owner as? MappedFile)?.release(data(of: tensor))
-    }
+    public func release(_ tensor: Tensor) { release(data(of: tensor)) }
+
+    /// The same for part of the file's bytes (one expert of a tensor).
+    func release(_ range: UnsafeRawBufferPointer) { (owner as? MappedFile)?.release(range) }
 
     /// A metadata value the architecture needs.
     public func required(_ key: String) throws(GGUFError) -> GGUFValue {

@@ -27,6 +27,27 @@ public final class Transformer {
     public var repackedBytes: Int { packedWeights.bytes }
     /// Bytes the key/value cache holds now.
     public var cacheBytes: Int { cache.bytes }
+    /// The experts a board keeps in memory and what happens to the others (nil: all are used as
+    /// the router picks them); set with `attach`.
+    public private(set) var residency: ExpertResidency?
+
+    /// Puts `r` in charge of this model's experts (nil: none); the non-resident experts' pages
+    /// are given back at once when paging.
+    public func attach(_ r: ExpertResidency?) {
+        residency = r
+        guard let r else { return }
+        r.file = file
+        r.weights = layers.map { layer in
+            guard case let .experts(e) = layer.feedForward else { return [] }
+            return e.experts.map { [$0.gate, $0.up, $0.down] }
+        }
+        if case .page = r.mode {
+            for (l, layer) in r.weights.enumerated() { for (e, ms) in layer.enumerated() where !r.resident[l][e] {
+                for m in ms { file.release(UnsafeRawBufferPointer(start: m.base, count: m.rows * m.rowBytes)) }
+            } }
+        }
+    }
+
     /// Sees every feed-forward block as it runs (what fitting and profiling experts read); nil
     /// on the usual path, which then does no extra work.
     public var feedForwardProbe: ((FeedForwardTrace) -> Void)?
@@ -237,7 +258,15 @@ public final class Transformer {
             var probs = l.map { exp($0 - best) }
             let total = probs.reduce(0, +)
             for i in probs.indices { probs[i] /= total }
-            let chosen = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(c.expertsUsed)
+            let ranked = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
+            var chosen = ranked.prefix(c.expertsUsed)
+            if let r = residency {
+                if r.reroutes {
+                    chosen = ranked.filter { r.resident[index][$0] }.prefix(c.expertsUsed)
+                    r.stats.rerouted += Set(ranked.prefix(c.expertsUsed)).subtracting(chosen).count
+                }
+                for e in chosen { r.use(index, e) }
+            }
             let sum = chosen.reduce(Float(0)) { $0 + probs[$1] }
             picks.append(chosen.map { e in
                 tokensOf[e].append(t)

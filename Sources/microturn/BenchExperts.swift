@@ -14,7 +14,9 @@ struct BenchExperts: ParsableCommand {
         Variants: the MoE with --used-list experts per token; subsets keeping 50 % and 25 % of the \
         experts per layer, chosen by the domain's profile and, as the baseline, at random (--seed); and \
         for a file moefy wrote, the same subsets with their down projections refitted on the train text \
-        (least squares against the dense model's activations, every kept expert used). \
+        (least squares against the dense model's activations, every kept expert used); and residency on \
+        the whole file: the profile's hottest experts resident and the others rerouted to them, or paged \
+        in from the mapped file through an LRU cache (hit rate and stall time while decoding). \
         --prose adds real English prose as an out-of-domain row (profiled on all the train texts).
 
         Example: microturn bench experts --model models/smollm2-moe16.gguf --dense models/SmolLM2-135M-Instruct.Q4_1.gguf --corpus corpus
@@ -67,6 +69,9 @@ struct BenchExperts: ParsableCommand {
     struct Row: Encodable {
         let domain: String, variant: String, experts: Int, used: Int
         let perplexity: Double, densePerplexity: Double, kl: Double, residentExpertBytes: Int, decodeTokensPerSecond: Double
+        /// Residency at run time, while decoding: the share of picks served from memory (paging),
+        /// stall per token (paging), the share of picks sent elsewhere (reroute).
+        var hitRate: Double? = nil, stallMsPerToken: Double? = nil, reroutedShare: Double? = nil
         var rise: Double { perplexity / densePerplexity - 1 }
     }
 
@@ -135,6 +140,30 @@ struct BenchExperts: ParsableCommand {
                                     densePerplexity: reference.perplexity, kl: result.meanKL,
                                     residentExpertBytes: kept[0].count * sizes.bytesPerExpert, decodeTokensPerSecond: try Self.decodeSpeed(subset)))
                 }
+                // Residency on the whole file: the profile's hottest experts resident, the others
+                // rerouted, or paged through a cache of as many again.
+                for share in [2, 4] where config.experts / share >= config.expertsUsed {
+                    let keep = config.experts / share
+                    for mode in [ExpertResidency.Mode.reroute, .page(cacheExperts: keep * config.layers)] {
+                        let residency = ExpertResidency(keep: profile.mostSalient(keep), experts: config.experts, mode: mode)
+                        let name = mode == .reroute ? "reroute, \(100 / share) % resident" : "page, \(100 / share) % resident + \(100 / share) % cache"
+                        note("bench experts: \(domain): \(name)")
+                        moe.attach(residency)
+                        defer { moe.attach(nil) }
+                        let result = try Divergence.measure(moe, against: reference)
+                        residency.resetStats()
+                        let speed = try Self.decodeSpeed(moe)
+                        let s = residency.stats, picks = Double(max(1, s.resident + s.hits + s.misses))
+                        var row = Row(domain: domain, variant: name, experts: config.experts, used: config.expertsUsed, perplexity: result.perplexity,
+                                      densePerplexity: reference.perplexity, kl: result.meanKL,
+                                      residentExpertBytes: (mode == .reroute ? keep : 2 * keep) * sizes.bytesPerExpert, decodeTokensPerSecond: speed)
+                        if mode == .reroute { row.reroutedShare = Double(s.rerouted) / picks } else {
+                            row.hitRate = Double(s.resident + s.hits) / picks
+                            row.stallMsPerToken = Double(s.stallNanoseconds) / 1e6 / Double(Self.decodeTokens)
+                        }
+                        rows.append(row)
+                    }
+                }
             }
             let denseSpeed = try Self.decodeSpeed(denseModel)
             if json {
@@ -147,11 +176,14 @@ struct BenchExperts: ParsableCommand {
             print(String(format: "bench experts: %@ (%d layers x %d experts, %.1f MB of experts, %.1f MB other) against %@; %d chunks of %d held-out tokens per domain, %d threads",
                          model, config.layers, config.experts, Double(sizes.expertBytes) / 1e6, Double(sizes.otherBytes) / 1e6, dense, chunks, ctx, threads))
             print(String(format: "dense model decode: %.1f tokens/s", denseSpeed))
-            var table = [["domain", "variant", "experts", "used", "ppl", "dense ppl", "rise", "KL", "resident experts", "decode tok/s"]]
+            var table = [["domain", "variant", "experts", "used", "ppl", "dense ppl", "rise", "KL", "resident experts", "decode tok/s", "residency (decode)"]]
             for r in rows {
+                var residency = ""
+                if let h = r.hitRate, let st = r.stallMsPerToken { residency = String(format: "%.1f %% from memory, stall %.2f ms/token", 100 * h, st) }
+                if let re = r.reroutedShare { residency = String(format: "%.1f %% of picks rerouted", 100 * re) }
                 table.append([r.domain, r.variant, "\(r.experts)", "\(r.used)", String(format: "%.3f", r.perplexity), String(format: "%.3f", r.densePerplexity),
                               String(format: "%+.1f %%", 100 * r.rise), String(format: "%.4f", r.kl),
-                              String(format: "%.1f MB", Double(r.residentExpertBytes) / 1e6), String(format: "%.1f", r.decodeTokensPerSecond)])
+                              String(format: "%.1f MB", Double(r.residentExpertBytes) / 1e6), String(format: "%.1f", r.decodeTokensPerSecond), residency])
             }
             print(Table.render(table))
         }
@@ -167,13 +199,16 @@ struct BenchExperts: ParsableCommand {
         return names
     }
 
+    static let decodeTokens = 48
+
     /// Greedy decode speed: 48 tokens after a 16-token prompt, the decode timed.
     static func decodeSpeed(_ t: Transformer) throws -> Double {
         t.reset()
         var logits = try t.forward(tokens: Array(repeating: 1, count: 16))
+        t.residency?.resetStats()
         let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<48 { logits = try t.forward(token: Sampler.argmax(logits)) }
-        return 48 / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        for _ in 0..<decodeTokens { logits = try t.forward(token: Sampler.argmax(logits)) }
+        return Double(decodeTokens) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
     private func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

@@ -29,6 +29,9 @@ struct ModelSubset: ParsableCommand {
     @Option(help: "Or: the most weights may take, in MB (\"48MB\" or \"48\").")
     var budget: String?
 
+    @Option(help: "Experts each token uses (default: the file's, capped by what is kept; all kept ones with --refit-text).")
+    var used: Int?
+
     @Option(help: "Refit the kept experts' down projections on this text (UTF-8; the profile's text, say) so they stand in for the dropped ones; needs --dense. Every kept expert is then used.")
     var refitText: String?
 
@@ -49,6 +52,7 @@ struct ModelSubset: ParsableCommand {
         if let budget, Self.megabytes(budget) == nil { throw ValidationError("--budget must be a size in MB such as 48MB, got '\(budget)'") }
         guard (refitText == nil) == (dense == nil) else { throw ValidationError("--refit-text and --dense go together") }
         try FlagChecks.integer(refitTokens, "--refit-tokens", 64...1_000_000)
+        if let used { try FlagChecks.integer(used, "--used", 1...4096) }
     }
 
     static func megabytes(_ s: String) -> Int? {
@@ -99,11 +103,12 @@ struct ModelSubset: ParsableCommand {
                     FileHandle.standardError.write(Data("subset: refitted layer \(done) of \(all)\n".utf8))
                 }
             }
-            let writer = try ExpertSubset.writer(file, config, kept: kept, used: downs == nil ? nil : count, downs: downs)
+            let usedCount = used ?? (downs == nil ? min(count, config.expertsUsed) : count)
+            let writer = try ExpertSubset.writer(file, config, kept: kept, used: usedCount, downs: downs)
             try writer.write(to: out)
             let bytes = sizes.otherBytes + count * sizes.bytesPerExpert
             print(String(format: "subset: %@: %d of %d experts per layer, %d used per token; weights %.1f MB (experts %.1f MB of %.1f MB)",
-                         out, count, config.experts, downs == nil ? min(count, config.expertsUsed) : count, Double(bytes) / 1e6,
+                         out, count, config.experts, min(usedCount, count), Double(bytes) / 1e6,
                          Double(count * sizes.bytesPerExpert) / 1e6, Double(sizes.expertBytes) / 1e6))
         }
     }

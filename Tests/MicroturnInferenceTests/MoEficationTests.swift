@@ -32,6 +32,13 @@ import Testing
         try MoEfication.writer(file, t.config, plans: plans, options: options, provenance: [("microturn.moefy.router", .string(router.rawValue))]).write(to: out)
     }
 
+    /// One fitted MoE (8 experts, 4 used) of the real model, made once for the tests that read it.
+    static let fitted: Result<String, Error> = Result {
+        let path = ReferenceTools.temp("smollm2-moe8f.gguf")
+        try moefy(try ReferenceTools.smolLM2(), experts: 8, used: 4, router: .fitted, out: path)
+        return path
+    }
+
     static func tokens(_ path: String) throws -> [Int] {
         let tokenizer = try Tokenizer(file: GGUFFile(path: path))
         return [tokenizer.bos ?? 0] + tokenizer.encode(prompt, special: false)
@@ -58,9 +65,8 @@ import Testing
     }
 
     @Test func aFittedMoEItsProfileAndASubsetLoadInLlamaCppAndAgree() throws {
-        let moe = ReferenceTools.temp("smollm2-moe8f.gguf"), sub = ReferenceTools.temp("smollm2-moe8f-sub4.gguf")
-        defer { for f in [moe, sub] { try? FileManager.default.removeItem(atPath: f) } }
-        try Self.moefy(try ReferenceTools.smolLM2(), experts: 8, used: 4, router: .fitted, out: moe)
+        let moe = try Self.fitted.get(), sub = ReferenceTools.temp("smollm2-moe8f-sub4.gguf")
+        defer { try? FileManager.default.removeItem(atPath: sub) }
         let file = try GGUFFile(path: moe)
         let config = try ModelConfig(file)
         let t = try Transformer(file: file, threads: 2)
@@ -100,9 +106,8 @@ import Testing
 
     @Test func aRefittedSubsetIsCloserToTheDenseModelThanTheSameSubsetAsCut() throws {
         let dense = try ReferenceTools.smolLM2()
-        let moe = ReferenceTools.temp("smollm2-moe8r.gguf"), cut = ReferenceTools.temp("cut.gguf"), refit = ReferenceTools.temp("refit.gguf")
-        defer { for f in [moe, cut, refit] { try? FileManager.default.removeItem(atPath: f) } }
-        try Self.moefy(dense, experts: 8, used: 4, router: .fitted, out: moe)
+        let moe = try Self.fitted.get(), cut = ReferenceTools.temp("cut.gguf"), refit = ReferenceTools.temp("refit.gguf")
+        defer { for f in [cut, refit] { try? FileManager.default.removeItem(atPath: f) } }
         let file = try GGUFFile(path: moe), denseFile = try GGUFFile(path: dense)
         let config = try ModelConfig(file)
         let ids = try Tokenizer(file: file).encode(try Self.corpus(), special: false)
@@ -122,6 +127,40 @@ import Testing
         let asCut = try Divergence.measure(try Transformer(path: cut, threads: 2), against: reference)
         let refitted = try Divergence.measure(try Transformer(path: refit, threads: 2), against: reference)
         #expect(refitted.meanKL < 0.8 * asCut.meanKL, "KL from the dense model on held-out text: refitted \(refitted.meanKL), as cut \(asCut.meanKL)")
+    }
+
+    @Test func reroutingToResidentExpertsIsTheSubsetAndPagingChangesNothingButMemory() throws {
+        // In F32: on quantized weights both sides round activations to 8 bits, and a rounding
+        // that goes the other way moves later logits by percents (see SmolLM2ReferenceTests).
+        let moe = ReferenceTools.temp("moe8f-f32.gguf"), sub = ReferenceTools.temp("sub4.gguf")
+        defer { for f in [moe, sub] { try? FileManager.default.removeItem(atPath: f) } }
+        _ = try ReferenceTools.run(["tools/llama-reference.py", "quantize", "--model", try Self.fitted.get(), "--out", moe, "--type", "F32"])
+        let file = try GGUFFile(path: moe)
+        let config = try ModelConfig(file)
+        let t = try Transformer(file: file, threads: 2)
+        let ids = try Self.tokens(moe)
+        let plain = try t.forward(tokens: ids, allLogits: true)
+        // Four of eight resident, as many as a token uses: rerouting runs exactly the subset file
+        // that keeps them. (With more resident than used, which four win depends on near-ties of
+        // the router that float rounding decides, so the two would part ways after some layers.)
+        let keep = (0..<config.layers).map { l in [0, 1, 2, 3].map { ($0 + 3 * l) % 8 }.sorted() }
+        try ExpertSubset.writer(file, config, kept: keep).write(to: sub)
+        let subset = try Transformer(path: sub, threads: 2).forward(tokens: ids, allLogits: true)
+        let reroute = ExpertResidency(keep: keep, experts: 8, mode: .reroute)
+        t.attach(reroute)
+        t.reset()
+        let rerouted = try t.forward(tokens: ids, allLogits: true)
+        let range = Double(plain.max()! - plain.min()!)
+        #expect(zip(rerouted, subset).map { Double(abs($0 - $1)) }.max()! / range <= 1e-4)
+        // Paging: two resident, a cache of one expert per layer; the same numbers as no residency.
+        let page = ExpertResidency(keep: keep.map { Array($0.prefix(2)) }, experts: 8, mode: .page(cacheExperts: config.layers))
+        t.attach(page)
+        t.reset()
+        let paged = try t.forward(tokens: ids, allLogits: true)
+        #expect(paged == plain)
+        let s = page.stats
+        #expect(s.resident + s.hits + s.misses == ids.count * config.layers * 4 && s.misses > 0 && s.hits > 0 && s.stallNanoseconds > 0)
+        t.attach(nil)
     }
 
     @Test func whatASubsetRefusesSaysWhatWouldFit() throws {
