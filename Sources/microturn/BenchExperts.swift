@@ -140,29 +140,30 @@ struct BenchExperts: ParsableCommand {
                                     densePerplexity: reference.perplexity, kl: result.meanKL,
                                     residentExpertBytes: kept[0].count * sizes.bytesPerExpert, decodeTokensPerSecond: try Self.decodeSpeed(subset)))
                 }
-                // Residency on the whole file: the profile's hottest experts resident, the others
-                // rerouted, or paged through a cache of as many again.
-                for share in [2, 4] where config.experts / share >= config.expertsUsed {
-                    let keep = config.experts / share
-                    for mode in [ExpertResidency.Mode.reroute, .page(cacheExperts: keep * config.layers)] {
-                        let residency = ExpertResidency(keep: profile.mostSalient(keep), experts: config.experts, mode: mode)
-                        let name = mode == .reroute ? "reroute, \(100 / share) % resident" : "page, \(100 / share) % resident + \(100 / share) % cache"
-                        note("bench experts: \(domain): \(name)")
-                        moe.attach(residency)
-                        defer { moe.attach(nil) }
-                        let result = try Divergence.measure(moe, against: reference)
-                        residency.resetStats()
-                        let speed = try Self.decodeSpeed(moe)
-                        let s = residency.stats, picks = Double(max(1, s.resident + s.hits + s.misses))
-                        var row = Row(domain: domain, variant: name, experts: config.experts, used: config.expertsUsed, perplexity: result.perplexity,
-                                      densePerplexity: reference.perplexity, kl: result.meanKL,
-                                      residentExpertBytes: (mode == .reroute ? keep : 2 * keep) * sizes.bytesPerExpert, decodeTokensPerSecond: speed)
-                        if mode == .reroute { row.reroutedShare = Double(s.rerouted) / picks } else {
-                            row.hitRate = Double(s.resident + s.hits) / picks
-                            row.stallMsPerToken = Double(s.stallNanoseconds) / 1e6 / Double(Self.decodeTokens)
-                        }
-                        rows.append(row)
+                // Residency on the whole file: half the experts (the profile's hottest) resident and
+                // the others rerouted to them; or a quarter resident and the others paged through a
+                // cache of another quarter (the same memory as the 50 % subsets).
+                let quarter = max(1, config.experts / 4)
+                var residencies: [(name: String, keep: Int, mode: ExpertResidency.Mode, memory: Int)] = []
+                if config.experts / 2 >= config.expertsUsed { residencies.append(("reroute, 50 % resident", config.experts / 2, .reroute, config.experts / 2)) }
+                residencies.append(("page, 25 % resident + 25 % cache", quarter, .page(cacheExperts: quarter * config.layers), 2 * quarter))
+                for (name, keep, mode, memory) in residencies {
+                    let residency = ExpertResidency(keep: profile.mostSalient(keep), experts: config.experts, mode: mode)
+                    note("bench experts: \(domain): \(name)")
+                    moe.attach(residency)
+                    defer { moe.attach(nil) }
+                    let result = try Divergence.measure(moe, against: reference)
+                    residency.resetStats()
+                    let speed = try Self.decodeSpeed(moe)
+                    let s = residency.stats, picks = Double(max(1, s.resident + s.hits + s.misses))
+                    var row = Row(domain: domain, variant: name, experts: config.experts, used: config.expertsUsed, perplexity: result.perplexity,
+                                  densePerplexity: reference.perplexity, kl: result.meanKL,
+                                  residentExpertBytes: memory * sizes.bytesPerExpert, decodeTokensPerSecond: speed)
+                    if mode == .reroute { row.reroutedShare = Double(s.rerouted) / picks } else {
+                        row.hitRate = Double(s.resident + s.hits) / picks
+                        row.stallMsPerToken = Double(s.stallNanoseconds) / 1e6 / Double(Self.decodeTokens)
                     }
+                    rows.append(row)
                 }
             }
             let denseSpeed = try Self.decodeSpeed(denseModel)

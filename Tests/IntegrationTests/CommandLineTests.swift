@@ -197,6 +197,32 @@ final class ScratchFolder {
         #expect(badCache.status == 64 && badCache.err.contains("--kv-cache"))
     }
 
+    @Test func moefyProfileAndSubsetSayWhatWouldWork() throws {
+        let model = Self.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        try #require(FileManager.default.fileExists(atPath: model), "run tools/fetch-model.sh")
+        let text = scratch.file("corpus.txt", String(repeating: "User: How many squats should I do today?\nDevice: Three sets of ten.\n", count: 20))
+        let moe = scratch.file("moe.gguf", ""), profile = scratch.file("profile.json", "")
+        let seven = try Self.run(["model", "moefy", "--model", model, "--text", text, "--experts", "7", "--out", moe])
+        #expect(seven.status == 64 && seven.err.contains("divisors of 1536"), "\(seven.err)")
+        let made = try Self.run(["model", "moefy", "--model", model, "--text", text, "--experts", "8", "--used", "4", "--tokens", "128", "--out", moe])
+        #expect(made.status == 0 && made.out.contains("30 layers of 8 experts (192 neurons each), 4 used per token"), "\(made.err)")
+        let again = try Self.run(["model", "moefy", "--model", moe, "--text", text, "--out", scratch.file("x.gguf", "")])
+        #expect(again.status == 65 && again.err.contains("with 8 experts already"), "\(again.err)")
+        let profiled = try Self.run(["model", "profile", "--model", moe, "--text", text, "--out", profile])
+        #expect(profiled.status == 0 && profiled.out.contains("layer 29"), "\(profiled.err)")
+        let small = try Self.run(["model", "subset", "--model", moe, "--profile", profile, "--budget", "40MB", "--out", scratch.file("s.gguf", "")])
+        #expect(small.status == 64 && small.err.contains("the smallest subset needs"), "\(small.err)")
+        let many = try Self.run(["model", "subset", "--model", moe, "--profile", profile, "--keep", "9", "--out", scratch.file("s.gguf", "")])
+        #expect(many.status == 64 && many.err.contains("keep 1 to 8"), "\(many.err)")
+        let other = try Self.run(["model", "subset", "--model", model, "--profile", profile, "--keep", "2", "--out", scratch.file("s.gguf", "")])
+        #expect(other.status == 65 && other.err.contains("the profile was made from"), "\(other.err)")
+        let sub = scratch.file("sub.gguf", "")
+        let kept = try Self.run(["model", "subset", "--model", moe, "--profile", profile, "--budget", "90MB", "--out", sub])
+        #expect(kept.status == 0 && kept.out.contains("of 8 experts per layer"), "\(kept.err)")
+        let inspect = try Self.run(["model", "inspect", sub])
+        #expect(inspect.status == 0 && inspect.out.contains("experts:"), "\(inspect.err)")
+    }
+
     /// Numbers no command can use are refused by `validate()` with exit 64 and the flag's name,
     /// before anything runs (`--duration inf` used to trap converting to nanoseconds).
     @Test(arguments: [
@@ -225,6 +251,17 @@ final class ScratchFolder {
         (["bench", "soak", "--capture-file", "d.wav", "--hours", "0"], "--hours"),
         (["bench", "soak", "--capture-file", "d.wav", "--echo-path", "40"], "--echo-path"),
         (["bench", "link", "--packets", "0"], "--packets"), (["bench", "link", "--bitrate", "1000000"], "--bitrate"),
+        (["model", "moefy", "--model", "m.gguf", "--text", "t", "--out", "o", "--experts", "1"], "--experts"),
+        (["model", "moefy", "--model", "m.gguf", "--text", "t", "--out", "o", "--tokens", "0"], "--tokens"),
+        (["model", "moefy", "--model", "m.gguf", "--text", "t", "--out", "o", "--router", "best"], "--router"),
+        (["model", "subset", "--model", "m.gguf", "--profile", "p", "--out", "o", "--budget", "inf"], "--budget"),
+        (["model", "subset", "--model", "m.gguf", "--profile", "p", "--out", "o", "--budget", "-5MB"], "--budget"),
+        (["model", "subset", "--model", "m.gguf", "--profile", "p", "--out", "o", "--keep", "0"], "--keep"),
+        (["model", "subset", "--model", "m.gguf", "--profile", "p", "--out", "o", "--keep", "2", "--budget", "9MB"], "--keep"),
+        (["model", "profile", "--model", "m.gguf", "--text", "t", "--tokens", "0"], "--tokens"),
+        (["bench", "experts", "--model", "m.gguf", "--dense", "d.gguf", "--corpus", "c", "--chunks", "0"], "--chunks"),
+        (["bench", "experts", "--model", "m.gguf", "--dense", "d.gguf", "--corpus", "c", "--used-list", "4,x"], "--used-list"),
+        (["bench", "turn-words", "--model", "m.gguf", "--corpus", "c", "--lines", "0"], "--lines"),
     ])
     func numbersNoCommandCanUseExit64(args: [String], flag: String) throws {
         let r = try Self.run(args)
