@@ -5,7 +5,9 @@ import Foundation
 /// resident ones, gates renormalized; no I/O on the hot path); `page` reads the expert in from the
 /// mapped file into an LRU cache of `cacheExperts` experts beside the resident ones, dropping the
 /// least recently used one's pages (madvise) to stay within the budget. Counts what happened, for
-/// the benches. Used by one forward pass at a time (the engine's), so unguarded.
+/// the benches. Paging is of weights the engine reads in place from the file (Q4_1, Q8_0, F16...);
+/// Q4_0 and Q4_K are repacked into memory at load, so there it only counts. Used by one forward
+/// pass at a time (the engine's), so unguarded.
 public final class ExpertResidency {
     public enum Mode: Sendable, Equatable {
         case reroute
