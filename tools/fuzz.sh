@@ -44,7 +44,13 @@ for name in "${targets[@]}"; do
         clang -O2 -ffp-contract=off -fsanitize=fuzzer-no-link,address -I Sources/CMicroturnKernels/include -c "$f" -o "$o"
         objects+=("$o")
       done
-      build gguf MicroturnInference -I "$out/modules" $(find Sources/MicroturnInference -name "*.swift") "${objects[@]}" ;;
+      # MicroturnCore (what the engine imports of it) as a module and a static library of its own.
+      mkdir -p "$out/core"
+      swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MicroturnCore -emit-module \
+        -emit-module-path "$out/core/MicroturnCore.swiftmodule" -emit-library -static \
+        -o "$out/core/libMicroturnCore.a" Sources/MicroturnCore/*.swift
+      build gguf MicroturnInference -I "$out/modules" -I "$out/core" $(find Sources/MicroturnInference -name "*.swift") "${objects[@]}" \
+        "$out/core/libMicroturnCore.a" ;;
     toml) build toml MicroturnCore Sources/MicroturnCore/*.swift ;;
     wav) build wav MicroturnAudio Sources/MicroturnAudio/{WavFile,AudioError,SampleConversion}.swift ;;
     y4m) build y4m MicroturnVision Sources/MicroturnVision/{Y4MReader,GreyFrame,VisionError}.swift ;;
