@@ -65,6 +65,10 @@ public enum ExpertSubset {
         w.set("\(c.architecture).expert_count", .uint(UInt64(keep), bits: 32))
         w.set("\(c.architecture).expert_used_count", .uint(UInt64(used), bits: 32))
         w.set("microturn.subset.kept", .string(kept.map { $0.map(String.init).joined(separator: ",") }.joined(separator: ";")))
+        // The kept experts' dense neurons, so a subset of this subset can be refitted too.
+        if let map = MoEfication.neurons(of: file, layers: c.layers, experts: c.experts) {
+            w.set(MoEfication.neuronsKey, MoEfication.neuronsValue(zip(kept, map).map { k, m in k.map { m[$0] } }))
+        }
         for (k, v) in provenance { w.set(k, v) }
         for t in file.tensors {
             let parts = t.name.split(separator: ".")

@@ -18,7 +18,7 @@ extension MoEfication {
         w.set("\(arch).feed_forward_length", .uint(UInt64(size), bits: 32))
         w.set("\(arch).expert_feed_forward_length", .uint(UInt64(size), bits: 32))
         for (k, v) in provenance { w.set(k, v) }
-        w.set(neuronsKey, .string(plans.map { $0.neurons.map { $0.map(String.init).joined(separator: ",") }.joined(separator: "|") }.joined(separator: ";")))
+        w.set(neuronsKey, neuronsValue(plans.map(\.neurons)))
         for t in file.tensors {
             guard let (layer, part) = ffnPart(t.name) else {
                 w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: t.shape, type: t.type) { Array(file.data(of: t)) })
@@ -61,6 +61,11 @@ extension MoEfication {
     /// Where an MoE file moefy wrote keeps which dense neurons each expert holds (layers split by
     /// ";", experts by "|", neurons by ","): what a subset's refit maps the dense activations with.
     static let neuronsKey = "microturn.moefy.neurons"
+
+    /// The metadata value of a neuron map (layers x experts x dense neurons).
+    static func neuronsValue(_ map: [[[Int]]]) -> GGUFValue {
+        .string(map.map { $0.map { $0.map(String.init).joined(separator: ",") }.joined(separator: "|") }.joined(separator: ";"))
+    }
 
     /// The dense neurons of each layer's experts, from a file moefy wrote (nil for another file).
     public static func neurons(of file: GGUFFile, layers: Int, experts: Int) -> [[[Int]]]? {

@@ -81,8 +81,12 @@ import Testing
         // Keeping 2 of 8 caps the used count at 2 (moefy's down projections rescaled to match).
         let kept = profile.mostSalient(2)
         try ExpertSubset.writer(file, config, kept: kept).write(to: sub)
-        let subConfig = try ModelConfig(GGUFFile(path: sub))
+        let subFile = try GGUFFile(path: sub)
+        let subConfig = try ModelConfig(subFile)
         #expect(subConfig.experts == 2 && subConfig.expertsUsed == 2)
+        // The subset's neuron map is the kept experts' (a subset of it can be refitted too).
+        let map = try #require(MoEfication.neurons(of: file, layers: config.layers, experts: 8))
+        #expect(MoEfication.neurons(of: subFile, layers: config.layers, experts: 2) == zip(kept, map).map { k, m in k.map { m[$0] } })
         // Each file against llama.cpp. Its F32 twin (llama.cpp's quantizer dequantizes it) is the
         // truth both engines must reach to float rounding; on the quantized file both round
         // activations to 8 bits, and a token whose top experts are close may go to another one in
