@@ -1,4 +1,3 @@
-import CMicroturnKernels
 import Foundation
 
 /// A subset's down projections refitted so the experts it keeps stand in for those it drops: per
@@ -16,16 +15,7 @@ public enum DownRefit {
             let k = neurons.count
             var h = [Float](repeating: 0, count: n * k)
             for t in 0..<n { for (i, j) in neurons.enumerated() { h[t * k + i] = s.hidden[layer][t * ff + j] } }
-            var gram = [Double](repeating: 0, count: k * k), cross = [Double](repeating: 0, count: w * k)
-            h.withUnsafeBufferPointer { hp in
-                mt_gram_add(hp.baseAddress!, Int32(n), Int32(k), &gram)
-                s.outputs[layer].withUnsafeBufferPointer { y in mt_cross_add(hp.baseAddress!, Int32(n), Int32(k), y.baseAddress!, Int32(w), &cross) }
-            }
-            var trace = 0.0
-            for i in 0..<k { trace += gram[i * k + i] }
-            let ridge = max(1e-9, 1e-3 * trace / Double(k))
-            for i in 0..<k { gram[i * k + i] += ridge }
-            guard mt_cholesky_solve(&gram, Int32(k), &cross, Int32(w)) == 0 else {
+            guard let cross = MoEfication.ridgeSolve(h, rows: n, columns: k, targets: s.outputs[layer], outputs: w, floor: 1e-9) else {
                 throw MoEfication.Failure(description: "layer \(layer): the refit is singular (too little text); give a longer text")
             }
             progress(layer + 1, kept.count)

@@ -207,6 +207,22 @@ public enum MoEfication {
         for i in start..<(start + n) { x[i] *= s }
     }
 
+    /// Least squares with a small ridge (1e-3 of the mean diagonal of x^T x, at least `floor`):
+    /// the `outputs` x `columns` matrix b minimizing |x b^T - targets|^2, for `rows` rows of x
+    /// (`columns` wide) and of targets (`outputs` wide); row-major. Nil when singular.
+    static func ridgeSolve(_ x: [Float], rows n: Int, columns w: Int, targets: [Float], outputs m: Int, floor: Double) -> [Double]? {
+        var gram = [Double](repeating: 0, count: w * w), cross = [Double](repeating: 0, count: m * w)
+        x.withUnsafeBufferPointer { xp in
+            mt_gram_add(xp.baseAddress!, Int32(n), Int32(w), &gram)
+            targets.withUnsafeBufferPointer { y in mt_cross_add(xp.baseAddress!, Int32(n), Int32(w), y.baseAddress!, Int32(m), &cross) }
+        }
+        var trace = 0.0
+        for i in 0..<w { trace += gram[i * w + i] }
+        let ridge = max(floor, 1e-3 * trace / Double(w))
+        for i in 0..<w { gram[i * w + i] += ridge }
+        return mt_cholesky_solve(&gram, Int32(w), &cross, Int32(m)) == 0 ? cross : nil
+    }
+
     /// The router of one layer: ridge regression from the block input to each expert's log share
     /// (centred per token), then scaled so the logits of a token spread by about 0.01 (the top-k
     /// weights stay within a percent of 1/k; see the type's comment).
@@ -224,16 +240,7 @@ public enum MoEfication {
             mean /= Float(e)
             for k in 0..<e { targets[t * e + k] -= mean }
         }
-        var gram = [Double](repeating: 0, count: w * w), cross = [Double](repeating: 0, count: e * w)
-        s.inputs[layer].withUnsafeBufferPointer { x in
-            mt_gram_add(x.baseAddress!, Int32(n), Int32(w), &gram)
-            targets.withUnsafeBufferPointer { y in mt_cross_add(x.baseAddress!, Int32(n), Int32(w), y.baseAddress!, Int32(e), &cross) }
-        }
-        var trace = 0.0
-        for i in 0..<w { trace += gram[i * w + i] }
-        let ridge = max(1e-6, 1e-3 * trace / Double(w))
-        for i in 0..<w { gram[i * w + i] += ridge }
-        guard mt_cholesky_solve(&gram, Int32(w), &cross, Int32(e)) == 0 else {
+        guard let cross = ridgeSolve(s.inputs[layer], rows: n, columns: w, targets: targets, outputs: e, floor: 1e-6) else {
             throw Failure(description: "layer \(layer): the router's fit is singular (the corpus sample is too small or constant); give a longer --text")
         }
         // The spread of the fitted logits over the sample, to scale it to 0.01.

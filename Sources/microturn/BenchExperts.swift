@@ -109,7 +109,8 @@ struct BenchExperts: ParsableCommand {
                 note("bench experts: \(domain): dense reference")
                 let reference = try Divergence.reference(denseModel, tokens: try ids(test), context: ctx, bos: bos, maxChunks: chunks)
                 note("bench experts: \(domain): profile")
-                let profile = try ExpertProfile.measure(moe, corpus: try ids(train), context: ctx, maxTokens: profileTokens)
+                let trainIds = try ids(train)
+                let profile = try ExpertProfile.measure(moe, corpus: trainIds, context: ctx, maxTokens: profileTokens)
                 var variants: [(name: String, kept: [[Int]], used: Int, refit: Bool)] = usedCounts.map {
                     ("MoE, all experts", Array(repeating: Array(0..<config.experts), count: config.layers), $0, false)
                 }
@@ -125,7 +126,7 @@ struct BenchExperts: ParsableCommand {
                 }
                 // The dense model's activations on the train text, for the refits.
                 let samples = neurons == nil ? nil
-                    : try MoEfication.Samples.collect(denseModel, corpus: try ids(train), limit: min(profileTokens, 4096), context: ctx)
+                    : try MoEfication.Samples.collect(denseModel, corpus: trainIds, limit: min(profileTokens, 4096), context: ctx)
                 for (name, kept, used, refit) in variants {
                     note("bench experts: \(domain): \(name), \(used) used")
                     let path = "\(work)/variant.gguf"
