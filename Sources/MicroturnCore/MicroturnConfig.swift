@@ -19,6 +19,18 @@ public struct MicroturnConfig: Sendable, Equatable {
     public struct Model: Sendable, Equatable {
         /// How the engine keeps keys and values: "f16" (half the memory, llama.cpp's default) or "f32".
         public var kvCache = "f16"
+        /// The device's own chat model (a .gguf, `microturn model subset` makes one that fits the
+        /// board): it judges turn ends from the user's words and writes the acknowledgement of a
+        /// request; "" for none (turn ends from prosody alone, fixed phrases).
+        public var path = ""
+        /// The model's acknowledgement is said only if it is ready this long after the user's
+        /// speech ended; otherwise the fixed phrase is (the reply is never later for the model).
+        public var replyDeadlineMs = 400
+        /// How much the words' judgement moves the turn-end log-odds: the prosody model's log-odds
+        /// plus weight x (logit P(end | words) - logit center). 0: the words do not count.
+        public var wordsWeight = 1.0
+        /// P(end | words) that says nothing either way.
+        public var wordsCenter = 0.1
     }
 
     public struct Board: Sendable, Equatable {

@@ -53,7 +53,10 @@ extension Session {
     }
 
     /// An answer's or translation's task, and whose voice says it.
-    static func origin(of u: Utterance) -> String? { u.taskId.map { "task \($0)" + (u.audio != nil ? ", the server's speech" : "") } }
+    static func origin(of u: Utterance) -> String? {
+        guard let task = u.taskId else { return u.kind == .answer ? "the device's own model, offline" : nil }
+        return "task \(task)" + (u.audio != nil ? ", the server's speech" : "")
+    }
 
     /// Stops what is being said at capture time `now` and returns what was not yet heard; an
     /// answer of the server's cut this way is reported with how much of it was heard.
@@ -105,15 +108,26 @@ extension Session {
         // Honest about the second tier: with the link down the request waits, and the user hears so;
         // with it up, a short "looking" line (the answer follows as soon as it comes), not an
         // invitation to go on.
-        var text = reply.text
+        var text = reply.text, detail: String?
         if reply.action == .delegate, let background {
             // A segment being translated gets no acknowledgement: its translation is the reply.
             text = background.isUp ? (translating == nil ? BackgroundRequests.lookingReply : nil)
                 : (translating == nil ? BackgroundRequests.offlineReply : Self.translationOffline)
+            if let local, translating == nil {
+                if background.isUp {
+                    // The local model's line about the request, if it is written in time.
+                    let ready = local.acknowledge(speechEnd: speechEnd, fallback: BackgroundRequests.lookingReply)
+                    text = ready?.text
+                    detail = ready.map { $0.fromModel ? "the local model" : "fixed phrase: the local model wrote nothing usable" }
+                } else {
+                    local.answerOffline(turn: turnIndex - 1, speechEnd: speechEnd)
+                }
+            }
         }
         if case .translate = reply.action, background == nil { text = Self.translationNeedsServer }
+        local?.turnEnded()
         if let text {
-            say(text, speechEnd: speechEnd, now: now, remember: remember)
+            say(text, speechEnd: speechEnd, now: now, remember: remember, detail: detail)
         }
     }
 
@@ -216,9 +230,10 @@ extension Session {
         }
     }
 
-    private func say(_ text: String, speechEnd: Int, now: Int, remember: Bool) {
+    /// Says the reply to a turn; `detail` says where its words came from when not the composer.
+    func say(_ text: String, speechEnd: Int, now: Int, remember: Bool, detail: String? = nil) {
         if floor.holder == .underUser { speechOut.cancel(at: now) }  // the reply replaces it
-        emit(Event(time: seconds(now), kind: .replyStart, text: text))
+        emit(Event(time: seconds(now), kind: .replyStart, text: text, detail: detail))
         pendingTurnEnd = speechEnd
         floor.take(.reply)
         if remember { lastReply = text }

@@ -24,10 +24,16 @@ public final class Session {
         /// The report keeps at most this many of the latest events and speech stops (nil: all; a
         /// file is finite, a live session that runs for months is not).
         public var recordLimit: Int?
+        /// The device's own model (`model.path`, loaded by the caller), and where it gets the
+        /// user's words (nil: PocketSphinx streaming on the device).
+        public var localModel: LocalModel?
+        public var words: LiveWords?
 
         public init(config: MicroturnConfig, echoPath: EchoPath.Spec? = nil, inputSamples: Int? = nil, maxTailSeconds: Double = 8,
-                    recordLimit: Int? = nil) {
+                    recordLimit: Int? = nil, localModel: LocalModel? = nil, words: LiveWords? = nil) {
             self.config = config
+            self.localModel = localModel
+            self.words = words
             self.echoPath = echoPath
             self.inputSamples = inputSamples
             self.maxTailSeconds = maxTailSeconds
@@ -52,6 +58,9 @@ public final class Session {
             public var time: Double
             public var cues: TurnEndCues.Features
             public var logit: Double?
+            /// What the local model's judgement from the words added to it (nil: no model, or it
+            /// was not there before the user spoke again or the turn ended).
+            public var wordsLogit: Double?
             /// How long the silence lasted, seconds (nil: the turn was taken or the input ended first).
             public var silence: Double?
         }
@@ -77,6 +86,8 @@ public final class Session {
     let murmurs: DeviceBackchannel
     /// Requests over the link to the background server (nil: `link.server` is not set).
     let background: BackgroundRequests?
+    /// The device's own model (nil: `model.path` is not set).
+    let local: LocalTier?
 
     var floor = Floor()
     var pendingTurnEnd: Int?       // capture sample where the answered user speech ended (reply not heard yet)
@@ -117,6 +128,14 @@ public final class Session {
         background = c.link.server.isEmpty ? nil
             : try BackgroundRequests(config: c.link, translation: c.translation, awaitAnswerSeconds: audio.setup.pacing == .virtualClock ? c.link.answerWaitSeconds : nil,
                                      tools: Self.toolCapabilities(counting: repetitions != nil))
+        if let model = options.localModel {
+            let words: LiveWords
+            if let given = options.words { words = given } else { words = try LiveWords() }
+            local = LocalTier(model: model, words: words, config: c.model,
+                              virtualClock: audio.setup.pacing == .virtualClock)
+        } else {
+            local = nil
+        }
         background?.runTool = { [unowned self] call in self.runTool(call) }
     }
 
@@ -151,8 +170,11 @@ public final class Session {
 
             let mic = echoPath?.microphone(near: frame, played: played) ?? frame
             let v = listener.hear(microphone: mic, played: played)
+            let before = userSpeech.audio.count
             let heard = userSpeech.hear(v, cleaned: listener.cleaned, frame: index)
+            if userSpeech.audio.count > before { local?.heard(userSpeech.audio[before...], begins: before == 0) }
             weigh(heard, isSpeech: v.frameIsSpeech, at: t)
+            if let local { use(local.poll(now: t), at: t) }
             // A murmur or a count yields the moment the user speaks.
             if v.frameIsSpeech && (floor.holder == .murmur || floor.holder == .count) {
                 speechOut.cancel(at: t + n)
@@ -221,12 +243,35 @@ public final class Session {
                 report.speechStops[k].silence = seconds(t - since)
             }
             silence = nil
+            local?.userSpoke()
         }
         if let cues = heard.stop {
             let logit = turnEndModel?.logit(cues)
             silence = (t, logit)
             report.speechStops.append(.init(time: seconds(t), cues: cues, logit: logit))
             trim(&report.speechStops)
+            local?.stopped(at: t)
+        }
+    }
+
+    /// What the local model finished: its judgement from the words joins the prosody model's on
+    /// the silence going on (if the user is still silent), a request's acknowledgement is said,
+    /// an offline answer waits for the user to be done.
+    private func use(_ news: LocalTier.News, at t: Int) {
+        for failure in news.failures { emit(Event(time: seconds(t), kind: .warning, text: "local model: \(failure)")) }
+        if let words = news.wordsLogit, let current = silence {
+            let w = policy.waits
+            silence?.logit = (current.logit ?? log(w.threshold / (1 - w.threshold))) + words
+            if let k = report.speechStops.indices.last, report.speechStops[k].time == seconds(current.since) {
+                report.speechStops[k].wordsLogit = words
+            }
+        }
+        if let (text, speechEnd, fromModel) = news.say {
+            say(text, speechEnd: speechEnd, now: t, remember: true, detail: fromModel ? "the local model" : "fixed phrase: the local model was late")
+        }
+        for (_, text) in news.answers {
+            scheduler.queue.add(Utterance(text: LocalTier.offlineIntro + text, kind: .answer, condition: .userDone,
+                                          deadline: t + ProcessingFormat.samples(seconds: 60)))
         }
     }
 

@@ -21,6 +21,8 @@ public struct DialogLabels: Codable, Sendable, Equatable {
         /// the device must not take the turn there.
         public var pauseStart: Double?
         public var pauseEnd: Double?
+        /// The words before that pause (what a recognizer has heard in it).
+        public var firstPart: String?
     }
 
     public var sampleRate: Int
@@ -30,6 +32,19 @@ public struct DialogLabels: Codable, Sendable, Equatable {
     /// Background noise added to the user's side, dBFS (nil: none).
     public var noiseDb: Double?
     public var utterances: [Utterance]
+}
+
+extension DialogLabels {
+    /// The user's words as a perfect recognizer would give them (the words before a pause in it,
+    /// then all of them at the end): the local model judged apart from the recognizer.
+    public func scriptedWords() -> [LiveWords.Scripted] {
+        utterances.map { u in
+            var words: [(end: Int, text: String)] = []
+            if let p = u.pauseStart, let first = u.firstPart { words.append((ProcessingFormat.samples(seconds: p), first)) }
+            words.append((ProcessingFormat.samples(seconds: u.end), u.text))
+            return LiveWords.Scripted(start: ProcessingFormat.samples(seconds: u.start), words: words)
+        }
+    }
 }
 
 public enum DialogScript {
@@ -114,6 +129,7 @@ public enum DialogScript {
                 utterances[utterances.count - 1].end = tail.end
                 utterances[utterances.count - 1].pauseStart = firstEnd
                 utterances[utterances.count - 1].pauseEnd = resume
+                utterances[utterances.count - 1].firstPart = firstPart
             } else {
                 end = try place(k % 2 == 0 ? pick(statements) : pick(questions), kind: "turn", at: t)
             }

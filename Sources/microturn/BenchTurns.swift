@@ -18,6 +18,12 @@ struct BenchTurns: ParsableCommand {
         with a peer policy that waits a fixed 500 ms of silence (OpenAI server VAD's default); ratios are
         Microturn / peer. Idle CPU (without start-up) and peak RSS come from real-time `microturn run`s on
         silence in child processes: build with -c release for meaningful figures.
+
+        With --local-model, a third run adds the local model's judgement from the user's words to the turn-end \
+        model (model.words_weight, model.words_center): the words from the dialog's labels (--words script, \
+        what a perfect recognizer would give) or from PocketSphinx streaming (--words recognizer). On the \
+        virtual clock the session waits for the model, so its figures say what the words add, not whether \
+        this machine computes them in time (`bench local-tier` measures that).
         """)
 
     @Option(help: "Folder of dialog-NNN.wav + dialog-NNN.json.")
@@ -25,6 +31,12 @@ struct BenchTurns: ParsableCommand {
 
     @Option(help: "Seconds of silence for the idle CPU/RSS measurement (0 skips it).")
     var idleSeconds = 10.0
+
+    @Option(help: "A chat model (.gguf) for a third run: turn ends from prosody and words together.")
+    var localModel: String?
+
+    @Option(help: "Where the third run's words come from: script (the dialog's labels) or recognizer (PocketSphinx).")
+    var words = "script"
 
     @Option(help: "Keep each dialog's out.wav and events.jsonl in this folder.")
     var keep: String?
@@ -36,6 +48,7 @@ struct BenchTurns: ParsableCommand {
 
     func validate() throws {
         try FlagChecks.seconds(idleSeconds, "--idle-seconds", allowZero: true)
+        guard ["script", "recognizer"].contains(words) else { throw ValidationError("--words must be script or recognizer, got '\(words)'") }
     }
 
     func run() throws {
@@ -47,7 +60,10 @@ struct BenchTurns: ParsableCommand {
             peer.turn.endSilenceMs = 500
             peer.turn.maxSilenceMs = 500
             peer.turn.predict = false
-            var ours = TurnMetrics(), theirs = TurnMetrics()
+            var withWords = config
+            if let localModel { withWords.model.path = localModel }
+            let model = try LocalModel.configured(withWords)
+            var ours = TurnMetrics(), theirs = TurnMetrics(), fused = TurnMetrics()
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-\(getpid())").path
             try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
@@ -55,17 +71,23 @@ struct BenchTurns: ParsableCommand {
             for (i, name) in names.enumerated() {
                 let labels = try DialogScript.readLabels(path: "\(dialogs)/\(name).json")
                 let echo = EchoPath.Spec(parsing: labels.echoPath)
-                for (which, cfg) in [(0, config), (1, peer)] {
-                    let outDir = (which == 0 ? keep : nil) ?? work
-                    let out = "\(outDir)/\(name)\(which == 0 ? "" : "-peer").out.wav"
+                for (which, cfg) in [(0, config), (1, peer)] + (model == nil ? [] : [(2, withWords)]) {
+                    let outDir = (which != 1 ? keep : nil) ?? work
+                    let out = "\(outDir)/\(name)\(["", "-peer", "-words"][which]).out.wav"
+                    let source = which == 2 && words == "script" ? LiveWords(script: labels.scriptedWords()) : nil
                     let result = try Simulation.run(files: .init(capture: "\(dialogs)/\(name).wav", playback: out),
-                                                    config: cfg, fast: true, echoPath: echo)
-                    if which == 0, let keep {
+                                                    config: cfg, fast: true, echoPath: echo, localModel: which == 2 ? model : nil,
+                                                    words: source)
+                    if which != 1, let keep {
                         let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
-                        try? lines.write(toFile: "\(keep)/\(name).events.jsonl", atomically: true, encoding: .utf8)
+                        try? lines.write(toFile: "\(keep)/\(name)\(which == 2 ? "-words" : "").events.jsonl", atomically: true, encoding: .utf8)
                     }
                     let m = TurnMetrics.measure(output: result.output, labels: labels, events: result.report.events)
-                    if which == 0 { ours.add(m) } else { theirs.add(m) }
+                    switch which {
+                    case 0: ours.add(m)
+                    case 1: theirs.add(m)
+                    default: fused.add(m)
+                    }
                 }
                 if !json {
                     FileHandle.standardError.write(Data("\r[\(i + 1)/\(names.count)] \(name)  \(String(format: "%.0f", Date().timeIntervalSince(started))) s".utf8))
@@ -74,7 +96,8 @@ struct BenchTurns: ParsableCommand {
             if !json { FileHandle.standardError.write(Data("\n".utf8)) }
             let idle = idleSeconds > 0 ? try measureIdleRate(seconds: idleSeconds, config: settings) : nil
             let firstChunk = try measureFirstChunk(config: config)
-            let figures = Figures(ours: ours, peer: theirs, idle: idle, firstChunk: firstChunk, dialogs: names.count)
+            let figures = Figures(ours: ours, peer: theirs, withWords: model == nil ? nil : fused, idle: idle, firstChunk: firstChunk,
+                                  dialogs: names.count)
             print(json ? figures.json : figures.table)
         }
     }
@@ -131,6 +154,8 @@ struct BenchTurns: ParsableCommand {
 struct Figures {
     var ours: TurnMetrics
     var peer: TurnMetrics
+    /// Microturn with the local model's words (nil: not run).
+    var withWords: TurnMetrics?
     var idle: (cpuPercent: Double, rssMB: Double)?
     var firstChunk: (p50: Double, p95: Double)
     var dialogs: Int
@@ -145,38 +170,35 @@ struct Figures {
     var table: String {
         let p = { (m: TurnMetrics, q: Double) in Percentile.of(m.turnLatencies, q) }
         let s = { (m: TurnMetrics, q: Double) in Percentile.of(m.stopLatencies, q) }
-        func row(_ name: String, _ a: String, _ b: String, _ r: String = "") -> String {
-            name.padding(toLength: 34, withPad: " ", startingAt: 0) + pad(a, 10) + pad(b, 14) + pad(r, 8)
-        }
         func pad(_ v: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - v.count)) + v }
+        func row(_ name: String, _ a: String, _ b: String, _ r: String = "", _ w: String = "") -> String {
+            name.padding(toLength: 34, withPad: " ", startingAt: 0) + pad(a, 10) + pad(b, 14) + pad(r, 8) + (withWords == nil ? "" : pad(w, 14))
+        }
+        /// A row of one figure for each run.
+        func each(_ name: String, ratio: ((TurnMetrics) -> Double?)? = nil, _ f: (TurnMetrics) -> String) -> String {
+            row(name, f(ours), f(peer), ratio.map { g in self.ratio(g(ours), g(peer)) } ?? "", withWords.map(f) ?? "")
+        }
         var rows = [
             "dialogs: \(dialogs), user turns: \(ours.userTurns), interruptions: \(ours.interruptions) (\(ours.overlappingInterruptions) while the device spoke)",
             "",
-            row("", "microturn", "peer (500 ms)", "ratio"),
-            row("turn latency p50 (ms)", ms(p(ours, 50)), ms(p(peer, 50)), ratio(p(ours, 50), p(peer, 50))),
-            row("turn latency p95 (ms)", ms(p(ours, 95)), ms(p(peer, 95)), ratio(p(ours, 95), p(peer, 95))),
-            row("turns unanswered", "\(ours.missedTurns)", "\(peer.missedTurns)"),
-            row("barge-in stop p50 (ms)", ms(s(ours, 50)), ms(s(peer, 50))),
-            row("barge-in stop p95 (ms)", ms(s(ours, 95)), ms(s(peer, 95))),
-            row("interruptions taken over", "\(ours.interruptionTakeovers)/\(ours.interruptions)",
-                "\(peer.interruptionTakeovers)/\(peer.interruptions)"),
-            row("echo-triggered barge-ins", "\(ours.falseBargeIns)", "\(peer.falseBargeIns)"),
-            row("smooth turns taken (%)", pct(ours.userTurns - ours.missedTurns, ours.userTurns),
-                pct(peer.userTurns - peer.missedTurns, peer.userTurns)),
-            row("pauses where it took the turn", "\(ours.pauseTakeovers)/\(ours.pausedTurns)",
-                "\(peer.pauseTakeovers)/\(peer.pausedTurns)"),
-            row("backchannels that stopped it", "\(ours.backchannelStops)/\(ours.backchannels)",
-                "\(peer.backchannelStops)/\(peer.backchannels)"),
-            row("device backchannels (over speech)", "\(ours.deviceBackchannels) (\(ours.deviceBackchannelsOverSpeech))",
-                "\(peer.deviceBackchannels) (\(peer.deviceBackchannelsOverSpeech))"),
-            row("commands recognized", "\(ours.commandsRecognized)/\(ours.commands)", "\(peer.commandsRecognized)/\(peer.commands)"),
-            row("speech taken for a command", "\(ours.commandFalseAccepts)/\(ours.userTurns + ours.interruptions)",
-                "\(peer.commandFalseAccepts)/\(peer.userTurns + peer.interruptions)"),
-            row("command answer p50 (ms)", ms(Percentile.of(ours.commandLatencies, 50)), ms(Percentile.of(peer.commandLatencies, 50))),
-            row("command answer p95 (ms)", ms(Percentile.of(ours.commandLatencies, 95)), ms(Percentile.of(peer.commandLatencies, 95))),
+            row("", "microturn", "peer (500 ms)", "ratio", "+ words"),
+            each("turn latency p50 (ms)", ratio: { p($0, 50) }) { ms(p($0, 50)) },
+            each("turn latency p95 (ms)", ratio: { p($0, 95) }) { ms(p($0, 95)) },
+            each("turns unanswered") { "\($0.missedTurns)" },
+            each("barge-in stop p50 (ms)") { ms(s($0, 50)) },
+            each("barge-in stop p95 (ms)") { ms(s($0, 95)) },
+            each("interruptions taken over") { "\($0.interruptionTakeovers)/\($0.interruptions)" },
+            each("echo-triggered barge-ins") { "\($0.falseBargeIns)" },
+            each("smooth turns taken (%)") { pct($0.userTurns - $0.missedTurns, $0.userTurns) },
+            each("pauses where it took the turn") { "\($0.pauseTakeovers)/\($0.pausedTurns)" },
+            each("backchannels that stopped it") { "\($0.backchannelStops)/\($0.backchannels)" },
+            each("device backchannels (over speech)") { "\($0.deviceBackchannels) (\($0.deviceBackchannelsOverSpeech))" },
+            each("commands recognized") { "\($0.commandsRecognized)/\($0.commands)" },
+            each("speech taken for a command") { "\($0.commandFalseAccepts)/\($0.userTurns + $0.interruptions)" },
+            each("command answer p50 (ms)") { ms(Percentile.of($0.commandLatencies, 50)) },
+            each("command answer p95 (ms)") { ms(Percentile.of($0.commandLatencies, 95)) },
             row("speech first chunk p50/p95 (ms)", String(format: "%.1f/%.1f", firstChunk.p50 * 1000, firstChunk.p95 * 1000), ""),
-            row("replies / (turns + interruptions)", "\(ours.replies)/\(ours.userTurns + ours.interruptions)",
-                "\(peer.replies)/\(peer.userTurns + peer.interruptions)"),
+            each("replies / (turns + interruptions)") { "\($0.replies)/\($0.userTurns + $0.interruptions)" },
         ]
         if let idle {
             rows.append(row("idle CPU (% of one core)", String(format: "%.2f", idle.cpuPercent), ""))
@@ -199,6 +221,7 @@ struct Figures {
                 + "\"command_answer_p50_s\":\(f(Percentile.of(m.commandLatencies, 50))),\"command_answer_p95_s\":\(f(Percentile.of(m.commandLatencies, 95)))}"
         }
         var out = "{\"dialogs\":\(dialogs),\"microturn\":\(stats(ours)),\"peer_fixed_500ms\":\(stats(peer))"
+        if let withWords { out += ",\"microturn_with_words\":\(stats(withWords))" }
         out += String(format: ",\"speech_first_chunk_p50_s\":%.5f,\"speech_first_chunk_p95_s\":%.5f", firstChunk.p50, firstChunk.p95)
         if let idle { out += String(format: ",\"idle_cpu_percent\":%.3f,\"peak_rss_mb\":%.2f", idle.cpuPercent, idle.rssMB) }
         return out + "}"

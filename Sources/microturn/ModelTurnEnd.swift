@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MicroturnInference
+import MicroturnInteraction
 
 struct ModelTurnEnd: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,10 @@ struct ModelTurnEnd: ParsableCommand {
         finished request; near 0: the words stop mid-phrase ("could you uh"). `microturn bench turn-words` \
         measures how well this separates the two.
 
+        With --replies it also prints what the device's local tier would say to these words (the way a session with \
+        model.path does): the acknowledgement of a request going to the background ("Let me check ...", or the \
+        fixed phrase when the model's line is unusable) and its own short answer for when the link is down.
+
         Example: microturn model turn-end --model models/SmolLM2-135M-Instruct.Q4_1.gguf --text "what time does the museum open"
         """)
 
@@ -21,14 +26,39 @@ struct ModelTurnEnd: ParsableCommand {
     @Option(help: "The user's words so far.")
     var text: String
 
+    @Flag(help: "Also print the local tier's acknowledgement and offline answer, with their times.")
+    var replies = false
+
     @OptionGroup var threads: EngineThreads
 
     func run() throws {
         try withExitCodes {
+            if replies { return try printReplies() }
             let judge = try WordsTurnEnd(generator: Generator(path: model, threads: threads.resolve()))
             let started = Date()
             let p = try judge.probability(text)
             print(String(format: "P(end of turn | \"%@\") = %.4f (%.0f ms)", WordsTurnEnd.normalize(text), p, 1000 * Date().timeIntervalSince(started)))
+        }
+    }
+
+    /// Through `LocalModel`, as a session runs it: the draft of a stop, then the offline answer.
+    private func printReplies() throws {
+        let model = try LocalModel(path: self.model, threads: threads.resolve(), kvCache: threads.precision())
+        model.draft(stop: 1, words: text)
+        model.answer(turn: 1, words: text)
+        var results: [LocalModel.Result] = []
+        while results.count < 3, model.waitForResult(timeoutMs: 60_000) { results += model.take() }
+        for r in results {
+            switch r {
+            case let .endOfTurn(_, p, seconds):
+                print(String(format: "P(end of turn) = %@ (%.0f ms)", p.map { String(format: "%.4f", $0) } ?? "- (no words)", seconds * 1000))
+            case let .acknowledgement(_, line, seconds):
+                print(String(format: "acknowledgement: %@ (%.0f ms from the stop)", line ?? "(unusable: the fixed phrase is said)", seconds * 1000))
+            case let .answer(_, line, seconds):
+                print(String(format: "offline answer: %@ (%.0f ms)", line ?? "(none usable)", seconds * 1000))
+            case let .failed(why):
+                throw ValidationError(why)
+            }
         }
     }
 }

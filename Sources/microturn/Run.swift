@@ -52,6 +52,9 @@ struct Run: ParsableCommand {
     @Option(help: "With files: a YUV4MPEG2 (.y4m) video starting with the capture; its repetitions are counted aloud (reps.announce).")
     var videoFile: String?
 
+    @Option(help: ArgumentHelp("With files and a local model (model.path): take the user's words from this dialog's labels (microturn make-dialogs writes them), as a perfect recognizer would hear them, instead of PocketSphinx.", valueName: "labels.json"))
+    var wordsFrom: String?
+
     @Option(help: "Live: stop after this many seconds.")
     var duration: Double?
 
@@ -63,8 +66,8 @@ struct Run: ParsableCommand {
         if (captureFile == nil) != (playbackFile == nil) {
             throw ValidationError("--capture-file and --playback-file go together")
         }
-        if captureFile == nil && (fast || echoPath != nil || videoFile != nil) {
-            throw ValidationError("--fast, --echo-path and --video-file only apply to a run on files (--capture-file)")
+        if captureFile == nil && (fast || echoPath != nil || videoFile != nil || wordsFrom != nil) {
+            throw ValidationError("--fast, --echo-path, --video-file and --words-from only apply to a run on files (--capture-file)")
         }
         try FlagChecks.echoPath(echoPath)
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
@@ -88,21 +91,26 @@ struct Run: ParsableCommand {
                 return stopRequested.load(ordering: .relaxed)
             }
             let report: Session.Report
+            let localModel = try LocalModel.configured(config)
+            if localModel == nil && wordsFrom != nil {
+                throw ValidationError("--words-from gives words to the local model, and no model.path is set")
+            }
             if let captureFile, let playbackFile {
                 let video = try videoFile.map { path throws(VisionError) in try VideoRepetitions(path: path) }
+                let words = try wordsFrom.map { LiveWords(script: try DialogScript.readLabels(path: $0).scriptedWords()) }
                 let result = try Simulation.run(
                     files: .init(capture: captureFile, playback: playbackFile), config: config, fast: fast,
-                    echoPath: echoPath.flatMap(EchoPath.Spec.init(parsing:)), repetitions: video,
+                    echoPath: echoPath.flatMap(EchoPath.Spec.init(parsing:)), repetitions: video, localModel: localModel, words: words,
                     shouldStop: shouldStop, onEvent: onEvent)
                 report = result.report
             } else {
-                report = try runLive(config: config, shouldStop: shouldStop, onEvent: onEvent)
+                report = try runLive(config: config, localModel: localModel, shouldStop: shouldStop, onEvent: onEvent)
             }
             if !json { print(Summary.text(report)) }
         }
     }
 
-    private func runLive(config: MicroturnConfig, shouldStop: @escaping (Int) -> Bool, onEvent: @escaping (Event) -> Void) throws -> Session.Report {
+    private func runLive(config: MicroturnConfig, localModel: LocalModel?, shouldStop: @escaping (Int) -> Bool, onEvent: @escaping (Event) -> Void) throws -> Session.Report {
         let a = config.audio
         let formats = a.formats.compactMap(SampleFormat.init(rawValue:))
         let request = AlsaPCM.Request(rate: a.rate, channels: a.channels, formats: formats, periodMs: a.periodMs,
@@ -125,7 +133,7 @@ struct Run: ParsableCommand {
             }
         }
         defer { camera?.stop() }
-        let session = try Session(options: .init(config: config, recordLimit: 10_000), audio: audio, synthesizer: synthesizer,
+        let session = try Session(options: .init(config: config, recordLimit: 10_000, localModel: localModel), audio: audio, synthesizer: synthesizer,
                                   repetitions: camera, onEvent: onEvent)
         let deadline = duration.map { MonotonicClock.now() + UInt64($0 * 1e9) }
         return try session.run { frames in

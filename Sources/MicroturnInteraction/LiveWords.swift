@@ -1,0 +1,92 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import Synchronization
+
+/// The user's words while they speak, for the local model: from PocketSphinx streaming on a thread
+/// of its own (fed the turn's audio as it is heard; decoding with a language model costs too much
+/// for the frame loop), or, in a simulation that measures the model apart from the recognizer,
+/// from the dialog's script (what a perfect recognizer would give).
+public final class LiveWords: @unchecked Sendable {
+    /// One utterance of a script: where it starts, and its words so far at capture samples.
+    public struct Scripted: Sendable, Equatable {
+        public var start: Int
+        public var words: [(end: Int, text: String)]
+        public init(start: Int, words: [(end: Int, text: String)]) {
+            self.start = start
+            self.words = words
+        }
+        public static func == (a: Scripted, b: Scripted) -> Bool {
+            a.start == b.start && a.words.map(\.end) == b.words.map(\.end) && a.words.map(\.text) == b.words.map(\.text)
+        }
+    }
+
+    /// The recognizer, only ever used on its own thread.
+    private final class Recognizer: @unchecked Sendable {
+        let transcriber: Transcriber
+        init(_ t: Transcriber) { transcriber = t }
+    }
+
+    private enum Source {
+        case recognizer(Recognizer, SerialThread)
+        case script([Scripted])
+    }
+
+    private let source: Source
+    /// The recognizer's failures, for the session to report.
+    private let failures = FailureList()
+
+    /// PocketSphinx with Debian's general en-us language model.
+    public init(recognizerModel: String = CommandRecognizer.defaultModel) throws(AudioError) {
+        source = .recognizer(Recognizer(try Transcriber(modelDirectory: recognizerModel)), SerialThread(name: "microturn-words"))
+    }
+
+    public init(script: [Scripted]) {
+        source = .script(script.sorted { $0.start < $1.start })
+    }
+
+    /// Audio the user's turn added (`begins`: the first of a new turn, from its onset).
+    func hear(_ audio: [Float], begins: Bool) {
+        guard case let .recognizer(r, thread) = source, !audio.isEmpty else { return }
+        let failures = failures
+        thread.async {
+            do {
+                if begins { try r.transcriber.begin() }
+                try r.transcriber.feed(audio)
+            } catch {
+                failures.add("\(error)")
+            }
+        }
+    }
+
+    /// The turn is over: the recognizer lets go of it.
+    func endTurn() {
+        guard case let .recognizer(r, thread) = source else { return }
+        thread.async { _ = r.transcriber.end() }
+    }
+
+    /// Calls `then` with the words heard up to capture sample `t` ("" for none), after everything
+    /// heard before (on the recognizer's thread, or at once from a script).
+    func words(upTo t: Int, then: @escaping @Sendable (String) -> Void) {
+        switch source {
+        case let .recognizer(r, thread):
+            thread.async { then(r.transcriber.words()) }
+        case let .script(utterances):
+            // The utterance being heard is the last one begun; only its own words count.
+            // The annotated end is where the words fall below -50 dBFS; the voice detector may let go
+            // a little before that.
+            let slack = ProcessingFormat.samples(seconds: 0.2)
+            let u = utterances.last { $0.start <= t }
+            then(u?.words.last { $0.end <= t + slack }?.text ?? "")
+        }
+    }
+
+    func takeFailures() -> [String] { failures.take() }
+}
+
+/// Failures noted on another thread, taken by the frame loop.
+final class FailureList: Sendable {
+    private let list = Mutex<[String]>([])
+    func add(_ failure: String) { list.withLock { $0.append(failure) } }
+    func take() -> [String] { list.withLock { l in defer { l.removeAll() }; return l } }
+}
