@@ -25,6 +25,9 @@ public final class LocalModel: @unchecked Sendable {
         case answer(turn: Int, text: String?, seconds: Double)
         /// A job that failed, and why.
         case failed(String)
+
+        /// The last result of a job (a stop's judgement comes before its acknowledgement).
+        public var endsAJob: Bool { if case .endOfTurn = self { false } else { true } }
     }
 
     private let thread = SerialThread(name: "microturn-model")
@@ -56,12 +59,13 @@ public final class LocalModel: @unchecked Sendable {
         return try LocalModel(path: c.model.path, threads: c.board.threads, kvCache: KVCache.Precision(rawValue: c.model.kvCache) ?? .f16)
     }
 
-    /// Drafts for stop `stop` (numbers increase) of the user's words so far ("": none heard).
-    /// Unless a newer stop comes first, two results follow: the judgement, then the acknowledgement.
+    /// Drafts for stop `stop` (numbers increase) of the user's words so far ("": none heard):
+    /// the judgement, then the acknowledgement (or a failure). A newer stop makes the work moot:
+    /// then the acknowledgement comes at once, empty, so that every draft ends with one.
     public func draft(stop: Int, words: String) {
         latestStop.store(stop, ordering: .relaxed)
         thread.async { [self] in
-            guard latestStop.load(ordering: .relaxed) == stop else { return }
+            guard latestStop.load(ordering: .relaxed) == stop else { return post(.acknowledgement(stop: stop, text: nil, seconds: 0)) }
             let started = Date()
             guard !WordsTurnEnd.normalize(words).isEmpty else {
                 post(.endOfTurn(stop: stop, probability: nil, seconds: 0))
@@ -71,7 +75,7 @@ public final class LocalModel: @unchecked Sendable {
             do {
                 post(.endOfTurn(stop: stop, probability: try judge.probability(words), seconds: Date().timeIntervalSince(started)))
                 // A stop that came meanwhile will have its own acknowledgement.
-                guard latestStop.load(ordering: .relaxed) == stop else { return }
+                guard latestStop.load(ordering: .relaxed) == stop else { return post(.acknowledgement(stop: stop, text: nil, seconds: 0)) }
                 let line = try acknowledgement(to: words)
                 post(.acknowledgement(stop: stop, text: line, seconds: Date().timeIntervalSince(started)))
             } catch {
@@ -100,9 +104,21 @@ public final class LocalModel: @unchecked Sendable {
     /// Waits up to `timeoutMs` for a result to finish (the virtual clock waits for the model the way
     /// it waits for playback, so a run decides the same on any machine). True when one is there.
     public func waitForResult(timeoutMs: Int) -> Bool {
-        if finished.withLock({ !$0.isEmpty }) { return true }
-        _ = ready.wait(timeout: .now() + .milliseconds(timeoutMs))
-        return finished.withLock { !$0.isEmpty }
+        let deadline = DispatchTime.now() + .milliseconds(timeoutMs)
+        // A signal can be left from a result taken before it was waited for: wait again.
+        while finished.withLock({ $0.isEmpty }) {
+            if ready.wait(timeout: deadline) == .timedOut { return finished.withLock { !$0.isEmpty } }
+        }
+        return true
+    }
+
+    /// Waits for the jobs asked so far to finish and drops their results: a new session (the
+    /// same model serves one after another in a benchmark) starts clean.
+    public func settle() {
+        let done = DispatchSemaphore(value: 0)
+        thread.async { done.signal() }
+        done.wait()
+        _ = take()
     }
 
     private func post(_ result: Result) {

@@ -13,7 +13,9 @@ final class LocalTier {
     /// On the virtual clock every result is waited for as soon as it is asked (so a run on files
     /// decides the same on any machine, as playback is waited for); on a real clock, never.
     private let waitForResults: Bool
-    private var expected = 0
+    /// Jobs asked and not finished (counted on the virtual clock only): each ends with exactly one
+    /// acknowledgement, answer or failure.
+    private var unfinished = 0
 
     /// The latest stop of the user's speech (the model's drafts are numbered by them).
     private(set) var stop = 0
@@ -29,12 +31,10 @@ final class LocalTier {
         /// The words' term to add to the turn-end log-odds of the latest stop (it just arrived).
         var wordsLogit: Double?
         /// An acknowledgement to say now (the one waited for arrived, or the fixed phrase when
-        /// it did not in time), and whether it is the model's.
-        var say: (text: String, speechEnd: Int, fromModel: Bool)?
+        /// it did not in time), and where its words came from.
+        var say: (text: String, speechEnd: Int, origin: String)?
         var answers: [(turn: Int, text: String)] = []
         var failures: [String] = []
-        /// Wall time of each result, seconds, and what it was.
-        var timings: [(what: String, seconds: Double)] = []
     }
 
     /// What is said at capture sample t is heard a little later (synthesis, the playback buffer):
@@ -48,6 +48,7 @@ final class LocalTier {
         weight = config.wordsWeight
         centerLogit = log(config.wordsCenter / (1 - config.wordsCenter))
         waitForResults = virtualClock
+        model.settle()
     }
 
     /// Audio the user's turn added.
@@ -59,11 +60,16 @@ final class LocalTier {
         acknowledgement = nil
         let (model, s) = (model, stop)
         words.words(upTo: t) { model.draft(stop: s, words: $0) }
-        if waitForResults { expected += 2 }
+        if waitForResults { unfinished += 1 }
     }
 
     /// The user spoke again: an acknowledgement not said yet is not said.
     func userSpoke() { waiting = nil }
+
+    /// Where an acknowledgement's words came from (its event's detail).
+    static let fromModel = "the local model"
+    static let unusable = "fixed phrase: the local model wrote nothing usable"
+    static let late = "fixed phrase: the local model was late"
 
     /// Said before the model's own answer to a request it could not send.
     static let offlineIntro = "While I'm offline, my own short answer: "
@@ -73,8 +79,8 @@ final class LocalTier {
 
     /// The turn ended with a request for the background: the acknowledgement to say now, or nil
     /// when it is being written (a later `poll` says it, or the fixed phrase at the deadline).
-    func acknowledge(speechEnd: Int, fallback: String) -> (text: String, fromModel: Bool)? {
-        if let made = acknowledgement { return made.map { ($0, true) } ?? (fallback, false) }
+    func acknowledge(speechEnd: Int, fallback: String) -> (text: String, origin: String)? {
+        if let made = acknowledgement { return made.map { ($0, Self.fromModel) } ?? (fallback, Self.unusable) }
         waiting = (speechEnd, fallback)
         return nil
     }
@@ -82,7 +88,7 @@ final class LocalTier {
     /// Turn `turn`'s request could not be sent: the model answers it itself.
     func answerOffline(turn: Int, speechEnd: Int) {
         words.words(upTo: speechEnd) { [model] in model.answer(turn: turn, words: $0) }
-        if waitForResults { expected += 1 }
+        if waitForResults { unfinished += 1 }
     }
 
     /// What the model finished, and an acknowledgement due at capture sample `now`.
@@ -90,32 +96,30 @@ final class LocalTier {
         var news = News()
         news.failures = words.takeFailures()
         var results = model.take()
-        while waitForResults && expected > results.count, model.waitForResult(timeoutMs: 60_000) { results += model.take() }
-        expected = max(0, expected - results.count)
+        func finished(_ r: [LocalModel.Result]) -> Int { r.filter(\.endsAJob).count }
+        while waitForResults && unfinished > finished(results), model.waitForResult(timeoutMs: 60_000) { results += model.take() }
+        unfinished = max(0, unfinished - finished(results))
         for r in results {
             switch r {
-            case let .endOfTurn(s, p, seconds):
+            case let .endOfTurn(s, p, _):
                 guard s == stop, let p else { continue }
                 let q = min(max(p, 1e-6), 1 - 1e-6)
                 news.wordsLogit = weight * (log(q / (1 - q)) - centerLogit)
-                news.timings.append(("turn end from words", seconds))
-            case let .acknowledgement(s, text, seconds):
+            case let .acknowledgement(s, text, _):
                 guard s == stop else { continue }
                 acknowledgement = .some(text)
-                news.timings.append(("acknowledgement", seconds))
-            case let .answer(turn, text, seconds):
+            case let .answer(turn, text, _):
                 if let text { news.answers.append((turn, text)) }
-                news.timings.append(("offline answer", seconds))
             case let .failed(why):
                 news.failures.append(why)
             }
         }
         if let (end, fallback) = waiting {
             if let made = acknowledgement {
-                news.say = made.map { ($0, end, true) } ?? (fallback, end, false)
+                news.say = made.map { ($0, end, Self.fromModel) } ?? (fallback, end, Self.unusable)
                 waiting = nil
             } else if now + Self.startMargin >= end + deadlineSamples {
-                news.say = (fallback, end, false)
+                news.say = (fallback, end, Self.late)
                 waiting = nil
             }
         }

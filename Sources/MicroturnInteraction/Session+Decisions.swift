@@ -118,7 +118,7 @@ extension Session {
                     // The local model's line about the request, if it is written in time.
                     let ready = local.acknowledge(speechEnd: speechEnd, fallback: BackgroundRequests.lookingReply)
                     text = ready?.text
-                    detail = ready.map { $0.fromModel ? "the local model" : "fixed phrase: the local model wrote nothing usable" }
+                    detail = ready?.origin
                 } else {
                     local.answerOffline(turn: turnIndex - 1, speechEnd: speechEnd)
                 }

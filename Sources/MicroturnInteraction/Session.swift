@@ -266,8 +266,8 @@ public final class Session {
                 report.speechStops[k].wordsLogit = words
             }
         }
-        if let (text, speechEnd, fromModel) = news.say {
-            say(text, speechEnd: speechEnd, now: t, remember: true, detail: fromModel ? "the local model" : "fixed phrase: the local model was late")
+        if let (text, speechEnd, origin) = news.say {
+            say(text, speechEnd: speechEnd, now: t, remember: true, detail: origin)
         }
         for (_, text) in news.answers {
             scheduler.queue.add(Utterance(text: LocalTier.offlineIntro + text, kind: .answer, condition: .userDone,

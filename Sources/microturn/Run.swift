@@ -93,7 +93,7 @@ struct Run: ParsableCommand {
             let report: Session.Report
             let localModel = try LocalModel.configured(config)
             if localModel == nil && wordsFrom != nil {
-                throw ValidationError("--words-from gives words to the local model, and no model.path is set")
+                throw UsageError(message: "--words-from gives words to the local model, and no model.path is set (set it in the config or board profile)")
             }
             if let captureFile, let playbackFile {
                 let video = try videoFile.map { path throws(VisionError) in try VideoRepetitions(path: path) }

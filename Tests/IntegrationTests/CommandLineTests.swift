@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnAudio
 import MicroturnSimulation
 import Testing
 
@@ -195,6 +196,25 @@ final class ScratchFolder {
         #expect(tooLong.status == 64 && tooLong.err.contains("does not fit the context window of 64"))
         let badCache = try Self.run(["model", "chat", "--model", model, "--prompt", "hi", "--kv-cache", "f8"])
         #expect(badCache.status == 64 && badCache.err.contains("--kv-cache"))
+    }
+
+    /// The local tier from the command line: what it would say to some words, and the refusals.
+    @Test func theLocalTiersRepliesAndItsRefusals() throws {
+        let model = Self.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        try #require(FileManager.default.fileExists(atPath: model), "run tools/fetch-model.sh")
+        let replies = try Self.run(["model", "turn-end", "--model", model, "--text", "where can i park my bike", "--replies"])
+        #expect(replies.status == 0 && replies.out.contains("P(end of turn) = ") && replies.out.contains("acknowledgement: ")
+                && replies.out.contains("offline answer: "), "\(replies)")
+        let silence = WavFile(sampleRate: 16_000, channels: 1, samples: [Float](repeating: 0, count: 16_000))
+        let input = scratch.file("silence.wav", "")
+        try silence.write(path: input)
+        // Words for a model that is not there.
+        let noModel = try Self.run(["run", "--capture-file", input, "--playback-file", scratch.file("out.wav", ""), "--fast", "--words-from", input])
+        #expect(noModel.status == 64 && noModel.err.contains("no model.path is set"), "\(noModel)")
+        // A model file that is not one: said, with the data error's code.
+        let config = scratch.file("bad-model.toml", "[model]\npath = \"\(input)\"\n")
+        let bad = try Self.run(["run", "--config", config, "--capture-file", input, "--playback-file", scratch.file("out2.wav", ""), "--fast"])
+        #expect(bad.status == 65 && bad.err.contains(input), "\(bad)")
     }
 
     @Test func moefyProfileAndSubsetSayWhatWouldWork() throws {

@@ -1,0 +1,117 @@
+import Foundation
+import MicroturnAudio
+import MicroturnCore
+import MicroturnInteraction
+import MicroturnLink
+import MicroturnServer
+import MicroturnSimulation
+import Testing
+
+/// The device's own model in whole sessions on files (virtual clock: the session waits for the
+/// model, so what it decides is the same on any machine): its judgement from the words joins the
+/// turn-end log-odds, it writes the acknowledgement of a request, and with the link down it
+/// answers itself. The words come from the script (a perfect recognizer), so these check the
+/// model's part, not PocketSphinx's.
+@Suite(.serialized) struct LocalTierTests {
+    static let model = CommandLineTests.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+
+    /// Turns, each in parts with a pause between them (seconds), after `gap` seconds of silence:
+    /// the audio and the words a perfect recognizer gives at the end of each part.
+    static func speech(_ turns: [(parts: [String], pause: Double, gap: Double)]) throws -> ([Float], [LiveWords.Scripted]) {
+        let synth = FreshSpeech(voice: .init(name: "en-us", rateWpm: 160))
+        var audio: [Float] = [], script: [LiveWords.Scripted] = []
+        for turn in turns {
+            audio += [Float](repeating: 0, count: Int(turn.gap * 16_000))
+            var said = LiveWords.Scripted(start: audio.count, words: [])
+            for (k, part) in turn.parts.enumerated() {
+                if k > 0 { audio += [Float](repeating: 0, count: Int(turn.pause * 16_000)) }
+                audio += try synth.synthesize(part).map { $0 * 0.3 }
+                said.words.append((audio.count, turn.parts[...k].joined(separator: " ")))
+            }
+            script.append(said)
+        }
+        audio += [Float](repeating: 0, count: 5 * 16_000)
+        return (audio, script)
+    }
+
+    static func run(_ turns: [(parts: [String], pause: Double, gap: Double)], config: MicroturnConfig = MicroturnConfig(),
+                    withModel: Bool = true) throws -> Session.Report {
+        try #require(FileManager.default.fileExists(atPath: model), "run tools/fetch-model.sh")
+        let (audio, script) = try speech(turns)
+        let d = SimulationTests.dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try WavFile(sampleRate: 16_000, channels: 1, samples: audio).write(path: "\(d)/in.wav")
+        let local = withModel ? try LocalModel(path: model, threads: 2) : nil
+        return try Simulation.run(files: .init(capture: "\(d)/in.wav", playback: "\(d)/out.wav"), config: config, fast: true,
+                                  localModel: local, words: LiveWords(script: script)).report
+    }
+
+    @Test func wordsThatStopMidPhraseKeepTheTurnOpenThatProsodyAloneWouldTake() throws {
+        let turn = (parts: ["Could you remind me, uh,", "to call the dentist tomorrow?"], pause: 1.3, gap: 1.0)
+        let alone = try Self.run([turn], withModel: false)
+        let fused = try Self.run([turn])
+        let timeline = "\nprosody alone:\n" + alone.events.map(\.jsonLine).joined(separator: "\n")
+            + "\nwith words:\n" + fused.events.map(\.jsonLine).joined(separator: "\n")
+        // The stop in the pause (the first one with words: a stop inside the first part comes
+        // before any): the words ("could you remind me uh") say the message goes on.
+        let judged = fused.speechStops.filter { $0.wordsLogit != nil }
+        #expect(judged.count >= 2, "\(fused.speechStops)")
+        let pause = try #require(judged.first)
+        #expect((pause.wordsLogit ?? 0) < -0.5 && pause.silence ?? 0 > 1.0, "\(fused.speechStops)")
+        #expect(alone.speechStops.first?.wordsLogit == nil)
+        // Prosody alone answers in the pause (a turn end before the second part); with the words
+        // the device waits for the whole request and answers it once.
+        #expect(alone.turns == 2, "\(timeline)")
+        #expect(fused.turns == 1, "\(timeline)")
+        // The whole request's words say it is done: the answer is not held back by them.
+        let end = try #require(fused.speechStops.last)
+        #expect((end.wordsLogit ?? -1) > 0, "\(fused.speechStops)")
+    }
+
+    /// A server that answers every request with the same line, on loopback (plaintext).
+    static func withServer(_ body: (String) throws -> Void) throws {
+        let server = try LinkServer(port: 0, security: .plaintext) { job, _ in
+            var r = Microturn_Link_V1_Result()
+            r.taskID = job.task.taskID
+            r.final = true
+            r.text = "It opens at ten."
+            return r
+        }
+        defer { server.shutdown() }
+        try body("127.0.0.1:\(server.port)")
+    }
+
+    static func linked(to server: String) -> MicroturnConfig {
+        var config = MicroturnConfig()
+        config.link.server = server
+        config.link.plaintext = true
+        config.link.deviceId = "kiosk-test"
+        config.link.answerWaitSeconds = 300
+        return config
+    }
+
+    @Test func theLocalModelWritesTheAcknowledgementOfARequest() throws {
+        try Self.withServer { server in
+            // The link comes up within the first seconds; the request comes after that.
+            let report = try Self.run([(["What time does the museum open on Sundays?"], 0, 4)], config: Self.linked(to: server))
+            let events = report.events
+            let reply = try #require(events.first { $0.kind == .replyStart }, "\(events.map(\.jsonLine))")
+            #expect(reply.detail == "the local model", "\(events.map(\.jsonLine))")
+            #expect(reply.text?.hasPrefix("Let me check") == true && reply.text?.lowercased().contains("museum") == true,
+                    "\(reply.text ?? "")")
+            // The server's answer still follows it.
+            #expect(events.contains { $0.kind == .answer && $0.text?.contains("It opens at ten.") == true }, "\(events.map(\.jsonLine))")
+        }
+    }
+
+    @Test func withTheLinkDownTheLocalModelAnswersAndTheRequestStillWaits() throws {
+        // A port where nothing listens: the link never comes up.
+        let report = try Self.run([(["What time does the museum open on Sundays?"], 0, 1)], config: Self.linked(to: "127.0.0.1:9"))
+        let events = report.events
+        #expect(events.first { $0.kind == .replyStart }?.text == "I'm offline right now; I'll answer when I'm back.")
+        #expect(events.first { $0.kind == .request }?.detail?.contains("waits for the link") == true, "\(events.map(\.jsonLine))")
+        let own = try #require(events.first { $0.kind == .answer }, "\(events.map(\.jsonLine))")
+        #expect(own.detail == "the device's own model, offline")
+        #expect(own.text?.hasPrefix("While I'm offline, my own short answer: ") == true && (own.text?.count ?? 0) > 45, "\(own.text ?? "")")
+    }
+}
