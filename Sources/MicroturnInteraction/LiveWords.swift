@@ -66,8 +66,10 @@ public final class LiveWords: @unchecked Sendable {
     }
 
     /// Calls `then` with the words heard up to capture sample `t` ("" for none), after everything
-    /// heard before (on the recognizer's thread, or at once from a script).
-    func words(upTo t: Int, then: @escaping @Sendable (String) -> Void) {
+    /// heard before (on the recognizer's thread, or at once from a script). `speaking`: the user
+    /// is still speaking at `t` (a script gives only the words already ended; at a stop it gives
+    /// those a voice detector may have cut short).
+    func words(upTo t: Int, speaking: Bool, then: @escaping @Sendable (String) -> Void) {
         switch source {
         case let .recognizer(r, thread):
             thread.async { then(r.transcriber.words()) }
@@ -75,7 +77,7 @@ public final class LiveWords: @unchecked Sendable {
             // The utterance being heard is the last one begun; only its own words count.
             // The annotated end is where the words fall below -50 dBFS; the voice detector may let go
             // a little before that.
-            let slack = ProcessingFormat.samples(seconds: 0.2)
+            let slack = speaking ? 0 : ProcessingFormat.samples(seconds: 0.2)
             let u = utterances.last { $0.start <= t }
             then(u?.words.last { $0.end <= t + slack }?.text ?? "")
         }

@@ -38,8 +38,15 @@ public final class LocalModel: @unchecked Sendable {
     private let generator: Generator
     private let finished = Mutex<[Result]>([])
     private let ready = DispatchSemaphore(value: 0)
-    /// The latest stop submitted: a draft for an older one is skipped, not computed.
-    private let latestStop = Atomic<Int>(-1)
+    /// The newest words asked about (normalized), by a draft or a preparation: work on other words
+    /// is moot and stops at its next step.
+    private let latestWords = Mutex<String?>(nil)
+    /// What was worked out for the last words the model thread finished on (touched only there):
+    /// a draft on words prepared while the user spoke costs nothing more.
+    private var prepared: (words: String, probability: Double, line: String??)?
+
+    /// Thrown inside a job when newer words were asked about.
+    private struct Moot: Error {}
 
     public init(path: String, threads: Int, kvCache: KVCache.Precision = .f16) throws {
         judge = try WordsTurnEnd(generator: Generator(path: path, threads: threads, kvCache: kvCache))
@@ -48,7 +55,7 @@ public final class LocalModel: @unchecked Sendable {
         // done now, before the user speaks.
         thread.async { [self] in
             _ = try? judge.probability("hello")
-            _ = try? acknowledgement(to: "hello")
+            _ = try? acknowledgement(to: "hello") { false }
         }
     }
 
@@ -60,28 +67,63 @@ public final class LocalModel: @unchecked Sendable {
     }
 
     /// Drafts for stop `stop` (numbers increase) of the user's words so far ("": none heard):
-    /// the judgement, then the acknowledgement (or a failure). A newer stop makes the work moot:
-    /// then the acknowledgement comes at once, empty, so that every draft ends with one.
+    /// the judgement, then the acknowledgement (or a failure). Newer words make the work moot:
+    /// then the acknowledgement comes at once, empty, so that every draft ends with one. What a
+    /// `prepare` of the same words already worked out is posted at once (its `seconds` is 0).
     public func draft(stop: Int, words: String) {
-        latestStop.store(stop, ordering: .relaxed)
+        let w = WordsTurnEnd.normalize(words)
+        latestWords.withLock { $0 = w }
         thread.async { [self] in
-            guard latestStop.load(ordering: .relaxed) == stop else { return post(.acknowledgement(stop: stop, text: nil, seconds: 0)) }
-            let started = Date()
-            guard !WordsTurnEnd.normalize(words).isEmpty else {
+            guard !w.isEmpty else {
                 post(.endOfTurn(stop: stop, probability: nil, seconds: 0))
                 post(.acknowledgement(stop: stop, text: nil, seconds: 0))
                 return
             }
             do {
-                post(.endOfTurn(stop: stop, probability: try judge.probability(words), seconds: Date().timeIntervalSince(started)))
-                // A stop that came meanwhile will have its own acknowledgement.
-                guard latestStop.load(ordering: .relaxed) == stop else { return post(.acknowledgement(stop: stop, text: nil, seconds: 0)) }
-                let line = try acknowledgement(to: words)
-                post(.acknowledgement(stop: stop, text: line, seconds: Date().timeIntervalSince(started)))
+                let (p, judged) = try judgement(w)
+                post(.endOfTurn(stop: stop, probability: p, seconds: judged))
+                let (line, written) = try acknowledgement(w)
+                post(.acknowledgement(stop: stop, text: line, seconds: judged + written))
+            } catch is Moot {
+                post(.acknowledgement(stop: stop, text: nil, seconds: 0))
             } catch {
                 post(.failed("the local model failed on \"\(words)\": \(error)"))
             }
         }
+    }
+
+    /// Works out, ahead of the stop, what a draft of these words (the user's so far, still
+    /// speaking) would: if they are still the words when the user stops, the draft is ready at
+    /// once. Posts nothing; words already asked about are not worked on again.
+    public func prepare(words: String) {
+        let w = WordsTurnEnd.normalize(words)
+        guard !w.isEmpty, latestWords.withLock({ l in defer { l = w }; return l != w }) else { return }
+        thread.async { [self] in
+            _ = try? judgement(w)
+            _ = try? acknowledgement(w)
+        }
+    }
+
+    private func isMoot(_ w: String) -> Bool { latestWords.withLock { $0 != w } }
+
+    /// P(end) after normalized words `w`, and the seconds it took now (0: prepared before).
+    private func judgement(_ w: String) throws -> (Double, Double) {
+        if let p = prepared, p.words == w { return (p.probability, 0) }
+        guard !isMoot(w) else { throw Moot() }
+        let started = Date()
+        let probability = try judge.probability(w)
+        prepared = (w, probability, nil)
+        return (probability, Date().timeIntervalSince(started))
+    }
+
+    /// The acknowledgement of normalized words `w` (after their judgement), and the seconds it
+    /// took now (0: prepared before).
+    private func acknowledgement(_ w: String) throws -> (String?, Double) {
+        if let p = prepared, p.words == w, let line = p.line { return (line, 0) }
+        let started = Date()
+        let line = try acknowledgement(to: w) { [self] in isMoot(w) }
+        if prepared?.words == w { prepared?.line = .some(line) }
+        return (line, Date().timeIntervalSince(started))
     }
 
     /// Answers turn `turn`'s question itself (the link is down); one result follows.
@@ -97,6 +139,10 @@ public final class LocalModel: @unchecked Sendable {
             }
         }
     }
+
+    /// Runs `work` on the model's thread after the jobs asked before it (a test holds the model
+    /// up with it, to see what the session does while the model writes).
+    func afterJobsAsked(_ work: @escaping @Sendable () -> Void) { thread.async(work) }
 
     /// Results finished since the last call, oldest first.
     public func take() -> [Result] { finished.withLock { r in defer { r.removeAll() }; return r } }
@@ -146,22 +192,38 @@ public final class LocalModel: @unchecked Sendable {
     private static let answerSystem = "You are a helpful assistant on a small device. Answer in one short sentence."
 
     /// "Let me check ..." about the request, or nil when the model's words are not usable.
-    private func acknowledgement(to words: String) throws -> String? {
+    private func acknowledgement(to words: String, moot: () -> Bool) throws -> String? {
         let messages = [ChatMessage(.system, Self.acknowledgementSystem)] + Self.acknowledgementExamples
             + [ChatMessage(.user, WordsTurnEnd.normalize(words))]
-        let line = try firstSentence(messages: messages, opening: Self.acknowledgementOpening, budget: 14)
+        let line = try firstSentence(messages: messages, opening: Self.acknowledgementOpening, budget: 14, moot: moot)
         guard let line, Self.isAbout(line, request: words) else { return nil }
         return line
     }
 
     private func shortAnswer(to words: String) throws -> String? {
         let messages = [ChatMessage(.system, Self.answerSystem), ChatMessage(.user, WordsTurnEnd.normalize(words))]
-        return try firstSentence(messages: messages, opening: "", budget: 40)
+        guard let line = try firstSentence(messages: messages, opening: "", budget: 40, moot: { false }), !Self.declines(line) else { return nil }
+        return line
     }
 
+    /// The model declines rather than answers ("I'm sorry, but as a text-based AI, I don't have
+    /// the ability ..."): a small chat model tuned to refuse says so of much it could answer, and
+    /// a device that says it is not answering anything.
+    static func declines(_ line: String) -> Bool {
+        let said = " " + WordsTurnEnd.normalize(line) + " "
+        return Self.declining.contains { said.contains(" \($0) ") }
+    }
+
+    private static let declining = [
+        "i'm sorry", "i am sorry", "ai", "assistant", "i don't have the ability", "i do not have the ability", "i can't",
+        "i cannot", "i'm unable", "i am unable", "i don't have access", "i do not have access", "i can only",
+    ]
+
     /// The reply's first sentence, `opening` given as its start; nil when no sentence ends within
-    /// `budget` tokens (a line cut in the middle is not said).
-    private func firstSentence(messages: [ChatMessage], opening: String, budget: Int) throws -> String? {
+    /// `budget` tokens (a line cut in the middle is not said). Stops and throws `Moot` as soon as
+    /// `moot()` says the line is no longer wanted.
+    private func firstSentence(messages: [ChatMessage], opening: String, budget: Int, moot: () -> Bool) throws -> String? {
+        guard !moot() else { throw Moot() }
         var prompt = try generator.chatPrompt(messages, budget: budget + 16)
         if !opening.isEmpty { prompt += generator.tokenizer.encode(opening) }
         var options = Generator.Options()
@@ -170,8 +232,9 @@ public final class LocalModel: @unchecked Sendable {
         var text = ""
         _ = try generator.generate(prompt: prompt, options: options, cancel: stop) { piece in
             text += piece
-            if text.contains(where: { ".?!".contains($0) }) { stop.cancel() }
+            if text.contains(where: { ".?!".contains($0) }) || moot() { stop.cancel() }
         }
+        guard !moot() else { throw Moot() }
         guard let end = text.firstIndex(where: { ".?!".contains($0) }) else { return nil }
         let sentence = (opening + text[...end]).trimmingCharacters(in: .whitespacesAndNewlines)
         return sentence.count > opening.count + 1 ? sentence : nil

@@ -4,7 +4,7 @@ import MicroturnCore
 /// The local model's part in a session, and the one home of its state: the stops of the user's
 /// speech it was asked about, what it said about the latest, the acknowledgement a turn end waits
 /// for, and the offline answers coming. The frame loop calls it; the model works on its own thread.
-final class LocalTier {
+public final class LocalTier {
     let model: LocalModel
     let words: LiveWords
     private let deadlineSamples: Int
@@ -23,18 +23,28 @@ final class LocalTier {
     /// when it wrote nothing usable.
     private var acknowledgement: String??
     /// A turn that went to the background and waits for the acknowledgement: where the user's
-    /// speech ended, and what is said if the model's line is not there in time.
-    private var waiting: (speechEnd: Int, fallback: String)?
+    /// speech ended, what is said if the model's line is not written at all, and whether its
+    /// opening ("Let me check") is being said already (then only its rest follows).
+    private var waiting: (speechEnd: Int, fallback: String, opened: Bool)?
 
     /// What one frame's poll brought.
     struct News {
         /// The words' term to add to the turn-end log-odds of the latest stop (it just arrived).
         var wordsLogit: Double?
-        /// An acknowledgement to say now (the one waited for arrived, or the fixed phrase when
-        /// it did not in time), and where its words came from.
-        var say: (text: String, speechEnd: Int, origin: String)?
+        /// An acknowledgement, or the rest of one, to say now.
+        var say: Said?
         var answers: [(turn: Int, text: String)] = []
         var failures: [String] = []
+    }
+
+    /// An acknowledgement to say (the one waited for arrived; or at the deadline, its opening; or
+    /// the fixed phrase), where its words came from, and whether it is the rest of a line whose
+    /// opening is being said.
+    struct Said: Equatable {
+        var text: String
+        var speechEnd: Int
+        var origin: String
+        var continuing = false
     }
 
     /// What is said at capture sample t is heard a little later (synthesis, the playback buffer):
@@ -51,15 +61,26 @@ final class LocalTier {
         model.settle()
     }
 
-    /// Audio the user's turn added.
-    func heard(_ audio: ArraySlice<Float>, begins: Bool) { words.hear(Array(audio), begins: begins) }
+    /// While the user speaks (on a real clock), the model works ahead on their words so far this
+    /// often, so that a stop after words it has seen is drafted at once.
+    static let prepareEvery = ProcessingFormat.samples(ms: 100)
+    private var preparedAt = Int.min
+
+    /// Audio the user's turn added, up to capture sample `t`.
+    func heard(_ audio: ArraySlice<Float>, begins: Bool, at t: Int) {
+        words.hear(Array(audio), begins: begins)
+        // On the virtual clock every draft is waited for anyway: working ahead would change nothing.
+        guard !waitForResults, begins || t - preparedAt >= Self.prepareEvery else { return }
+        preparedAt = t
+        words.words(upTo: t, speaking: true) { [model] in model.prepare(words: $0) }
+    }
 
     /// The user's speech stopped at capture sample `t`: the model drafts on the words so far.
     func stopped(at t: Int) {
         stop += 1
         acknowledgement = nil
         let (model, s) = (model, stop)
-        words.words(upTo: t) { model.draft(stop: s, words: $0) }
+        words.words(upTo: t, speaking: false) { model.draft(stop: s, words: $0) }
         if waitForResults { unfinished += 1 }
     }
 
@@ -67,32 +88,40 @@ final class LocalTier {
     func userSpoke() { waiting = nil }
 
     /// Where an acknowledgement's words came from (its event's detail).
-    static let fromModel = "the local model"
-    static let unusable = "fixed phrase: the local model wrote nothing usable"
-    static let late = "fixed phrase: the local model was late"
+    public static let fromModel = "the local model"
+    public static let unusable = "fixed phrase: the local model wrote nothing usable"
+    public static let late = "fixed phrase: the local model was late"
+    /// The line's opening, said at the deadline while the model still writes the rest: the
+    /// device is heard by the deadline, and the model's words follow without a new turn.
+    public static let opening = "the local model's opening, said while it wrote the rest"
+    /// How a line whose opening was said ends when the model's rest is unusable or not written
+    /// before the opening has been heard.
+    public static let fixedRest = " that."
 
     /// Said before the model's own answer to a request it could not send.
-    static let offlineIntro = "While I'm offline, my own short answer: "
+    public static let offlineIntro = "While I'm offline, my own short answer: "
 
     /// The user's turn is over (the recognizer lets go of it).
     func turnEnded() { words.endTurn() }
 
     /// The turn ended with a request for the background: the acknowledgement to say now, or nil
-    /// when it is being written (a later `poll` says it, or the fixed phrase at the deadline).
+    /// when it is being written (a later `poll` says it, or its opening at the deadline).
     func acknowledge(speechEnd: Int, fallback: String) -> (text: String, origin: String)? {
         if let made = acknowledgement { return made.map { ($0, Self.fromModel) } ?? (fallback, Self.unusable) }
-        waiting = (speechEnd, fallback)
+        waiting = (speechEnd, fallback, false)
         return nil
     }
 
     /// Turn `turn`'s request could not be sent: the model answers it itself.
     func answerOffline(turn: Int, speechEnd: Int) {
-        words.words(upTo: speechEnd) { [model] in model.answer(turn: turn, words: $0) }
+        words.words(upTo: speechEnd, speaking: false) { [model] in model.answer(turn: turn, words: $0) }
         if waitForResults { unfinished += 1 }
     }
 
-    /// What the model finished, and an acknowledgement due at capture sample `now`.
-    func poll(now: Int) -> News {
+    /// What the model finished, and an acknowledgement due at capture sample `now`. `openingHeardBy`:
+    /// where what is being said will have been heard (nil: not known yet); an opening's rest must
+    /// be there before that.
+    func poll(now: Int, openingHeardBy: Int?) -> News {
         var news = News()
         news.failures = words.takeFailures()
         var results = model.take()
@@ -114,13 +143,24 @@ final class LocalTier {
                 news.failures.append(why)
             }
         }
-        if let (end, fallback) = waiting {
+        if let (end, fallback, opened) = waiting {
+            let opening = LocalModel.acknowledgementOpening
             if let made = acknowledgement {
-                news.say = made.map { ($0, end, Self.fromModel) } ?? (fallback, end, Self.unusable)
+                news.say = switch (made, opened) {
+                case let (line?, false): Said(text: line, speechEnd: end, origin: Self.fromModel)
+                case (nil, false): Said(text: fallback, speechEnd: end, origin: Self.unusable)
+                case let (line?, true): Said(text: String(line.dropFirst(opening.count)), speechEnd: end, origin: Self.fromModel, continuing: true)
+                case (nil, true): Said(text: Self.fixedRest, speechEnd: end, origin: Self.unusable, continuing: true)
+                }
                 waiting = nil
+            } else if opened {
+                if let by = openingHeardBy, now + Self.startMargin >= by {
+                    news.say = Said(text: Self.fixedRest, speechEnd: end, origin: Self.late, continuing: true)
+                    waiting = nil
+                }
             } else if now + Self.startMargin >= end + deadlineSamples {
-                news.say = (fallback, end, Self.late)
-                waiting = nil
+                news.say = Said(text: opening, speechEnd: end, origin: Self.opening)
+                waiting?.opened = true
             }
         }
         return news

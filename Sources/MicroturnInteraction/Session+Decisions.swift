@@ -244,4 +244,19 @@ extension Session {
             emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
         }
     }
+
+    /// The rest of the line whose opening is being said (the local model's acknowledgement,
+    /// finished after its opening was said at the deadline): it follows in the same reply. Not
+    /// said if the device no longer holds the floor for that reply.
+    func sayRest(_ rest: String, now: Int, detail: String) {
+        guard floor.holder == .reply else { return }
+        emit(Event(time: seconds(now), kind: .replyStart, text: rest, detail: Self.restOf + detail))
+        lastReply = (lastReply ?? "") + rest
+        do { try speechOut.say(rest, continuing: true) } catch {
+            emit(Event(time: seconds(now), kind: .deviceError, detail: "\(error)"))
+        }
+    }
+
+    /// The detail of a reply's rest begins so ("the rest: the local model").
+    public static let restOf = "the rest: "
 }

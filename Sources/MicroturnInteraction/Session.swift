@@ -172,9 +172,9 @@ public final class Session {
             let v = listener.hear(microphone: mic, played: played)
             let before = userSpeech.audio.count
             let heard = userSpeech.hear(v, cleaned: listener.cleaned, frame: index)
-            if userSpeech.audio.count > before { local?.heard(userSpeech.audio[before...], begins: before == 0) }
+            if userSpeech.audio.count > before { local?.heard(userSpeech.audio[before...], begins: before == 0, at: t + n) }
             weigh(heard, isSpeech: v.frameIsSpeech, at: t)
-            if let local { use(local.poll(now: t), at: t) }
+            if let local { use(local.poll(now: t, openingHeardBy: speechOut.heardBy), at: t) }
             // A murmur or a count yields the moment the user speaks.
             if v.frameIsSpeech && (floor.holder == .murmur || floor.holder == .count) {
                 speechOut.cancel(at: t + n)
@@ -266,8 +266,8 @@ public final class Session {
                 report.speechStops[k].wordsLogit = words
             }
         }
-        if let (text, speechEnd, origin) = news.say {
-            say(text, speechEnd: speechEnd, now: t, remember: true, detail: origin)
+        if let s = news.say {
+            if s.continuing { sayRest(s.text, now: t, detail: s.origin) } else { say(s.text, speechEnd: s.speechEnd, now: t, remember: true, detail: s.origin) }
         }
         for (_, text) in news.answers {
             scheduler.queue.add(Utterance(text: LocalTier.offlineIntro + text, kind: .answer, condition: .userDone,

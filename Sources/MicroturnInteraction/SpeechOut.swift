@@ -14,7 +14,9 @@ final class SpeechOut {
     private let audio: DuplexAudio
     private let synthesizer: SpeechSynthesizer
     private let thread = SerialThread(name: "microturn-speech")
-    private var job: SynthesisJob?
+    /// The utterance's syntheses not yet taken whole, in order: a continuation (`say(_:continuing:)`)
+    /// is made after the part before it, on the same thread.
+    private var jobs: [SynthesisJob] = []
     private var utterance: [Float] = []
     private var sent = 0
     /// Capture-clock sample where the current utterance started to be heard.
@@ -35,15 +37,21 @@ final class SpeechOut {
     var made: Int { utterance.count }
 
     /// More is to come: samples not yet handed to playback, or synthesis still running.
-    var hasMore: Bool { utterance.count > sent || job != nil }
+    var hasMore: Bool { utterance.count > sent || !jobs.isEmpty }
 
-    /// Starts saying `text`, in `voice` (an espeak-ng voice) when given, else the device's own. A
-    /// synthesis error (an unknown voice) comes from here on the virtual clock, and from `pump` live.
-    func say(_ text: String, voice: String? = nil, gainDb extra: Double = 0) throws(AudioError) {
+    /// Capture sample where what has been made of the utterance will have been heard (nil: not
+    /// started, or still being made).
+    var heardBy: Int? { jobs.isEmpty ? startedAt.map { $0 + utterance.count } : nil }
+
+    /// Starts saying `text`, in `voice` (an espeak-ng voice) when given, else the device's own;
+    /// `continuing`: after what is being said (the rest of a line whose beginning was said while
+    /// its end was being written), else instead of it. A synthesis error (an unknown voice) comes
+    /// from here on the virtual clock, and from `pump` live.
+    func say(_ text: String, voice: String? = nil, gainDb extra: Double = 0, continuing: Bool = false) throws(AudioError) {
         let synthesizer = try synthesizer.inVoice(voice)
-        begin()
+        if !continuing { begin() }
         let job = SynthesisJob()
-        self.job = job
+        jobs.append(job)
         // Limit here, so that what playback writes (the echo canceller's reference) is exactly
         // what the loudspeaker plays: clipping later would make the echo nonlinear.
         let gain = Float(pow(10, (gainDb + extra) / 20))
@@ -79,11 +87,17 @@ final class SpeechOut {
     /// Takes what synthesis has made and moves what fits into the playback ring. Throws the
     /// synthesis error of the utterance under way (it is then over).
     func pump() throws(AudioError) {
-        if let job {
+        while let job = jobs.first {
             let (chunks, done, error) = job.take()
             utterance += chunks
-            if done { self.job = nil }
-            if let error { throw error }
+            if let error {
+                // The utterance is over where its synthesis failed: what follows it is not said.
+                for j in jobs { j.cancel() }
+                jobs.removeAll()
+                throw error
+            }
+            guard done else { break }
+            jobs.removeFirst()
         }
         guard sent < utterance.count else { return }
         sent += utterance.withUnsafeBufferPointer { audio.speech.write(UnsafeBufferPointer(rebasing: $0[sent...])) }
@@ -92,7 +106,7 @@ final class SpeechOut {
     /// Stops speaking at capture time `time`; returns what was not yet heard (of what was made).
     @discardableResult
     func cancel(at time: Int) -> [Float] {
-        if let job { utterance += job.take().chunks }
+        for job in jobs { utterance += job.take().chunks }
         let heard = startedAt.map { min(utterance.count, max(0, time - $0)) } ?? 0
         let rest = Array(utterance[heard...])
         begin()
@@ -101,8 +115,8 @@ final class SpeechOut {
     }
 
     private func begin() {
-        job?.cancel()
-        job = nil
+        for job in jobs { job.cancel() }
+        jobs.removeAll()
         utterance.removeAll(keepingCapacity: true)
         sent = 0
         startedAt = nil

@@ -17,10 +17,13 @@ struct BenchLocalTier: ParsableCommand {
         Writes a dialog of requests the acknowledgement prompt was never tried on, each followed by room for the \
         answer, starts microturn-server (built-in reasoning, plaintext, loopback) and runs the dialog in real \
         time, on --threads (the board's), three times: with the fixed "Let me see." (no model, the peer); with \
-        --model writing the acknowledgement ("Let me check ..."), said only if ready by model.reply_deadline_ms \
-        after the user's speech ended, else the fixed phrase; and with the link down, where the model answers \
-        the request itself. From the end of each request (where the dialog put it): the device's first sound, \
-        p50 / p95, and the ratio to the peer; how many acknowledgements were the model's, and which; the \
+        --model writing the acknowledgement ("Let me check ..."), said whole if ready by model.reply_deadline_ms \
+        after the user's speech ended, else its opening "Let me check" at that deadline and the model's rest as \
+        soon as it is written (" that." if it is not, before the opening has been heard); and with the link \
+        down, where the model answers the request itself. From the end of each request (where the dialog put it): the device's first sound, \
+        p50 / p95, and the ratio to the peer; for the turns the device decided were over within the reply \
+        deadline, the first sound after the user's speech end as the device heard it (a longer wait for the \
+        turn decision is the turn-end model's, the same in every run); how many acknowledgements were the model's, and which; the \
         offline answers and when their first sound came. The words come from the dialog's script (--words \
         script: what a perfect recognizer hears) or from PocketSphinx streaming on the device (--words recognizer).
 
@@ -62,10 +65,16 @@ struct BenchLocalTier: ParsableCommand {
         var name: String
         var firstSound: [Double] = []
         /// From the turn decision to the first sound, and from the request's end to the first
-        /// sound of the model's own acknowledgements.
+        /// sound of the model's own acknowledgements said whole.
         var afterDecision: [Double] = []
+        /// From the user's speech end (as the device heard it) to the first sound, for the turns
+        /// the device decided were over within the reply deadline: the acknowledgement's own part
+        /// (a turn decision that waits longer is the turn-end model's, the same in every run).
+        var decidedInTime: [Double] = []
         var modelSound: [Double] = []
         var fromModel: [String] = []
+        /// When the rest of a line whose opening was said at the deadline was ready.
+        var restReady: [Double] = []
         /// Fixed phrases said, and why (the event's detail).
         var fixed: [String: Int] = [:]
         var ownAnswers: [(text: String, sound: Double?)] = []
@@ -100,25 +109,37 @@ struct BenchLocalTier: ParsableCommand {
                                                 config: config, fast: false, localModel: withModel ? local : nil, words: source)
                 let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
                 try? lines.write(toFile: root + "/events-\(all.count).jsonl", atomically: true, encoding: .utf8)
-                all.append(Self.measure(result.report.events, name: name, timing: timing))
+                all.append(Self.measure(result.report.events, name: name, timing: timing, deadline: Double(config.model.replyDeadlineMs) / 1000))
             }
             print(table(all))
         }
     }
 
     /// From each request's end, until the next one starts.
-    static func measure(_ events: [Event], name: String, timing: KioskDialog.Timing) -> Figures {
+    static func measure(_ events: [Event], name: String, timing: KioskDialog.Timing, deadline: Double) -> Figures {
         var f = Figures(name: name)
         for (i, end) in timing.ends.enumerated() {
             let next = i + 1 < timing.starts.count ? timing.starts[i + 1] : .infinity
             let window = events.filter { $0.time > end && $0.time < next }
             let first = window.first { $0.kind == .playbackStart }
             if let first { f.firstSound.append(first.time - end) }
-            if let first, let decided = window.first(where: { $0.kind == .turnEnd }) { f.afterDecision.append(first.time - decided.time) }
-            if let reply = window.first(where: { $0.kind == .replyStart }) {
-                if reply.detail == "the local model", let text = reply.text {
+            if let first, let decided = window.first(where: { $0.kind == .turnEnd }) {
+                f.afterDecision.append(first.time - decided.time)
+                if let latency = first.latency, decided.time - (first.time - latency) <= deadline { f.decidedInTime.append(latency) }
+            }
+            let replies = window.filter { $0.kind == .replyStart }
+            if let reply = replies.first {
+                if reply.detail == LocalTier.fromModel, let text = reply.text {
                     f.fromModel.append(text)
                     if let first { f.modelSound.append(first.time - end) }
+                } else if reply.detail == LocalTier.opening, let rest = replies.dropFirst().first, let restOrigin = rest.detail {
+                    // Said at the deadline; the rest followed when the model had written it.
+                    f.restReady.append(rest.time - end)
+                    if restOrigin == Session.restOf + LocalTier.fromModel {
+                        f.fromModel.append((reply.text ?? "") + (rest.text ?? ""))
+                    } else {
+                        f.fixed[restOrigin, default: 0] += 1
+                    }
                 } else {
                     f.fixed[reply.detail ?? "fixed phrase", default: 0] += 1
                 }
@@ -141,9 +162,12 @@ struct BenchLocalTier: ParsableCommand {
             let p50ratio = p50.flatMap { a in Percentile.of(peer.firstSound, 50).map { String(format: "%.2f", a / $0) } } ?? "-"
             lines.append("\(f.name): first sound after the request p50 \(ms(p50)) ms, p95 \(ms(p95)) ms (ratio to the peer \(p50ratio), \(ratio)), "
                          + "\(f.firstSound.count) of \(Self.requests.count) answered")
+            lines.append("  turns decided within the reply deadline: \(f.decidedInTime.count); first sound after the user's speech end p50 "
+                         + "\(ms(Percentile.of(f.decidedInTime, 50))) ms, p95 \(ms(Percentile.of(f.decidedInTime, 95))) ms, max \(ms(f.decidedInTime.max())) ms")
             lines.append("  after the turn decision p50 \(ms(Percentile.of(f.afterDecision, 50))) ms, p95 \(ms(Percentile.of(f.afterDecision, 95))) ms; "
-                         + "the model's acknowledgements \(f.fromModel.count), first sound p50 \(ms(Percentile.of(f.modelSound, 50))) ms, "
-                         + "p95 \(ms(Percentile.of(f.modelSound, 95))) ms; fixed phrases: "
+                         + "the model's acknowledgements \(f.fromModel.count) (said whole: \(f.modelSound.count), first sound p50 "
+                         + "\(ms(Percentile.of(f.modelSound, 50))) ms, p95 \(ms(Percentile.of(f.modelSound, 95))) ms; opening said at the deadline: "
+                         + "\(f.restReady.count), rest ready p50 \(ms(Percentile.of(f.restReady, 50))) ms, p95 \(ms(Percentile.of(f.restReady, 95))) ms); fixed: "
                          + (f.fixed.isEmpty ? "none" : f.fixed.sorted { $0.key < $1.key }.map { "\($0.value) (\($0.key))" }.joined(separator: ", ")))
             for text in f.fromModel { lines.append("    \(text)") }
             if !f.ownAnswers.isEmpty {

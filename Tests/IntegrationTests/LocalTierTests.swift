@@ -114,4 +114,39 @@ import Testing
         #expect(own.detail == "the device's own model, offline")
         #expect(own.text?.hasPrefix("While I'm offline, my own short answer: ") == true && (own.text?.count ?? 0) > 45, "\(own.text ?? "")")
     }
+
+    /// The judgement and the acknowledgement of stop `stop`, as the model posts them.
+    static func draftResults(_ local: LocalModel, stop: Int) throws -> (p: Double?, judged: Double, line: String?, written: Double) {
+        var judgement: (Double?, Double)?
+        while true {
+            try #require(local.waitForResult(timeoutMs: 60_000), "no result from the model in a minute")
+            for r in local.take() {
+                switch r {
+                case let .endOfTurn(s, p, seconds) where s == stop: judgement = (p, seconds)
+                case let .acknowledgement(s, line, seconds) where s == stop:
+                    let j = try #require(judgement, "the acknowledgement came without its judgement")
+                    return (j.0, j.1, line, seconds)
+                default: continue
+                }
+            }
+        }
+    }
+
+    @Test func wordsPreparedWhileTheUserSpeaksAreDraftedAtOnceAndTheSame() throws {
+        let local = try LocalModel(path: Self.model, threads: 2)
+        let words = "What time does the museum open on Sundays"
+        local.draft(stop: 2, words: words)
+        let computed = try Self.draftResults(local, stop: 2)
+        #expect(computed.judged > 0 && computed.written > computed.judged && computed.line != nil, "\(computed)")
+        // Other words in between, then the same words prepared while the user says them: the stop's
+        // draft posts what was prepared, worked out before it (0 s), the same as drafted cold.
+        local.draft(stop: 3, words: "is there a bus to the station")
+        _ = try Self.draftResults(local, stop: 3)
+        local.prepare(words: "What time does the")  // moot: the user said more before it ran
+        local.prepare(words: words)
+        local.draft(stop: 4, words: words)
+        let prepared = try Self.draftResults(local, stop: 4)
+        #expect(prepared.judged == 0 && prepared.written == 0, "\(prepared)")
+        #expect(prepared.p == computed.p && prepared.line == computed.line, "\(prepared) against \(computed)")
+    }
 }
