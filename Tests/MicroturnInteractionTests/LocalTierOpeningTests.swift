@@ -84,4 +84,21 @@ import Testing
         // (espeak-ng's length for a text varies by a few samples from one call to the next.)
         #expect(abs(out.made - (alone[0] + alone[1])) < 160, "the rest follows the opening in one utterance: \(out.made) against \(alone)")
     }
+
+    /// Lines SmolLM2-135M wrote as offline answers (bench local-tier): the ones that decline are
+    /// not said; answers, good or poor, are.
+    @Test func offlineLinesInWhichTheModelDeclinesAreNotAnswers() {
+        for refusal in [
+            "I'm sorry for any confusion, but as a text-based AI, I don't have the ability to display images or provide visual content.",
+            "I'm sorry for any misunderstanding, but as a device-based AI, I don't have the ability to make sounds.",
+            "I'm sorry for any confusion, but as a helpful assistant, I can only assist with general tasks.",
+            "I cannot browse the internet.",
+        ] { #expect(LocalModel.declines(refusal), "\(refusal)") }
+        for answer in [
+            "A beginner should do 12-15 squats per session.",
+            "The gift shop is open from 10 am to 10 pm, but it's currently closed on weekends.",
+            "You can connect your headphones to your device using a USB cable.",
+            "Aim for a gentle stretch and hold it for thirty seconds.",
+        ] { #expect(!LocalModel.declines(answer), "\(answer)") }
+    }
 }
