@@ -20,6 +20,10 @@ public enum ConfigSchema {
         .int("model.reply_deadline_ms", 100...2000, \.model.replyDeadlineMs),
         .double("model.words_weight", 0...10, \.model.wordsWeight),
         .double("model.words_center", 0.001...0.999, \.model.wordsCenter),
+        .path("model.experts_profile", \.model.expertsProfile),
+        .int("model.resident_experts", 0...4096, \.model.residentExperts),
+        .string("model.residency", oneOf: ["reroute", "page"], \.model.residency),
+        .int("model.expert_cache", 0...1_000_000, \.model.expertCache),
         .string("audio.capture_device", \.audio.captureDevice),
         .string("audio.playback_device", \.audio.playbackDevice),
         .int("audio.rate", 8_000...192_000, \.audio.rate),
@@ -130,6 +134,10 @@ public enum ConfigSchema {
         if c.turn.maxSilenceMs < c.turn.endSilenceMs {
             throw .contradiction(first: "turn.max_silence_ms", second: "turn.end_silence_ms",
                                  reason: "the longest wait for a turn end (\(c.turn.maxSilenceMs) ms) is shorter than the shortest (\(c.turn.endSilenceMs) ms); raise max_silence_ms or lower end_silence_ms")
+        }
+        if c.model.residentExperts > 0 && (c.model.expertsProfile.isEmpty || c.model.path.isEmpty) {
+            throw .contradiction(first: "model.resident_experts", second: c.model.path.isEmpty ? "model.path" : "model.experts_profile",
+                                 reason: "keeping \(c.model.residentExperts) experts per layer needs an MoE model and its profile; set model.path and model.experts_profile (microturn model profile --help), or resident_experts = 0")
         }
         if c.commands.enabled && c.commands.endSilenceMs > c.turn.endSilenceMs {
             throw .contradiction(first: "commands.end_silence_ms", second: "turn.end_silence_ms",

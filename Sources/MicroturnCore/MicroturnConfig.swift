@@ -23,9 +23,20 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// board): it judges turn ends from the user's words and writes the acknowledgement of a
         /// request; "" for none (turn ends from prosody alone, fixed phrases).
         public var path = ""
-        /// The model's acknowledgement is said only if it is ready this long after the user's
-        /// speech ended; otherwise the fixed phrase is (the reply is never later for the model).
+        /// The model's acknowledgement is said whole if it is ready this long after the user's
+        /// speech ended; otherwise its opening is said then, and the rest follows when written
+        /// (the device is never heard later for the model).
         public var replyDeadlineMs = 400
+        /// A profile of `path`'s experts (`microturn model profile --out`): which to keep in memory
+        /// when `resident_experts` > 0; "" for none.
+        public var expertsProfile = ""
+        /// Experts per layer kept in memory, the profile's most salient; 0: all (no residency).
+        public var residentExperts = 0
+        /// What becomes of a pick of another expert: "reroute" (to the best resident one, gates
+        /// renormalised; no I/O on the hot path) or "page" (read in from the mapped file through an
+        /// LRU cache of `expert_cache` experts, all layers together).
+        public var residency = "reroute"
+        public var expertCache = 0
         /// How much the words' judgement moves the turn-end log-odds: the prosody model's log-odds
         /// plus weight x (logit P(end | words) - logit center). 0: the words do not count.
         public var wordsWeight = 1.0

@@ -23,6 +23,17 @@ public struct ExpertProfile: Codable, Sendable, Equatable {
         public let description: String
     }
 
+    /// The profile `model profile --out` wrote at `path`; the error says what is wrong with it.
+    public static func load(_ path: String) throws(Mismatch) -> ExpertProfile {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw Mismatch(description: "\(path): cannot read the expert profile (\(error.localizedDescription))")
+        }
+        do { return try JSONDecoder().decode(ExpertProfile.self, from: data) } catch {
+            throw Mismatch(description: "\(path): not an expert profile that `microturn model profile --out` wrote (\(error))")
+        }
+    }
+
     /// A hash (FNV-1a, 64 bits) of every layer's router tensor: the same for a file and its copies,
     /// different for another MoE (a subset has other routers, so needs its own profile).
     public static func fingerprint(_ file: GGUFFile) -> String {

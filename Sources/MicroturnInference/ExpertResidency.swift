@@ -22,6 +22,7 @@ public final class ExpertResidency {
         /// Time spent reading experts in on misses.
         public var stallNanoseconds: UInt64 = 0
         public var hitRate: Double { hits + misses == 0 ? 1 : Double(hits) / Double(hits + misses) }
+        public init() {}
     }
 
     public let mode: Mode

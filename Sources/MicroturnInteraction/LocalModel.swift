@@ -48,9 +48,45 @@ public final class LocalModel: @unchecked Sendable {
     /// Thrown inside a job when newer words were asked about.
     private struct Moot: Error {}
 
-    public init(path: String, threads: Int, kvCache: KVCache.Precision = .f16) throws {
+    /// Which experts of an MoE model stay in memory (`model.resident_experts`, the profile's most
+    /// salient) and what becomes of picks of the others (`model.residency`).
+    public struct Experts: Sendable {
+        public var profile: ExpertProfile
+        public var keep: Int
+        public var mode: ExpertResidency.Mode
+
+        /// From a configuration; nil when it keeps every expert.
+        public static func configured(_ m: MicroturnConfig.Model) throws -> Experts? {
+            guard m.residentExperts > 0 else { return nil }
+            return Experts(profile: try ExpertProfile.load(m.expertsProfile), keep: m.residentExperts,
+                           mode: m.residency == "page" ? .page(cacheExperts: m.expertCache) : .reroute)
+        }
+
+        /// Puts them in charge of `t`'s experts, or says why they do not fit it.
+        func attach(to t: Transformer) throws -> ExpertResidency {
+            let c = t.config
+            guard c.experts > 0 else {
+                throw ConfigError.contradiction(first: "model.resident_experts", second: "model.path",
+                                                reason: "\(t.file.path) is a dense model (no experts); set resident_experts = 0, or make an MoE (microturn model moefy --help)")
+            }
+            guard keep <= c.experts else {
+                throw ConfigError.contradiction(first: "model.resident_experts", second: "model.path",
+                                                reason: "\(t.file.path) has \(c.experts) experts per layer; keep 1 to \(c.experts), or 0 for all")
+            }
+            try profile.check(against: t.file, layers: c.layers, experts: c.experts)
+            let r = ExpertResidency(keep: profile.mostSalient(keep), experts: c.experts, mode: mode)
+            t.attach(r)
+            return r
+        }
+    }
+
+    /// The residency of each copy's experts (judge, reply writer); empty when all are kept.
+    private var residencies: [ExpertResidency] = []
+
+    public init(path: String, threads: Int, kvCache: KVCache.Precision = .f16, experts: Experts? = nil) throws {
         judge = try WordsTurnEnd(generator: Generator(path: path, threads: threads, kvCache: kvCache))
         generator = try Generator(path: path, threads: threads, kvCache: kvCache)
+        if let experts { residencies = try [judge.generator.transformer, generator.transformer].map { try experts.attach(to: $0) } }
         // The first job would read the prompts' fixed beginnings (and touch every weight page):
         // done now, before the user speaks.
         thread.async { [self] in
@@ -63,7 +99,23 @@ public final class LocalModel: @unchecked Sendable {
     /// nil when it names none.
     public static func configured(_ c: MicroturnConfig) throws -> LocalModel? {
         guard !c.model.path.isEmpty else { return nil }
-        return try LocalModel(path: c.model.path, threads: c.board.threads, kvCache: KVCache.Precision(rawValue: c.model.kvCache) ?? .f16)
+        return try LocalModel(path: c.model.path, threads: c.board.threads, kvCache: KVCache.Precision(rawValue: c.model.kvCache) ?? .f16,
+                              experts: Experts.configured(c.model))
+    }
+
+    /// How the experts kept in memory served the jobs so far (both copies together; nil when all
+    /// are kept). Read it between jobs (after `settle`).
+    public var expertStats: (residentPerLayer: Int, experts: Int, stats: ExpertResidency.Stats)? {
+        guard let first = residencies.first else { return nil }
+        var total = ExpertResidency.Stats()
+        for r in residencies {
+            total.resident += r.stats.resident
+            total.hits += r.stats.hits
+            total.misses += r.stats.misses
+            total.rerouted += r.stats.rerouted
+            total.stallNanoseconds += r.stats.stallNanoseconds
+        }
+        return (first.resident.first?.filter { $0 }.count ?? 0, first.resident.first?.count ?? 0, total)
     }
 
     /// Drafts for stop `stop` (numbers increase) of the user's words so far ("": none heard):

@@ -25,7 +25,8 @@ struct BenchLocalTier: ParsableCommand {
         deadline, the first sound after the user's speech end as the device heard it (a longer wait for the \
         turn decision is the turn-end model's, the same in every run); how many acknowledgements were the model's, and which; the \
         offline answers and when their first sound came. The words come from the dialog's script (--words \
-        script: what a perfect recognizer hears) or from PocketSphinx streaming on the device (--words recognizer).
+        script: what a perfect recognizer hears) or from PocketSphinx streaming on the device (--words recognizer). \
+        An MoE --model keeps the experts the settings say resident (model.resident_experts, --config or --board).
 
         Example: microturn bench local-tier --model models/SmolLM2-135M-Instruct.Q4_1.gguf
         """)
@@ -94,7 +95,8 @@ struct BenchLocalTier: ParsableCommand {
             let script = zip(timing.starts, zip(timing.ends, Self.requests)).map { start, end in
                 LiveWords.Scripted(start: ProcessingFormat.samples(seconds: start), words: [(ProcessingFormat.samples(seconds: end.0), end.1)])
             }
-            let local = try LocalModel(path: model, threads: threads.resolve(), kvCache: threads.precision())
+            let local = try LocalModel(path: model, threads: threads.resolve(), kvCache: threads.precision(),
+                                       experts: LocalModel.Experts.configured(threads.source.load().model))
             let binaries = URL(fileURLWithPath: ChildProcess.microturn).deletingLastPathComponent().path
             let server = try KioskDialog.startServer(binaries: binaries, root: root, name: "builtin", reasoning: ["--backend", "builtin"])
             defer { server.stop(SIGTERM) }

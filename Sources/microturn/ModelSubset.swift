@@ -65,14 +65,8 @@ struct ModelSubset: ParsableCommand {
         try withExitCodes {
             let file = try GGUFFile(path: model)
             let config = try ModelConfig(file)
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: profile)) } catch {
-                throw UsageError(message: "--profile \(profile): cannot read it (\(error.localizedDescription))")
-            }
             let p: ExpertProfile
-            do { p = try JSONDecoder().decode(ExpertProfile.self, from: data) } catch {
-                throw UsageError(message: "--profile \(profile): not a profile that `microturn model profile --out` wrote (\(error))")
-            }
+            do { p = try ExpertProfile.load(profile) } catch { throw UsageError(message: "--profile \(error)") }
             try p.check(against: file, layers: config.layers, experts: config.experts)
             let sizes = ExpertSubset.Sizes(file, experts: config.experts)
             let count: Int

@@ -15,7 +15,9 @@ struct ModelTurnEnd: ParsableCommand {
 
         With --replies it also prints what the device's local tier would say to these words (the way a session with \
         model.path does): the acknowledgement of a request going to the background ("Let me check ...", or the \
-        fixed phrase when the model's line is unusable) and its own short answer for when the link is down.
+        fixed phrase when the model's line is unusable) and its own short answer for when the link is down. With \
+        model.resident_experts set (--config or --board), an MoE model keeps only that many experts per layer in \
+        memory, as a session does, and the line after says how the others' picks were served.
 
         Example: microturn model turn-end --model models/SmolLM2-135M-Instruct.Q4_1.gguf --text "what time does the museum open"
         """)
@@ -43,7 +45,8 @@ struct ModelTurnEnd: ParsableCommand {
 
     /// Through `LocalModel`, as a session runs it: the draft of a stop, then the offline answer.
     private func printReplies() throws {
-        let model = try LocalModel(path: self.model, threads: threads.resolve(), kvCache: threads.precision())
+        let experts = try LocalModel.Experts.configured(threads.source.load().model)
+        let model = try LocalModel(path: self.model, threads: threads.resolve(), kvCache: threads.precision(), experts: experts)
         model.draft(stop: 1, words: text)
         model.answer(turn: 1, words: text)
         var results: [LocalModel.Result] = []
@@ -59,6 +62,14 @@ struct ModelTurnEnd: ParsableCommand {
             case let .failed(why):
                 throw ValidationError(why)
             }
+        }
+        model.settle()
+        if let (kept, all, s) = model.expertStats {
+            let picks = Double(max(1, s.resident + s.hits + s.misses))  // (a rerouted pick is served by a resident one)
+            let served = experts?.mode == .reroute
+                ? String(format: "reroute: %.1f %% of picks rerouted", 100 * Double(s.rerouted) / picks)
+                : String(format: "page: %.1f %% of picks from memory, %.1f ms reading experts in", 100 * Double(s.resident + s.hits) / picks, Double(s.stallNanoseconds) / 1e6)
+            print("experts: \(kept) of \(all) per layer resident (the profile's most salient), \(served) (with the warm-up)")
         }
     }
 }

@@ -241,6 +241,25 @@ final class ScratchFolder {
         #expect(kept.status == 0 && kept.out.contains("of 8 experts per layer"), "\(kept.err)")
         let inspect = try Self.run(["model", "inspect", sub])
         #expect(inspect.status == 0 && inspect.out.contains("experts:"), "\(inspect.err)")
+
+        // A board that keeps 4 of the 8 experts per layer resident, as a session runs the model.
+        func board(_ name: String, _ keys: String) -> String { scratch.file(name, "[model]\npath = \"\(moe)\"\n" + keys) }
+        let resident = board("resident.toml", "experts_profile = \"\(profile)\"\nresident_experts = 4\n")
+        let replies = try Self.run(["model", "turn-end", "--model", moe, "--text", "where can i park my bike", "--replies", "--config", resident])
+        #expect(replies.status == 0 && replies.out.contains("experts: 4 of 8 per layer resident") && replies.out.contains("% of picks rerouted"),
+                "\(replies)")
+        // What does not fit says so: a file the profile was not made from, more experts than there
+        // are, a dense model, no profile at all.
+        let cases: [(model: String, config: String, status: Int32, says: String)] = [
+            (sub, resident, 65, "the profile was made from"),
+            (moe, board("nine.toml", "experts_profile = \"\(profile)\"\nresident_experts = 9\n"), 78, "keep 1 to 8"),
+            (model, resident, 78, "is a dense model"),
+            (moe, board("none.toml", "resident_experts = 4\n"), 78, "model.experts_profile"),
+        ]
+        for c in cases {
+            let refused = try Self.run(["model", "turn-end", "--model", c.model, "--text", "hello", "--replies", "--config", c.config])
+            #expect(refused.status == c.status && refused.err.contains(c.says), "\(c): \(refused)")
+        }
     }
 
     /// Numbers no command can use are refused by `validate()` with exit 64 and the flag's name,
