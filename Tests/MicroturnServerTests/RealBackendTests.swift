@@ -46,6 +46,7 @@ import Testing
         var settings = Reasoner.Settings()
         settings.options.temperature = 0
         settings.options.maxTokens = 48
+        Self.waitForTheModel(&settings)
         var answered: [String] = []
         let outcome = Reasoner(backend: whole, tools: tools, settings: settings).answer("What time is it?", cancellation: Cancellation()) { answered.append($0) }
         #expect(!outcome.unanswered && !outcome.text.isEmpty && outcome.backend == server.baseURL, "\(outcome.failures)")
@@ -54,12 +55,21 @@ import Testing
         #expect(outcome.sentencesAhead == answered.count && outcome.text.hasPrefix(answered.joined(separator: " ")), "\(answered) \(outcome.text)")
     }
 
+    /// These check the flow, not the speed: the model's reply is waited for, however slowly the
+    /// other suites running beside it let the server write it (one took over 25 s, the default
+    /// budget, in a CI run).
+    static func waitForTheModel(_ settings: inout Reasoner.Settings) {
+        settings.budget = .seconds(600)
+        settings.options.timeout = .seconds(600)
+    }
+
     @Test func aSegmentOfLiveTranslationIsTranslatedThroughTheServerAndSpokenInItsLanguage() throws {
         // The flow, not the quality: a 135M model translates poorly.
         let server = try LlamaServerProcess(model: try Self.model(), threads: 2)
         var settings = Reasoner.Settings()
         settings.options.temperature = 0
         settings.options.maxTokens = 32
+        Self.waitForTheModel(&settings)
         let memory = ConversationMemory(store: nil)
         let worker = ReasoningWorker(transcriber: try TranscribingWorker(),
                                      reasoner: Reasoner(backend: OpenAIChatBackend(baseURL: server.baseURL, model: "smollm2"), tools: ServerTools(), settings: settings),
