@@ -13,7 +13,11 @@ echo "MT-READY $(systemctl show microturn.service -p ActiveState -p SubState -p 
 echo "MT-READY-AFTER $(systemctl show microturn.service -p ExecMainStartTimestampMonotonic --value) $(systemctl show microturn.service -p ActiveEnterTimestampMonotonic --value)"
 # The user speaks: "what time is it", played into the loopback substream the device listens on.
 aplay -q -D plughw:CARD=Loopback,DEV=0,SUBDEV=1 /opt/board-check/request.wav
-sleep 5
+# Wait for the answer to be heard (a state, not a clock: under emulation on a loaded host the reply
+# can take longer than any fixed wait), for at most a minute.
+i=0
+while [ $i -lt 60 ] && ! journalctl -u microturn.service --no-pager -o cat | grep -q "playback_start"; do sleep 1; i=$((i + 1)); done
+sleep 1
 echo "MT-STATUS $(systemctl show microturn.service -p StatusText --value)"
 journalctl -u microturn.service --no-pager -o cat | grep -E "^ *[0-9]+\.[0-9]+ s " | sed 's/^/MT-JOURNAL /'
 systemctl stop microturn.service
