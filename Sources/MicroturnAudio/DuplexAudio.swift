@@ -56,6 +56,11 @@ public final class DuplexAudio: Sendable {
     /// Playback writes in steps of one period, in 16 kHz samples.
     public let chunk: Int
 
+    /// The gain the playback thread puts on `speech` as it plays it (see `duck`), as Float bits.
+    private let playbackGain = Atomic<UInt32>(Float(1).bitPattern)
+    /// Gain changes are ramped over this many samples (5 ms), so a duck does not click.
+    static let gainRampSamples: Float = 80
+
     private let processed = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let flushRequests = Atomic<Int>(0)
@@ -117,6 +122,14 @@ public final class DuplexAudio: Sendable {
     public func markProcessed(upTo sample: Int) {
         processed.store(sample, ordering: .releasing)
         progress.signal()
+    }
+
+    /// Plays what is queued in `speech` `db` below its level (0: as it is) from the next period on:
+    /// the device yields under a user who starts to talk over it, heard after only the device's
+    /// own buffer, not after the seconds of speech already queued. The echo reference gets the
+    /// ducked samples, as the loudspeaker does.
+    public func duck(db: Double) {
+        playbackGain.store(Float(pow(10, -max(0, db) / 20)).bitPattern, ordering: .releasing)
     }
 
     /// Cuts playback short: what is queued in `speech` is dropped at the next period.
@@ -231,6 +244,7 @@ public final class DuplexAudio: Sendable {
         var speaking = false
         var flushesSeen = 0
         var block = [Float](repeating: 0, count: chunk)
+        var gain: Float = 1
         var deviceSamples: [Float] = []
         let frame = ProcessingFormat.frameSamples
         while !isStopping, let pcm = open(setup.playback, .playback) {
@@ -276,6 +290,14 @@ public final class DuplexAudio: Sendable {
                 if n > 0 && !speaking {
                     speaking = true
                     note(.playbackStart, time: t, device: pcm.name)
+                }
+                let target = Float(bitPattern: playbackGain.load(ordering: .acquiring))
+                if gain != 1 || target != 1 {
+                    let step = 1 / Self.gainRampSamples
+                    for i in 0..<n {
+                        gain += max(-step, min(step, target - gain))
+                        block[i] *= gain
+                    }
                 }
                 if n < chunk {
                     for i in n..<chunk { block[i] = 0 }

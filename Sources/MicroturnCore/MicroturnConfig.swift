@@ -207,8 +207,15 @@ public struct MicroturnConfig: Sendable, Equatable {
 
     public struct BargeIn: Sendable, Equatable {
         public var enabled = true
-        /// Speech while the device talks must last this long to stop it.
+        /// Speech while the device talks must last this long to duck it.
         public var minSpeechMs = 40
+        /// How far the device's speech drops at once when the user starts over it, dB: the user
+        /// hears it yield, and a backchannel goes by without a gap in what it says.
+        public var duckDb = 12
+        /// The device stops (and keeps what it did not say) when the user's speech over it lasts
+        /// this long; a shorter one lets it go back to full level at the user's stop. 0: it stops
+        /// at once, without ducking.
+        public var stopAfterMs = 500
         /// Speech over the device shorter than this that is not a command is a backchannel
         /// ("yeah", "okay"): the device goes on from where it stopped.
         public var backchannelMaxMs = 600

@@ -8,11 +8,14 @@ extension Session {
         switch decision {
         case let .bargeIn(speechStart):
             guard floor.replying else { return }
-            floor.cutShort = stopSpeech(at: now)
-            floor.release()
             interrupted = true
             pendingBargeIn = speechStart
-            emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"))
+            let b = options.config.bargeIn
+            if b.stopAfterMs == 0 || b.duckDb == 0 { yieldFloor(at: now) } else { speechOut.duck(db: Double(b.duckDb)) }
+            emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"
+                       + (speechOut.ducked ? "; ducked \(b.duckDb) dB" : "")))
+        case .yieldFloor:
+            if speakingUnderUser { yieldFloor(at: now) }
         case let .turnEnd(speechEnd, speechStart):
             endTurn(speechEnd: speechEnd, speechStart: speechStart, now: now)
         case let .start(u):
@@ -58,6 +61,16 @@ extension Session {
         return "task \(task)" + (u.audio != nil ? ", the server's speech" : "")
     }
 
+    /// The reply plays ducked under a user who started to talk over it.
+    var speakingUnderUser: Bool { floor.replying && speechOut.ducked }
+
+    /// Stops the reply for the user, keeping what it did not say (to go on with after a
+    /// backchannel, or for "resume").
+    func yieldFloor(at now: Int) {
+        floor.cutShort = stopSpeech(at: now)
+        floor.release()
+    }
+
     /// Stops what is being said at capture time `now` and returns what was not yet heard; an
     /// answer of the server's cut this way is reported with how much of it was heard.
     @discardableResult
@@ -98,9 +111,11 @@ extension Session {
         let reply = composer.reply(
             to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted,
                       command: heard?.phrase),
-            context: .init(lastReply: lastReply, hasPausedSpeech: floor.paused != nil, hasCutSpeech: !floor.cutShort.isEmpty,
+            context: .init(lastReply: lastReply, hasPausedSpeech: floor.paused != nil, hasCutSpeech: !floor.cutShort.isEmpty || speakingUnderUser,
                            backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000,
                            repetitions: counts?.source.tally.total ?? 0))
+        // A reply still playing under the user stops for anything but a backchannel.
+        if speakingUnderUser && reply.action != .continueSpeaking { yieldFloor(at: now) }
         perform(reply.action, speechEnd: speechEnd, speechStart: speechStart, userAudio: userAudio, cut: cut, now: now)
         interrupted = false
         // "Repeat that" repeats what the device last said about something, not "Louder."
@@ -149,6 +164,10 @@ extension Session {
                 speechOut.play(rest)
             }
             floor.paused = nil
+        case .continueSpeaking where speakingUnderUser:
+            speechOut.duck(db: 0)
+            pendingBargeIn = nil
+            emit(Event(time: seconds(now), kind: .resume, detail: "a backchannel, back to full level without a break"))
         case .continueSpeaking:
             emit(Event(time: seconds(now), kind: .resume, detail: "a backchannel, going on"))
             pendingTurnEnd = speechEnd

@@ -27,6 +27,8 @@ final class SpeechOut {
     static let firstChunkWaitMs = 10
     /// Playback gain on top of the voice's own, dB.
     private(set) var gainDb = 0.0
+    /// The utterance plays ducked under the user's voice (`duck`); a new one plays at full level.
+    private(set) var ducked = false
 
     init(audio: DuplexAudio, synthesizer: SpeechSynthesizer) {
         self.audio = audio
@@ -84,6 +86,12 @@ final class SpeechOut {
 
     func changeGain(by db: Double) { gainDb = min(12, max(-30, gainDb + db)) }
 
+    /// What is playing drops `db` (0: back to full level) from the next playback period on.
+    func duck(db: Double) {
+        audio.duck(db: db)
+        ducked = db > 0
+    }
+
     /// Takes what synthesis has made and moves what fits into the playback ring. Throws the
     /// synthesis error of the utterance under way (it is then over).
     func pump() throws(AudioError) {
@@ -115,6 +123,7 @@ final class SpeechOut {
     }
 
     private func begin() {
+        if ducked { duck(db: 0) }
         for job in jobs { job.cancel() }
         jobs.removeAll()
         utterance.removeAll(keepingCapacity: true)

@@ -2,8 +2,11 @@
 public enum TurnDecision: Sendable, Equatable {
     /// The user's turn is over; their speech ended at capture sample `speechEnd`.
     case turnEnd(speechEnd: Int, speechStart: Int)
-    /// The user is talking over the device: stop speaking and listen.
+    /// The user started talking over the device: duck (`barge_in.duck_db`) and listen.
     case bargeIn(speechStart: Int)
+    /// The user talking over the device has gone on past a backchannel (`barge_in.stop_after_ms`):
+    /// stop speaking.
+    case yieldFloor
     /// At a micro-turn boundary: start saying this (from the utterance queue).
     case start(Utterance)
     /// At a micro-turn boundary: this will not be said (its moment passed while the user or the

@@ -1,7 +1,9 @@
 import Foundation
 import MicroturnCore
 
-/// Microturn's turn-taking: speech that lasts `bargeInMs` while the device talks is a barge-in;
+/// Microturn's turn-taking: speech that lasts `bargeInMs` while the device talks is a barge-in
+/// (the device ducks), and if it goes on for `stopAfterMs` the device yields the floor (a shorter
+/// one, a backchannel, lets it go on at full level); its end is the end of a user turn as any is.
 /// the user's turn ends when, after their speech stops, the probability that they are done reaches
 /// `threshold`. That probability starts from the turn-end model's log-odds at the stop
 /// (`FrameObservation.turnEndLogit`) and grows with the silence, one logit per `msPerLogit`; the
@@ -40,6 +42,8 @@ public final class TurnTakingPolicy: TurnPolicy {
     let bargeInFrames: Int
     let bargeInEnabled: Bool
     let backchannelMaxFrames: Int
+    let stopAfterFrames: Int
+    let underDeviceStopFrames = 400 / (1000 * ProcessingFormat.frameSamples / ProcessingFormat.sampleRate)
 
     /// While set (live translation), a pause this long ends the user's segment whatever the model
     /// says, so that each goes to be translated while the user goes on.
@@ -47,12 +51,14 @@ public final class TurnTakingPolicy: TurnPolicy {
 
     private var userStart: Int?      // first frame of the user's pending turn
     private var lastSpeechEnd = 0    // frame index just after the last speech frame
+    private var lastSpeechUnderDevice = false  // the device was speaking then
     private var speechFrames = 0     // speech frames in the pending turn
     private var overlapRun = 0       // consecutive speech frames while the device talks
     private var bargedIn = false
+    private var yielded = false      // the device was told to stop for the barge-in
 
     public init(waits: Waits, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
-                commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600) {
+                commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600, stopAfterMs: Int = 0) {
         self.waits = waits
         let endSilenceMs = waits.endSilenceMs
         precondition((commandSilenceMs ?? 0) <= endSilenceMs, "ConfigSchema.checkConsistent refuses a command end longer than a turn end")
@@ -61,6 +67,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         minUtteranceFrames = max(1, minUtteranceMs / frameMs)
         self.bargeInEnabled = bargeInEnabled
         backchannelMaxFrames = backchannelMaxMs / frameMs
+        stopAfterFrames = stopAfterMs / frameMs
     }
 
     public convenience init(endSilenceMs: Int, bargeInMs: Int, bargeInEnabled: Bool = true) {
@@ -74,45 +81,60 @@ public final class TurnTakingPolicy: TurnPolicy {
                   bargeInMs: config.bargeIn.minSpeechMs,
                   bargeInEnabled: config.bargeIn.enabled,
                   commandSilenceMs: config.commands.enabled ? config.commands.endSilenceMs : nil,
-                  backchannelMaxMs: config.bargeIn.backchannelMaxMs)
+                  backchannelMaxMs: config.bargeIn.backchannelMaxMs,
+                  stopAfterMs: config.bargeIn.stopAfterMs)
     }
 
     public func onFrame(_ f: FrameObservation) -> TurnDecision? {
         if f.frameIsSpeech {
             lastSpeechEnd = f.index + 1
+            lastSpeechUnderDevice = f.deviceSpeaking
             if userStart != nil { speechFrames += 1 }
         }
         if let start = f.utteranceStartFrame, userStart == nil {
             userStart = start
             speechFrames = f.index + 1 - start
         }
-        if f.deviceSpeaking {
+        if f.deviceSpeaking && !bargedIn {
             overlapRun = f.frameIsSpeech ? overlapRun + 1 : 0
-            if bargeInEnabled, !bargedIn, f.inSpeech, overlapRun >= bargeInFrames {
+            if bargeInEnabled, f.inSpeech, overlapRun >= bargeInFrames {
                 bargedIn = true
+                yielded = stopAfterFrames == 0  // the device stops at once
                 let start = min(userStart ?? f.index, f.index + 1 - overlapRun)
                 userStart = start
+                speechFrames = f.index + 1 - start
                 return .bargeIn(speechStart: start * ProcessingFormat.frameSamples)
             }
             // While the device talks, speech too short to barge in does not make a turn of its own.
-            if !bargedIn && !f.inSpeech {
+            if !f.inSpeech {
                 userStart = nil
                 speechFrames = 0
             }
             return nil
         }
         overlapRun = 0
+        // The device, ducked, still talks: the user has gone on past a backchannel.
+        // (Time since the onset, not speech frames: under the device's echo the detector misses
+        // some of the user's frames, and a long interruption must not pass for a short one.)
+        if f.deviceSpeaking && bargedIn && !yielded && f.frameIsSpeech, let start = userStart, f.index + 1 - start >= stopAfterFrames {
+            yielded = true
+            return .yieldFloor
+        }
         // Something short that cut the device ("yeah", "stop") is dealt with after the shortest
         // wait: the device should not hang silent (the model knows turns, not backchannels).
         let short = bargedIn && speechFrames <= backchannelMaxFrames
         var needed = f.completeCommand ? commandSilenceFrames
             : (waits.silenceMs(logit: short ? nil : f.turnEndLogit) + frameMs - 1) / frameMs
         if let segment = segmentSilenceMs { needed = min(needed, (segment + frameMs - 1) / frameMs) }
+        // Under the device's ducked voice the user's speech is heard through what is left of its
+        // echo, and a word's quieter stretch can pass for a stop: a stop there must last longer.
+        if bargedIn && lastSpeechUnderDevice { needed = max(needed, underDeviceStopFrames) }
         guard let start = userStart, f.index + 1 - lastSpeechEnd >= needed else { return nil }
         let frames = speechFrames, cutTheDevice = bargedIn
         userStart = nil
         speechFrames = 0
         bargedIn = false
+        yielded = false
         // A blip is not a turn, unless it cut the device: then the device must hear that it is
         // over, to go on with what it was saying.
         guard frames >= minUtteranceFrames || cutTheDevice else { return nil }

@@ -33,6 +33,12 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Backchannels said while the device spoke, and how many of those made it stop for good.
     public var backchannels = 0
     public var backchannelStops = 0
+    /// Of those, how many broke its speech for more than 150 ms (cut, and said again later or not
+    /// at all); ducked speech that goes on is not a break.
+    public var backchannelBreaks = 0
+    /// Annotated start of user speech over the device (an interruption or a backchannel) to its
+    /// barge-in, when it ducks (the device's playback buffer comes on top).
+    public var duckLatencies: [Double] = []
     /// The device's own backchannels, and how many of them sounded over the user's words: started
     /// while the user spoke, or still sounding 150 ms after they spoke again (not cut in time).
     public var deviceBackchannels = 0
@@ -75,6 +81,11 @@ public struct TurnMetrics: Sendable, Equatable {
                 let wentOn = events.contains { $0.kind == .resume && $0.time >= u.start && $0.time <= u.end + 1.0 }
                 let cut = events.contains { $0.kind == .bargeIn && $0.time >= u.start && $0.time <= u.end + 0.5 }
                 if cut && !wentOn { m.backchannelStops += 1 }
+                if let stop = events.first(where: { $0.kind == .playbackStop && $0.detail == "cut" && $0.time >= u.start && $0.time <= u.end + 0.5 }) {
+                    let again = events.first { $0.kind == .playbackStart && $0.time > stop.time }?.time ?? .infinity
+                    if again - stop.time > 0.15 { m.backchannelBreaks += 1 }
+                }
+                m.duckLatencies += Self.duckLatency(u, events)
                 continue
             }
             if let ps = u.pauseStart, let pe = u.pauseEnd {
@@ -100,6 +111,7 @@ public struct TurnMetrics: Sendable, Equatable {
                 let lookBack = max(0, start - quiet)
                 guard start < output.count, (lookBack..<start).contains(where: { abs(output[$0]) > active }) else { continue }
                 m.overlappingInterruptions += 1
+                m.duckLatencies += Self.duckLatency(u, events)
                 var lastActive = start
                 var i = start
                 while i < output.count && i - lastActive < quiet {
@@ -132,6 +144,12 @@ public struct TurnMetrics: Sendable, Equatable {
         return m
     }
 
+    /// The barge-in that answered speech `u` over the device, seconds after its start (none if it
+    /// never came).
+    static func duckLatency(_ u: DialogLabels.Utterance, _ events: [Event]) -> [Double] {
+        events.first { $0.kind == .bargeIn && $0.time >= u.start - 0.1 && $0.time <= u.end + 0.5 }.map { [$0.time - u.start] } ?? []
+    }
+
     public mutating func add(_ other: TurnMetrics) {
         turnLatencies += other.turnLatencies
         missedTurns += other.missedTurns
@@ -150,6 +168,8 @@ public struct TurnMetrics: Sendable, Equatable {
         pauseTakeovers += other.pauseTakeovers
         backchannels += other.backchannels
         backchannelStops += other.backchannelStops
+        backchannelBreaks += other.backchannelBreaks
+        duckLatencies += other.duckLatencies
         deviceBackchannels += other.deviceBackchannels
         deviceBackchannelsOverSpeech += other.deviceBackchannelsOverSpeech
     }

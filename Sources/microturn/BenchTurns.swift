@@ -185,6 +185,8 @@ struct Figures {
             each("turn latency p50 (ms)", ratio: { p($0, 50) }) { ms(p($0, 50)) },
             each("turn latency p95 (ms)", ratio: { p($0, 95) }) { ms(p($0, 95)) },
             each("turns unanswered") { "\($0.missedTurns)" },
+            each("duck after onset p50 (ms)") { ms(Percentile.of($0.duckLatencies, 50)) },
+            each("duck after onset p95 (ms)") { ms(Percentile.of($0.duckLatencies, 95)) },
             each("barge-in stop p50 (ms)") { ms(s($0, 50)) },
             each("barge-in stop p95 (ms)") { ms(s($0, 95)) },
             each("interruptions taken over") { "\($0.interruptionTakeovers)/\($0.interruptions)" },
@@ -192,6 +194,7 @@ struct Figures {
             each("smooth turns taken (%)") { pct($0.userTurns - $0.missedTurns, $0.userTurns) },
             each("pauses where it took the turn") { "\($0.pauseTakeovers)/\($0.pausedTurns)" },
             each("backchannels that stopped it") { "\($0.backchannelStops)/\($0.backchannels)" },
+            each("backchannel breaks > 150 ms") { "\($0.backchannelBreaks)/\($0.backchannels)" },
             each("device backchannels (over speech)") { "\($0.deviceBackchannels) (\($0.deviceBackchannelsOverSpeech))" },
             each("commands recognized") { "\($0.commandsRecognized)/\($0.commands)" },
             each("speech taken for a command") { "\($0.commandFalseAccepts)/\($0.userTurns + $0.interruptions)" },
@@ -215,7 +218,8 @@ struct Figures {
                 + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
                 + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies),"
                 + "\"paused_turns\":\(m.pausedTurns),\"pause_takeovers\":\(m.pauseTakeovers),"
-                + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),"
+                + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),\"backchannel_breaks\":\(m.backchannelBreaks),"
+                + "\"duck_p50_s\":\(f(Percentile.of(m.duckLatencies, 50))),\"duck_p95_s\":\(f(Percentile.of(m.duckLatencies, 95))),"
                 + "\"device_backchannels\":\(m.deviceBackchannels),\"device_backchannels_over_speech\":\(m.deviceBackchannelsOverSpeech),"
                 + "\"commands\":\(m.commands),\"commands_recognized\":\(m.commandsRecognized),\"command_false_accepts\":\(m.commandFalseAccepts),"
                 + "\"command_answer_p50_s\":\(f(Percentile.of(m.commandLatencies, 50))),\"command_answer_p95_s\":\(f(Percentile.of(m.commandLatencies, 95)))}"

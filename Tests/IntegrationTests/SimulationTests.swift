@@ -73,7 +73,14 @@ import Testing
         #expect(m.stopLatencies.count == 2)
         #expect(m.falseBargeIns == 0)
         #expect(result.report.events.filter { $0.kind == .bargeIn }.count == 2, "\(Self.timeline(labels, result.report.events))")
-        #expect(result.report.events.filter { $0.kind == .playbackStop && $0.detail == "cut" }.count == 2)
+        // Each ducks it at once, and it stops once the user has gone on for barge_in.stop_after_ms
+        // (or its reply ends by itself first).
+        let events = result.report.events
+        for b in events.filter({ $0.kind == .bargeIn }) {
+            #expect(b.detail?.hasSuffix("ducked 12 dB") == true)
+            let stop = events.first { $0.kind == .playbackStop && $0.time >= b.time }
+            #expect(stop.map { $0.time - b.time < 0.5 } == true, "\(Self.timeline(labels, events))")
+        }
         #expect(m.replies == 6, "one reply per turn and per interruption \(Self.timeline(labels, result.report.events))")
     }
 
@@ -164,12 +171,37 @@ import Testing
     }
 
     @Test func aBackchannelLetsTheDeviceGoOn() throws {
-        let (r, _) = try Self.run([("My sister is coming to visit on Saturday.", 1), ("okay", 1.0)])
+        let (r, _) = try Self.run([("My sister is coming to visit on Saturday.", 1), ("yeah", 1.0)])
         let events = r.report.events
-        #expect(events.contains { $0.kind == .bargeIn }, "the device yields at once")
+        #expect(events.contains { $0.kind == .bargeIn && $0.detail?.hasSuffix("ducked 12 dB") == true }, "the device yields at once")
         #expect(events.contains { $0.kind == .resume }, "then goes on: \(events.map(\.jsonLine))")
+        // Ducked, not stopped: its words went on, and came back to full level.
+        #expect(!events.contains { $0.kind == .playbackStop && $0.detail == "cut" }, "\(events.map(\.jsonLine))")
+        #expect(events.filter { $0.kind == .playbackStart }.count == 1, "no second start: \(events.map(\.jsonLine))")
         #expect(events.filter { $0.kind == .replyStart }.count == 1, "no new reply to a backchannel")
         #expect(events.filter { $0.kind == .request }.count == 1, "a backchannel is not a request")
+    }
+
+    @Test func theDuckIsHeardInTheOutputAndLiftedAfterABackchannel() throws {
+        // The same reply with barge-in off is the reference: what the device played, undisturbed.
+        let script = [("My sister is coming to visit on Saturday.", 1.0), ("yeah", 1.0)]
+        let (ducked, _) = try Self.run(script)
+        var off = MicroturnConfig()
+        off.bargeIn.enabled = false
+        let (plain, _) = try Self.run(script, config: off)
+        let events = ducked.report.events
+        guard let barge = events.first(where: { $0.kind == .bargeIn }), let resume = events.first(where: { $0.kind == .resume }) else {
+            Issue.record("no barge-in or resume: \(events.map(\.jsonLine))")
+            return
+        }
+        // The playback buffer (3 periods of 10 ms) and the 5 ms ramp come between the decision and the sound.
+        func level(_ r: Simulation.Result, _ from: Double, _ to: Double) -> Double {
+            Self.rms(r.output[Int(from * 16_000)..<min(r.output.count, Int(to * 16_000))])
+        }
+        let duckDb = 20 * log10(level(ducked, barge.time + 0.04, resume.time) / level(plain, barge.time + 0.04, resume.time))
+        #expect(abs(duckDb + 12) < 1, "ducked by \(duckDb) dB")
+        let afterDb = 20 * log10(level(ducked, resume.time + 0.05, resume.time + 0.5) / level(plain, resume.time + 0.05, resume.time + 0.5))
+        #expect(abs(afterDb) < 1, "back to full level: \(afterDb) dB")
     }
 
     @Test func requestsAreKeptOnDisk() throws {

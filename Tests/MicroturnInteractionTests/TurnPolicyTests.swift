@@ -10,9 +10,10 @@ import Testing
     static func run(_ speech: [Bool], deviceSpeaking: (Int) -> Bool = { _ in false },
                     endSilenceMs: Int = 160, bargeInMs: Int = 60,
                     waits: TurnTakingPolicy.Waits? = nil, logitAtStop: (Int) -> Double? = { _ in nil },
-                    completeCommand: (Int) -> Bool = { _ in false }, segmentSilenceMs: Int? = nil) -> [(Int, TurnDecision)] {
+                    completeCommand: (Int) -> Bool = { _ in false }, segmentSilenceMs: Int? = nil,
+                    stopAfterMs: Int = 0) -> [(Int, TurnDecision)] {
         let policy = TurnTakingPolicy(waits: waits ?? .init(endSilenceMs: endSilenceMs), bargeInMs: bargeInMs,
-                                      commandSilenceMs: 100)
+                                      commandSilenceMs: 100, stopAfterMs: stopAfterMs)
         policy.segmentSilenceMs = segmentSilenceMs
         var logit: Double?
         var out: [(Int, TurnDecision)] = []
@@ -120,8 +121,20 @@ import Testing
         let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 20)]), deviceSpeaking: { $0 < 60 })
         #expect(d.first?.0 == 22, "three speech frames (60 ms) after onset")
         #expect(d.first?.1 == .bargeIn(speechStart: 20 * 320))
-        #expect(d.count == 2, "one barge-in; the user's turn is answered once the device is quiet")
-        #expect(d.last?.0 == 60)
+        #expect(d.count == 2, "one barge-in, then the user's turn")
+        // The stop came under the device's voice: it must last 400 ms, not 160, to count.
+        #expect(d.last?.0 == 50 + 20 - 1)
+    }
+
+    @Test func theDeviceDucksThenYieldsToSpeechThatGoesOn() {
+        // The device talks throughout; the user talks over it for 600 ms from frame 20.
+        let long = Self.run(Self.frames([(false, 20), (true, 30), (false, 30)]), deviceSpeaking: { _ in true }, stopAfterMs: 400)
+        #expect(long.map(\.0) == [22, 39, 69], "duck at 60 ms, yield at 400 ms of speech, then the turn")
+        #expect(long[1].1 == .yieldFloor)
+        // A 300 ms backchannel: ducked, never told to stop, and its end is a turn end (to go on).
+        let short = Self.run(Self.frames([(false, 20), (true, 15), (false, 30)]), deviceSpeaking: { _ in true }, stopAfterMs: 400)
+        #expect(short.map(\.0) == [22, 35 + 20 - 1])
+        #expect(short.last?.1 == .turnEnd(speechEnd: 35 * 320, speechStart: 20 * 320))
     }
 
     @Test func aTurnAfterABargeInIsAnsweredOnceTheDeviceIsQuiet() {
