@@ -30,6 +30,9 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Turns with a pause inside, and how many times the device took the turn in the pause.
     public var pausedTurns = 0
     public var pauseTakeovers = 0
+    /// Take-overs as Full-Duplex-Bench v1 counts them: what the device began in the pause lasted
+    /// at least 1 s, or the reply it began there has more than 3 words.
+    public var pauseTakeoversFDB = 0
     /// Backchannels said while the device spoke, and how many of those made it stop for good.
     public var backchannels = 0
     public var backchannelStops = 0
@@ -93,6 +96,16 @@ public struct TurnMetrics: Sendable, Equatable {
                 let a = Int(ps * rate), b = min(Int(pe * rate), output.count)
                 let spoke = a < b && (a..<b).contains { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } }
                 if spoke { m.pauseTakeovers += 1 }
+                if let onset = spoke ? (a..<b).first(where: { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } }) : nil {
+                    // The sound from there, gaps under 400 ms bridged (pauses between its words).
+                    var last = onset, i = onset
+                    while i < output.count && i - last < Int(0.4 * rate) {
+                        if abs(output[i]) > active { last = i }
+                        i += 1
+                    }
+                    let words = events.first { $0.kind == .replyStart && $0.time >= ps && $0.time < pe }?.text?.split(separator: " ").count ?? 0
+                    if Double(last - onset) / rate >= 1 || words > 3 { m.pauseTakeoversFDB += 1 }
+                }
             }
             if u.kind == "turn" {
                 m.userTurns += 1
@@ -166,6 +179,7 @@ public struct TurnMetrics: Sendable, Equatable {
         commandFalseAccepts += other.commandFalseAccepts
         pausedTurns += other.pausedTurns
         pauseTakeovers += other.pauseTakeovers
+        pauseTakeoversFDB += other.pauseTakeoversFDB
         backchannels += other.backchannels
         backchannelStops += other.backchannelStops
         backchannelBreaks += other.backchannelBreaks

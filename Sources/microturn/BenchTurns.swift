@@ -14,7 +14,10 @@ struct BenchTurns: ParsableCommand {
         Runs every dialog in --dialogs (made by tools/make-dialogs.sh) through `run --fast` with its room
         echo, and measures from the aligned WAVs: turn latency (annotated end of user speech to the first
         device sample above -40 dBFS), barge-in stop latency (start of the interruption to the device's last
-        sample above -40 dBFS) and barge-ins with no user speech (echo-triggered). The same dialogs also run
+        sample above -40 dBFS), how soon it ducked (start of the user's speech over it to the barge-in), the \
+        backchannels that broke its speech for more than 150 ms, pauses inside a turn where it started to speak \
+        (any sound, and as Full-Duplex-Bench v1 counts a take-over: 1 s of sound or a reply of more than 3 \
+        words) and barge-ins with no user speech (echo-triggered). The same dialogs also run
         with a peer policy that waits a fixed 500 ms of silence (OpenAI server VAD's default); ratios are
         Microturn / peer. Idle CPU (without start-up) and peak RSS come from real-time `microturn run`s on
         silence in child processes: build with -c release for meaningful figures.
@@ -193,6 +196,7 @@ struct Figures {
             each("echo-triggered barge-ins") { "\($0.falseBargeIns)" },
             each("smooth turns taken (%)") { pct($0.userTurns - $0.missedTurns, $0.userTurns) },
             each("pauses where it took the turn") { "\($0.pauseTakeovers)/\($0.pausedTurns)" },
+            each("  as FD-bench v1 counts (>= 1 s)") { "\($0.pauseTakeoversFDB)/\($0.pausedTurns)" },
             each("backchannels that stopped it") { "\($0.backchannelStops)/\($0.backchannels)" },
             each("backchannel breaks > 150 ms") { "\($0.backchannelBreaks)/\($0.backchannels)" },
             each("device backchannels (over speech)") { "\($0.deviceBackchannels) (\($0.deviceBackchannelsOverSpeech))" },
@@ -217,7 +221,7 @@ struct Figures {
                 + "\"turns\":\(m.userTurns),\"unanswered\":\(m.missedTurns),\"interruptions\":\(m.interruptions),\"interruption_takeovers\":\(m.interruptionTakeovers),"
                 + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
                 + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies),"
-                + "\"paused_turns\":\(m.pausedTurns),\"pause_takeovers\":\(m.pauseTakeovers),"
+                + "\"paused_turns\":\(m.pausedTurns),\"pause_takeovers\":\(m.pauseTakeovers),\"pause_takeovers_fdb\":\(m.pauseTakeoversFDB),"
                 + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),\"backchannel_breaks\":\(m.backchannelBreaks),"
                 + "\"duck_p50_s\":\(f(Percentile.of(m.duckLatencies, 50))),\"duck_p95_s\":\(f(Percentile.of(m.duckLatencies, 95))),"
                 + "\"device_backchannels\":\(m.deviceBackchannels),\"device_backchannels_over_speech\":\(m.deviceBackchannelsOverSpeech),"

@@ -1,0 +1,34 @@
+import MicroturnCore
+@testable import MicroturnSimulation
+import Testing
+
+/// What `bench turns` counts as the device taking the turn in a pause inside the user's: any
+/// sound (the strict count), and Full-Duplex-Bench v1's take-over (1 s of sound, or a reply of
+/// more than 3 words).
+@Suite struct TurnMetricsTests {
+    static let rate = 16_000
+
+    /// A turn from 0.5 to 4 s with a pause from 1.5 to 2.8 s; the device sounds over `sound`.
+    static func measure(sound: ClosedRange<Double>, events: [Event] = []) -> TurnMetrics {
+        var output = [Float](repeating: 0, count: 6 * rate)
+        for i in Int(sound.lowerBound * Double(rate))..<Int(sound.upperBound * Double(rate)) { output[i] = 0.1 }
+        let turn = DialogLabels.Utterance(start: 0.5, end: 4, kind: "turn", text: "I was thinking that maybe, we could go out.",
+                                          voice: "en-us", rateWpm: 175, pauseStart: 1.5, pauseEnd: 2.8, firstPart: "I was thinking that maybe,")
+        let labels = DialogLabels(sampleRate: rate, duration: 6, echoPath: "0:-99:0:-99", noiseDb: nil, utterances: [turn])
+        return TurnMetrics.measure(output: output, labels: labels, events: events)
+    }
+
+    @Test func aShortSoundInAPauseIsATakeOverOnlyByTheStrictCount() {
+        let m = Self.measure(sound: 1.6...1.9)
+        #expect(m.pausedTurns == 1 && m.pauseTakeovers == 1 && m.pauseTakeoversFDB == 0)
+    }
+
+    @Test func aSecondOfSoundOrAReplyOfMoreThanThreeWordsIsOneByBoth() {
+        let long = Self.measure(sound: 1.6...2.7)
+        #expect(long.pauseTakeovers == 1 && long.pauseTakeoversFDB == 1)
+        let wordy = Self.measure(sound: 1.6...1.9, events: [Event(time: 1.6, kind: .replyStart, text: "Okay, I hear you. Go on.")])
+        #expect(wordy.pauseTakeovers == 1 && wordy.pauseTakeoversFDB == 1)
+        let quiet = Self.measure(sound: 4.2...4.6)
+        #expect(quiet.pauseTakeovers == 0 && quiet.pauseTakeoversFDB == 0)
+    }
+}
