@@ -3,8 +3,8 @@ import MicroturnCore
 
 /// Microturn's turn-taking: speech that lasts `bargeInMs` while the device talks is a barge-in
 /// (the device ducks), and if it goes on for `stopAfterMs` the device yields the floor (a shorter
-/// one, a backchannel, lets it go on at full level); its end is the end of a user turn as any is.
-/// the user's turn ends when, after their speech stops, the probability that they are done reaches
+/// one, a backchannel, lets it go on at full level); either way its end is a user turn's end.
+/// The user's turn ends when, after their speech stops, the probability that they are done reaches
 /// `threshold`. That probability starts from the turn-end model's log-odds at the stop
 /// (`FrameObservation.turnEndLogit`) and grows with the silence, one logit per `msPerLogit`; the
 /// wait is at least `endSilenceMs` and at most `maxSilenceMs`. So a falling, finished sentence is
