@@ -94,17 +94,11 @@ public struct TurnMetrics: Sendable, Equatable {
             if let ps = u.pauseStart, let pe = u.pauseEnd {
                 m.pausedTurns += 1
                 let a = Int(ps * rate), b = min(Int(pe * rate), output.count)
-                let spoke = a < b && (a..<b).contains { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } }
-                if spoke { m.pauseTakeovers += 1 }
-                if let onset = spoke ? (a..<b).first(where: { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } }) : nil {
-                    // The sound from there, gaps under 400 ms bridged (pauses between its words).
-                    var last = onset, i = onset
-                    while i < output.count && i - last < Int(0.4 * rate) {
-                        if abs(output[i]) > active { last = i }
-                        i += 1
-                    }
+                let onset = a < b ? (a..<b).first { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } } : nil
+                if let onset {
+                    m.pauseTakeovers += 1
                     let words = events.first { $0.kind == .replyStart && $0.time >= ps && $0.time < pe }?.text?.split(separator: " ").count ?? 0
-                    if Double(last - onset) / rate >= 1 || words > 3 { m.pauseTakeoversFDB += 1 }
+                    if Double(Self.lastSound(output, from: onset, rate: rate) - onset) / rate >= 1 || words > 3 { m.pauseTakeoversFDB += 1 }
                 }
             }
             if u.kind == "turn" {
@@ -125,13 +119,7 @@ public struct TurnMetrics: Sendable, Equatable {
                 guard start < output.count, (lookBack..<start).contains(where: { abs(output[$0]) > active }) else { continue }
                 m.overlappingInterruptions += 1
                 m.duckLatencies += Self.duckLatency(u, events)
-                var lastActive = start
-                var i = start
-                while i < output.count && i - lastActive < quiet {
-                    if abs(output[i]) > active { lastActive = i }
-                    i += 1
-                }
-                m.stopLatencies.append(Double(lastActive + 1 - start) / rate)
+                m.stopLatencies.append(Double(Self.lastSound(output, from: start, rate: rate) + 1 - start) / rate)
             }
         }
         for e in events where e.kind == .bargeIn {
@@ -155,6 +143,18 @@ public struct TurnMetrics: Sendable, Equatable {
         }
         m.replies = events.filter { $0.kind == .replyStart }.count
         return m
+    }
+
+    /// The last sample above -40 dBFS of the sound going on at `start`: where 400 ms of quiet
+    /// begin (longer than any pause between a reply's words); `start` itself if it is quiet.
+    static func lastSound(_ output: [Float], from start: Int, rate: Double) -> Int {
+        let quiet = Int(0.4 * rate)
+        var last = start, i = start
+        while i < output.count && i - last < quiet {
+            if abs(output[i]) > active { last = i }
+            i += 1
+        }
+        return last
     }
 
     /// The barge-in that answered speech `u` over the device, seconds after its start (none if it
