@@ -27,13 +27,16 @@ public final class TurnEndCues {
         /// Level slope over the last 200 ms of speech, dB per second (a fade is negative).
         public var levelSlope: Double
 
-        /// The inputs of the turn-end model, in a fixed order (see `TurnEndModel`).
-        public var vector: [Double] {
-            [finalSlope / 10, finalPitch / 3, lastVoicedRun * 5, lastRunSpread, finalLevel / 10, voicedEnd,
-             log(max(duration, 0.1)), finalRise / 3, levelSlope / 100]
+        /// The inputs of the turn-end model, each named beside its value so that a name and its
+        /// place in `vector` cannot drift apart (`TurnEndModel` keeps its weights by these names).
+        public var inputs: [(name: String, value: Double)] {
+            [("final_slope", finalSlope / 10), ("final_pitch", finalPitch / 3), ("last_voiced_run", lastVoicedRun * 5),
+             ("last_run_spread", lastRunSpread), ("final_level", finalLevel / 10), ("voiced_end", voicedEnd),
+             ("log_duration", log(max(duration, 0.1))), ("final_rise", finalRise / 3), ("level_slope", levelSlope / 100)]
         }
-        public static let names = ["final_slope", "final_pitch", "last_voiced_run", "last_run_spread",
-                                   "final_level", "voiced_end", "log_duration", "final_rise", "level_slope"]
+        public var vector: [Double] { inputs.map(\.value) }
+        public static let names = Features(finalSlope: 0, finalPitch: 0, lastVoicedRun: 0, lastRunSpread: 0, finalLevel: 0,
+                                           voicedEnd: 0, duration: 0, finalRise: 0, levelSlope: 0).inputs.map(\.name)
     }
 
     struct Frame {

@@ -23,6 +23,10 @@ public struct DialogLabels: Codable, Sendable, Equatable {
         public var pauseEnd: Double?
         /// The words before that pause (what a recognizer has heard in it).
         public var firstPart: String?
+        /// What kind of place the pause is in (`DialogMaterial.PausedTurn.kind`).
+        public var pauseKind: String?
+        /// espeak-ng's pitch (0-99), when the material varies it.
+        public var pitch: Int?
     }
 
     public var sampleRate: Int
@@ -48,45 +52,17 @@ extension DialogLabels {
 }
 
 public enum DialogScript {
-    static let statements = [
-        "I would like to plan a trip to the mountains next week.",
-        "My sister is coming to visit on Saturday.",
-        "The kitchen light has been flickering since yesterday.",
-        "I finished reading the book you recommended.",
-        "We need to buy more coffee and some bread.",
-        "The train was late again this morning.",
-    ]
-    static let questions = [
-        "Can you tell me what the weather will be like tomorrow?",
-        "How long does it take to boil an egg?",
-        "What is a good name for a small grey cat?",
-        "Could you remind me to call the dentist?",
-        "Which song was playing in the shop today?",
-        "Is it too late to plant tomatoes this year?",
-    ]
-    /// Turns with a pause inside: after a comma, a filler, or an unfinished phrase. Every first part
-    /// ends in a comma because espeak-ng ends any other text on a full stop's final fall, and a
-    /// speaker who stops in mid-phrase does not; the comma gives its continuation tune instead.
-    static let pausedTurns = [
-        ("I would like to plan a trip,", "to the mountains next week."),
-        ("My sister is coming to visit, um,", "on Saturday I think."),
-        ("We need to buy coffee and,", "some bread for the morning."),
-        ("The kitchen light has been flickering,", "since yesterday evening."),
-        ("Could you remind me, uh,", "to call the dentist tomorrow?"),
-        ("I was thinking that maybe,", "we could go out for dinner."),
-    ]
     static let backchannels = ["yeah", "okay", "right", "uh huh", "sure"]
     static let interruptions = ["Wait one more thing.", "Hold on one second.", "No wait a second."]
     /// Commands that get a spoken answer when the device is quiet (stop, pause and resume act on
     /// the device's own speech and are tested where it talks).
     static let spokenCommands = ["repeat that", "louder", "quieter", "what time is it", "how many reps", "help"]
-    static let voices = ["en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb+f4"]
-    static let rates = [140, 175, 210]
 
     /// Builds dialog number `seed`: `turns` user turns 3-4 s apart, every `interruptEvery`-th one
     /// followed by an interruption while the device answers, with or without background noise.
     public static func make(seed: UInt64, turns: Int = 5, interruptEvery: Int = 3, commandEvery: Int = 0,
-                            backchannelEvery: Int = 0, pauseEvery: Int = 0, noise: Bool? = nil) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
+                            backchannelEvery: Int = 0, pauseEvery: Int = 0, noise: Bool? = nil,
+                            material: DialogMaterial = .classic) throws(AudioError) -> (audio: [Float], labels: DialogLabels) {
         var rng = SplitMix64(seed: seed &* 7919 &+ 17)
         func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
         func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(rng.next() % 10_000) / 10_000 }
@@ -94,19 +70,25 @@ public enum DialogScript {
         var audio = [Float](repeating: 0, count: rate)
         var utterances: [DialogLabels.Utterance] = []
 
-        func place(_ text: String, kind: String, at time: Double, voice chosen: (String, Int)? = nil) throws(AudioError) -> Double {
-            let voice = chosen?.0 ?? pick(voices), wpm = chosen?.1 ?? pick(rates)
-            let synth = try SpeechSynthesizer(voice: .init(name: voice, rateWpm: wpm))
+        // The classic material draws no pitch, so its seeds make the dialogs they always made.
+        func pickVoice() -> (name: String, wpm: Int, pitch: Int) {
+            let name = pick(material.voices), wpm = pick(material.rates)
+            let pitch = material.isClassic ? 50 : material.pitches.lowerBound + Int(rng.next() % UInt64(material.pitches.count))
+            return (name, wpm, pitch)
+        }
+        func place(_ text: String, kind: String, at time: Double, voice chosen: (name: String, wpm: Int, pitch: Int)? = nil) throws(AudioError) -> Double {
+            let voice = chosen ?? pickVoice()
+            let synth = try SpeechSynthesizer(voice: .init(name: voice.name, rateWpm: voice.wpm, pitch: voice.pitch))
             var speech = trimmed(try synth.synthesize(text))
             let rms = (speech.reduce(0) { $0 + Double($1 * $1) } / Double(max(1, speech.count))).squareRoot()
-            let gain = Float(pow(10, uniform(-28, -20) / 20) / max(rms, 1e-6))
+            let gain = Float(pow(10, uniform(material.levels.lowerBound, material.levels.upperBound) / 20) / max(rms, 1e-6))
             for i in speech.indices { speech[i] *= gain }
             let start = Int(time * Double(rate))
             if audio.count < start + speech.count { audio += [Float](repeating: 0, count: start + speech.count - audio.count) }
             for i in speech.indices { audio[start + i] += speech[i] }
             let end = Double(start + speech.count) / Double(rate)
-            utterances.append(.init(start: time, end: end, kind: kind, text: text, voice: voice, rateWpm: wpm,
-                                    pauseStart: nil, pauseEnd: nil))
+            utterances.append(.init(start: time, end: end, kind: kind, text: text, voice: voice.name, rateWpm: voice.wpm,
+                                    pauseStart: nil, pauseEnd: nil, pitch: material.isClassic ? nil : voice.pitch))
             return end
         }
 
@@ -119,19 +101,23 @@ public enum DialogScript {
             let end: Double
             if pauseEvery > 0 && k % pauseEvery == pauseEvery - 1 {
                 // One turn in two parts, the same voice, with a pause of 0.4-1.5 s between them.
-                let (firstPart, secondPart) = pick(pausedTurns)
-                let voice = (pick(voices), pick(rates))
-                let firstEnd = try place(firstPart, kind: "turn", at: t, voice: voice)
+                let paused = pick(material.pausedTurns)
+                let voice = pickVoice()
+                let firstEnd = try place(paused.first, kind: "turn", at: t, voice: voice)
                 let resume = firstEnd + uniform(0.4, 1.5)
-                end = try place(secondPart, kind: "turn", at: resume, voice: voice)
+                end = try place(paused.second, kind: "turn", at: resume, voice: voice)
                 let tail = utterances.removeLast()
                 utterances[utterances.count - 1].text += " " + tail.text
                 utterances[utterances.count - 1].end = tail.end
                 utterances[utterances.count - 1].pauseStart = firstEnd
                 utterances[utterances.count - 1].pauseEnd = resume
-                utterances[utterances.count - 1].firstPart = firstPart
+                utterances[utterances.count - 1].firstPart = paused.first
+                utterances[utterances.count - 1].pauseKind = paused.kind
+            } else if material.isClassic {
+                end = try place(k % 2 == 0 ? pick(material.statements) : pick(material.risingQuestions), kind: "turn", at: t)
             } else {
-                end = try place(k % 2 == 0 ? pick(statements) : pick(questions), kind: "turn", at: t)
+                let pools = [material.statements, material.risingQuestions, material.fallingQuestions, material.shortTurns]
+                end = try place(pick(pick(pools)), kind: "turn", at: t)
             }
             if interruptEvery > 0 && k % interruptEvery == interruptEvery - 1 {
                 // The reply starts about 0.2 s after the turn and lasts about two seconds: talk over

@@ -273,6 +273,7 @@ final class ScratchFolder {
         (["bench", "fit-turns", "--dialogs", "d", "--l2", "inf"], "--l2"),
         (["bench", "fit-turns", "--dialogs", "d", "--end-wait-margin-ms=-5"], "--end-wait-margin-ms"),
         (["bench", "make-dialogs", "--out", "d", "--pause-every=-1"], "--pause-every"),
+        (["bench", "make-dialogs", "--out", "d", "--material", "heldout"], "--material"),
         (["bench", "model", "--model", "m.gguf", "--prefill", "0"], "--prefill"),
         (["bench", "model", "--model", "m.gguf", "--decode", "0"], "--decode"),
         (["bench", "model", "--model", "m.gguf", "--runs", "0"], "--runs"),
