@@ -209,7 +209,9 @@ import Testing
         let duckDb = 20 * log10(level(ducked, barge.time + 0.04, resume.time) / level(plain, barge.time + 0.04, resume.time))
         #expect(abs(duckDb + 12) < 1, "ducked by \(duckDb) dB")
         let afterDb = 20 * log10(level(ducked, resume.time + 0.05, resume.time + 0.5) / level(plain, resume.time + 0.05, resume.time + 0.5))
-        #expect(abs(afterDb) < 1, "back to full level: \(afterDb) dB")
+        // Back to full level, within 3 dB: under load the two runs' replies can sit a playback
+        // chunk apart, which moves a window's level by up to about 2 dB; still ducked would be -12.
+        #expect(abs(afterDb) < 3, "back to full level: \(afterDb) dB")
     }
 
     @Test func requestsAreKeptOnDisk() throws {
