@@ -13,6 +13,10 @@ import Testing
 @Suite(.serialized) struct RealBackendTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// What the test waits for is the reply, not its speed: on a CI host running the other suites
+    /// beside it, 24 tokens from llama-cpp-python once took longer than the backend's 30 s default.
+    static let loadedHostTimeout: Duration = .seconds(180)
+
     static func model() throws -> String {
         let path = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
         try #require(FileManager.default.fileExists(atPath: path), "\(path) is missing: run tools/fetch-model.sh")
@@ -24,7 +28,7 @@ import Testing
         let backend = OpenAIChatBackend(baseURL: server.baseURL, model: "smollm2")
         var pieces: [String] = []
         let reply = try backend.reply(to: [Message(.user, "Say hello to a visitor in one short sentence.")], tools: [],
-                                      options: ChatOptions(maxTokens: 24, temperature: 0), cancellation: Cancellation()) { pieces.append($0) }
+                                      options: ChatOptions(maxTokens: 24, timeout: Self.loadedHostTimeout, temperature: 0), cancellation: Cancellation()) { pieces.append($0) }
         #expect(pieces.count > 1, "streamed in pieces: \(pieces)")
         #expect(pieces.joined() == reply.text && !reply.text.trimmingCharacters(in: .whitespaces).isEmpty)
 
@@ -32,7 +36,7 @@ import Testing
         // arguments that a 135M model may well not have written as JSON (the tool then says so).
         let tools = ServerTools()
         let called = try backend.reply(to: [Message(.user, "What time is it?")], tools: tools.definitions,
-                                       options: ChatOptions(maxTokens: 24, temperature: 0, toolChoice: .function("current_time")),
+                                       options: ChatOptions(maxTokens: 24, timeout: Self.loadedHostTimeout, temperature: 0, toolChoice: .function("current_time")),
                                        cancellation: Cancellation()) { _ in }
         let call = try #require(called.toolCalls.first, "\(called)")
         #expect(call.name == "current_time" && !call.id.isEmpty)
