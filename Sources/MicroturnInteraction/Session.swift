@@ -28,10 +28,14 @@ public final class Session {
         /// user's words (nil: PocketSphinx streaming on the device).
         public var localModel: LocalModel?
         public var words: LiveWords?
+        /// A peer's turn decisions, made outside (benchmarks): they replace the turn-taking policy's.
+        public var scheduledTurns: [ScheduledTurnPolicy.Mark]?
 
         public init(config: MicroturnConfig, echoPath: EchoPath.Spec? = nil, inputSamples: Int? = nil, maxTailSeconds: Double = 8,
-                    recordLimit: Int? = nil, localModel: LocalModel? = nil, words: LiveWords? = nil) {
+                    recordLimit: Int? = nil, localModel: LocalModel? = nil, words: LiveWords? = nil,
+                    scheduledTurns: [ScheduledTurnPolicy.Mark]? = nil) {
             self.config = config
+            self.scheduledTurns = scheduledTurns
             self.localModel = localModel
             self.words = words
             self.echoPath = echoPath
@@ -119,7 +123,8 @@ public final class Session {
         listener = try Listener(config: c)
         echoPath = options.echoPath.map(EchoPath.init(spec:))
         policy = TurnTakingPolicy(config: c)
-        scheduler = MicroTurnScheduler(microTurnMs: c.turn.microTurnMs, policy: policy)
+        scheduler = MicroTurnScheduler(microTurnMs: c.turn.microTurnMs,
+                                       policy: options.scheduledTurns.map { ScheduledTurnPolicy(marks: $0) } ?? policy)
         userSpeech = try UserSpeech(config: c)
         turnEndModel = c.turn.predict ? TurnEndModel.fitted : nil
         requests = try PendingRequests(directory: c.commands.requestsDirectory.isEmpty ? nil : c.commands.requestsDirectory)

@@ -27,6 +27,12 @@ struct BenchTurns: ParsableCommand {
         what a perfect recognizer would give) or from PocketSphinx streaming (--words recognizer). On the \
         virtual clock the session waits for the model, so its figures say what the words add, not whether \
         this machine computes them in time (`bench local-tier` measures that).
+
+        With --pipecat, a run with Pipecat's turn stack as the peer: Silero VAD + Smart Turn v3.2 from the \
+        pipecat-ai wheel through onnxruntime, with Pipecat's defaults (tools/pipecat-peer.py decides on each \
+        dialog's microphone track, without the device's echo, as if its echo cancellation were perfect; the \
+        device stops at once when Pipecat hears the user start, as Pipecat interrupts its bot). Set it up \
+        once with tools/setup.sh --peers.
         """)
 
     @Option(help: "Folder of dialog-NNN.wav + dialog-NNN.json.")
@@ -40,6 +46,15 @@ struct BenchTurns: ParsableCommand {
 
     @Option(help: "Where the third run's words come from: script (the dialog's labels) or recognizer (PocketSphinx).")
     var words = "script"
+
+    @Flag(help: "Also run Pipecat's Silero VAD + Smart Turn v3.2 as a peer (needs tools/setup.sh --peers).")
+    var pipecat = false
+
+    @Option(help: "The Python that has pipecat-ai and onnxruntime (tools/setup.sh --peers makes it).")
+    var peerPython = ".venv-peers/bin/python"
+
+    @Option(help: "The script that runs Pipecat's turn stack on the dialogs.")
+    var peerScript = "tools/pipecat-peer.py"
 
     @Option(help: "Keep each dialog's out.wav and events.jsonl in this folder.")
     var keep: String?
@@ -66,30 +81,43 @@ struct BenchTurns: ParsableCommand {
             var withWords = config
             if let localModel { withWords.model.path = localModel }
             let model = try LocalModel.configured(withWords)
-            var ours = TurnMetrics(), theirs = TurnMetrics(), fused = TurnMetrics()
+            var ours = TurnMetrics(), theirs = TurnMetrics(), fused = TurnMetrics(), pipecatRun = TurnMetrics()
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-\(getpid())").path
             try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
+            // Pipecat has no local commands and no murmurs of its own, and stops its bot at once.
+            var pipecatConfig = config
+            pipecatConfig.turn.predict = false
+            pipecatConfig.turn.backchannel = false
+            pipecatConfig.commands.enabled = false
+            pipecatConfig.bargeIn.stopAfterMs = 0
+            let pipecatPeer = pipecat ? try PipecatPeer.run(python: peerPython, script: peerScript, dialogs: dialogs,
+                                                            out: "\(keep ?? work)/pipecat-peer.json") : nil
             let started = Date()
             for (i, name) in names.enumerated() {
                 let labels = try DialogScript.readLabels(path: "\(dialogs)/\(name).json")
                 let echo = EchoPath.Spec(parsing: labels.echoPath)
-                for (which, cfg) in [(0, config), (1, peer)] + (model == nil ? [] : [(2, withWords)]) {
-                    let outDir = (which != 1 ? keep : nil) ?? work
-                    let out = "\(outDir)/\(name)\(["", "-peer", "-words"][which]).out.wav"
+                let marks = try pipecatPeer.map { p in
+                    guard let m = p.marks[name] else { throw UsageError(message: "the Pipecat peer's output has no \(name); run it again") }
+                    return m
+                }
+                for (which, cfg) in [(0, config), (1, peer)] + (model == nil ? [] : [(2, withWords)]) + (marks == nil ? [] : [(3, pipecatConfig)]) {
+                    let suffix = ["", "-peer", "-words", "-pipecat"][which]
+                    let out = "\((which != 1 ? keep : nil) ?? work)/\(name)\(suffix).out.wav"
                     let source = which == 2 && words == "script" ? LiveWords(script: labels.scriptedWords()) : nil
                     let result = try Simulation.run(files: .init(capture: "\(dialogs)/\(name).wav", playback: out),
                                                     config: cfg, fast: true, echoPath: echo, localModel: which == 2 ? model : nil,
-                                                    words: source)
+                                                    words: source, scheduledTurns: which == 3 ? marks : nil)
                     if which != 1, let keep {
                         let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
-                        try? lines.write(toFile: "\(keep)/\(name)\(which == 2 ? "-words" : "").events.jsonl", atomically: true, encoding: .utf8)
+                        try? lines.write(toFile: "\(keep)/\(name)\(suffix).events.jsonl", atomically: true, encoding: .utf8)
                     }
                     let m = TurnMetrics.measure(output: result.output, labels: labels, events: result.report.events)
                     switch which {
                     case 0: ours.add(m)
                     case 1: theirs.add(m)
-                    default: fused.add(m)
+                    case 2: fused.add(m)
+                    default: pipecatRun.add(m)
                     }
                 }
                 if !json {
@@ -99,8 +127,8 @@ struct BenchTurns: ParsableCommand {
             if !json { FileHandle.standardError.write(Data("\n".utf8)) }
             let idle = idleSeconds > 0 ? try measureIdleRate(seconds: idleSeconds, config: settings) : nil
             let firstChunk = try measureFirstChunk(config: config)
-            let figures = Figures(ours: ours, peer: theirs, withWords: model == nil ? nil : fused, idle: idle, firstChunk: firstChunk,
-                                  dialogs: names.count)
+            let figures = Figures(ours: ours, peer: theirs, withWords: model == nil ? nil : fused,
+                                  pipecat: pipecatPeer.map { (pipecatRun, $0) }, idle: idle, firstChunk: firstChunk, dialogs: names.count)
             print(json ? figures.json : figures.table)
         }
     }
@@ -159,6 +187,8 @@ struct Figures {
     var peer: TurnMetrics
     /// Microturn with the local model's words (nil: not run).
     var withWords: TurnMetrics?
+    /// Pipecat's turn stack run as a peer (nil: not run).
+    var pipecat: (metrics: TurnMetrics, peer: PipecatPeer)?
     var idle: (cpuPercent: Double, rssMB: Double)?
     var firstChunk: (p50: Double, p95: Double)
     var dialogs: Int
@@ -174,17 +204,21 @@ struct Figures {
         let p = { (m: TurnMetrics, q: Double) in Percentile.of(m.turnLatencies, q) }
         let s = { (m: TurnMetrics, q: Double) in Percentile.of(m.stopLatencies, q) }
         func pad(_ v: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - v.count)) + v }
-        func row(_ name: String, _ a: String, _ b: String, _ r: String = "", _ w: String = "") -> String {
-            name.padding(toLength: 34, withPad: " ", startingAt: 0) + pad(a, 10) + pad(b, 14) + pad(r, 8) + (withWords == nil ? "" : pad(w, 14))
+        /// Columns: microturn, peer (500 ms), ratio, [pipecat, ratio], [+ words].
+        func row(_ name: String, _ a: String, _ b: String, _ r: String = "", pipecat pc: [String] = ["", ""], _ w: String = "") -> String {
+            name.padding(toLength: 34, withPad: " ", startingAt: 0) + pad(a, 10) + pad(b, 14) + pad(r, 8)
+                + (pipecat == nil ? "" : pad(pc[0], 12) + pad(pc[1], 8)) + (withWords == nil ? "" : pad(w, 14))
         }
-        /// A row of one figure for each run.
+        /// A row of one figure for each run, with ratios Microturn / peer where `ratio` gives one.
         func each(_ name: String, ratio: ((TurnMetrics) -> Double?)? = nil, _ f: (TurnMetrics) -> String) -> String {
-            row(name, f(ours), f(peer), ratio.map { g in self.ratio(g(ours), g(peer)) } ?? "", withWords.map(f) ?? "")
+            let r = { (them: TurnMetrics) in ratio.map { g in self.ratio(g(ours), g(them)) } ?? "" }
+            return row(name, f(ours), f(peer), r(peer), pipecat: pipecat.map { [f($0.metrics), r($0.metrics)] } ?? ["", ""],
+                       withWords.map(f) ?? "")
         }
         var rows = [
             "dialogs: \(dialogs), user turns: \(ours.userTurns), interruptions: \(ours.interruptions) (\(ours.overlappingInterruptions) while the device spoke)",
             "",
-            row("", "microturn", "peer (500 ms)", "ratio", "+ words"),
+            row("", "microturn", "peer (500 ms)", "ratio", pipecat: ["pipecat", "ratio"], "+ words"),
             each("turn latency p50 (ms)", ratio: { p($0, 50) }) { ms(p($0, 50)) },
             each("turn latency p95 (ms)", ratio: { p($0, 95) }) { ms(p($0, 95)) },
             each("turns unanswered") { "\($0.missedTurns)" },
@@ -207,6 +241,13 @@ struct Figures {
             row("speech first chunk p50/p95 (ms)", String(format: "%.1f/%.1f", firstChunk.p50 * 1000, firstChunk.p95 * 1000), ""),
             each("replies / (turns + interruptions)") { "\($0.replies)/\($0.userTurns + $0.interruptions)" },
         ]
+        if let pipecat {
+            let c = pipecat.peer
+            rows.append("")
+            rows.append("pipecat: \(c.name); Smart Turn's compute per call here p50/p95 "
+                        + "\(c.computeP50Ms.map { String(format: "%.0f", $0) } ?? "-")/\(c.computeP95Ms.map { String(format: "%.0f", $0) } ?? "-") ms "
+                        + "(\(c.calls) calls; not in its latencies, which are on the stream's clock like Microturn's)")
+        }
         if let idle {
             rows.append(row("idle CPU (% of one core)", String(format: "%.2f", idle.cpuPercent), ""))
             rows.append(row("peak RSS (MB)", String(format: "%.1f", idle.rssMB), ""))
@@ -230,6 +271,11 @@ struct Figures {
         }
         var out = "{\"dialogs\":\(dialogs),\"microturn\":\(stats(ours)),\"peer_fixed_500ms\":\(stats(peer))"
         if let withWords { out += ",\"microturn_with_words\":\(stats(withWords))" }
+        if let pipecat {
+            let f = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "null" }
+            out += ",\"pipecat\":\(stats(pipecat.metrics)),\"pipecat_smart_turn_ms\":{\"calls\":\(pipecat.peer.calls),"
+                + "\"p50\":\(f(pipecat.peer.computeP50Ms)),\"p95\":\(f(pipecat.peer.computeP95Ms))}"
+        }
         out += String(format: ",\"speech_first_chunk_p50_s\":%.5f,\"speech_first_chunk_p95_s\":%.5f", firstChunk.p50, firstChunk.p95)
         if let idle { out += String(format: ",\"idle_cpu_percent\":%.3f,\"peak_rss_mb\":%.2f", idle.cpuPercent, idle.rssMB) }
         return out + "}"

@@ -4,6 +4,7 @@ import MicroturnAudio
 import MicroturnCore
 import MicroturnInference
 import MicroturnLink
+import MicroturnSimulation
 import MicroturnVision
 
 /// Turns an error into its message on stderr and the sysexits code that says what kind it was.
@@ -63,6 +64,9 @@ enum Failure {
         case let e as CocoaError where e.code == .fileWriteNoPermission || e.code == .fileWriteOutOfSpace || e.code == .fileWriteUnknown:
             code = 73
             report("cannot write \(e.userInfo[NSFilePathErrorKey] ?? "the output file"): \(e.localizedDescription)")
+        case let e as PipecatPeer.Failure:
+            code = e.unavailable ? 69 : 65
+            report(e.description)
         case let e as UsageError:
             code = 64
             report(e.message)
