@@ -15,6 +15,10 @@ struct BenchReps: ParsableCommand {
         included).
 
         Example: python3 tools/make-clips.py --out out/clips --count 24 && microturn bench reps --clips out/clips
+
+        The hard cases (small movements and an exerciser far away, a second person walking behind, an \
+        on-screen clock and ticker over a quarter of the picture), on a seed nothing was tuned on:
+        python3 tools/make-clips.py --out out/hard --cases hard --count 30 --seed 2 && microturn bench reps --clips out/hard
         """)
 
     @Option(help: "A folder of clip-NNN.y4m files with their clip-NNN.json ground truth.")

@@ -40,7 +40,8 @@ import Testing
         return (counter.total, events)
     }
 
-    @Test(arguments: [("squat", ""), ("pushup", "noise"), ("jumpingjack", "distractor"), ("curl", "lighting")])
+    @Test(arguments: [("squat", ""), ("pushup", "noise"), ("jumpingjack", "distractor"), ("curl", "lighting"),
+                      ("squat", "display"), ("jumpingjack", "person"), ("squat", "far")])
     func countsAreWithinOneOfTheTruth(exercise: String, nuisance: String) throws {
         let (path, truth) = try Self.clip(["--exercise", exercise, "--reps", "8", "--period", "1.8", "--sets", "2", "--seed", "3",
                                            "--nuisance", nuisance])
