@@ -8,8 +8,11 @@ import Testing
 /// `bench turns --pipecat`: Pipecat's turn stack (the pipecat-ai wheel, in .venv-peers from
 /// tools/setup.sh --tests) decides on a dialog, and a session acts on its decisions.
 @Suite struct PipecatPeerTests {
-    static let python = ".venv-peers/bin/python"
-    static let script = "tools/pipecat-peer.py"
+    /// By absolute path: another suite changes the process's folder (PostgresFailoverTests).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static let python = "\(repository)/.venv-peers/bin/python"
+    static let script = "\(repository)/tools/pipecat-peer.py"
 
     /// The peer's config in bench turns: no commands, murmurs or turn-end model; it stops at once.
     static var peerConfig: MicroturnConfig {
