@@ -103,9 +103,12 @@ import Testing
             // whose first phoneme can be quiet).
             let heard = marks.contains { if case let .start(at, _) = $0 { at >= start + 3000 && at <= start + 13_000 } else { false } }
             #expect(heard, "\(u.text) at \(u.start) s: \(marks)")
-            // The turn ends after the speech does (0.2 s of VAD stop, then the model, or 3 s more).
+            // The turn ends after the speech does: 0.2 s of VAD stop after the speech it heard end
+            // (which can be a little before the label's end), then the model's verdict, or 3 s more
+            // (Smart Turn's verdict on one of these turns is near its margin: it went either way
+            // on two hosts).
             let ended = marks.contains {
-                if case let .end(at, _, speechEnd) = $0 { at >= end + 3000 && at <= end + 56_000 && abs(speechEnd - end) <= 4800 } else { false }
+                if case let .end(at, _, speechEnd) = $0 { at > end && at <= end + 56_000 && abs(speechEnd - end) <= 4800 } else { false }
             }
             #expect(ended, "\(u.text) ending at \(u.end) s: \(marks)")
         }

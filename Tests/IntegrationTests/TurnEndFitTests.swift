@@ -44,7 +44,10 @@ import Testing
         // a chunk earlier or later; on a CI host the weights of this one dialog moved by up to 0.5.
         let ends = (heard.filter(\.ended).count, kept.filter(\.ended).count)
         let pauses = (heard.filter { $0.pauseKind != nil }.count, kept.filter { $0.pauseKind != nil }.count)
-        #expect(kept.count >= 10 && abs(heard.count - kept.count) <= 2, "\(heard.count) stops heard, \(kept.count) kept")
+        // The stops under the device's speech come and go with the same load (23 of 26 on a CI
+        // host running the whole suite): their number is checked loosely, the turn ends and pauses
+        // closely.
+        #expect(kept.count >= 10 && abs(heard.count - kept.count) <= max(2, kept.count / 6), "\(heard.count) stops heard, \(kept.count) kept")
         #expect(abs(ends.0 - ends.1) <= 1 && pauses.0 == pauses.1, "turn ends \(ends), pauses \(pauses) (heard, kept)")
         #expect(Set(heard.map(\.text)) == Set(kept.map(\.text)), "the same utterances")
     }
