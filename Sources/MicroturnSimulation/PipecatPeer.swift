@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnCore
 import MicroturnInteraction
 
 /// Pipecat's turn stack (Silero VAD + Smart Turn v3.2 from the pipecat-ai wheel) as a peer: its
@@ -18,6 +19,17 @@ public struct PipecatPeer: Sendable {
         public var description: String
         /// The peer cannot run here (not set up, or it failed), as opposed to output it cannot read.
         public var unavailable: Bool
+    }
+
+    /// The session that acts on the peer's decisions: Pipecat has no local commands, no murmurs
+    /// and no turn-end model of its own, and stops its bot at once.
+    public static func sessionConfig(_ base: MicroturnConfig) -> MicroturnConfig {
+        var c = base
+        c.turn.predict = false
+        c.turn.backchannel = false
+        c.commands.enabled = false
+        c.bargeIn.stopAfterMs = 0
+        return c
     }
 
     /// Runs `script` with `python` on every dialog in `dialogs`; what it writes goes to `out`.

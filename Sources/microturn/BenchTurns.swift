@@ -85,12 +85,7 @@ struct BenchTurns: ParsableCommand {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-\(getpid())").path
             try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
-            // Pipecat has no local commands and no murmurs of its own, and stops its bot at once.
-            var pipecatConfig = config
-            pipecatConfig.turn.predict = false
-            pipecatConfig.turn.backchannel = false
-            pipecatConfig.commands.enabled = false
-            pipecatConfig.bargeIn.stopAfterMs = 0
+            let pipecatConfig = PipecatPeer.sessionConfig(config)
             let pipecatPeer = pipecat ? try PipecatPeer.run(python: peerPython, script: peerScript, dialogs: dialogs,
                                                             out: "\(keep ?? work)/pipecat-peer.json") : nil
             let started = Date()

@@ -15,14 +15,7 @@ import Testing
     static let script = "\(repository)/tools/pipecat-peer.py"
 
     /// The peer's config in bench turns: no commands, murmurs or turn-end model; it stops at once.
-    static var peerConfig: MicroturnConfig {
-        var c = MicroturnConfig()
-        c.turn.predict = false
-        c.turn.backchannel = false
-        c.commands.enabled = false
-        c.bargeIn.stopAfterMs = 0
-        return c
-    }
+    static var peerConfig: MicroturnConfig { PipecatPeer.sessionConfig(MicroturnConfig()) }
 
     @Test func aScheduleDecidesOnTheFrameItNames() {
         let policy = ScheduledTurnPolicy(marks: [.end(at: 3 * 320 + 5, speechStart: 0, speechEnd: 320),
