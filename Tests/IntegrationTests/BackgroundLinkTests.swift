@@ -6,12 +6,13 @@ import MicroturnServer
 import MicroturnSimulation
 import Synchronization
 import Testing
+import TestSupport
 
 /// A session on files with the link (TLS, a device certificate from a fleet CA) to a real server
 /// on loopback: a request goes up as Opus and a
 /// TASK, the server's answer comes back and is said at a micro-turn boundary once the user is
 /// done; with no server, the user is told the device is offline.
-@Suite(.serialized) struct BackgroundLinkTests {
+@Suite(.serialized, .ownThreads) struct BackgroundLinkTests {
     /// A session on files with the link to `server`. Each request waits (wall time) up to
     /// `answerWait` for its answer: the servers here answer at once however loaded the machine is
     /// (a CI run once took over 10 s to get one), except the ones that hold their answer on purpose.

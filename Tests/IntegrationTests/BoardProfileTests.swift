@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// boards/*.toml through `microturn boards`: every profile loads, says every fact a profile must
 /// give and is consistent; a profile that does not is refused with what it lacks.
-@Suite struct BoardProfileTests {
+@Suite(.ownThreads) struct BoardProfileTests {
     let scratch = ScratchFolder()
     static let boards = CommandLineTests.repository.appendingPathComponent("boards").path
     static let expected = ["generic-x86_64", "imx8mp-evk", "jetson-orin-nano", "orangepi5", "qemu-virt", "rock5b", "rpi4", "rpi5"]

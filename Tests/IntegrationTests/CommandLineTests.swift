@@ -2,6 +2,7 @@ import Foundation
 import MicroturnAudio
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// A test's files, in a folder of its own that goes with the test (each test has its own suite value).
 final class ScratchFolder {
@@ -20,7 +21,7 @@ final class ScratchFolder {
 }
 
 /// The `microturn` binary as a user runs it: exit codes and messages.
-@Suite struct CommandLineTests {
+@Suite(.ownThreads) struct CommandLineTests {
     let scratch = ScratchFolder()
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -353,7 +354,7 @@ final class ScratchFolder {
 }
 
 /// `microturn-server` and the device's link commands as a user runs them: exit codes and messages.
-@Suite struct ServerCommandLineTests {
+@Suite(.ownThreads) struct ServerCommandLineTests {
     let scratch = ScratchFolder()
 
     @Test func badServerSettingsAreConfigErrors() throws {

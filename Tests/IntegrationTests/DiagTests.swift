@@ -1,11 +1,12 @@
 import Foundation
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// `microturn diag` as a technician runs it: the microphone measured through real alsa-lib (a
 /// virtual PCM reading a known signal), the link against our server on loopback, the real model,
 /// the exit code of the worst finding, and the support bundle.
-@Suite struct DiagTests {
+@Suite(.ownThreads) struct DiagTests {
     let scratch = ScratchFolder()
     static let model = CommandLineTests.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 

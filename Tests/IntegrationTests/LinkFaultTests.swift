@@ -5,12 +5,13 @@ import MicroturnLink
 import MicroturnServer
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// The fault suite: real `microturn-server` and `microturn link ask` processes over TLS through a
 /// chaos proxy that cuts and stalls connections, while a seeded plan kills the device process or
 /// the server (SIGKILL, mid-task or not) and starts them again. Every request the device kept gets
 /// exactly one answer: none lost, none twice.
-@Suite(.serialized) struct LinkFaultTests {
+@Suite(.serialized, .ownThreads) struct LinkFaultTests {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
     /// `microturn link ask` processes of one device, answers appended to one file.

@@ -6,13 +6,14 @@ import MicroturnLink
 import MicroturnServer
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// The device's own model in whole sessions on files (virtual clock: the session waits for the
 /// model, so what it decides is the same on any machine): its judgement from the words joins the
 /// turn-end log-odds, it writes the acknowledgement of a request, and with the link down it
 /// answers itself. The words come from the script (a perfect recognizer), so these check the
 /// model's part, not PocketSphinx's.
-@Suite(.serialized) struct LocalTierTests {
+@Suite(.serialized, .ownThreads) struct LocalTierTests {
     static let model = CommandLineTests.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
     /// Turns, each in parts with a pause between them (seconds), after `gap` seconds of silence:

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The integrator's kit: the systemd units as systemd-analyze judges them, the rootfs installer
 /// into a folder, and the .debs installed, enabled and removed on this machine with dpkg.
-@Suite struct PackagingTests {
+@Suite(.ownThreads) struct PackagingTests {
     let scratch = ScratchFolder()
     static let repository = CommandLineTests.repository.path
     static let binaries = URL(fileURLWithPath: CommandLineTests.binary).deletingLastPathComponent().path

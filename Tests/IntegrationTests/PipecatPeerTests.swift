@@ -4,10 +4,11 @@ import MicroturnCore
 import MicroturnInteraction
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// `bench turns --pipecat`: Pipecat's turn stack (the pipecat-ai wheel, in .venv-peers from
 /// tools/setup.sh --tests) decides on a dialog, and a session acts on its decisions.
-@Suite struct PipecatPeerTests {
+@Suite(.ownThreads) struct PipecatPeerTests {
     /// By absolute path: another suite changes the process's folder (PostgresFailoverTests).
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path

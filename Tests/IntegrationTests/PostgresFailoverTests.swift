@@ -4,6 +4,7 @@ import MicroturnLink
 import MicroturnServer
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// A PostgreSQL server of Debian's, started by the test on loopback in a temporary folder (as
 /// the postgres user when the test runs as root, since PostgreSQL refuses root).
@@ -53,7 +54,7 @@ struct PostgresServerError: Error, CustomStringConvertible {
 /// the outbox while nothing answers, the connections go to the other instance (as a load
 /// balancer would send them), and the request is answered there, once. (Instances killed
 /// mid-task are the fault suite's.)
-@Suite(.serialized) struct PostgresFailoverTests {
+@Suite(.serialized, .ownThreads) struct PostgresFailoverTests {
     @Test func theStoreKeepsTheFirstAnswerForEveryInstance() throws {
         let pg = try PostgresServer()
         defer { pg.stop() }

@@ -4,9 +4,10 @@ import MicroturnCore
 import MicroturnInteraction
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// Whole sessions on virtual PCMs: synthesized dialogs in, out.wav and events out.
-@Suite struct SimulationTests {
+@Suite(.ownThreads) struct SimulationTests {
     static func dir() -> String {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-it-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -115,7 +116,7 @@ import Testing
 }
 
 /// Local commands through a whole session: recognized offline and answered by local skills.
-@Suite struct LocalCommandTests {
+@Suite(.ownThreads) struct LocalCommandTests {
     /// Speaks `script` (text, seconds of silence before it) in one voice into a session; each
     /// line is rendered the same every time (`FreshSpeech`), whatever else the tests say.
     static func run(_ script: [(String, Double)], config: MicroturnConfig = MicroturnConfig()) throws -> (Simulation.Result, [Double]) {

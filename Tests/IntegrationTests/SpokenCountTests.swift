@@ -7,10 +7,11 @@ import MicroturnServer
 import MicroturnSimulation
 import MicroturnVision
 import Testing
+import TestSupport
 
 /// Repetitions from a video counted aloud in a session on files: never started over the user,
 /// cut the moment the user speaks, and "how many reps" answered from the counter.
-@Suite(.serialized) struct SpokenCountTests {
+@Suite(.serialized, .ownThreads) struct SpokenCountTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 

@@ -4,10 +4,11 @@ import MicroturnAudio
 import MicroturnService
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// The notify protocol against a real datagram socket, as systemd listens on one: the notifier
 /// itself, then both binaries as systemd runs them (Type=notify, WatchdogSec=).
-@Suite struct SystemdNotifierTests {
+@Suite(.ownThreads) struct SystemdNotifierTests {
     let scratch = ScratchFolder()
 
     func bound(_ path: String) throws -> NotifyListener {

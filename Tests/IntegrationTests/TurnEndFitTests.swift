@@ -4,12 +4,13 @@ import MicroturnCore
 import MicroturnInteraction
 @testable import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// The built-in turn-end weights are reproduced by the documented command (`bench fit-turns`, see
 /// `TurnEndModel.fitted`): the checked-in stops give those weights, and the first dialog of the
 /// documented training set, made and heard again here, gives the same stops as the checked-in ones
 /// (the same utterances, turn ends and pauses; see the test for why not the same cues).
-@Suite struct TurnEndFitTests {
+@Suite(.ownThreads) struct TurnEndFitTests {
     static let stopsPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("training/turn-end-stops.csv").path
 

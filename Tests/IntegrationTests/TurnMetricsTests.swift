@@ -1,11 +1,12 @@
 import MicroturnCore
 @testable import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// What `bench turns` counts as the device taking the turn in a pause inside the user's: any
 /// sound (the strict count), and Full-Duplex-Bench v1's take-over (1 s of sound, or a reply of
 /// more than 3 words).
-@Suite struct TurnMetricsTests {
+@Suite(.ownThreads) struct TurnMetricsTests {
     static let rate = 16_000
 
     /// A turn from 0.5 to 4 s with a pause from 1.5 to 2.8 s; the device sounds over `sound`.

@@ -2,11 +2,12 @@ import Foundation
 import Testing
 import MicroturnAudio
 import MicroturnVision
+import TestSupport
 
 /// Real kernel drivers on the virtual board (tools/virtual-board: Debian's kernel in QEMU): the
 /// V4L2 capture path against vivid, the kernel's virtual camera, and a live session on snd-aloop,
 /// its loopback sound card, with vivid as the camera.
-@Suite(.serialized) struct VirtualBoardTests {
+@Suite(.serialized, .ownThreads) struct VirtualBoardTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 

@@ -3,9 +3,10 @@ import Foundation
 import Glibc
 import MicroturnAudio
 import Testing
+import TestSupport
 
 /// Real alsa-lib, on virtual PCMs (the `file` plugin over a `null` slave) built in memory.
-@Suite struct AlsaPCMTests {
+@Suite(.ownThreads) struct AlsaPCMTests {
     let request = AlsaPCM.Request(rate: 48_000, channels: 2, formats: [.s16], periodMs: 10, bufferPeriods: 3)
 
     func pattern(bytes: Int) -> [UInt8] { (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 / 251) } }

@@ -2,9 +2,10 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import Testing
+import TestSupport
 
 /// The real PocketSphinx with Debian's en-us model, on commands and other sentences spoken by espeak-ng.
-@Suite struct CommandRecognizerTests {
+@Suite(.ownThreads) struct CommandRecognizerTests {
     /// The device's default grammar.
     static let commands = MicroturnConfig().commands.phrases
     static let outOfGrammar = ["Can you tell me what the weather will be like tomorrow?", "My sister is coming to visit.",

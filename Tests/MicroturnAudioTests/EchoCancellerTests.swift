@@ -2,10 +2,11 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import Testing
+import TestSupport
 
 /// The device's own speech through a synthetic echo path (delayed, attenuated, reverberant, plus
 /// noise), cancelled by the real speexdsp canceller with what was played as the reference.
-@Suite struct EchoCancellerTests {
+@Suite(.ownThreads) struct EchoCancellerTests {
     static func deviceSpeech() throws -> [Float] {
         var played: [Float] = []
         for text in ["Okay, I hear you. Go on.", "Got it. Tell me a little more.", "I see. That makes sense to me.",

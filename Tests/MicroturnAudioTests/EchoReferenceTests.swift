@@ -1,10 +1,11 @@
 import MicroturnAudio
 import MicroturnCore
 import Testing
+import TestSupport
 
 /// The echo canceller's reference when the processing loop falls behind: lost blocks become
 /// silence at their own stream positions, and everything after them stays where it was played.
-@Suite struct EchoReferenceTests {
+@Suite(.ownThreads) struct EchoReferenceTests {
     /// Block k (of 10 samples) holds the values 1000k + i: where a sample lands says where it was played.
     static func block(_ k: Int) -> [Float] { (0..<10).map { Float(1000 * k + $0) } }
 

@@ -1,7 +1,8 @@
 import MicroturnAudio
 import Testing
+import TestSupport
 
-@Suite struct SpeechSynthesizerTests {
+@Suite(.ownThreads) struct SpeechSynthesizerTests {
     @Test func streamsSpeechInChunks() throws {
         let synth = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 175))
         var chunks = 0

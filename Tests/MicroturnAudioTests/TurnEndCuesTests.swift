@@ -2,9 +2,10 @@ import MicroturnCore
 import Foundation
 @testable import MicroturnAudio
 import Testing
+import TestSupport
 
 /// Prosodic cues on synthetic voiced sound whose pitch is known exactly.
-@Suite struct TurnEndCuesTests {
+@Suite(.ownThreads) struct TurnEndCuesTests {
     /// A vowel-like sound: ten harmonics of `f0(t)` with falling amplitude, at 16 kHz.
     static func voiced(seconds: Double, level: Float = 0.1, f0: (Double) -> Double) -> [Float] {
         let n = Int(seconds * 16_000)

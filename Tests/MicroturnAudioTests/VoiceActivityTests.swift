@@ -2,11 +2,12 @@ import Foundation
 import MicroturnAudio
 import MicroturnCore
 import Testing
+import TestSupport
 
 /// Labelled synthesized speech at several levels in several noise levels: the adaptive VAD must
 /// beat a fixed energy threshold. Labels come from the clean speech: a frame is speech when it is
 /// within 16 dB of the talker's level (as ITU-T P.56 counts active speech).
-@Suite struct VoiceActivityTests {
+@Suite(.ownThreads) struct VoiceActivityTests {
     struct Scores {
         var tp = 0, fp = 0, fn = 0
         var precision: Double { Double(tp) / Double(max(1, tp + fp)) }

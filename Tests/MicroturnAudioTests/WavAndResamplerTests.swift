@@ -1,8 +1,9 @@
 import Foundation
 import MicroturnAudio
 import Testing
+import TestSupport
 
-@Suite struct WavAndResamplerTests {
+@Suite(.ownThreads) struct WavAndResamplerTests {
     @Test func roundTripsSixteenBitAndMixesToMono() throws {
         let path = Fixtures.tempDir().appendingPathComponent("a.wav").path
         let stereo: [Float] = [0.5, -0.5, 0.25, 0.25, -1, 1]

@@ -1,7 +1,8 @@
 import MicroturnCore
 import Testing
+import TestSupport
 
-@Suite struct ConfigSchemaTests {
+@Suite(.ownThreads) struct ConfigSchemaTests {
     @Test func appliesKnownKeys() throws {
         var c = MicroturnConfig()
         let board = try ConfigSchema.apply(toml: """

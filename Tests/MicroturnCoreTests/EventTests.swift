@@ -1,7 +1,8 @@
 import MicroturnCore
 import Testing
+import TestSupport
 
-@Suite struct EventTests {
+@Suite(.ownThreads) struct EventTests {
     @Test func jsonLineHasTimeTypeAndOptionalFields() {
         #expect(Event(time: 1.23456, kind: .turnEnd).jsonLine == #"{"time":1.235,"type":"turn_end"}"#)
         let e = Event(time: 2, kind: .replyStart, text: "say \"hi\"\n", latency: 0.2, detail: "d")

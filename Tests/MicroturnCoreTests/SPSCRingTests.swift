@@ -1,8 +1,9 @@
 import Foundation
 import MicroturnCore
 import Testing
+import TestSupport
 
-@Suite struct SPSCRingTests {
+@Suite(.ownThreads) struct SPSCRingTests {
     @Test func wrapsAroundAndKeepsOrder() {
         let ring = SPSCRing<Int32>(capacity: 5, filler: 0)
         #expect(ring.write([1, 2, 3]) == 3)

@@ -1,7 +1,8 @@
 import MicroturnCore
 import Testing
+import TestSupport
 
-@Suite struct TOMLTests {
+@Suite(.ownThreads) struct TOMLTests {
     @Test func parsesTablesDottedKeysAndValues() throws {
         let text = """
         # comment

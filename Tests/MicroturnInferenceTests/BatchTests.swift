@@ -1,10 +1,11 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// A prompt fed as one batch (or several, past `Transformer.maxBatch`) gives exactly the logits of
 /// feeding it one token at a time: the same dot products, the same sums in the same order.
-@Suite struct BatchTests {
+@Suite(.ownThreads) struct BatchTests {
     @Test(arguments: [("qwen3moe", "Q8_0"), ("granitemoe", "Q4_0"), ("qwen2moe", "F32"), ("llama", "Q8_0")])
     func batchesEqualOneTokenAtATime(arch: String, type: String) throws {
         let path = ReferenceTools.temp("batch-\(arch)-\(type).gguf")

@@ -1,10 +1,11 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// Our block decoders against gguf-py's (PyPI `gguf`), an independent implementation of the same
 /// layouts: tools/gguf-reference.py writes random blocks of every type with gguf-py's decoding.
-@Suite struct DequantizeTests {
+@Suite(.ownThreads) struct DequantizeTests {
     @Test(arguments: [1, 2])
     func everyTypeDecodesLikeGgufPy(seed: Int) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString).gguf").path

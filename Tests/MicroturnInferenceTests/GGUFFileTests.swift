@@ -1,9 +1,10 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// The GGUF reader on files written here, whole and broken in every way the format allows.
-@Suite struct GGUFFileTests {
+@Suite(.ownThreads) struct GGUFFileTests {
     /// A small valid file: every metadata type (nested arrays too) and F32, Q8_0 and Q4_K tensors.
     static func sample(alignment: Int = 32) -> TestGGUF {
         var w = TestGGUF()

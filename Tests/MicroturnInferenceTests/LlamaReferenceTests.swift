@@ -1,10 +1,11 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// The engine against llama.cpp (llama-cpp-python, tools/llama-reference.py) on the same tiny
 /// models: logits at every position of a 64-token prompt, and greedy continuations.
-@Suite(.serialized) struct LlamaReferenceTests {
+@Suite(.serialized, .ownThreads) struct LlamaReferenceTests {
     static let architectures = ["llama", "mixtral", "qwen3", "qwen3moe", "olmoe", "qwen2moe", "granitemoe"]
     static let prompt = (0..<64).map { ($0 * 37 + 11) % 509 + 3 }
 

@@ -1,10 +1,11 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// MoEfication of the real model (SmolLM2-135M), checked against the dense model and llama.cpp;
 /// profiles and subsets of the result, and what they refuse.
-@Suite(.serialized) struct MoEficationTests {
+@Suite(.serialized, .ownThreads) struct MoEficationTests {
     /// A short corpus of device exchanges (tools/make-corpus.py), its train side for all domains.
     static func corpus() throws -> String {
         let dir = ReferenceTools.temp("corpus")

@@ -1,9 +1,10 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// Hyper-parameters from metadata: what each architecture needs, and hostile values refused.
-@Suite struct ModelConfigTests {
+@Suite(.ownThreads) struct ModelConfigTests {
     static func file(_ extra: [(String, GGUFValue)], architecture: String = "llama") throws(GGUFError) -> GGUFFile {
         var w = TestGGUF()
         w.entries = [

@@ -1,8 +1,9 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
-@Suite struct SamplerTests {
+@Suite(.ownThreads) struct SamplerTests {
     static let logits: [Float] = [1.0, 3.0, 2.0, 0.5, 2.9, -1]
 
     static func draws(_ s: Sampler.Settings, _ n: Int = 4000, history: [Int] = []) -> [Int: Int] {

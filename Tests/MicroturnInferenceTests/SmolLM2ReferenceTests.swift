@@ -1,6 +1,7 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// The engine on a model someone trained: SmolLM2-135M-Instruct as published (Q4_1 with a Q8_0
 /// embedding), and the same weights requantized by llama.cpp's own quantizer, against llama.cpp.
@@ -11,7 +12,7 @@ import Testing
 /// by a few percent of their range. So each quantized file is also checked against its own weights
 /// in F32 (llama.cpp's quantizer dequantizes them; both engines agree there to 1e-4 of the range):
 /// our error from those exact logits must be no larger than llama.cpp's own, within 25 %.
-@Suite(.serialized) struct SmolLM2ReferenceTests {
+@Suite(.serialized, .ownThreads) struct SmolLM2ReferenceTests {
     static let conversation = [
         ChatMessage(.system, "You are a friendly fitness coach on a smart mirror. Keep answers short and practical."),
         ChatMessage(.user, "Hi! I want to start doing squats every morning. How many should I do at first, and how do I keep my back straight?"),

@@ -1,10 +1,11 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// The reader on the tiny models tools/make-tiny-gguf.py writes with gguf-py, for every
 /// architecture the engine is to run.
-@Suite struct TinyModelFileTests {
+@Suite(.ownThreads) struct TinyModelFileTests {
     static func make(_ arch: String, _ type: String) throws -> GGUFFile {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-tiny-\(arch)-\(type)-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }  // the mapping outlives the name

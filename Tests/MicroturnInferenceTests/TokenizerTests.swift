@@ -1,10 +1,11 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// Tokenization against llama.cpp's on the same vocabularies: SentencePiece-style (llama) and
 /// byte-level BPE with the Qwen2 (qwen3) and GPT-2/OLMo (olmoe) pre-tokenizers.
-@Suite struct TokenizerTests {
+@Suite(.ownThreads) struct TokenizerTests {
     static let corpus = [
         "Hello world", " leading space", "trailing space ", "  two  spaces   three", "\ttabs\tand\nnew\nlines\r\n\n",
         "Numbers 1 12 123 1234 12345 3.14159 -42", "It's we're they've I'm you'll he'd IT'S",

@@ -2,10 +2,11 @@ import Foundation
 import CMicroturnKernels
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// The block dot products against the plain definition: decode both sides to floats and sum in
 /// double precision. They must agree to float rounding, for every supported weight type.
-@Suite struct VecDotTests {
+@Suite(.ownThreads) struct VecDotTests {
     /// A deterministic generator (xorshift) for random blocks and activations.
     struct Random {
         var state: UInt64

@@ -1,9 +1,10 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
 /// The local model's judgement of turn ends from words, on the real model.
-@Suite(.serialized) struct WordsTurnEndTests {
+@Suite(.serialized, .ownThreads) struct WordsTurnEndTests {
     @Test func wordsAreNormalizedAsARecognizerGivesThem() {
         #expect(WordsTurnEnd.normalize("  Could you, uh... tell me?") == "could you uh tell me")
         #expect(WordsTurnEnd.normalize("Let's do 3 sets!") == "let's do 3 sets")

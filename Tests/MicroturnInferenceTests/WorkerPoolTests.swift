@@ -1,8 +1,9 @@
 import Foundation
 @testable import MicroturnInference
 import Testing
+import TestSupport
 
-@Suite struct WorkerPoolTests {
+@Suite(.ownThreads) struct WorkerPoolTests {
     @Test(arguments: [1, 2, 4])
     func everyIndexRunsExactlyOnce(threads: Int) {
         let pool = WorkerPool(threads: threads)

@@ -3,11 +3,12 @@ import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
 import Testing
+import TestSupport
 
 /// The device's own speech through synthetic echo paths, heard by the real listening chain
 /// (speexdsp canceller, echo guard, VAD) and judged by the real policy: echo alone must never
 /// barge in; the user talking over the device must.
-@Suite struct EchoBargeInTests {
+@Suite(.ownThreads) struct EchoBargeInTests {
     static func deviceSpeech() throws -> [Float] {
         var played: [Float] = []
         for text in ["Okay, I hear you. Go on.", "Got it. Tell me a little more.", "I see. That makes sense to me.",

@@ -3,11 +3,12 @@ import MicroturnAudio
 import MicroturnCore
 @testable import MicroturnInteraction
 import Testing
+import TestSupport
 
 /// A line the local model has not finished by the deadline: its opening is said then, and its
 /// rest follows when written, or " that." when the opening has been heard first. The model is held
 /// up on its own thread by a gate, so what the tier sees is decided, not raced.
-@Suite(.serialized) struct LocalTierOpeningTests {
+@Suite(.serialized, .ownThreads) struct LocalTierOpeningTests {
     static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
     static let request = "What time does the museum open on Sundays?"

@@ -3,10 +3,11 @@ import MicroturnAudio
 import MicroturnCore
 @testable import MicroturnInteraction
 import Testing
+import TestSupport
 
 /// Speech is made on a thread of its own: while espeak-ng is held up, `say` still returns and the
 /// processing loop goes on; what is made afterwards reaches the playback ring.
-@Suite struct SpeechOutTests {
+@Suite(.ownThreads) struct SpeechOutTests {
     /// Lets one thread hold another up, without a clock.
     final class Gate: Sendable {
         let entered = DispatchSemaphore(value: 0)
@@ -62,7 +63,7 @@ import Testing
 
 /// What the device reports of an answer the user talked over: the whole words within the share of
 /// its speech that was played.
-@Suite struct HeardAnswerTests {
+@Suite(.ownThreads) struct HeardAnswerTests {
     @Test func onlyWholeWordsWithinThePlayedShareAreReported() {
         let text = "The museum opens at nine and closes at six."
         #expect(BackgroundRequests.prefix(of: text, fraction: 1) == text)

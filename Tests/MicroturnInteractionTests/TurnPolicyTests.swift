@@ -2,10 +2,11 @@ import Foundation
 import MicroturnCore
 import MicroturnInteraction
 import Testing
+import TestSupport
 
 /// The silence policy on labelled feature sequences (no audio): each case says which frames are
 /// speech and whether the device is talking, and when the policy must decide what.
-@Suite struct TurnPolicyTests {
+@Suite(.ownThreads) struct TurnPolicyTests {
     /// Feeds `speech` (true = speech frame) with the VAD's onset of 2 frames; returns decisions by frame.
     static func run(_ speech: [Bool], deviceSpeaking: (Int) -> Bool = { _ in false },
                     endSilenceMs: Int = 160, bargeInMs: Int = 60,

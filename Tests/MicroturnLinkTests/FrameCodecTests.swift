@@ -1,10 +1,11 @@
 import Foundation
 import MicroturnLink
 import Testing
+import TestSupport
 
 /// Frames on the wire: every message round-trips, byte by byte or all at once; what is not a
 /// frame is an error, never a crash, and the decoder stays broken after it.
-@Suite struct FrameCodecTests {
+@Suite(.ownThreads) struct FrameCodecTests {
     /// One frame of every body, with fields set from `k`.
     static func everyBody(_ k: Int) -> [LinkFrame] {
         var bodies: [LinkBody] = []

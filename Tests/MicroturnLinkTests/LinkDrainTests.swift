@@ -3,10 +3,11 @@ import MicroturnLink
 import MicroturnServer
 import Synchronization
 import Testing
+import TestSupport
 
 /// A server that drains (as on SIGTERM) with a task running: the device is told GOAWAY, the task
 /// finishes and its answer reaches the device before the server closes.
-@Suite struct LinkDrainTests {
+@Suite(.ownThreads) struct LinkDrainTests {
     /// A worker that waits until the test lets it answer.
     final class Gate: Sendable {
         let started = Atomic<Bool>(false)

@@ -4,10 +4,11 @@ import MicroturnLink
 import MicroturnServer
 import Synchronization
 import Testing
+import TestSupport
 
 /// A real server and client over TLS on loopback, the connection broken again and again while
 /// tasks go up and answers come down: every task is answered, and each answer arrives once.
-@Suite(.serialized) struct LinkLoopbackTests {
+@Suite(.serialized, .ownThreads) struct LinkLoopbackTests {
     static func echoWorker(_ job: ServerSessions.Job, _ report: TaskReport) -> Microturn_Link_V1_Result {
         let task = job.task
         var r = Microturn_Link_V1_Result()
@@ -70,7 +71,7 @@ import Testing
 
 /// A server that accepts and then says nothing (a half-open link): the client gives up on the
 /// connection after three missed heartbeats and connects again.
-@Suite struct LinkHeartbeatTests {
+@Suite(.ownThreads) struct LinkHeartbeatTests {
     @Test func aSilentConnectionIsDroppedAndMadeAgain() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }

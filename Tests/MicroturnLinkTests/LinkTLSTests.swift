@@ -3,11 +3,12 @@ import MicroturnLink
 import MicroturnServer
 import Testing
 import X509
+import TestSupport
 
 /// The link's mutual TLS with a real server on loopback: devices the fleet's CA provisioned are
 /// admitted; an unknown, an expired, a revoked device and one that claims another's id are refused
 /// with an error that says which; a device refuses a server its fleet did not certify.
-@Suite(.serialized) struct LinkTLSTests {
+@Suite(.serialized, .ownThreads) struct LinkTLSTests {
     /// Connects `deviceId` with `credentials` and waits until it is up or refused.
     static func connect(_ server: LinkServer, deviceId: String, credentials: LinkTLS.Files) throws -> (up: Bool, error: String?) {
         let client = try LinkClient(options: .init(host: "localhost", port: server.port, deviceId: deviceId, credentials: credentials,

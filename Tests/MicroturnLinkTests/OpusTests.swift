@@ -1,10 +1,11 @@
 import MicroturnAudio
 import MicroturnCore
 import Testing
+import TestSupport
 
 /// Real libopus: speech through the encoder and decoder keeps its shape at the link's bitrate,
 /// and a lost packet is concealed or rebuilt from the next one's FEC.
-@Suite struct OpusTests {
+@Suite(.ownThreads) struct OpusTests {
     static func speech() throws -> [Float] {
         let synth = FreshSpeech(voice: .init(name: "en-us", rateWpm: 160))
         let s = try synth.synthesize("Could you remind me to call the dentist tomorrow morning?").map { $0 * 0.5 }

@@ -1,10 +1,11 @@
 import Foundation
 import MicroturnLink
 import Testing
+import TestSupport
 
 /// The reliability layer between two ends, with connections broken at chosen points: every
 /// reliable frame is handed on once and in order, whatever was lost on the way.
-@Suite struct ReliableChannelTests {
+@Suite(.ownThreads) struct ReliableChannelTests {
     static func task(_ id: Int) -> LinkBody {
         var t = Microturn_Link_V1_Task()
         t.taskID = "t\(id)"

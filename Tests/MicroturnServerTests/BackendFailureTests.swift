@@ -3,11 +3,12 @@ import MicroturnInference
 @testable import MicroturnServer
 import MicroturnSimulation
 import Testing
+import TestSupport
 
 /// Backends fail: down, slow, or answering garbage. None of it hangs a task: every call ends
 /// within its timeout, transient failures are tried again with backoff, and a task no backend
 /// answers ends with the honest short answer.
-@Suite struct BackendFailureTests {
+@Suite(.ownThreads) struct BackendFailureTests {
     static func chunk(_ delta: String, finish: String? = nil) -> String {
         #"{"choices":[{"index":0,"delta":\#(delta)\#(finish.map { #","finish_reason":"\#($0)""# } ?? "")}]}"#
     }
@@ -101,7 +102,7 @@ import Testing
 }
 
 /// The http_get tool: pages from the allow-list only, bounded in size and time.
-@Suite struct HTTPToolTests {
+@Suite(.ownThreads) struct HTTPToolTests {
     @Test func onlyAllowedPagesAreFetchedAndBigOnesAreRefused() throws {
         let page = String(repeating: "Sunny and 21 degrees. ", count: 100)
         let server = try ScriptedHTTPServer([.status(200, page), .status(404, "no"), .status(200, String(repeating: "x", count: 100_000))])
@@ -126,7 +127,7 @@ import Testing
 
 /// With a fallback set, a backend that stalls to the end of its share of the budget still leaves
 /// the fallback the time to answer.
-@Suite struct FallbackTests {
+@Suite(.ownThreads) struct FallbackTests {
     @Test func theFallbackAnswersWhenTheBackendStalls() throws {
         let stalled = try ScriptedHTTPServer([.stall, .stall, .stall, .stall])
         defer { stalled.stop() }

@@ -7,11 +7,12 @@ import MicroturnLink
 import NIOPosix
 import Synchronization
 import Testing
+import TestSupport
 
 /// The OpenAI-compatible audio backends (transcription, speech) against the server's own audio
 /// endpoint on loopback, which serves PocketSphinx and espeak-ng in that API; and the form they
 /// send files in.
-@Suite struct OpenAIAudioTests {
+@Suite(.ownThreads) struct OpenAIAudioTests {
     static func endpoint() throws -> (AudioEndpoint, TranscribingWorker) {
         let transcriber = try TranscribingWorker()
         let endpoint = try AudioEndpoint(host: "127.0.0.1", port: 0, transcriber: transcriber, voice: .init(),

@@ -6,11 +6,12 @@ import MicroturnLink
 import MicroturnSimulation
 import Synchronization
 import Testing
+import TestSupport
 
 /// The reasoning stage with real models: SmolLM2-135M-Instruct behind llama-cpp-python's own
 /// OpenAI-compatible server on loopback (streaming, a tool call), and in our engine as the
 /// built-in backend (a task answered, and its exchange remembered across a restart).
-@Suite(.serialized) struct RealBackendTests {
+@Suite(.serialized, .ownThreads) struct RealBackendTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// What the test waits for is the reply, not its speed: on a CI host running the other suites
@@ -136,7 +137,7 @@ import Testing
 }
 
 /// An answer the user talked over is remembered as far as it was heard.
-@Suite struct InterruptedMemoryTests {
+@Suite(.ownThreads) struct InterruptedMemoryTests {
     @Test func theRememberedAnswerIsWhatWasHeard() {
         let memory = ConversationMemory(store: nil)
         memory.remember(device: "d", question: "When do you open?", answer: "We open at nine on weekdays and at ten on Saturdays.")

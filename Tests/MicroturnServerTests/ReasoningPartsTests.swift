@@ -5,10 +5,11 @@ import MicroturnLink
 import Synchronization
 @testable import MicroturnServer
 import Testing
+import TestSupport
 
 /// The reasoning stage's parts on their own: the event-stream reader, the reply's accumulation
 /// from chunks, the knowledge file and the server's tools.
-@Suite struct ReasoningPartsTests {
+@Suite(.ownThreads) struct ReasoningPartsTests {
     @Test func eventsAreReadWhateverTheLineEndsAndHoweverTheBytesAreSplit() throws {
         let stream = ": keep-alive\r\ndata: {\"a\":1}\r\n\r\nevent: x\ndata: line one\ndata: line two\n\ndata:[DONE]\r\r"
         var whole = ServerSentEvents()
@@ -105,7 +106,7 @@ import Testing
     }
 }
 
-@Suite struct WholeSentenceTests {
+@Suite(.ownThreads) struct WholeSentenceTests {
     @Test func aReplyCutByItsBudgetEndsAtItsLastWholeSentence() {
         #expect(Reasoner.wholeSentences("We open at nine. On Sundays we are clo") == "We open at nine.")
         #expect(Reasoner.wholeSentences("Is it open? Yes! And then") == "Is it open? Yes!")
@@ -118,7 +119,7 @@ import Testing
 
 /// The answer streams to the device a sentence at a time: the first is said while the rest is
 /// written; the final RESULT holds the whole answer for a device that missed the parts.
-@Suite struct StreamedAnswerTests {
+@Suite(.ownThreads) struct StreamedAnswerTests {
     @Test func sentencesAreHandedOnAsTheyEnd() {
         var stream = SentenceStream()
         var out: [String] = []
@@ -217,7 +218,7 @@ import Testing
 
 /// The device's tools as the server sees them: offered by capability, asked first for a model that
 /// calls no tools when the question plainly needs them.
-@Suite struct DeviceToolsTests {
+@Suite(.ownThreads) struct DeviceToolsTests {
     @Test func durationsAreReadFromAQuestion() {
         #expect(DeviceTools.duration(in: "set a timer for 5 minutes please") == 300)
         #expect(DeviceTools.duration(in: "a timer for ninety seconds?") == 90)
@@ -246,7 +247,7 @@ import Testing
 }
 
 /// Remarks after a set: from its pace, only to a device that takes them, at most one a minute.
-@Suite struct InterjectionTests {
+@Suite(.ownThreads) struct InterjectionTests {
     @Test func theRemarkSaysHowThePaceChanged() {
         #expect(Interjections.remark(count: 8, durations: [2, 2, 2, 2, 2.6, 2.6, 2.7, 2.6]) == "Nice set of 8; the last three were slower.")
         #expect(Interjections.remark(count: 6, durations: [2, 2, 2, 1.5, 1.5, 1.5]) == "Nice set of 6; the last three were faster.")

@@ -3,10 +3,11 @@ import MicroturnLink
 @testable import MicroturnServer
 import Synchronization
 import Testing
+import TestSupport
 
 /// A task's life on the link: its PROGRESS goes to the device in the session's reliable stream, and
 /// the device cutting the answer's playback (a PLAYBACK event with `cut`) cancels the running task.
-@Suite struct TaskReportTests {
+@Suite(.ownThreads) struct TaskReportTests {
     final class Seen: Sendable {
         let started = Atomic<Bool>(false)
         let cancelled = Atomic<Bool>(false)

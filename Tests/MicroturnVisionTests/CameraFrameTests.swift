@@ -1,8 +1,9 @@
 import Foundation
 import MicroturnVision
 import Testing
+import TestSupport
 
-@Suite struct CameraFrameTests {
+@Suite(.ownThreads) struct CameraFrameTests {
     @Test func colourTurnsToGreyByBT601Luma() {
         // Pure white, red, green, blue, black, and a mid grey.
         let rgb: [UInt8] = [255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 128, 128, 128]

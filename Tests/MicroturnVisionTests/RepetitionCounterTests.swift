@@ -1,10 +1,11 @@
 import Foundation
 @testable import MicroturnVision
 import Testing
+import TestSupport
 
 /// The counter on clips from tools/make-clips.py (an articulated figure exercising, with ground
 /// truth): counts within one of the truth, partial repetitions left out, sets that add up.
-@Suite struct RepetitionCounterTests {
+@Suite(.ownThreads) struct RepetitionCounterTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 

@@ -1,9 +1,10 @@
 import Foundation
 @testable import MicroturnVision
 import Testing
+import TestSupport
 
 /// The file camera on streams written here, byte for byte as the format defines them.
-@Suite struct Y4MReaderTests {
+@Suite(.ownThreads) struct Y4MReaderTests {
     /// A stream of `frames` frames of `width` x `height`: frame f's luma pixel i is (f * 7 + i) % 256,
     /// its other planes 128.
     static func stream(width: Int, height: Int, frames: Int, header: String? = nil, space: String? = "420jpeg",

@@ -1,9 +1,10 @@
 import Foundation
 import MicroturnVision
 import Testing
+import TestSupport
 
 /// Recordings read back by the file camera, frame for frame.
-@Suite struct Y4MWriterTests {
+@Suite(.ownThreads) struct Y4MWriterTests {
     static func frame(_ index: Int, width: Int = 6, height: Int = 4) -> GreyFrame {
         GreyFrame(width: width, height: height, pixels: (0..<(width * height)).map { UInt8((index * 31 + $0 * 3) % 256) },
                   timestamp: Double(index) / 25, index: index)
