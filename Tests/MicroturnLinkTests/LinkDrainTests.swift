@@ -14,9 +14,9 @@ import TestSupport
         let release = DispatchSemaphore(value: 0)
     }
 
-    /// Waits for a state without holding one of Swift's few cooperative threads (the drain runs
-    /// on them).
-    static func waitAsync(seconds: Double = 60, until done: () -> Bool) async {
+    /// Waits for a state without holding a thread. The bound is far: on a loaded host a waiting
+    /// test can be resumed minutes late, and each state waited for holds until the test moves on.
+    static func waitAsync(seconds: Double = 600, until done: () -> Bool) async {
         let deadline = Date().addingTimeInterval(seconds)
         while !done() && Date() < deadline { try? await Task.sleep(for: .milliseconds(5)) }
     }
@@ -42,7 +42,10 @@ import TestSupport
         try client.submit(.init(taskId: task.taskID, bodies: [.task(task)]))
         await Self.waitAsync { gate.started.load(ordering: .relaxed) }  // the task runs
 
-        let draining = Task { await server.drain(seconds: 30) }
+        // A drain that would outlast the test's waits: the server closes only after the task
+        // answers, which the test allows only after it has seen the GOAWAY (on a loaded host a
+        // 30 s drain ran out first, and the device's error was the closed connection's).
+        let draining = Task { await server.drain(seconds: 900) }
         await Self.waitAsync { client.lastError?.contains("draining") == true }
         #expect(client.lastError?.contains("draining") == true, "the device was told GOAWAY")
         #expect(answers.list.withLock { $0.isEmpty })
