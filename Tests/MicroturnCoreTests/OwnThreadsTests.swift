@@ -1,24 +1,27 @@
-import Dispatch
 import Foundation
 import Testing
 import TestSupport
 
-@_silgen_name("dispatch_queue_get_label") private func currentQueueLabel(_ queue: OpaquePointer?) -> UnsafePointer<CChar>
-
-/// The suites' tests run on Dispatch's global queue, not on Swift's cooperative pool that the code
-/// under test needs for its async work (see OwnThreads).
+/// The suites' tests run on the test threads, not on Swift's cooperative pool, which is left to
+/// the code under test (see OwnThreads).
 @Suite(.ownThreads) struct OwnThreadsTests {
-    /// The label of the queue the caller runs on (libdispatch's C call: its Swift overlay offers
-    /// only a queue's own label, not the current one's).
-    static var queue: String { String(cString: currentQueueLabel(nil)) }
+    /// The calling thread's name.
+    static var thread: String { Thread.current.name ?? "" }
 
-    @Test func aTestRunsOnTheGlobalQueue() {
-        #expect(Self.queue.hasPrefix("com.apple.root."), "\(Self.queue)")
+    @Test func aTestRunsOnTheTestThreads() {
+        #expect(Self.thread.hasPrefix(TestThreads.namePrefix), "\(Self.thread)")
     }
 
-    @Test func anAsyncTestComesBackToItAfterASuspension() async throws {
+    @Test func anAsyncTestComesBackToThemAfterASuspension() async throws {
         try await Task.sleep(for: .milliseconds(10))
-        #expect(Self.queue.hasPrefix("com.apple.root."), "\(Self.queue)")
+        #expect(Self.thread.hasPrefix(TestThreads.namePrefix), "\(Self.thread)")
+    }
+
+    /// What a test starts on its own (as the code under test does) runs on the cooperative pool, so
+    /// a test that blocks until it is done cannot hold the thread it needs.
+    @Test func aTaskATestStartsRunsOnTheCooperativePool() async {
+        let there = await Task { Self.thread }.value
+        #expect(!there.hasPrefix(TestThreads.namePrefix), "\(there)")
     }
 
     /// A suite written without the trait would hold a cooperative thread again: every suite in
@@ -42,6 +45,6 @@ import TestSupport
 /// Without the trait, for comparison: a test holds one of the cooperative pool's threads.
 @Suite struct CooperativePoolTests {
     @Test func withoutTheTraitATestRunsOnTheCooperativePool() {
-        #expect(OwnThreadsTests.queue == "Swift global concurrent queue", "\(OwnThreadsTests.queue)")
+        #expect(!OwnThreadsTests.thread.hasPrefix(TestThreads.namePrefix), "\(OwnThreadsTests.thread)")
     }
 }

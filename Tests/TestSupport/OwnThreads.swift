@@ -1,35 +1,68 @@
-import Dispatch
+import Foundation
 import Testing
 
-/// Runs each test of a suite on threads of its own instead of Swift's cooperative pool.
+/// Runs each test of a suite on the test threads (`TestThreads`) instead of Swift's cooperative
+/// pool.
 ///
 /// Why: the cooperative pool has one thread per core (two here), and most tests block the thread
 /// they run on (a child process, a virtual board booting, a simulation, a semaphore). Two such
 /// tests held both threads for minutes while every other test, and the async work of the code
 /// under test (a server's drain, a client's reconnect), waited behind them: a run of the suite
-/// stalled for 514 s at its start, and a CI run never finished. Dispatch's global queue adds a
-/// thread when its threads are blocked and not when they compute, so blocked tests no longer
-/// hold up the rest and computing ones still share the cores.
+/// stalled for 514 s at its start, and a CI run never finished. With the tests on threads of
+/// their own, the cooperative pool is left to the code under test.
 public struct OwnThreads: SuiteTrait, TestTrait, TestScoping {
     public var isRecursive: Bool { true }
 
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        try await withTaskExecutorPreference(DispatchExecutor.shared) { try await function() }
+        try await withTaskExecutorPreference(TestThreads.shared) { try await function() }
     }
 }
 
 extension Trait where Self == OwnThreads {
-    /// Each test on threads of its own (see `OwnThreads`); every suite of the project has it.
+    /// Each test on the test threads (see `OwnThreads`); every suite of the project has it.
     public static var ownThreads: OwnThreads { OwnThreads() }
 }
 
-/// A task executor on Dispatch's global queue, which grows while its threads are blocked.
-final class DispatchExecutor: TaskExecutor {
-    static let shared = DispatchExecutor()
+/// A fixed number of threads that run the tests: one more than the cores, so that a test blocked
+/// on a child process does not stop the rest, and no more, since most tests start processes or
+/// threads of their own and the ones that run in real time need the cores (a pool that grew
+/// whenever a test blocked ran so many at once that a real-time session fell behind).
+/// The newest job runs first: a test already under way (resumed after a suspension) goes on before
+/// tests that have not started, so that no test waits out its own deadlines behind the queue.
+public final class TestThreads: TaskExecutor, @unchecked Sendable {
+    public static let shared = TestThreads(count: ProcessInfo.processInfo.activeProcessorCount + 1)
+    /// What each thread is called (`Thread.current.name`).
+    public static let namePrefix = "test-thread-"  // (Linux keeps 15 characters of a name)
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []  // under `condition`
+
+    init(count: Int) {
+        for i in 0..<count {
+            let name = "\(Self.namePrefix)\(i)"
+            // Named from inside: on Linux a name given before start is not the thread's.
+            Thread { [unowned self] in
+                Thread.current.name = name
+                self.work()
+            }.start()
+        }
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        DispatchQueue.global().async { job.runSynchronously(on: executor) }
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeLast()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
     }
 }
