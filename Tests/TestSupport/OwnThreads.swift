@@ -8,7 +8,8 @@ import Testing
 /// they run on (a child process, a virtual board booting, a simulation, a semaphore). Two such
 /// tests held both threads for minutes while every other test, and the async work of the code
 /// under test (a server's drain, a client's reconnect), waited behind them: a run of the suite
-/// stalled for 514 s at its start, and a CI run never finished. With the tests on threads of
+/// stalled for 514 s at its start, and two tests that both wait for async work could hold them
+/// for good (the likely reason a CI run did not finish in 90 min). With the tests on threads of
 /// their own, the cooperative pool is left to the code under test.
 public struct OwnThreads: SuiteTrait, TestTrait, TestScoping {
     public var isRecursive: Bool { true }
