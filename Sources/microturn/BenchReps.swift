@@ -63,9 +63,9 @@ struct BenchReps: ParsableCommand {
                     baseline.process(frame)
                 }
                 _ = counter.finish()
-                results.append(Result(name: name, exercise: truth.exercise, nuisance: truth.nuisances.joined(separator: "+").isEmpty ? "clean" : truth.nuisances.joined(separator: "+"),
-                                      truth: truth.total, counted: counter.total, baseline: baseline.count))
-                FileHandle.standardError.write(Data("bench reps: \(name): \(truth.exercise), truth \(truth.total), counted \(counter.total), baseline \(baseline.count)\n".utf8))
+                let nuisance = truth.nuisances.isEmpty ? "clean" : truth.nuisances.joined(separator: "+")
+                results.append(Result(name: name, exercise: truth.exercise, nuisance: nuisance, truth: truth.total, counted: counter.total, baseline: baseline.count))
+                FileHandle.standardError.write(Data("bench reps: \(name): \(truth.exercise), \(nuisance), truth \(truth.total), counted \(counter.total), baseline \(baseline.count)\n".utf8))
             }
             report(results, frameTimes: frameTimes.sorted())
         }
