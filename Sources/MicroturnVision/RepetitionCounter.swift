@@ -25,7 +25,10 @@ public enum RepetitionEvent: Sendable, Equatable {
 /// when a set has ended) comes from the projection's autocorrelation over the last ten seconds.
 /// A set starts only when a second swing of a like length follows the first (both are counted
 /// then): one swing alone is a change in the picture (something moved once, a light went on, a
-/// clock on a screen ticked over), not exercise.
+/// clock on a screen ticked over), not exercise. When a set starts, the last 10 s of pictures are
+/// projected again on the direction found by then, and the swings just before the set that were
+/// too faint to count as they happened are counted at once (a small movement far from the camera:
+/// the direction turns to it only after some repetitions).
 public final class RepetitionCounter {
     public struct Settings: Sendable {
         public var minPeriod = 0.6, maxPeriod = 5.0
@@ -40,6 +43,8 @@ public final class RepetitionCounter {
         public var jumpKurtosis = 20.0
         /// Time constant of each of the two smoothing stages.
         public var smoothSeconds = 0.12
+        /// How far back a set's opening repetitions are looked for once it has started (0: not).
+        public var historySeconds = 10.0
         public init() {}
     }
 
@@ -50,6 +55,10 @@ public final class RepetitionCounter {
     static let width = 40, height = 30
     private var mean: [Float] = []
     private var direction: [Float] = []
+    /// The pictures the projection was taken from (smoothed, less the mean frame, weighted), for
+    /// the last `historySeconds`: when a set starts, the repetitions before it are looked for
+    /// again on the direction found by then.
+    private var history: [(time: Double, x: [Float])] = []
     private var times: [Double] = []
     private var signal: [Float] = []
     private var lastPeriodUpdate = -Double.infinity
@@ -109,6 +118,7 @@ public final class RepetitionCounter {
             forgetChanges(pixels: n)
             times.removeAll()
             signal.removeAll()
+            history.removeAll()
             tracker = SwingTracker()
             pending = nil
             if inSet {
@@ -148,6 +158,10 @@ public final class RepetitionCounter {
         }
         times.append(t)
         signal.append(y)
+        if settings.historySeconds > 0 {
+            history.append((t, x))
+            if let first = history.firstIndex(where: { t - $0.time <= settings.historySeconds }), first > 0 { history.removeFirst(first) }
+        }
         let keep = Int(10 / dt)
         if times.count > keep + 60 {
             let drop = times.count - keep
@@ -164,7 +178,9 @@ public final class RepetitionCounter {
                 inSet = true
                 setCount = 0
                 pending = nil
-                events.append(.setStart(time: first.start))
+                let opening = earlierRepetitions(before: first.start, like: first.end - first.start)
+                events.append(.setStart(time: opening.first?.start ?? first.start))
+                for r in opening { events.append(count(r.start, r.end, 0.5)) }
                 events.append(count(first.start, first.end, first.confidence))
                 events.append(count(rep.start, t, rep.confidence))
             } else {
@@ -176,6 +192,38 @@ public final class RepetitionCounter {
             events.append(.setEnd(time: t, count: setCount))
         }
         return events
+    }
+
+    /// A set's opening repetitions, missed as they happened: full swings like the set's before
+    /// `start` (and after the last counted repetition), on the direction as it is now. Oja's rule
+    /// may find the exerciser only after a set's first repetitions: a small figure far from the
+    /// camera takes it seconds to turn to.
+    private func earlierRepetitions(before start: Double, like length: Double) -> [(start: Double, end: Double)] {
+        let frames = history.filter { $0.time < start && $0.time > lastRepEnd }
+        guard frames.count > 2 else { return [] }
+        var tracker = SwingTracker()
+        var found: [(start: Double, end: Double)] = []
+        var last = frames[0].time
+        for (t, x) in frames {
+            var y: Float = 0
+            for i in x.indices where i < direction.count { y += x[i] * direction[i] }
+            if let rep = tracker.step(y, at: t, dt: max(1e-3, t - last), period: period, partial: Float(settings.partialFraction)),
+               Self.alike(t - rep.start, length) {
+                found.append((rep.start, t))
+            }
+            last = t
+        }
+        // Only the run of swings that leads up to the set, each ending within 1.5 periods of the
+        // next one's start (one swing between them may have been too faint even now): a walk
+        // into the picture before the set, seconds earlier, stays out.
+        var kept: [(start: Double, end: Double)] = []
+        var next = start
+        for r in found.reversed() {
+            guard next - r.end <= 1.5 * period, r.end <= next + 0.2 else { break }
+            kept.insert(r, at: 0)
+            next = r.start
+        }
+        return kept
     }
 
     /// A new picture: every pixel counts fully until its changes say otherwise.

@@ -33,8 +33,8 @@ import TestSupport
         return (dir + "/clip-000.y4m", truth)
     }
 
-    static func count(_ path: String) throws -> (total: Int, events: [RepetitionEvent]) {
-        let reader = try Y4MReader(path: path), counter = RepetitionCounter()
+    static func count(_ path: String, settings: RepetitionCounter.Settings = .init()) throws -> (total: Int, events: [RepetitionEvent]) {
+        let reader = try Y4MReader(path: path), counter = RepetitionCounter(settings: settings)
         var events: [RepetitionEvent] = []
         while let frame = try reader.next() { events += counter.process(frame) }
         events += counter.finish()
@@ -55,6 +55,25 @@ import TestSupport
         let setCounts = events.compactMap { if case let .setEnd(_, c) = $0 { c } else { nil } }
         #expect(setCounts.reduce(0, +) == total)
         #expect(events.filter { if case .setStart = $0 { true } else { false } }.count == setCounts.count)
+    }
+
+    /// A curl far from the camera: the direction the counter projects on turns to so small a
+    /// movement only after some repetitions. Those are counted when the set starts, from the
+    /// pictures kept, and come first, in order, in the same set.
+    @Test func aSmallMovementsOpeningRepetitionsAreCountedOnceTheSetStarts() throws {
+        let (path, truth) = try Self.clip(["--exercise", "curl", "--reps", "8", "--period", "1.8", "--sets", "2", "--seed", "4", "--nuisance", "far"])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        var live = RepetitionCounter.Settings()
+        live.historySeconds = 0
+        let without = try Self.count(path, settings: live), with = try Self.count(path)
+        #expect(with.total > without.total, "with the pictures kept \(with.total), without \(without.total)")
+        #expect(abs(with.total - truth.total) <= 1, "counted \(with.total), truth \(truth.total)")
+        let starts = with.events.compactMap { if case let .repetition(_, start, _, _) = $0 { start } else { nil } }
+        #expect(starts == starts.sorted(), "\(with.events)")
+        let numbers = with.events.compactMap { if case let .repetition(n, _, _, _) = $0 { n } else { nil } }
+        #expect(numbers == Array(1...max(1, with.total)).prefix(with.total).map { $0 })
+        let setCounts = with.events.compactMap { if case let .setEnd(_, c) = $0 { c } else { nil } }
+        #expect(setCounts.reduce(0, +) == with.total)
     }
 
     @Test func exerciseRightAfterTheSceneChangesIsCounted() throws {
