@@ -106,6 +106,7 @@ public final class RepetitionCounter {
         if mean.count != n {  // the first frame (or one of another size, from another camera)
             mean = x
             forgetChanges(pixels: n)
+            history.removeAll()  // pictures of another size
             // Any start works for Oja's rule; a fixed one keeps runs repeatable.
             direction = (0..<n).map { Float(($0 * 7919) % 17) - 8 }
             normalize(&direction)
@@ -206,7 +207,7 @@ public final class RepetitionCounter {
         var last = frames[0].time
         for (t, x) in frames {
             var y: Float = 0
-            for i in x.indices where i < direction.count { y += x[i] * direction[i] }
+            for i in x.indices { y += x[i] * direction[i] }
             if let rep = tracker.step(y, at: t, dt: max(1e-3, t - last), period: period, partial: Float(settings.partialFraction)),
                Self.alike(t - rep.start, length) {
                 found.append((rep.start, t))
