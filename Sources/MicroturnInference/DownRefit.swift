@@ -1,3 +1,4 @@
+import CMicroturnKernels
 import Foundation
 
 /// A subset's down projections refitted so the experts it keeps stand in for those it drops: per
@@ -6,19 +7,84 @@ import Foundation
 /// dense model's activations on it. Dropping half the neurons of a SwiGLU block loses half its
 /// output; much of what they gave is correlated with what the kept ones do, and the refit moves it
 /// onto them.
+///
+/// The fit has hundreds of thousands of unknowns a layer (width x kept neurons), so it needs far
+/// more tokens than a clustering sample: fitted on 4,096 tokens of fitness text it reproduced the
+/// dense model on those tokens (perplexity 6.3 against 6.2) and rose from 3.4 to 11.7 on held-out
+/// fitness text; on 36,000 tokens of all four domains the held-out figure was 8.3. So the dense
+/// model's run is kept as sums that do not grow with the text (`Statistics`), from which any
+/// choice of kept neurons is solved.
 public enum DownRefit {
+    /// Per layer, the Gram matrix of the dense block's hidden activations (upper triangle,
+    /// hiddenWidth squared) and their products with the block's output (width x hiddenWidth),
+    /// summed over a text's tokens.
+    public final class Statistics {
+        public let width: Int
+        public let hiddenWidth: Int
+        public private(set) var tokens = 0
+        var gram: [[Double]]
+        var cross: [[Double]]
+
+        init(layers: Int, width: Int, hiddenWidth: Int) {
+            self.width = width
+            self.hiddenWidth = hiddenWidth
+            gram = Array(repeating: [Double](repeating: 0, count: hiddenWidth * hiddenWidth), count: layers)
+            cross = Array(repeating: [Double](repeating: 0, count: width * hiddenWidth), count: layers)
+        }
+
+        /// Reads the first `limit` tokens of `corpus` through the dense model in chunks of
+        /// `context`; `progress(tokensRead, limit)` after each chunk.
+        public static func collect(_ t: Transformer, corpus: [Int], limit: Int, context: Int,
+                                   progress: (Int, Int) -> Void = { _, _ in }) throws -> Statistics {
+            let ff = t.file.tensor("blk.0.ffn_up.weight")?.shape[1] ?? 0
+            let s = Statistics(layers: t.config.layers, width: t.config.width, hiddenWidth: ff)
+            t.feedForwardProbe = { trace in
+                guard let h = trace.hidden, let y = trace.output else { return }
+                // The two sums side by side (they cost about the same): what the refit's time goes to.
+                s.gram[trace.layer].withUnsafeMutableBufferPointer { g in
+                    s.cross[trace.layer].withUnsafeMutableBufferPointer { c in
+                        let (gp, cp, n) = (g.baseAddress!, c.baseAddress!, Int32(trace.tokens))
+                        let sums = { (part: Int) in
+                            if part == 0 { mt_gram_add(h, n, Int32(ff), gp) } else { mt_cross_add(h, n, Int32(ff), y, Int32(s.width), cp) }
+                        }
+                        if let pool = t.pool { pool.parallelFor(2, sums) } else { sums(0); sums(1) }
+                    }
+                }
+            }
+            defer { t.feedForwardProbe = nil }
+            let end = min(limit, corpus.count)
+            for start in stride(from: 0, to: end, by: context) {
+                t.reset()
+                _ = try t.forward(tokens: Array(corpus[start..<min(end, start + context)]))
+                s.tokens = min(end, start + context)
+                progress(s.tokens, end)
+            }
+            return s
+        }
+    }
+
     /// Per layer, width rows x kept-neuron columns (row-major), the columns in the order of
     /// `kept[layer]` (the dense neuron indices).
-    public static func fit(_ s: MoEfication.Samples, kept: [[Int]], progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Float]] {
-        let n = s.tokens, w = s.width, ff = s.hiddenWidth
+    public static func fit(_ s: Statistics, kept: [[Int]]) throws -> [[Float]] {
+        let ff = s.hiddenWidth, w = s.width
+        guard s.tokens > kept.map(\.count).max() ?? 0 else {
+            throw MoEfication.Failure(description: "the refit read \(s.tokens) tokens, fewer than the \(kept.first?.count ?? 0) neurons it keeps a layer; give a longer text")
+        }
         return try kept.enumerated().map { layer, neurons in
             let k = neurons.count
-            var h = [Float](repeating: 0, count: n * k)
-            for t in 0..<n { for (i, j) in neurons.enumerated() { h[t * k + i] = s.hidden[layer][t * ff + j] } }
-            guard let cross = MoEfication.ridgeSolve(h, rows: n, columns: k, targets: s.outputs[layer], outputs: w, floor: 1e-9) else {
+            var gram = [Double](repeating: 0, count: k * k), cross = [Double](repeating: 0, count: w * k)
+            var trace = 0.0
+            for (a, i) in neurons.enumerated() {
+                for (b, j) in neurons.enumerated() where b >= a { gram[a * k + b] = s.gram[layer][min(i, j) * ff + max(i, j)] }
+                trace += gram[a * k + a]
+                for o in 0..<w { cross[o * k + a] = s.cross[layer][o * ff + i] }
+            }
+            // A small ridge (1e-3 of the mean diagonal) keeps neurons that hardly fire solvable.
+            let ridge = max(1e-9, 1e-3 * trace / Double(k))
+            for a in 0..<k { gram[a * k + a] += ridge }
+            guard mt_cholesky_solve(&gram, Int32(k), &cross, Int32(w)) == 0 else {
                 throw MoEfication.Failure(description: "layer \(layer): the refit is singular (too little text); give a longer text")
             }
-            progress(layer + 1, kept.count)
             return cross.map { Float($0) }
         }
     }

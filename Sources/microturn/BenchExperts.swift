@@ -13,8 +13,9 @@ struct BenchExperts: ParsableCommand {
         (nats per token), the expert bytes a board keeps resident, and decode tokens/s (--threads). \
         Variants: the MoE with --used-list experts per token; subsets keeping 50 % and 25 % of the \
         experts per layer, chosen by the domain's profile and, as the baseline, at random (--seed); and \
-        for a file moefy wrote, the same subsets with their down projections refitted on the train text \
-        (least squares against the dense model's activations, every kept expert used); and residency on \
+        for a file moefy wrote, the same subsets with their down projections refitted on --refit-tokens of \
+        all the domains' train text, all.train.txt (least squares against the dense model's activations, \
+        every kept expert used); and residency on \
         the whole file: the profile's hottest experts resident and the others rerouted to them, or paged \
         in from the mapped file through an LRU cache (hit rate and stall time while decoding). \
         --prose adds real English prose as an out-of-domain row (profiled on all the train texts).
@@ -46,6 +47,9 @@ struct BenchExperts: ParsableCommand {
     @Option(help: "Train tokens each profile reads.")
     var profileTokens = 8192
 
+    @Option(help: "Tokens of all.train.txt the refitted subsets are fitted on (the dense model's run over them is summed once).")
+    var refitTokens = 16384
+
     @Option(help: "Experts per token of the whole MoE's rows, comma-separated (default: all, the file's, half and a quarter of the experts).")
     var usedList: String?
 
@@ -61,6 +65,7 @@ struct BenchExperts: ParsableCommand {
         try FlagChecks.integer(ctx, "--ctx", 16...4096)
         try FlagChecks.integer(chunks, "--chunks", 1...1000)
         try FlagChecks.integer(profileTokens, "--profile-tokens", 16...10_000_000)
+        try FlagChecks.integer(refitTokens, "--refit-tokens", 1024...1_000_000)
         if let usedList, usedList.split(separator: ",").contains(where: { Int($0).map { $0 < 1 } ?? true }) {
             throw ValidationError("--used-list must be positive integers separated by commas, got '\(usedList)'")
         }
@@ -105,6 +110,13 @@ struct BenchExperts: ParsableCommand {
             var rows: [Row] = []
             var sets = names.map { ($0, "\(corpus)/\($0).train.txt", "\(corpus)/\($0).test.txt") }
             if let prose { sets.append(("prose", "\(corpus)/all.train.txt", prose)) }
+            // The dense model's run over all the domains' train text, for every refit.
+            var statistics: DownRefit.Statistics?
+            if neurons != nil {
+                statistics = try DownRefit.Statistics.collect(denseModel, corpus: try ids("\(corpus)/all.train.txt"), limit: refitTokens, context: ctx) { done, all in
+                    note("bench experts: refit statistics: \(done) of \(all) tokens")
+                }
+            }
             for (domain, train, test) in sets {
                 note("bench experts: \(domain): dense reference")
                 let reference = try Divergence.reference(denseModel, tokens: try ids(test), context: ctx, bos: bos, maxChunks: chunks)
@@ -124,15 +136,12 @@ struct BenchExperts: ParsableCommand {
                         variants.append(("random \(100 / share) % + refit", ExpertSubset.random(layers: config.layers, experts: config.experts, keep: keep, seed: seed), keep, true))
                     }
                 }
-                // The dense model's activations on the train text, for the refits.
-                let samples = neurons == nil ? nil
-                    : try MoEfication.Samples.collect(denseModel, corpus: trainIds, limit: min(profileTokens, 4096), context: ctx)
                 for (name, kept, used, refit) in variants {
                     note("bench experts: \(domain): \(name), \(used) used")
                     let path = "\(work)/variant.gguf"
                     let subset: Transformer
                     if kept[0].count == config.experts && used == config.expertsUsed { subset = moe } else {
-                        let downs = refit ? try DownRefit.fit(samples!, kept: zip(kept, neurons!).map { k, n in k.flatMap { n[$0] } }) : nil
+                        let downs = refit ? try DownRefit.fit(statistics!, kept: zip(kept, neurons!).map { k, n in k.flatMap { n[$0] } }) : nil
                         try ExpertSubset.writer(moeFile, config, kept: kept, used: used, downs: downs).write(to: path)
                         subset = try Transformer(path: path, threads: threads, kvCache: .f32)
                     }

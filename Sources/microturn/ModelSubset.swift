@@ -32,14 +32,14 @@ struct ModelSubset: ParsableCommand {
     @Option(help: "Experts each token uses (default: the file's, capped by what is kept; all kept ones with --refit-text).")
     var used: Int?
 
-    @Option(help: "Refit the kept experts' down projections on this text (UTF-8; the profile's text, say) so they stand in for the dropped ones; needs --dense. Every kept expert is then used.")
+    @Option(help: "Refit the kept experts' down projections on this text (UTF-8) so they stand in for the dropped ones; needs --dense. Every kept expert is then used. A broad text does best even for one domain's subset (all.train.txt of tools/make-corpus.py; see README).")
     var refitText: String?
 
     @Option(help: "The dense model the MoE was made from (for --refit-text).")
     var dense: String?
 
     @Option(help: "Tokens of --refit-text the refit reads.")
-    var refitTokens = 4096
+    var refitTokens = 32768
 
     @Option(help: "The subset .gguf file to write.")
     var out: String
@@ -92,10 +92,10 @@ struct ModelSubset: ParsableCommand {
                 var ids = try Tokenizer(file: denseFile).encode(try TextFile.read(refitText, flag: "--refit-text"), special: false)
                 ids = Array(ids.prefix(refitTokens))
                 guard ids.count >= 64 else { throw UsageError(message: "--refit-text \(refitText): only \(ids.count) tokens; the refit needs at least 64") }
-                let samples = try MoEfication.Samples.collect(denseModel, corpus: ids, limit: ids.count, context: 256)
-                downs = try DownRefit.fit(samples, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } }) { done, all in
-                    FileHandle.standardError.write(Data("subset: refitted layer \(done) of \(all)\n".utf8))
+                let statistics = try DownRefit.Statistics.collect(denseModel, corpus: ids, limit: ids.count, context: 256) { done, all in
+                    FileHandle.standardError.write(Data("subset: the dense model read \(done) of \(all) tokens\n".utf8))
                 }
+                downs = try DownRefit.fit(statistics, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } })
             }
             let usedCount = used ?? (downs == nil ? min(count, config.expertsUsed) : count)
             let writer = try ExpertSubset.writer(file, config, kept: kept, used: usedCount, downs: downs)

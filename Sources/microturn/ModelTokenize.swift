@@ -13,13 +13,17 @@ struct ModelTokenize: ParsableCommand {
         --no-special. No BOS is added.
 
         Example: microturn model tokenize --model tiny.gguf --text "Hello world" --json
+                 microturn model tokenize --model tiny.gguf --file corpus.txt --no-special --json
         """)
 
     @Option(help: "The .gguf model file.")
     var model: String
 
     @Option(help: "The text.")
-    var text: String
+    var text: String?
+
+    @Option(help: "A text file (UTF-8) to tokenize instead of --text.")
+    var file: String?
 
     @Flag(help: "Treat special-token text as plain text.")
     var noSpecial = false
@@ -27,10 +31,14 @@ struct ModelTokenize: ParsableCommand {
     @Flag(help: "Print {\"ids\": [...], \"pieces\": [...]}.")
     var json = false
 
+    func validate() throws {
+        guard (text == nil) != (file == nil) else { throw ValidationError("give the text with --text or --file (one of them)") }
+    }
+
     func run() throws {
         try withExitCodes {
             let tokenizer = try Tokenizer(file: GGUFFile(path: model))
-            let ids = tokenizer.encode(text, special: !noSpecial)
+            let ids = tokenizer.encode(try text ?? TextFile.read(file!, flag: "--file"), special: !noSpecial)
             if json {
                 let pieces = ids.map { JSONText.quote(tokenizer.tokens[$0]) }.joined(separator: ",")
                 print("{\"ids\":[\(ids.map(String.init).joined(separator: ","))],\"pieces\":[\(pieces)]}")

@@ -218,6 +218,19 @@ final class ScratchFolder {
         #expect(bad.status == 65 && bad.err.contains(input), "\(bad)")
     }
 
+    @Test func tokenizeReadsATextFileAsItReadsTheSameText() throws {
+        let model = Self.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        try #require(FileManager.default.fileExists(atPath: model), "run tools/fetch-model.sh")
+        let text = "User: How many squats should I do today?\nDevice: Three sets of ten."
+        let inline = try Self.run(["model", "tokenize", "--model", model, "--text", text, "--json"])
+        let file = try Self.run(["model", "tokenize", "--model", model, "--file", scratch.file("t.txt", text), "--json"])
+        #expect(inline.status == 0 && file.status == 0 && inline.out.contains("\"ids\":[") && file.out == inline.out, "\(file.err)")
+        let neither = try Self.run(["model", "tokenize", "--model", model])
+        #expect(neither.status == 64 && neither.err.contains("--text or --file"), "\(neither.err)")
+        let missing = try Self.run(["model", "tokenize", "--model", model, "--file", scratch.path + "/none.txt"])
+        #expect(missing.status != 0 && missing.err.contains("none.txt"), "\(missing.err)")
+    }
+
     @Test func moefyProfileAndSubsetSayWhatWouldWork() throws {
         let model = Self.repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
         try #require(FileManager.default.fileExists(atPath: model), "run tools/fetch-model.sh")

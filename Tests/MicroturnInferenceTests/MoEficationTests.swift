@@ -124,14 +124,53 @@ import TestSupport
         let neurons = try #require(MoEfication.neurons(of: file, layers: config.layers, experts: 8))
         #expect(neurons.allSatisfy { Set($0.joined()).count == 1536 })
         let denseModel = try Transformer(file: denseFile, threads: 2)
-        let samples = try MoEfication.Samples.collect(denseModel, corpus: train, limit: 2048, context: 128)
-        let downs = try DownRefit.fit(samples, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } })
+        let statistics = try DownRefit.Statistics.collect(denseModel, corpus: train, limit: 2048, context: 128)
+        #expect(statistics.tokens == 2048)
+        let downs = try DownRefit.fit(statistics, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } })
         try ExpertSubset.writer(file, config, kept: kept, used: 4).write(to: cut)
         try ExpertSubset.writer(file, config, kept: kept, used: 4, downs: downs).write(to: refit)
         let reference = try Divergence.reference(denseModel, tokens: test, context: 64, bos: nil, maxChunks: 4)
         let asCut = try Divergence.measure(try Transformer(path: cut, threads: 2), against: reference)
         let refitted = try Divergence.measure(try Transformer(path: refit, threads: 2), against: reference)
         #expect(refitted.meanKL < 0.8 * asCut.meanKL, "KL from the dense model on held-out text: refitted \(refitted.meanKL), as cut \(asCut.meanKL)")
+    }
+
+    @Test func theDistillersGradientsAreTheLossesSlopes() throws {
+        let r = try ReferenceTools.tool(["tools/distill-subset.py", "--self-check"], stdout: true)
+        #expect(r.status == 0 && r.out.contains("(ok)"), "\(r.out)\(r.err)")
+    }
+
+    /// tools/distill-subset.py on a refitted subset of the real model: trained on one chunk, the
+    /// file it writes is the subset's size and the engine finds it closer to the dense model on
+    /// that chunk (what it learned survives being written back in Q4_1 and Q8_0).
+    @Test func aDistilledSubsetIsCloserToTheDenseModelOnItsTextAndTheSameSize() throws {
+        let dense = try ReferenceTools.smolLM2()
+        let moe = try Self.fitted.get(), refit = ReferenceTools.temp("refit.gguf"), distilled = ReferenceTools.temp("distilled.gguf")
+        let idsFile = ReferenceTools.temp("ids.json")
+        defer { for f in [refit, distilled, idsFile] { try? FileManager.default.removeItem(atPath: f) } }
+        let file = try GGUFFile(path: moe), denseFile = try GGUFFile(path: dense)
+        let config = try ModelConfig(file)
+        let ids = try Tokenizer(file: file).encode(try Self.corpus(), special: false)
+        let train = Array(ids.prefix(2048)), chunk = Array(ids.prefix(64))
+        let kept = try ExpertProfile.measure(try Transformer(file: file, threads: 2), corpus: train, context: 128, maxTokens: 2048).mostSalient(4)
+        let neurons = try #require(MoEfication.neurons(of: file, layers: config.layers, experts: 8))
+        let denseModel = try Transformer(file: denseFile, threads: 2)
+        let statistics = try DownRefit.Statistics.collect(denseModel, corpus: train, limit: 2048, context: 128)
+        #expect(statistics.tokens == 2048)
+        let downs = try DownRefit.fit(statistics, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } })
+        try ExpertSubset.writer(file, config, kept: kept, used: 4, downs: downs).write(to: refit)
+        try Data("{\"ids\":[\(chunk.map(String.init).joined(separator: ","))]}".utf8).write(to: URL(fileURLWithPath: idsFile))
+        let r = try ReferenceTools.tool(["tools/distill-subset.py", "--dense", dense, "--subset", refit, "--ids", idsFile, "--out", distilled,
+                                         "--steps", "8", "--batch", "1", "--ctx", "64", "--lr", "1e-3"])
+        try #require(r.status == 0, "\(r.err)")
+        let kl = r.err.split(separator: "\n").compactMap { line in line.range(of: "KL ").flatMap { Double(line[$0.upperBound...].prefix { $0 != " " }) } }
+        #expect(kl.count == 8 && kl.last! < kl.first!, "\(r.err)")
+        let size = { (path: String) in try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int }
+        #expect(try size(distilled) == size(refit))
+        let reference = try Divergence.reference(denseModel, tokens: chunk, context: 64, bos: nil, maxChunks: 1)
+        let before = try Divergence.measure(try Transformer(path: refit, threads: 2), against: reference)
+        let after = try Divergence.measure(try Transformer(path: distilled, threads: 2), against: reference)
+        #expect(after.meanKL < before.meanKL, "KL from the dense model on the chunk it was trained on: distilled \(after.meanKL), refitted \(before.meanKL)")
     }
 
     @Test func reroutingToResidentExpertsIsTheSubsetAndPagingChangesNothingButMemory() throws {
