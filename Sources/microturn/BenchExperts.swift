@@ -114,7 +114,7 @@ struct BenchExperts: ParsableCommand {
             var statistics: DownRefit.Statistics?
             if neurons != nil {
                 statistics = try DownRefit.Statistics.collect(denseModel, corpus: try ids("\(corpus)/all.train.txt"), limit: refitTokens, context: ctx) { done, all in
-                    note("bench experts: refit statistics: \(done) of \(all) tokens")
+                    if done % 4096 < ctx || done == all { note("bench experts: refit statistics: \(done) of \(all) tokens") }
                 }
             }
             for (domain, train, test) in sets {

@@ -93,7 +93,7 @@ struct ModelSubset: ParsableCommand {
                 ids = Array(ids.prefix(refitTokens))
                 guard ids.count >= 64 else { throw UsageError(message: "--refit-text \(refitText): only \(ids.count) tokens; the refit needs at least 64") }
                 let statistics = try DownRefit.Statistics.collect(denseModel, corpus: ids, limit: ids.count, context: 256) { done, all in
-                    FileHandle.standardError.write(Data("subset: the dense model read \(done) of \(all) tokens\n".utf8))
+                    if done % 4096 < 256 || done == all { FileHandle.standardError.write(Data("subset: the dense model read \(done) of \(all) tokens\n".utf8)) }
                 }
                 downs = try DownRefit.fit(statistics, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } })
             }

@@ -161,10 +161,11 @@ import TestSupport
         try ExpertSubset.writer(file, config, kept: kept, used: 4, downs: downs).write(to: refit)
         try Data("{\"ids\":[\(chunk.map(String.init).joined(separator: ","))]}".utf8).write(to: URL(fileURLWithPath: idsFile))
         let r = try ReferenceTools.tool(["tools/distill-subset.py", "--dense", dense, "--subset", refit, "--ids", idsFile, "--out", distilled,
-                                         "--steps", "8", "--batch", "2", "--ctx", "64", "--lr", "1e-3"])
+                                         "--steps", "8", "--batch", "2", "--ctx", "64", "--lr", "1e-4"])
         try #require(r.status == 0, "\(r.err)")
         let kl = r.err.split(separator: "\n").compactMap { line in line.range(of: "KL ").flatMap { Double(line[$0.upperBound...].prefix { $0 != " " }) } }
-        #expect(kl.count == 8 && kl.last! < kl.first!, "\(r.err)")
+        // On SmolLM2's 24-of-48 fitness subset this went 0.27 -> 0.06 nats, step by step.
+        #expect(kl.count == 8 && kl.last! < 0.5 * kl.first!, "\(r.err)")
         let size = { (path: String) in try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int }
         #expect(try size(distilled) == size(refit))
         let reference = try Divergence.reference(denseModel, tokens: chunk, context: 64, bos: nil, maxChunks: 2)
