@@ -38,7 +38,7 @@ try:
 except ImportError as e:
     sys.exit(f"distill-subset.py: {e}; install with: pip install gguf numpy")
 
-EX_USAGE, EX_DATAERR = 64, 65
+EX_USAGE, EX_DATAERR, EX_NOINPUT = 64, 65, 66
 
 
 class Model:
@@ -413,6 +413,9 @@ def main():
               f"{len(ids)} tokens; training {', '.join(sorted(trained))}", file=sys.stderr)
         train(teacher, student, ids, a.steps, a.batch, a.ctx, a.lr, a.seed, trained)
         write(a.subset, a.out, student, experts)
+    except FileNotFoundError as e:
+        print(f"distill-subset.py: {e}", file=sys.stderr)
+        return EX_NOINPUT
     except (OSError, ValueError, KeyError) as e:
         print(f"distill-subset.py: {e}", file=sys.stderr)
         return EX_DATAERR
