@@ -73,19 +73,14 @@ public enum DownRefit {
         return try kept.enumerated().map { layer, neurons in
             let k = neurons.count
             var gram = [Double](repeating: 0, count: k * k), cross = [Double](repeating: 0, count: w * k)
-            var trace = 0.0
             for (a, i) in neurons.enumerated() {
                 for (b, j) in neurons.enumerated() where b >= a { gram[a * k + b] = s.gram[layer][min(i, j) * ff + max(i, j)] }
-                trace += gram[a * k + a]
                 for o in 0..<w { cross[o * k + a] = s.cross[layer][o * ff + i] }
             }
-            // A small ridge (1e-3 of the mean diagonal) keeps neurons that hardly fire solvable.
-            let ridge = max(1e-9, 1e-3 * trace / Double(k))
-            for a in 0..<k { gram[a * k + a] += ridge }
-            guard mt_cholesky_solve(&gram, Int32(k), &cross, Int32(w)) == 0 else {
+            guard let solution = MoEfication.ridgeSolve(gram: &gram, cross: &cross, columns: k, outputs: w, floor: 1e-9) else {
                 throw MoEfication.Failure(description: "layer \(layer): the refit is singular (too little text); give a longer text")
             }
-            return cross.map { Float($0) }
+            return solution.map { Float($0) }
         }
     }
 }

@@ -216,6 +216,12 @@ public enum MoEfication {
             mt_gram_add(xp.baseAddress!, Int32(n), Int32(w), &gram)
             targets.withUnsafeBufferPointer { y in mt_cross_add(xp.baseAddress!, Int32(n), Int32(w), y.baseAddress!, Int32(m), &cross) }
         }
+        return ridgeSolve(gram: &gram, cross: &cross, columns: w, outputs: m, floor: floor)
+    }
+
+    /// The same solve from sums already made: `gram` (columns squared, upper triangle) and
+    /// `cross` (outputs x columns), both used up.
+    static func ridgeSolve(gram: inout [Double], cross: inout [Double], columns w: Int, outputs m: Int, floor: Double) -> [Double]? {
         var trace = 0.0
         for i in 0..<w { trace += gram[i * w + i] }
         let ridge = max(floor, 1e-3 * trace / Double(w))
