@@ -75,7 +75,7 @@ let package = Package(
         // Virtual-clock sessions on files, dialog generation, turn metrics, model fitting: bench and
         // test scaffolding that the runtime library does not carry.
         .target(name: "MicroturnSimulation",
-                dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision", "MicroturnInteraction",
+                dependencies: ["MicroturnCore", "MicroturnAudio", "MicroturnVision", "MicroturnInteraction", "MicroturnInference",
                                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         // Block dot products with SIMD intrinsics (AVX2 chosen at run time), each with a scalar twin.
         .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),

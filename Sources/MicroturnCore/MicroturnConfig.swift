@@ -40,9 +40,9 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// How much the words' judgement moves the turn-end log-odds: the prosody model's log-odds
         /// plus weight x (logit P(end | words) - logit center). 0: the words do not count.
         public var wordsWeight = 1.0
-        /// P(end | words) that says nothing either way: the threshold `bench turn-words` picks on the
-        /// corpus's train lines (0.061 for SmolLM2-135M-Instruct).
-        public var wordsCenter = 0.06
+        /// P(end | words) that says nothing either way: 0.5, as the judge's weights are fitted with
+        /// the prosody model's log-odds (`bench fit-turns --local-model`).
+        public var wordsCenter = 0.5
     }
 
     public struct Board: Sendable, Equatable {

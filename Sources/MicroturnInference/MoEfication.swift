@@ -220,8 +220,8 @@ public enum MoEfication {
     }
 
     /// The same solve from sums already made: `gram` (columns squared, upper triangle) and
-    /// `cross` (outputs x columns), both used up.
-    static func ridgeSolve(gram: inout [Double], cross: inout [Double], columns w: Int, outputs m: Int, floor: Double) -> [Double]? {
+    /// `cross` (outputs x columns), both used up. (Also the Newton steps of `bench fit-turns`.)
+    public static func ridgeSolve(gram: inout [Double], cross: inout [Double], columns w: Int, outputs m: Int, floor: Double) -> [Double]? {
         var trace = 0.0
         for i in 0..<w { trace += gram[i * w + i] }
         let ridge = max(floor, 1e-3 * trace / Double(w))

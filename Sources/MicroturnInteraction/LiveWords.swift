@@ -74,13 +74,19 @@ public final class LiveWords: @unchecked Sendable {
         case let .recognizer(r, thread):
             thread.async { then(r.transcriber.words()) }
         case let .script(utterances):
-            // The utterance being heard is the last one begun; only its own words count.
-            // The annotated end is where the words fall below -50 dBFS; the voice detector may let go
-            // a little before that.
-            let slack = speaking ? 0 : ProcessingFormat.samples(seconds: 0.2)
-            let u = utterances.last { $0.start <= t }
-            then(u?.words.last { $0.end <= t + slack }?.text ?? "")
+            then(Self.scripted(utterances, upTo: t, speaking: speaking))
         }
+    }
+
+    /// The words of `script` (sorted by start) a perfect recognizer has given by capture sample `t`:
+    /// the session's words in a run on a script, and the words `bench fit-turns` fits their weight on.
+    public static func scripted(_ script: [Scripted], upTo t: Int, speaking: Bool) -> String {
+        // The utterance being heard is the last one begun; only its own words count.
+        // The annotated end is where the words fall below -50 dBFS; the voice detector may let go
+        // a little before that.
+        let slack = speaking ? 0 : ProcessingFormat.samples(seconds: 0.2)
+        let u = script.last { $0.start <= t }
+        return u?.words.last { $0.end <= t + slack }?.text ?? ""
     }
 
     func takeFailures() -> [String] { failures.take() }

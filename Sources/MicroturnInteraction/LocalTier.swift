@@ -1,5 +1,6 @@
 import Foundation
 import MicroturnCore
+import MicroturnInference
 
 /// The local model's part in a session, and the one home of its state: the stops of the user's
 /// speech it was asked about, what it said about the latest, the acknowledgement a turn end waits
@@ -56,7 +57,7 @@ public final class LocalTier {
         self.words = words
         deadlineSamples = ProcessingFormat.samples(ms: config.replyDeadlineMs)
         weight = config.wordsWeight
-        centerLogit = log(config.wordsCenter / (1 - config.wordsCenter))
+        centerLogit = WordsTurnEnd.logit(config.wordsCenter)
         waitForResults = virtualClock
         model.settle()
     }
@@ -132,8 +133,7 @@ public final class LocalTier {
             switch r {
             case let .endOfTurn(s, p, _):
                 guard s == stop, let p else { continue }
-                let q = min(max(p, 1e-6), 1 - 1e-6)
-                news.wordsLogit = weight * (log(q / (1 - q)) - centerLogit)
+                news.wordsLogit = weight * (WordsTurnEnd.logit(p) - centerLogit)
             case let .acknowledgement(s, text, _):
                 guard s == stop else { continue }
                 acknowledgement = .some(text)

@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnInference
 import MicroturnInteraction
 
 /// Fitting the turn-end model on generated dialogs (`microturn bench fit-turns`): bench and test
@@ -31,18 +32,72 @@ extension TurnEndModel {
         return TurnEndModel(bias: b, weights: w)
     }
 
+    /// The weights of the local model's judgement from the words (`WordsTurnEnd.Weights`) on top of
+    /// `self`'s log-odds, as the session adds it with `model.words_weight` 1 and `words_center` 0.5.
+    /// The two slopes come from a logistic fit of the label on the logits of the model's two
+    /// next-token probabilities: on the stops that have words, with this model's log-odds as a fixed
+    /// offset; and on every other word-prefix of their turns, unfinished, with none. The prefixes are
+    /// the stops in mid-phrase a recognizer gives and a script does not ("how do i get to"): without
+    /// them the fit learns that no goes-on mark means the end. Ends, other stops and prefixes weigh
+    /// the same in all. The bias is then as low as it can be while 95 % of the ordinary turn ends with
+    /// words still wait at most `endWaitMarginMs` more than the shortest wait: the words hold pauses as
+    /// much as the latency budget allows.
+    public func fitWords(_ samples: [Sample], next: (String) throws -> WordsTurnEnd.Next, waits: TurnTakingPolicy.Waits,
+                         endWaitMarginMs: Int) throws -> WordsTurnEnd.Weights? {
+        let worded = samples.filter { !$0.words.isEmpty }
+        let said = Set(worded.map { WordsTurnEnd.normalize($0.words) })
+        var prefixes = Set<String>()
+        for text in Set(worded.filter { $0.kind == "turn" }.map(\.text)) {
+            let words = WordsTurnEnd.normalize(text).split(separator: " ")
+            for k in 1..<max(1, words.count) where !said.contains(words[..<k].joined(separator: " ")) {
+                prefixes.insert(words[..<k].joined(separator: " "))
+            }
+        }
+        let positives = Double(worded.filter(\.ended).count), negatives = Double(worded.count) - positives
+        guard positives > 0, negatives > 0, !prefixes.isEmpty else { return nil }
+        func inputs(_ n: WordsTurnEnd.Next) -> [Double] { [WordsTurnEnd.logit(n.end), WordsTurnEnd.logit(n.goesOn), 1] }
+        // (inputs, offset, ended, weight) per example.
+        var examples = try worded.map { s in
+            (inputs(try next(s.words)), logit(vector: s.features), s.ended, s.ended ? 0.5 / positives : 0.5 / negatives)
+        }
+        examples += try prefixes.sorted().map { (inputs(try next($0)), 0.0, false, 0.5 / Double(prefixes.count)) }
+        // Newton's method on the three unknowns (the engine's ridge solve of the 3 x 3 system damps
+        // each step a little; the fixed point, where the gradient is 0, is the same).
+        var w = [0.0, 0.0, 0.0]
+        for _ in 0..<50 {
+            var g = [0.0, 0.0, 0.0], h = [Double](repeating: 0, count: 9)
+            for (x, offset, ended, weight) in examples {
+                let p = 1 / (1 + exp(-(offset + zip(w, x).reduce(0) { $0 + $1.0 * $1.1 })))
+                let err = (p - (ended ? 1 : 0)) * weight, curve = p * (1 - p) * weight
+                for j in 0..<3 {
+                    g[j] += err * x[j]
+                    for k in 0..<3 { h[j * 3 + k] += curve * x[j] * x[k] }
+                }
+            }
+            guard let step = MoEfication.ridgeSolve(gram: &h, cross: &g, columns: 3, outputs: 1, floor: 0) else { break }
+            for j in 0..<3 { w[j] -= step[j] }
+        }
+        let ends = examples.prefix(worded.count).enumerated().filter { worded[$0.offset].ended && worded[$0.offset].kind == "turn" }
+            .map { $0.element.1 + w[0] * $0.element.0[0] + w[1] * $0.element.0[1] }
+        guard let low = Percentile.of(ends.map { -$0 }, 95).map({ -$0 }) else { return nil }
+        let allowed = log(waits.threshold / (1 - waits.threshold)) - Double(endWaitMarginMs) / Double(waits.msPerLogit)
+        return WordsTurnEnd.Weights(end: w[0], goesOn: w[1], bias: allowed - low)
+    }
+
     /// Training examples from one dialog: each stop in the user's speech that lasted long enough for
     /// the policy to decide on (`minSilence`), marked ended when it is at the annotated end of an
     /// utterance, not ended when speech of the same utterance follows (a pause or a long word gap).
     /// Stops outside any utterance (noise, echo) are left out.
     public static func samples(stops: [Session.Report.SpeechStop], labels: DialogLabels, dialog: String,
                                minSilence: Double = 0.14) -> [Sample] {
-        stops.compactMap { stop in
+        let script = labels.scriptedWords().sorted { $0.start < $1.start }
+        return stops.compactMap { stop in
             if let s = stop.silence, s < minSilence { return nil }
             guard let u = labels.utterances.first(where: { stop.time >= $0.start - 0.2 && stop.time <= $0.end + 0.3 }) else { return nil }
             let atPause = u.pauseStart.map { abs(stop.time - $0) < 0.3 } ?? false
             return Sample(features: stop.cues.vector, ended: stop.time >= u.end - 0.15, silence: stop.silence, kind: u.kind,
-                          text: u.text, pauseKind: atPause ? (u.pauseKind ?? "pause") : nil, dialog: dialog)
+                          text: u.text, pauseKind: atPause ? (u.pauseKind ?? "pause") : nil, dialog: dialog,
+                          words: LiveWords.scripted(script, upTo: ProcessingFormat.samples(seconds: stop.time), speaking: false))
         }
     }
 
@@ -88,17 +143,23 @@ extension TurnEndModel {
         /// Set when the stop is the annotated pause inside a turn: what kind of place it is in.
         public var pauseKind: String?
         public var dialog: String
+        /// The words a perfect recognizer had given by the stop (what the session's local model
+        /// judges in a run on the script; "" before the first of them has ended).
+        public var words: String
 
-        static let columns = TurnEndCues.Features.names + ["ended", "silence", "kind", "pause_kind", "dialog", "text"]
+        static let columns = TurnEndCues.Features.names + ["ended", "silence", "kind", "pause_kind", "dialog", "words", "text"]
 
         /// The features with 4 decimals, as the CSV keeps them: a fit from the CSV and one from the
         /// run that wrote it see the same numbers.
         var csvRow: String {
             (features.map { String(format: "%.4f", $0) } + [ended ? "1" : "0", silence.map { String(format: "%.3f", $0) } ?? "",
-             kind, pauseKind ?? "", dialog, "\"" + text.replacingOccurrences(of: "\"", with: "'") + "\""]).joined(separator: ",")
+             kind, pauseKind ?? "", dialog, Self.quoted(words), Self.quoted(text)]).joined(separator: ",")
         }
 
-        init(features: [Double], ended: Bool, silence: Double?, kind: String, text: String, pauseKind: String?, dialog: String) {
+        static func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "'") + "\"" }
+
+        init(features: [Double], ended: Bool, silence: Double?, kind: String, text: String, pauseKind: String?, dialog: String,
+             words: String) {
             self.features = features
             self.ended = ended
             self.silence = silence
@@ -106,9 +167,11 @@ extension TurnEndModel {
             self.text = text
             self.pauseKind = pauseKind
             self.dialog = dialog
+            self.words = words
         }
 
-        /// Reads a row `csvRow` wrote (the text is last and quoted, so its commas are its own).
+        /// Reads a row `csvRow` wrote (the words and the text are last and quoted, so their commas
+        /// are their own).
         init?(csvRow line: Substring) {
             guard let quote = line.firstIndex(of: "\"") else { return nil }
             let fields = line[..<quote].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -122,7 +185,10 @@ extension TurnEndModel {
             self.kind = fields[n + 2]
             self.pauseKind = fields[n + 3].isEmpty ? nil : fields[n + 3]
             self.dialog = fields[n + 4]
-            self.text = String(line[line.index(after: quote)...].dropLast(line.hasSuffix("\"") ? 1 : 0))
+            let quotedParts = line[quote...].components(separatedBy: "\",\"")
+            guard quotedParts.count == 2, line.hasSuffix("\"") else { return nil }
+            self.words = String(quotedParts[0].dropFirst())
+            self.text = String(quotedParts[1].dropLast())
         }
     }
 

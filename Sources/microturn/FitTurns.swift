@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnInference
 import MicroturnInteraction
 import MicroturnSimulation
 
@@ -19,6 +20,12 @@ struct FitTurns: ParsableCommand {
         pauses the device would talk into, by kind of pause. --held-out does the same on dialogs the fit \
         never saw; judge a fit there.
         --dialogs and --held-out also take the CSV that --samples-csv wrote, which skips the simulation.
+        With --local-model, it also fits how the model's judgement from the words (the words a \
+        perfect recognizer had given by each stop) joins the prosody model's log-odds: the weights of \
+        its two next-token probabilities (WordsTurnEnd.Weights: slopes from a logistic fit, the bias as \
+        low as --end-wait-margin-ms allows at turn ends), and replays prosody and words together. The \
+        built-in words weights come from:
+          microturn bench fit-turns --dialogs training/turn-end-stops.csv --local-model models/SmolLM2-135M-Instruct.Q4_1.gguf
         The built-in weights come from (the stops are kept in training/turn-end-stops.csv):
           microturn bench make-dialogs --material training --out train --count 32 --turns 10 --seed 9001 \\
             --pause-every 2 --command-every 7 --backchannel-every 0
@@ -39,6 +46,9 @@ struct FitTurns: ParsableCommand {
 
     @Option(help: "Also write the labelled stops of --dialogs as CSV (one row per stop: cues, ended, silence, kind, dialog, words).")
     var samplesCSV: String?
+
+    @Option(help: "A chat model (.gguf): also fit and replay its judgement from the words (WordsTurnEnd.Weights).")
+    var localModel: String?
 
     @OptionGroup var settings: SettingsOptions
 
@@ -76,12 +86,49 @@ struct FitTurns: ParsableCommand {
             let thresholdLogit = low + Double(endWaitMarginMs) / Double(waits.msPerLogit)
             suggested.threshold = 1 / (1 + exp(-thresholdLogit))
             print(String(format: "suggested turn.threshold = %.3f (with turn.ms_per_logit = %d)", suggested.threshold, waits.msPerLogit))
+            let judge = try localModel.map {
+                try WordsJudgements(model: $0, threads: config.board.threads)
+            }
+            var words: WordsTurnEnd.Weights?
+            if let judge {
+                // Fitted on this fit's log-odds at the policy's own threshold, as the session uses it.
+                words = try model.fitWords(samples, next: judge.next, waits: waits, endWaitMarginMs: endWaitMarginMs)
+                print("\nwith the words (model.words_weight = 1, model.words_center = 0.5):\n    public static let fitted = "
+                      + (words?.swiftLiteral ?? "nothing: no stop with words, or only one kind"))
+            }
             for (set, stops) in [("fitted on", samples), ("held out", heldOutSamples)] {
                 guard let stops else { continue }
                 print("\n\(set) (\(stops.count) stops):")
                 print("  this fit, suggested threshold: " + Self.replay(stops, model: model, waits: suggested))
                 print("  built-in model and config:     " + Self.replay(stops, model: TurnEndModel.fitted, waits: waits))
+                guard let judge, let words else { continue }
+                print("  this fit + these words:        " + Self.replay(stops, model: model, waits: waits,
+                                                                        words: try judge.term(words, weight: 1, center: 0.5, at: stops)))
+                print("  built-in + built-in words:     " + Self.replay(stops, model: TurnEndModel.fitted, waits: waits,
+                                                                        words: try judge.term(.fitted, weight: config.model.wordsWeight, center: config.model.wordsCenter, at: stops)))
             }
+        }
+    }
+
+    /// What the local model gives next after every stop's words, each distinct text run once.
+    final class WordsJudgements {
+        let judge: WordsTurnEnd
+        var known: [String: WordsTurnEnd.Next] = [:]
+        init(model: String, threads: Int) throws { judge = try WordsTurnEnd(generator: Generator(path: model, threads: threads)) }
+        func next(_ words: String) throws -> WordsTurnEnd.Next {
+            if let n = known[words] { return n }
+            let n = try judge.next(words)
+            known[words] = n
+            return n
+        }
+        /// What the words add to a stop's log-odds, as the session adds it (none without words).
+        func term(_ weights: WordsTurnEnd.Weights?, weight: Double, center: Double, at stops: [TurnEndModel.Sample]) throws -> (TurnEndModel.Sample) -> Double {
+            guard let weights else { return { _ in 0 } }
+            var terms: [String: Double] = [:]
+            for words in Set(stops.map(\.words)) where !words.isEmpty {
+                terms[words] = weight * (WordsTurnEnd.logit(weights.probability(try next(words))) - WordsTurnEnd.logit(center))
+            }
+            return { s in terms[s.words] ?? 0 }
         }
     }
 
@@ -101,10 +148,12 @@ struct FitTurns: ParsableCommand {
     /// What the policy would do at these stops: waits at turn ends (p50/p95, and for questions on a
     /// rise) and the annotated pauses it would talk into, by kind.
     static func replay(_ samples: [TurnEndModel.Sample], model: TurnEndModel,
-                       waits: TurnTakingPolicy.Waits) -> String {
-        func wait(_ s: TurnEndModel.Sample) -> Double { Double(waits.silenceMs(logit: model.logit(vector: s.features))) / 1000 }
+                       waits: TurnTakingPolicy.Waits, words: (TurnEndModel.Sample) -> Double = { _ in 0 }) -> String {
+        func wait(_ s: TurnEndModel.Sample) -> Double { Double(waits.silenceMs(logit: model.logit(vector: s.features) + words(s))) / 1000 }
         func talkedInto(_ s: TurnEndModel.Sample) -> Bool { s.silence.map { wait(s) < $0 } ?? false }
-        let endWaits = samples.filter(\.ended).map(wait)
+        // Ordinary turns: a command has its own short wait, and a backchannel or an interruption
+        // under the device's speech is not a turn the device takes.
+        let endWaits = samples.filter { $0.ended && $0.kind == "turn" }.map(wait)
         let questionWaits = samples.filter { $0.ended && $0.kind == "turn" && $0.text.hasSuffix("?") }.map(wait)
         let pauses = samples.filter { $0.pauseKind != nil && ($0.silence ?? 0) >= 0.3 }
         let kinds = Set(pauses.compactMap(\.pauseKind)).sorted()

@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import MicroturnInference
 import MicroturnInteraction
 @testable import MicroturnSimulation
 import Testing
@@ -27,6 +28,36 @@ import TestSupport
         for (name, (w, f)) in zip(TurnEndCues.Features.names, zip(model.weights, fitted.weights)) {
             #expect(abs(w - f) < 0.0006, "\(name): the stops fit \(w), the built-in model has \(f): refit and paste")
         }
+    }
+
+    /// The words' weights (`WordsTurnEnd.Weights.fitted`) are the fit of the checked-in stops'
+    /// words, judged by the real model, on top of the built-in prosody model, as
+    /// `bench fit-turns --local-model` makes them; and the words do what they were fitted for there.
+    @Test func theBuiltInWordsWeightsAreTheFitOfTheCheckedInStopsWords() throws {
+        let stops = try Self.checkedInStops()
+        let worded = stops.filter { !$0.words.isEmpty }
+        #expect(worded.count > 400 && Set(worded.map(\.words)).count > 30, "\(worded.count) stops with words")
+        // The words at a pause are its first part, and at a turn's end the whole turn.
+        #expect(worded.filter { $0.pauseKind != nil }.allSatisfy { $0.text.hasPrefix($0.words) && $0.words != $0.text })
+        let judge = try WordsTurnEnd(generator: Generator(path: LocalTierTests.model, threads: 2))
+        var next: [String: WordsTurnEnd.Next] = [:]
+        func judged(_ w: String) throws -> WordsTurnEnd.Next {
+            if let n = next[w] { return n }
+            next[w] = try judge.next(w)
+            return next[w]!
+        }
+        let waits = TurnTakingPolicy(config: MicroturnConfig()).waits
+        let fit = try #require(try TurnEndModel.fitted.fitWords(stops, next: judged, waits: waits, endWaitMarginMs: 120))
+        let built = WordsTurnEnd.Weights.fitted
+        for (name, f, b) in [("end", fit.end, built.end), ("goesOn", fit.goesOn, built.goesOn), ("bias", fit.bias, built.bias)] {
+            #expect(abs(f - b) < 0.002, "\(name): the stops fit \(f), the built-in weights have \(b): refit and paste")
+        }
+        // What they are for: the pauses after fillers and comma phrases are held (their words say
+        // more is coming), where a finished turn's words push towards its end.
+        func logit(_ w: String) throws -> Double { WordsTurnEnd.logit(built.probability(try judged(w))) }
+        let held = try worded.filter { $0.pauseKind == "filler" || $0.pauseKind == "comma" }.map { try logit($0.words) }
+        let ends = try worded.filter { $0.ended && $0.kind == "turn" }.map { try logit($0.words) }
+        #expect(held.count > 20 && held.max()! < ends.sorted()[ends.count / 2], "pauses \(held.max()!), turn ends' median \(ends.sorted()[ends.count / 2])")
     }
 
     @Test func theFirstTrainingDialogGivesTheCheckedInStops() throws {
