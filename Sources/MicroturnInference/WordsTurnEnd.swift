@@ -10,7 +10,7 @@ import Foundation
 /// puts the same judgement into "?", "." and "!".) A finished question often goes on with " for"
 /// or " to" as likely text, so the end's probability alone holds it; a fronted phrase ("tomorrow
 /// morning") ends on "." as often as a statement but on "," far more. `Weights` weigh the two,
-/// fitted on the training dialogs' stops. The words are normalized the way a recognizer gives
+/// fitted on the training dialogs' stops and the word-prefixes of their turns. The words are normalized the way a recognizer gives
 /// them (lower case, no punctuation), so a written "?" cannot give the answer away.
 /// Conversations that share a beginning reuse the key/value cache of it: a growing transcript
 /// costs only its new tokens.
@@ -21,7 +21,7 @@ public final class WordsTurnEnd {
     /// Punctuation that says the message goes on.
     let goesOn: [Int]
     let template: ChatTemplate
-    public let weights: Weights
+    public let weights = Weights.fitted
 
     /// P(end) = sigmoid(end x logit P(ender next) + goesOn x logit P(goes-on mark next) + bias).
     public struct Weights: Sendable, Equatable {
@@ -34,12 +34,13 @@ public final class WordsTurnEnd {
             self.bias = bias
         }
 
-        /// Fitted with the prosody model's log-odds as a fixed offset on the stops in
-        /// training/turn-end-stops.csv that have words (training voices and sentences only), the
-        /// bias then set so that 95 % of those turn ends still wait at most 120 ms more than the
-        /// shortest wait: `microturn bench fit-turns --dialogs training/turn-end-stops.csv
-        /// --local-model models/SmolLM2-135M-Instruct.Q4_1.gguf`. TurnEndFitTests checks that the
-        /// stops give these weights.
+        /// Fitted on the stops in training/turn-end-stops.csv that have words (training voices
+        /// and sentences only), with the prosody model's log-odds as a fixed offset, and on the
+        /// other word-prefixes of their turns (see `TurnEndModel.fitWords`); the bias then set so
+        /// that 95 % of those turn ends still wait at most 120 ms more than the shortest wait:
+        /// `microturn bench fit-turns --dialogs training/turn-end-stops.csv --local-model
+        /// models/SmolLM2-135M-Instruct.Q4_1.gguf`. TurnEndFitTests checks that the stops give these
+        /// weights.
         public static let fitted = Weights(end: 0.950, goesOn: -0.569, bias: 1.235)
 
         public func probability(_ n: Next) -> Double {
@@ -64,14 +65,13 @@ public final class WordsTurnEnd {
         public let description: String
     }
 
-    public init(generator: Generator, weights: Weights = .fitted) throws {
+    public init(generator: Generator) throws {
         guard let template = generator.template else { throw Generator.Failure.noTemplate(path: generator.transformer.file.path) }
         guard let end = generator.tokenizer.encode(template.endOfTurn).onlyElement else {
             throw Failure(description: "\(generator.transformer.file.path): the chat template's end of turn \(template.endOfTurn) is not one token in its vocabulary")
         }
         self.generator = generator
         self.template = template
-        self.weights = weights
         func tokens(_ texts: Set<String>) -> [Int] {
             generator.tokenizer.tokens.indices.filter { texts.contains(generator.tokenizer.decode([$0]).trimmingCharacters(in: .whitespacesAndNewlines)) }
         }

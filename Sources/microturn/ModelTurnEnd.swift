@@ -8,9 +8,11 @@ struct ModelTurnEnd: ParsableCommand {
         commandName: "turn-end",
         abstract: "How likely a chat model thinks the user is done, from their words alone.",
         discussion: """
-        Prints the probability of the chat template's end-of-turn token right after --text (normalized as a \
-        recognizer gives words: lower case, no punctuation), the user's message left open. Near 1: a \
-        finished request; near 0: the words stop mid-phrase ("could you uh"). `microturn bench turn-words` \
+        Prints P(end of turn) after --text (normalized as a recognizer gives words: lower case, no \
+        punctuation), the user's message left open: from the model's probabilities of what would come next, \
+        an ender (its end-of-turn token, ".", "?", "!") or a mark that it goes on (",", "-", "...", ";"), \
+        weighed by WordsTurnEnd.Weights.fitted (bench fit-turns --help), and those two probabilities. Near 1: \
+        a finished request; near 0: the words stop mid-phrase ("could you uh"). `microturn bench turn-words` \
         measures how well this separates the two.
 
         With --replies it also prints what the device's local tier would say to these words (the way a session with \
@@ -38,8 +40,9 @@ struct ModelTurnEnd: ParsableCommand {
             if replies { return try printReplies() }
             let judge = try WordsTurnEnd(generator: Generator(path: model, threads: threads.resolve()))
             let started = Date()
-            let p = try judge.probability(text)
-            print(String(format: "P(end of turn | \"%@\") = %.4f (%.0f ms)", WordsTurnEnd.normalize(text), p, 1000 * Date().timeIntervalSince(started)))
+            let next = try judge.next(text)
+            print(String(format: "P(end of turn | \"%@\") = %.4f (%.0f ms); next: an ender %.4f, a goes-on mark %.4f",
+                         WordsTurnEnd.normalize(text), judge.weights.probability(next), 1000 * Date().timeIntervalSince(started), next.end, next.goesOn))
         }
     }
 
