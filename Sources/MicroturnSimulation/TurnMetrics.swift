@@ -33,6 +33,17 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Take-overs as Full-Duplex-Bench v1 counts them: what the device began in the pause lasted
     /// at least 1 s, or the reply it began there has more than 3 words.
     public var pauseTakeoversFDB = 0
+    /// The same by kind of pause (the labels' `pauseKind`: comma, long, filler, clause; "pause"
+    /// where a dialog does not say): paused turns, and Full-Duplex-Bench v1 take-overs.
+    public var pausesByKind: [String: PauseCount] = [:]
+    public struct PauseCount: Sendable, Equatable {
+        public var turns = 0
+        public var takeovers = 0
+        public init(turns: Int = 0, takeovers: Int = 0) {
+            self.turns = turns
+            self.takeovers = takeovers
+        }
+    }
     /// Backchannels said while the device spoke, and how many of those made it stop for good.
     public var backchannels = 0
     public var backchannelStops = 0
@@ -93,12 +104,17 @@ public struct TurnMetrics: Sendable, Equatable {
             }
             if let ps = u.pauseStart, let pe = u.pauseEnd {
                 m.pausedTurns += 1
+                let kind = u.pauseKind ?? "pause"
+                m.pausesByKind[kind, default: PauseCount()].turns += 1
                 let a = Int(ps * rate), b = min(Int(pe * rate), output.count)
                 let onset = a < b ? (a..<b).first { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } } : nil
                 if let onset {
                     m.pauseTakeovers += 1
                     let words = events.first { $0.kind == .replyStart && $0.time >= ps && $0.time < pe }?.text?.split(separator: " ").count ?? 0
-                    if Double(Self.lastSound(output, from: onset, rate: rate) - onset) / rate >= 1 || words > 3 { m.pauseTakeoversFDB += 1 }
+                    if Double(Self.lastSound(output, from: onset, rate: rate) - onset) / rate >= 1 || words > 3 {
+                        m.pauseTakeoversFDB += 1
+                        m.pausesByKind[kind, default: PauseCount()].takeovers += 1
+                    }
                 }
             }
             if u.kind == "turn" {
@@ -180,6 +196,10 @@ public struct TurnMetrics: Sendable, Equatable {
         pausedTurns += other.pausedTurns
         pauseTakeovers += other.pauseTakeovers
         pauseTakeoversFDB += other.pauseTakeoversFDB
+        for (kind, c) in other.pausesByKind {
+            pausesByKind[kind, default: PauseCount()].turns += c.turns
+            pausesByKind[kind, default: PauseCount()].takeovers += c.takeovers
+        }
         backchannels += other.backchannels
         backchannelStops += other.backchannelStops
         backchannelBreaks += other.backchannelBreaks

@@ -188,6 +188,9 @@ struct Figures {
     var firstChunk: (p50: Double, p95: Double)
     var dialogs: Int
 
+    /// How the table names the labels' kinds of pause.
+    static let pauseKinds = ["comma": "a comma phrase", "long": "a long first part", "filler": "a filler", "clause": "a complete clause"]
+
     private func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.1f", 100 * Double(a) / Double(b)) }
     private func ms(_ v: Double?) -> String { v.map { String(format: "%.0f", $0 * 1000) } ?? "-" }
     private func ratio(_ a: Double?, _ b: Double?) -> String {
@@ -226,6 +229,12 @@ struct Figures {
             each("smooth turns taken (%)") { pct($0.userTurns - $0.missedTurns, $0.userTurns) },
             each("pauses where it took the turn") { "\($0.pauseTakeovers)/\($0.pausedTurns)" },
             each("  as FD-bench v1 counts (>= 1 s)") { "\($0.pauseTakeoversFDB)/\($0.pausedTurns)" },
+        ] + ours.pausesByKind.keys.sorted().map { kind in
+            each("    after \(Self.pauseKinds[kind] ?? kind)") {
+                let c = $0.pausesByKind[kind] ?? TurnMetrics.PauseCount()
+                return "\(c.takeovers)/\(c.turns)"
+            }
+        } + [
             each("backchannels that stopped it") { "\($0.backchannelStops)/\($0.backchannels)" },
             each("backchannel breaks > 150 ms") { "\($0.backchannelBreaks)/\($0.backchannels)" },
             each("device backchannels (over speech)") { "\($0.deviceBackchannels) (\($0.deviceBackchannelsOverSpeech))" },
@@ -258,6 +267,9 @@ struct Figures {
                 + "\"overlapping_interruptions\":\(m.overlappingInterruptions),\"barge_in_stop_p50_s\":\(f(Percentile.of(m.stopLatencies, 50))),"
                 + "\"barge_in_stop_p95_s\":\(f(Percentile.of(m.stopLatencies, 95))),\"echo_false_barge_ins\":\(m.falseBargeIns),\"replies\":\(m.replies),"
                 + "\"paused_turns\":\(m.pausedTurns),\"pause_takeovers\":\(m.pauseTakeovers),\"pause_takeovers_fdb\":\(m.pauseTakeoversFDB),"
+                + "\"pause_takeovers_fdb_by_kind\":{" + m.pausesByKind.sorted { $0.key < $1.key }.map { k, c in
+                    "\"\(k)\":{\"paused_turns\":\(c.turns),\"takeovers\":\(c.takeovers)}"
+                }.joined(separator: ",") + "},"
                 + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),\"backchannel_breaks\":\(m.backchannelBreaks),"
                 + "\"duck_p50_s\":\(f(Percentile.of(m.duckLatencies, 50))),\"duck_p95_s\":\(f(Percentile.of(m.duckLatencies, 95))),"
                 + "\"device_backchannels\":\(m.deviceBackchannels),\"device_backchannels_over_speech\":\(m.deviceBackchannelsOverSpeech),"

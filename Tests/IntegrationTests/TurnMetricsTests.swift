@@ -31,5 +31,10 @@ import TestSupport
         #expect(wordy.pauseTakeovers == 1 && wordy.pauseTakeoversFDB == 1)
         let quiet = Self.measure(sound: 4.2...4.6)
         #expect(quiet.pauseTakeovers == 0 && quiet.pauseTakeoversFDB == 0)
+        // By kind of pause (the labels say none here): counted apart, and added up over dialogs.
+        #expect(long.pausesByKind == ["pause": .init(turns: 1, takeovers: 1)])
+        var both = long
+        both.add(quiet)
+        #expect(both.pausesByKind == ["pause": .init(turns: 2, takeovers: 1)])
     }
 }
