@@ -17,7 +17,7 @@ struct BenchTurns: ParsableCommand {
         sample above -40 dBFS), how soon it ducked (start of the user's speech over it to the barge-in), the \
         backchannels that broke its speech for more than 150 ms, pauses inside a turn where it started to speak \
         (any sound, and as Full-Duplex-Bench v1 counts a take-over: 1 s of sound or a reply of more than 3 \
-        words) and barge-ins with no user speech (echo-triggered). The same dialogs also run
+        words; the latter also by the kind of pause the dialog's labels name) and barge-ins with no user speech (echo-triggered). The same dialogs also run
         with a peer policy that waits a fixed 500 ms of silence (OpenAI server VAD's default); ratios are
         Microturn / peer. Idle CPU (without start-up) and peak RSS come from real-time `microturn run`s on
         silence in child processes: build with -c release for meaningful figures.
