@@ -35,13 +35,14 @@ public final class WordsTurnEnd {
         }
 
         /// Fitted on the stops in training/turn-end-stops.csv that have words (training voices
-        /// and sentences only), with the prosody model's log-odds as a fixed offset, and on the
+        /// and sentences only), each judged after the device's line at it (`next(_:after:)`), with
+        /// the prosody model's log-odds as a fixed offset, and on the
         /// other word-prefixes of their turns (see `TurnEndModel.fitWords`); the bias then set so
         /// that 95 % of those turn ends still wait at most 120 ms more than the shortest wait:
         /// `microturn bench fit-turns --dialogs training/turn-end-stops.csv --local-model
         /// models/SmolLM2-135M-Instruct.Q4_1.gguf`. TurnEndFitTests checks that the stops give these
         /// weights.
-        public static let fitted = Weights(end: 0.950, goesOn: -0.569, bias: 1.235)
+        public static let fitted = Weights(end: 1.062, goesOn: -0.605, bias: 1.566)
 
         public func probability(_ n: Next) -> Double {
             1 / (1 + exp(-(end * WordsTurnEnd.logit(n.end) + goesOn * WordsTurnEnd.logit(n.goesOn) + bias)))
@@ -91,10 +92,17 @@ public final class WordsTurnEnd {
         return String(kept).split(separator: " ").joined(separator: " ")
     }
 
-    /// P(end of turn) after `words`, the user's message so far, following `context` (earlier
-    /// messages, oldest first).
-    public func probability(_ words: String, context: [ChatMessage] = []) throws -> Double {
-        weights.probability(try next(words, context: context))
+    /// P(end of turn) after `words`, the user's message so far, said after the device's line
+    /// `after` (nil: it has said nothing yet).
+    public func probability(_ words: String, after: String? = nil) throws -> Double {
+        weights.probability(try next(words, after: after))
+    }
+
+    /// What the model gives next after `words` said in reply to the device's line `after`: the
+    /// conversation so far tells "thank you" or "what" that end a message from the same words
+    /// opening one.
+    public func next(_ words: String, after: String?) throws -> Next {
+        try next(words, context: after.map { [ChatMessage(.assistant, $0)] } ?? [])
     }
 
     /// The model's probabilities of an ender and of a goes-on mark right after `words`.

@@ -41,9 +41,10 @@ public final class LocalModel: @unchecked Sendable {
     /// The newest words asked about (normalized), by a draft or a preparation: work on other words
     /// is moot and stops at its next step.
     private let latestWords = Mutex<String?>(nil)
-    /// What was worked out for the last words the model thread finished on (touched only there):
-    /// a draft on words prepared while the user spoke costs nothing more.
-    private var prepared: (words: String, probability: Double, line: String??)?
+    /// What was worked out for the last words the model thread finished on, after what the device
+    /// had said (touched only there): a draft on words prepared while the user spoke costs nothing
+    /// more.
+    private var prepared: (words: String, after: String?, probability: Double, line: String??)?
 
     /// Thrown inside a job when newer words were asked about.
     private struct Moot: Error {}
@@ -118,11 +119,12 @@ public final class LocalModel: @unchecked Sendable {
         return (first.resident.first?.filter { $0 }.count ?? 0, first.resident.first?.count ?? 0, total)
     }
 
-    /// Drafts for stop `stop` (numbers increase) of the user's words so far ("": none heard):
-    /// the judgement, then the acknowledgement (or a failure). Newer words make the work moot:
+    /// Drafts for stop `stop` (numbers increase) of the user's words so far ("": none heard),
+    /// said after the device's line `after` (nil: it has said nothing yet): the judgement, then the
+    /// acknowledgement (or a failure). Newer words make the work moot:
     /// then the acknowledgement comes at once, empty, so that every draft ends with one. What a
     /// `prepare` of the same words already worked out is posted at once (its `seconds` is 0).
-    public func draft(stop: Int, words: String) {
+    public func draft(stop: Int, words: String, after: String? = nil) {
         let w = WordsTurnEnd.normalize(words)
         latestWords.withLock { $0 = w }
         thread.async { [self] in
@@ -132,7 +134,7 @@ public final class LocalModel: @unchecked Sendable {
                 return
             }
             do {
-                let (p, judged) = try judgement(w)
+                let (p, judged) = try judgement(w, after: after)
                 post(.endOfTurn(stop: stop, probability: p, seconds: judged))
                 let (line, written) = try acknowledgement(w)
                 post(.acknowledgement(stop: stop, text: line, seconds: judged + written))
@@ -147,24 +149,25 @@ public final class LocalModel: @unchecked Sendable {
     /// Works out, ahead of the stop, what a draft of these words (the user's so far, still
     /// speaking) would: if they are still the words when the user stops, the draft is ready at
     /// once. Posts nothing; words already asked about are not worked on again.
-    public func prepare(words: String) {
+    public func prepare(words: String, after: String? = nil) {
         let w = WordsTurnEnd.normalize(words)
         guard !w.isEmpty, latestWords.withLock({ l in defer { l = w }; return l != w }) else { return }
         thread.async { [self] in
-            _ = try? judgement(w)
+            _ = try? judgement(w, after: after)
             _ = try? acknowledgement(w)
         }
     }
 
     private func isMoot(_ w: String) -> Bool { latestWords.withLock { $0 != w } }
 
-    /// P(end) after normalized words `w`, and the seconds it took now (0: prepared before).
-    private func judgement(_ w: String) throws -> (Double, Double) {
-        if let p = prepared, p.words == w { return (p.probability, 0) }
+    /// P(end) after normalized words `w` that follow the device's line `after`, and the seconds
+    /// it took now (0: prepared before).
+    private func judgement(_ w: String, after: String?) throws -> (Double, Double) {
+        if let p = prepared, p.words == w, p.after == after { return (p.probability, 0) }
         guard !isMoot(w) else { throw Moot() }
         let started = Date()
-        let probability = try judge.probability(w)
-        prepared = (w, probability, nil)
+        let probability = try judge.probability(w, after: after)
+        prepared = (w, after, probability, prepared?.words == w ? prepared?.line : nil)
         return (probability, Date().timeIntervalSince(started))
     }
 

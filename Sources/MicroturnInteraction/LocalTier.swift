@@ -67,21 +67,23 @@ public final class LocalTier {
     static let prepareEvery = ProcessingFormat.samples(ms: 100)
     private var preparedAt = Int.min
 
-    /// Audio the user's turn added, up to capture sample `t`.
-    func heard(_ audio: ArraySlice<Float>, begins: Bool, at t: Int) {
+    /// Audio the user's turn added, up to capture sample `t`, said after the device's line
+    /// `after` (the model judges the words as a reply to it).
+    func heard(_ audio: ArraySlice<Float>, begins: Bool, at t: Int, after: String?) {
         words.hear(Array(audio), begins: begins)
         // On the virtual clock every draft is waited for anyway: working ahead would change nothing.
         guard !waitForResults, begins || t - preparedAt >= Self.prepareEvery else { return }
         preparedAt = t
-        words.words(upTo: t, speaking: true) { [model] in model.prepare(words: $0) }
+        words.words(upTo: t, speaking: true) { [model] in model.prepare(words: $0, after: after) }
     }
 
-    /// The user's speech stopped at capture sample `t`: the model drafts on the words so far.
-    func stopped(at t: Int) {
+    /// The user's speech stopped at capture sample `t`: the model drafts on the words so far,
+    /// said after the device's line `after`.
+    func stopped(at t: Int, after: String?) {
         stop += 1
         acknowledgement = nil
         let (model, s) = (model, stop)
-        words.words(upTo: t, speaking: false) { model.draft(stop: s, words: $0) }
+        words.words(upTo: t, speaking: false) { model.draft(stop: s, words: $0, after: after) }
         if waitForResults { unfinished += 1 }
     }
 

@@ -67,6 +67,16 @@ public final class Session {
             public var wordsLogit: Double?
             /// How long the silence lasted, seconds (nil: the turn was taken or the input ended first).
             public var silence: Double?
+            /// What the device had said last (nil: nothing yet): the local model judges the words
+            /// as a reply to it.
+            public var deviceSaid: String?
+
+            init(time: Double, cues: TurnEndCues.Features, logit: Double?, deviceSaid: String?) {
+                self.time = time
+                self.cues = cues
+                self.logit = logit
+                self.deviceSaid = deviceSaid
+            }
         }
         public var speechStops: [SpeechStop] = []
     }
@@ -177,7 +187,7 @@ public final class Session {
             let v = listener.hear(microphone: mic, played: played)
             let before = userSpeech.audio.count
             let heard = userSpeech.hear(v, cleaned: listener.cleaned, frame: index)
-            if userSpeech.audio.count > before { local?.heard(userSpeech.audio[before...], begins: before == 0, at: t + n) }
+            if userSpeech.audio.count > before { local?.heard(userSpeech.audio[before...], begins: before == 0, at: t + n, after: lastReply) }
             weigh(heard, isSpeech: v.frameIsSpeech, at: t)
             if let local { use(local.poll(now: t, openingHeardBy: speechOut.heardBy), at: t) }
             // A murmur or a count yields the moment the user speaks.
@@ -253,9 +263,9 @@ public final class Session {
         if let cues = heard.stop {
             let logit = turnEndModel?.logit(cues)
             silence = (t, logit)
-            report.speechStops.append(.init(time: seconds(t), cues: cues, logit: logit))
+            report.speechStops.append(.init(time: seconds(t), cues: cues, logit: logit, deviceSaid: lastReply))
             trim(&report.speechStops)
-            local?.stopped(at: t)
+            local?.stopped(at: t, after: lastReply)
         }
     }
 

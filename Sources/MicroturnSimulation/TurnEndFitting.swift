@@ -35,22 +35,28 @@ extension TurnEndModel {
     /// The weights of the local model's judgement from the words (`WordsTurnEnd.Weights`) on top of
     /// `self`'s log-odds, as the session adds it with `model.words_weight` 1 and `words_center` 0.5.
     /// The two slopes come from a logistic fit of the label on the logits of the model's two
-    /// next-token probabilities: on the stops that have words, with this model's log-odds as a fixed
-    /// offset; and on every other word-prefix of their turns, unfinished, with none. The prefixes are
+    /// next-token probabilities after the words, said after what the device had said
+    /// (`next(words, deviceSaid)`): on the stops that have words, with this model's log-odds as a
+    /// fixed offset; and on every other word-prefix of their turns, unfinished, with none. The prefixes are
     /// the stops in mid-phrase a recognizer gives and a script does not ("how do i get to"): without
     /// them the fit learns that no goes-on mark means the end. Ends, other stops and prefixes weigh
     /// the same in all. The bias is then as low as it can be while 95 % of the ordinary turn ends with
     /// words still wait at most `endWaitMarginMs` more than the shortest wait: the words hold pauses as
     /// much as the latency budget allows.
-    public func fitWords(_ samples: [Sample], next: (String) throws -> WordsTurnEnd.Next, waits: TurnTakingPolicy.Waits,
-                         endWaitMarginMs: Int) throws -> WordsTurnEnd.Weights? {
+    public func fitWords(_ samples: [Sample], next: (_ words: String, _ deviceSaid: String) throws -> WordsTurnEnd.Next,
+                         waits: TurnTakingPolicy.Waits, endWaitMarginMs: Int) throws -> WordsTurnEnd.Weights? {
+        struct Heard: Hashable, Comparable {
+            var deviceSaid: String, words: String
+            static func < (a: Heard, b: Heard) -> Bool { (a.deviceSaid, a.words) < (b.deviceSaid, b.words) }
+        }
         let worded = samples.filter { !$0.words.isEmpty }
-        let said = Set(worded.map { WordsTurnEnd.normalize($0.words) })
-        var prefixes = Set<String>()
-        for text in Set(worded.filter { $0.kind == "turn" }.map(\.text)) {
-            let words = WordsTurnEnd.normalize(text).split(separator: " ")
-            for k in 1..<max(1, words.count) where !said.contains(words[..<k].joined(separator: " ")) {
-                prefixes.insert(words[..<k].joined(separator: " "))
+        let said = Set(worded.map { Heard(deviceSaid: $0.deviceSaid, words: WordsTurnEnd.normalize($0.words)) })
+        var prefixes = Set<Heard>()
+        for turn in Set(worded.filter { $0.kind == "turn" }.map { Heard(deviceSaid: $0.deviceSaid, words: $0.text) }) {
+            let words = WordsTurnEnd.normalize(turn.words).split(separator: " ")
+            for k in 1..<max(1, words.count) {
+                let prefix = Heard(deviceSaid: turn.deviceSaid, words: words[..<k].joined(separator: " "))
+                if !said.contains(prefix) { prefixes.insert(prefix) }
             }
         }
         let positives = Double(worded.filter(\.ended).count), negatives = Double(worded.count) - positives
@@ -58,9 +64,10 @@ extension TurnEndModel {
         func inputs(_ n: WordsTurnEnd.Next) -> [Double] { [WordsTurnEnd.logit(n.end), WordsTurnEnd.logit(n.goesOn), 1] }
         // (inputs, offset, ended, weight) per example.
         var examples = try worded.map { s in
-            (inputs(try next(s.words)), logit(vector: s.features), s.ended, s.ended ? 0.5 / positives : 0.5 / negatives)
+            (inputs(try next(s.words, s.deviceSaid)), logit(vector: s.features), s.ended, s.ended ? 0.5 / positives : 0.5 / negatives)
         }
-        examples += try prefixes.sorted().map { (inputs(try next($0)), 0.0, false, 0.5 / Double(prefixes.count)) }
+        // (Sorted, so that prefixes after the same line share the model's cache of it.)
+        examples += try prefixes.sorted().map { (inputs(try next($0.words, $0.deviceSaid)), 0.0, false, 0.5 / Double(prefixes.count)) }
         // Newton's method on the three unknowns (the engine's ridge solve of the 3 x 3 system damps
         // each step a little; the fixed point, where the gradient is 0, is the same).
         var w = [0.0, 0.0, 0.0]
@@ -97,7 +104,8 @@ extension TurnEndModel {
             let atPause = u.pauseStart.map { abs(stop.time - $0) < 0.3 } ?? false
             return Sample(features: stop.cues.vector, ended: stop.time >= u.end - 0.15, silence: stop.silence, kind: u.kind,
                           text: u.text, pauseKind: atPause ? (u.pauseKind ?? "pause") : nil, dialog: dialog,
-                          words: LiveWords.scripted(script, upTo: ProcessingFormat.samples(seconds: stop.time), speaking: false))
+                          words: LiveWords.scripted(script, upTo: ProcessingFormat.samples(seconds: stop.time), speaking: false),
+                          deviceSaid: stop.deviceSaid ?? "")
         }
     }
 
@@ -146,20 +154,23 @@ extension TurnEndModel {
         /// The words a perfect recognizer had given by the stop (what the session's local model
         /// judges in a run on the script; "" before the first of them has ended).
         public var words: String
+        /// What the device had said last ("" nothing yet): the local model judges the words as a
+        /// reply to it.
+        public var deviceSaid: String
 
-        static let columns = TurnEndCues.Features.names + ["ended", "silence", "kind", "pause_kind", "dialog", "words", "text"]
+        static let columns = TurnEndCues.Features.names + ["ended", "silence", "kind", "pause_kind", "dialog", "device_said", "words", "text"]
 
         /// The features with 4 decimals, as the CSV keeps them: a fit from the CSV and one from the
         /// run that wrote it see the same numbers.
         var csvRow: String {
             (features.map { String(format: "%.4f", $0) } + [ended ? "1" : "0", silence.map { String(format: "%.3f", $0) } ?? "",
-             kind, pauseKind ?? "", dialog, Self.quoted(words), Self.quoted(text)]).joined(separator: ",")
+             kind, pauseKind ?? "", dialog, Self.quoted(deviceSaid), Self.quoted(words), Self.quoted(text)]).joined(separator: ",")
         }
 
         static func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "'") + "\"" }
 
         init(features: [Double], ended: Bool, silence: Double?, kind: String, text: String, pauseKind: String?, dialog: String,
-             words: String) {
+             words: String, deviceSaid: String) {
             self.features = features
             self.ended = ended
             self.silence = silence
@@ -168,10 +179,11 @@ extension TurnEndModel {
             self.pauseKind = pauseKind
             self.dialog = dialog
             self.words = words
+            self.deviceSaid = deviceSaid
         }
 
-        /// Reads a row `csvRow` wrote (the words and the text are last and quoted, so their commas
-        /// are their own).
+        /// Reads a row `csvRow` wrote (what the device said, the words and the text are last and
+        /// quoted, so their commas are their own).
         init?(csvRow line: Substring) {
             guard let quote = line.firstIndex(of: "\"") else { return nil }
             let fields = line[..<quote].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -186,9 +198,10 @@ extension TurnEndModel {
             self.pauseKind = fields[n + 3].isEmpty ? nil : fields[n + 3]
             self.dialog = fields[n + 4]
             let quotedParts = line[quote...].components(separatedBy: "\",\"")
-            guard quotedParts.count == 2, line.hasSuffix("\"") else { return nil }
-            self.words = String(quotedParts[0].dropFirst())
-            self.text = String(quotedParts[1].dropLast())
+            guard quotedParts.count == 3, line.hasSuffix("\"") else { return nil }
+            self.deviceSaid = String(quotedParts[0].dropFirst())
+            self.words = quotedParts[1]
+            self.text = String(quotedParts[2].dropLast())
         }
     }
 

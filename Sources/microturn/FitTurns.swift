@@ -21,7 +21,7 @@ struct FitTurns: ParsableCommand {
         never saw; judge a fit there.
         --dialogs and --held-out also take the CSV that --samples-csv wrote, which skips the simulation.
         With --local-model, it also fits how the model's judgement from the words (the words a \
-        perfect recognizer had given by each stop) joins the prosody model's log-odds: the weights of \
+        perfect recognizer had given by each stop, after what the device had said) joins the prosody model's log-odds: the weights of \
         its two next-token probabilities (WordsTurnEnd.Weights: slopes from a logistic fit, the bias as \
         low as --end-wait-margin-ms allows at turn ends), and replays prosody and words together. The \
         built-in words weights come from:
@@ -44,7 +44,7 @@ struct FitTurns: ParsableCommand {
     @Option(help: "How much longer than turn.end_silence_ms 95% of turn ends may wait: sets the suggested turn.threshold.")
     var endWaitMarginMs = 120
 
-    @Option(help: "Also write the labelled stops of --dialogs as CSV (one row per stop: cues, ended, silence, kind, dialog, words).")
+    @Option(help: "Also write the labelled stops of --dialogs as CSV (one row per stop: cues, ended, silence, kind, dialog, what the device had said, words).")
     var samplesCSV: String?
 
     @Option(help: "A chat model (.gguf): also fit and replay its judgement from the words (WordsTurnEnd.Weights).")
@@ -92,7 +92,7 @@ struct FitTurns: ParsableCommand {
             var words: WordsTurnEnd.Weights?
             if let judge {
                 // Fitted on this fit's log-odds at the policy's own threshold, as the session uses it.
-                words = try model.fitWords(samples, next: judge.next, waits: waits, endWaitMarginMs: endWaitMarginMs)
+                words = try model.fitWords(samples, next: { try judge.next($0, deviceSaid: $1) }, waits: waits, endWaitMarginMs: endWaitMarginMs)
                 print("\nwith the words (model.words_weight = 1, model.words_center = 0.5):\n    public static let fitted = "
                       + (words?.swiftLiteral ?? "nothing: no stop with words, or only one kind"))
             }
@@ -110,25 +110,27 @@ struct FitTurns: ParsableCommand {
         }
     }
 
-    /// What the local model gives next after every stop's words, each distinct text run once.
+    /// What the local model gives next after every stop's words (said after the device's line),
+    /// each distinct pair run once.
     final class WordsJudgements {
         let judge: WordsTurnEnd
-        var known: [String: WordsTurnEnd.Next] = [:]
+        var known: [[String]: WordsTurnEnd.Next] = [:]
         init(model: String, threads: Int) throws { judge = try WordsTurnEnd(generator: Generator(path: model, threads: threads)) }
-        func next(_ words: String) throws -> WordsTurnEnd.Next {
-            if let n = known[words] { return n }
-            let n = try judge.next(words)
-            known[words] = n
+        func next(_ words: String, deviceSaid: String) throws -> WordsTurnEnd.Next {
+            if let n = known[[deviceSaid, words]] { return n }
+            let n = try judge.next(words, after: deviceSaid.isEmpty ? nil : deviceSaid)
+            known[[deviceSaid, words]] = n
             return n
         }
         /// What the words add to a stop's log-odds, as the session adds it (none without words).
         func term(_ weights: WordsTurnEnd.Weights?, weight: Double, center: Double, at stops: [TurnEndModel.Sample]) throws -> (TurnEndModel.Sample) -> Double {
             guard let weights else { return { _ in 0 } }
-            var terms: [String: Double] = [:]
-            for words in Set(stops.map(\.words)) where !words.isEmpty {
-                terms[words] = weight * (WordsTurnEnd.logit(weights.probability(try next(words))) - WordsTurnEnd.logit(center))
+            var terms: [[String]: Double] = [:]
+            for s in stops where !s.words.isEmpty {
+                terms[[s.deviceSaid, s.words]] = weight * (WordsTurnEnd.logit(weights.probability(try next(s.words, deviceSaid: s.deviceSaid)))
+                                                           - WordsTurnEnd.logit(center))
             }
-            return { s in terms[s.words] ?? 0 }
+            return { s in terms[[s.deviceSaid, s.words]] ?? 0 }
         }
     }
 

@@ -11,7 +11,9 @@ struct ModelTurnEnd: ParsableCommand {
         Prints P(end of turn) after --text (normalized as a recognizer gives words: lower case, no \
         punctuation), the user's message left open: from the model's probabilities of what would come next, \
         an ender (its end-of-turn token, ".", "?", "!") or a mark that it goes on (",", "-", "...", ";"), \
-        weighed by WordsTurnEnd.Weights.fitted (bench fit-turns --help), and those two probabilities. Near 1: \
+        weighed by WordsTurnEnd.Weights.fitted (bench fit-turns --help), and those two probabilities. --after \
+        gives what the device said last, as a session does: "thank you" after an answer ends a message more \
+        surely than it opens one. Near 1: \
         a finished request; near 0: the words stop mid-phrase ("could you uh"). `microturn bench turn-words` \
         measures how well this separates the two.
 
@@ -30,6 +32,9 @@ struct ModelTurnEnd: ParsableCommand {
     @Option(help: "The user's words so far.")
     var text: String
 
+    @Option(help: "What the device said last, before these words (the judgement reads them as its reply).")
+    var after: String?
+
     @Flag(help: "Also print the local tier's acknowledgement and offline answer, with their times.")
     var replies = false
 
@@ -40,7 +45,7 @@ struct ModelTurnEnd: ParsableCommand {
             if replies { return try printReplies() }
             let judge = try WordsTurnEnd(generator: Generator(path: model, threads: threads.resolve()))
             let started = Date()
-            let next = try judge.next(text)
+            let next = try judge.next(text, after: after)
             print(String(format: "P(end of turn | \"%@\") = %.4f (%.0f ms); next: an ender %.4f, a goes-on mark %.4f",
                          WordsTurnEnd.normalize(text), judge.weights.probability(next), 1000 * Date().timeIntervalSince(started), next.end, next.goesOn))
         }
@@ -50,7 +55,7 @@ struct ModelTurnEnd: ParsableCommand {
     private func printReplies() throws {
         let experts = try LocalModel.Experts.configured(threads.source.load().model)
         let model = try LocalModel(path: self.model, threads: threads.resolve(), kvCache: threads.precision(), experts: experts)
-        model.draft(stop: 1, words: text)
+        model.draft(stop: 1, words: text, after: after)
         model.answer(turn: 1, words: text)
         var results: [LocalModel.Result] = []
         while results.count < 3, model.waitForResult(timeoutMs: 60_000) { results += model.take() }

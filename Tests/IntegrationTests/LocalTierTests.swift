@@ -69,6 +69,21 @@ import TestSupport
         #expect((end.wordsLogit ?? -1) > 0, "\(fused.speechStops)")
     }
 
+    @Test func theWordsAreJudgedAsTheReplyToWhatTheDeviceSaidLast() throws {
+        let report = try Self.run([(parts: ["Where is the nearest pharmacy?"], pause: 0, gap: 1.0),
+                                   (parts: ["Thank you."], pause: 0, gap: 6.0)])
+        let timeline = report.events.map(\.jsonLine).joined(separator: "\n")
+        let replies = report.events.filter { $0.kind == .replyStart && !($0.detail ?? "").hasPrefix(Session.restOf) }
+        let first = try #require(replies.first, "\(timeline)")
+        // Before the device has said anything the words stand alone; after, they follow its line.
+        let before = report.speechStops.filter { $0.time < first.time }, after = report.speechStops.filter { $0.time > first.time }
+        #expect(!before.isEmpty && before.allSatisfy { $0.deviceSaid == nil }, "\(report.speechStops)")
+        let last = try #require(after.last, "\(timeline)")
+        let said = try #require(replies.last(where: { $0.time < last.time })?.text)
+        #expect(last.deviceSaid?.hasPrefix(said) == true, "\(String(describing: last.deviceSaid)) after \(said)")
+        #expect(last.wordsLogit != nil, "\(report.speechStops)")
+    }
+
     /// A server that answers every request with the same line, on loopback (plaintext).
     static func withServer(_ body: (String) throws -> Void) throws {
         let server = try LinkServer(port: 0, security: .plaintext) { job, _ in

@@ -40,11 +40,14 @@ import TestSupport
         // The words at a pause are its first part, and at a turn's end the whole turn.
         #expect(worded.filter { $0.pauseKind != nil }.allSatisfy { $0.text.hasPrefix($0.words) && $0.words != $0.text })
         let judge = try WordsTurnEnd(generator: Generator(path: LocalTierTests.model, threads: 2))
-        var next: [String: WordsTurnEnd.Next] = [:]
-        func judged(_ w: String) throws -> WordsTurnEnd.Next {
-            if let n = next[w] { return n }
-            next[w] = try judge.next(w)
-            return next[w]!
+        // The device's line at most stops: it has answered the turn before.
+        #expect(worded.filter { !$0.deviceSaid.isEmpty }.count > worded.count / 2)
+        var next: [[String]: WordsTurnEnd.Next] = [:]
+        func judged(_ w: String, _ deviceSaid: String) throws -> WordsTurnEnd.Next {
+            if let n = next[[deviceSaid, w]] { return n }
+            let n = try judge.next(w, after: deviceSaid.isEmpty ? nil : deviceSaid)
+            next[[deviceSaid, w]] = n
+            return n
         }
         let waits = TurnTakingPolicy(config: MicroturnConfig()).waits
         let fit = try #require(try TurnEndModel.fitted.fitWords(stops, next: judged, waits: waits, endWaitMarginMs: 120))
@@ -54,9 +57,9 @@ import TestSupport
         }
         // What they are for: the pauses after fillers and comma phrases are held (their words say
         // more is coming), where a finished turn's words push towards its end.
-        func logit(_ w: String) throws -> Double { WordsTurnEnd.logit(built.probability(try judged(w))) }
-        let held = try worded.filter { $0.pauseKind == "filler" || $0.pauseKind == "comma" }.map { try logit($0.words) }
-        let ends = try worded.filter { $0.ended && $0.kind == "turn" }.map { try logit($0.words) }
+        func logit(_ s: TurnEndModel.Sample) throws -> Double { WordsTurnEnd.logit(built.probability(try judged(s.words, s.deviceSaid))) }
+        let held = try worded.filter { $0.pauseKind == "filler" || $0.pauseKind == "comma" }.map(logit)
+        let ends = try worded.filter { $0.ended && $0.kind == "turn" }.map(logit)
         #expect(held.count > 20 && held.max()! < ends.sorted()[ends.count / 2], "pauses \(held.max()!), turn ends' median \(ends.sorted()[ends.count / 2])")
     }
 

@@ -31,7 +31,7 @@ import TestSupport
     @Test func theOpeningIsSaidAtTheDeadlineAndTheModelsRestFollows() throws {
         let (tier, local, end) = try Self.tier()
         let gate = Self.hold(local)
-        tier.stopped(at: end)
+        tier.stopped(at: end, after: nil)
         #expect(tier.acknowledge(speechEnd: end, fallback: "Let me see.") == nil, "nothing written yet: it waits")
         let deadline = end + ProcessingFormat.samples(ms: MicroturnConfig().model.replyDeadlineMs) - LocalTier.startMargin
         #expect(tier.poll(now: deadline - 320, openingHeardBy: nil).say == nil, "before the deadline nothing is said")
@@ -55,7 +55,7 @@ import TestSupport
         let (tier, local, end) = try Self.tier()
         let gate = Self.hold(local)
         defer { gate.signal() }
-        tier.stopped(at: end)
+        tier.stopped(at: end, after: nil)
         _ = tier.acknowledge(speechEnd: end, fallback: "Let me see.")
         let deadline = end + ProcessingFormat.samples(ms: 400)
         #expect(tier.poll(now: deadline, openingHeardBy: nil).say?.origin == LocalTier.opening)
