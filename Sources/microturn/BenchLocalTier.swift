@@ -55,6 +55,16 @@ struct BenchLocalTier: ParsableCommand {
         "My speaker makes a buzzing noise when it gets loud.",
         "Do you have lockers for large bags?",
         "How do I connect my headphones to this screen?",
+        "Can I bring a stroller into the exhibition?",
+        "What time does the last tour start?",
+        "How do I reset the password on this kiosk?",
+        "Which tram goes to the harbour?",
+        "How often should I stretch my hamstrings?",
+        "Is it bad to run on an empty stomach?",
+        "The display goes black after a few seconds.",
+        "Where can I charge my phone?",
+        "Should I ice my ankle after jogging?",
+        "Are there vegetarian dishes in the restaurant upstairs?",
     ]
     static let room = 7.0
 
