@@ -51,9 +51,19 @@ public final class SpeechSynthesizer: Sendable {
     /// to stop early (barge-in). Returns the number of samples delivered.
     @discardableResult
     public func speak(_ text: String, deliver: ([Float]) -> Bool) throws(AudioError) -> Int {
-        try withoutActuallyEscaping(deliver) { deliver throws(AudioError) -> Int in
+        try speakWords(text, deliver: deliver).delivered
+    }
+
+    /// Where espeak-ng says a word of the text begins: 16 kHz samples into the speech, and the
+    /// word's first character in the text (0-based). It marks the words it stresses: an unstressed
+    /// one run into its neighbour ("the" in "in the garden") has no mark of its own.
+    public typealias WordMark = (sample: Int, character: Int)
+
+    /// `speak`, also returning espeak-ng's word marks.
+    private func speakWords(_ text: String, deliver: ([Float]) -> Bool) throws(AudioError) -> (delivered: Int, marks: [WordMark]) {
+        try withoutActuallyEscaping(deliver) { deliver throws(AudioError) -> (delivered: Int, marks: [WordMark]) in
             let gain = Float(pow(10, voice.gainDb / 20))
-            return try Self.engine.withLock { rate throws(AudioError) -> Int in
+            return try Self.engine.withLock { rate throws(AudioError) -> (delivered: Int, marks: [WordMark]) in
                 guard let rate else { throw .speech(reason: "espeak-ng is not initialized") }
                 guard Self.select(voice.name) else {
                     throw .speech(reason: "unknown voice '\(voice.name)' (espeak-ng --voices lists them)")
@@ -68,7 +78,7 @@ public final class SpeechSynthesizer: Sendable {
                 let status = espeak_Synth(bytes, bytes.count, 0, POS_CHARACTER, 0,
                                           UInt32(espeakCHARS_UTF8), nil, unmanaged.toOpaque())
                 guard status == EE_OK else { throw .speech(reason: "espeak_Synth failed (\(status.rawValue))") }
-                return sink.delivered
+                return (sink.delivered, sink.words.map { (ProcessingFormat.samples(ms: $0.ms), $0.character) })
             }
         }
     }
@@ -116,6 +126,13 @@ public final class SpeechSynthesizer: Sendable {
         try speak(text) { all.append(contentsOf: $0); return true }
         return all
     }
+
+    /// Whole utterance at once, with espeak-ng's word marks: the generators' word timings.
+    public func synthesizeWords(_ text: String) throws(AudioError) -> (samples: [Float], marks: [WordMark]) {
+        var all: [Float] = []
+        let marks = try speakWords(text) { all.append(contentsOf: $0); return true }.marks
+        return (all, marks)
+    }
 }
 
 /// Receives espeak-ng's 22.05 kHz chunks for one utterance.
@@ -125,6 +142,9 @@ private final class ChunkSink {
     let deliver: ([Float]) -> Bool
     var delivered = 0
     var stopped = false
+    /// espeak-ng's word events: milliseconds into the utterance where a word starts, and its
+    /// first character in the text (0-based).
+    var words: [(ms: Int, character: Int)] = []
     var scratch: [Float] = []
 
     init(resampler: Resampler, gain: Float, deliver: @escaping ([Float]) -> Bool) {
@@ -150,6 +170,16 @@ private final class ChunkSink {
 /// utterance's sink through the event's user_data.
 private func synthCallback(_ wav: UnsafeMutablePointer<Int16>?, _ count: Int32,
                            _ events: UnsafeMutablePointer<espeak_EVENT>?) -> Int32 {
-    guard let wav, count > 0, let data = events?.pointee.user_data else { return 0 }
-    return Unmanaged<ChunkSink>.fromOpaque(data).takeUnretainedValue().take(wav, Int(count))
+    guard let events, let data = events.pointee.user_data else { return 0 }
+    let sink = Unmanaged<ChunkSink>.fromOpaque(data).takeUnretainedValue()
+    var e = events
+    while e.pointee.type != espeakEVENT_LIST_TERMINATED {
+        // A word event of length 0 marks the end of the text.
+        if e.pointee.type == espeakEVENT_WORD && e.pointee.length > 0 {
+            sink.words.append((ms: Int(e.pointee.audio_position), character: Int(e.pointee.text_position) - 1))
+        }
+        e += 1
+    }
+    guard let wav, count > 0 else { return 0 }
+    return sink.take(wav, Int(count))
 }

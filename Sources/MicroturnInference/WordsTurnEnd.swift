@@ -42,7 +42,7 @@ public final class WordsTurnEnd {
         /// `microturn bench fit-turns --dialogs training/turn-end-stops.csv --local-model
         /// models/SmolLM2-135M-Instruct.Q4_1.gguf`. TurnEndFitTests checks that the stops give these
         /// weights.
-        public static let fitted = Weights(end: 1.062, goesOn: -0.605, bias: 1.566)
+        public static let fitted = Weights(end: 0.990, goesOn: -0.447, bias: 1.720)
 
         public func probability(_ n: Next) -> Double {
             1 / (1 + exp(-(end * WordsTurnEnd.logit(n.end) + goesOn * WordsTurnEnd.logit(n.goesOn) + bias)))

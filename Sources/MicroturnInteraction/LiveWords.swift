@@ -68,25 +68,34 @@ public final class LiveWords: @unchecked Sendable {
     /// Calls `then` with the words heard up to capture sample `t` ("" for none), after everything
     /// heard before (on the recognizer's thread, or at once from a script). `speaking`: the user
     /// is still speaking at `t` (a script gives only the words already ended; at a stop it gives
-    /// those a voice detector may have cut short).
-    func words(upTo t: Int, speaking: Bool, then: @escaping @Sendable (String) -> Void) {
+    /// those a voice detector may have cut short). `since`: where the speech asked about began (a
+    /// script's utterance that began well before is not it: that speech is none of the script's,
+    /// the device's echo, say); the recognizer's turn began there anyway.
+    func words(upTo t: Int, speaking: Bool, since: Int? = nil, then: @escaping @Sendable (String) -> Void) {
         switch source {
         case let .recognizer(r, thread):
             thread.async { then(r.transcriber.words()) }
         case let .script(utterances):
-            then(Self.scripted(utterances, upTo: t, speaking: speaking))
+            then(Self.scripted(utterances, upTo: t, speaking: speaking, since: since))
         }
     }
 
     /// The words of `script` (sorted by start) a perfect recognizer has given by capture sample `t`:
     /// the session's words in a run on a script, and the words `bench fit-turns` fits their weight on.
-    public static func scripted(_ script: [Scripted], upTo t: Int, speaking: Bool) -> String {
+    /// With `since` (where the speech asked about began): only the words said after it, as a
+    /// recognizer that began there hears them (the rest of a turn after a pause the device talked
+    /// into), and none of an utterance over by then (the device's echo, say).
+    public static func scripted(_ script: [Scripted], upTo t: Int, speaking: Bool, since: Int? = nil) -> String {
         // The utterance being heard is the last one begun; only its own words count.
         // The annotated end is where the words fall below -50 dBFS; the voice detector may let go
         // a little before that.
-        let slack = speaking ? 0 : ProcessingFormat.samples(seconds: 0.2)
-        let u = script.last { $0.start <= t }
-        return u?.words.last { $0.end <= t + slack }?.text ?? ""
+        let slack = ProcessingFormat.samples(seconds: 0.2)
+        guard let u = script.last(where: { $0.start <= t }) else { return "" }
+        let said = u.words.last { $0.end <= t + (speaking ? 0 : slack) }?.text ?? ""
+        guard let since else { return said }
+        guard let last = u.words.last, last.end >= since - slack else { return "" }
+        let before = u.words.last { $0.end <= since }?.text ?? ""
+        return said.split(separator: " ").dropFirst(before.split(separator: " ").count).joined(separator: " ")
     }
 
     func takeFailures() -> [String] { failures.take() }

@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnCore
 import MicroturnInference
+import Synchronization
 
 /// The local model's part in a session, and the one home of its state: the stops of the user's
 /// speech it was asked about, what it said about the latest, the acknowledgement a turn end waits
@@ -105,7 +106,38 @@ public final class LocalTier {
     public static let offlineIntro = "While I'm offline, my own short answer: "
 
     /// The user's turn is over (the recognizer lets go of it).
-    func turnEnded() { words.endTurn() }
+    func turnEnded() {
+        words.endTurn()
+        spokenOver.state.withLock { $0 = (.unknown, false) }
+    }
+
+    /// What the words of the user's turn over the device's speech are (the latest the source
+    /// gave), and whether they have been asked for and not given yet: a recognizer answers on its
+    /// own thread, and is not asked again before it has.
+    private final class SpokenOver: Sendable {
+        let state = Mutex<(verdict: BackchannelWords.Verdict, asking: Bool)>((.unknown, false))
+    }
+    private let spokenOver = SpokenOver()
+
+    /// The user speaks over the device from capture sample `since`, up to `t`: what their words
+    /// so far are. On the virtual clock the words are waited for, so that a run decides the same
+    /// every time.
+    func wordsOverDevice(since: Int?, upTo t: Int) -> BackchannelWords.Verdict {
+        let box = spokenOver
+        let ask = box.state.withLock { s in defer { s.asking = true }; return !s.asking }
+        if ask {
+            let given = waitForResults ? DispatchSemaphore(value: 0) : nil
+            words.words(upTo: t, speaking: true, since: since) { w in
+                box.state.withLock { $0 = (BackchannelWords.verdict(w), false) }
+                given?.signal()
+            }
+            given?.wait()
+        }
+        return box.state.withLock { $0.verdict }
+    }
+
+    /// What the words of the turn ending now were, as far as they were asked for over the device.
+    var turnWords: BackchannelWords.Verdict { spokenOver.state.withLock { $0.verdict } }
 
     /// The turn ended with a request for the background: the acknowledgement to say now, or nil
     /// when it is being written (a later `poll` says it, or its opening at the deadline).

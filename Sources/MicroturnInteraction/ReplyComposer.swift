@@ -14,11 +14,23 @@ public struct ReplyComposer: Sendable {
         public var interrupted: Bool
         /// The local command recognized in the turn, if any.
         public var command: String?
-        public init(index: Int, durationSeconds: Double, interrupted: Bool, command: String? = nil) {
+        /// What its words were, where they are known (`BackchannelWords`).
+        public var words: BackchannelWords.Verdict
+        public init(index: Int, durationSeconds: Double, interrupted: Bool, command: String? = nil,
+                    words: BackchannelWords.Verdict = .unknown) {
             self.index = index
             self.durationSeconds = durationSeconds
             self.interrupted = interrupted
             self.command = command
+            self.words = words
+        }
+        /// Only an acknowledgement: its words say so, or, without words, it was short.
+        func isBackchannel(maxSeconds: Double) -> Bool {
+            switch words {
+            case .unknown: durationSeconds < maxSeconds
+            case .backchannel: true
+            case .interruption: false
+            }
         }
     }
 
@@ -28,7 +40,8 @@ public struct ReplyComposer: Sendable {
         public var hasPausedSpeech: Bool
         /// The turn cut the device short, and what it was saying can still go on.
         public var hasCutSpeech: Bool
-        /// Interruptions shorter than this (and not commands) are backchannels: "yeah", "okay".
+        /// Interruptions shorter than this (and not commands) are backchannels, "yeah", "okay", where
+        /// their words are not known.
         public var backchannelMaxSeconds: Double
         public var now: Date
         public var repetitions: Int
@@ -85,6 +98,9 @@ public struct ReplyComposer: Sendable {
     public init() {}
 
     public func reply(to turn: UserTurn, context: Context = Context()) -> Reply {
+        // Words that are only an acknowledgement are one, whatever the command grammar made of
+        // them (it hears "yeah" as "repeat that" at times).
+        if turn.interrupted && context.hasCutSpeech, case .backchannel = turn.words { return Reply(text: nil, action: .continueSpeaking) }
         switch turn.command {
         case "stop":
             return Reply(text: nil, action: .halt)
@@ -117,7 +133,7 @@ public struct ReplyComposer: Sendable {
         case let command? where TranslationLanguage.command(command) != nil:
             let language = TranslationLanguage.command(command)!
             return Reply(text: "Translating to \(language.name). Say stop translating to end.", action: .translate(code: language.code))
-        case nil where turn.interrupted && context.hasCutSpeech && turn.durationSeconds < context.backchannelMaxSeconds:
+        case nil where turn.interrupted && context.hasCutSpeech && turn.isBackchannel(maxSeconds: context.backchannelMaxSeconds):
             return Reply(text: nil, action: .continueSpeaking)
         default:
             let text = turn.interrupted ? Self.afterInterruption : Self.acknowledgements[turn.index % Self.acknowledgements.count]

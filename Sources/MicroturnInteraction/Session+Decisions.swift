@@ -104,16 +104,17 @@ extension Session {
         if let error = userSpeech.recognizer?.takeError() {
             emit(Event(time: seconds(now), kind: .warning, text: "local commands: \(error)"))
         }
-        if let command = heard?.phrase {
-            emit(Event(time: seconds(now), kind: .command, text: command,
-                       detail: String(format: "confidence %.2f", heard?.confidence ?? 0)))
-        }
         let reply = composer.reply(
             to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted,
-                      command: heard?.phrase),
+                      command: heard?.phrase, words: local?.turnWords ?? .unknown),
             context: .init(lastReply: lastReply, hasPausedSpeech: floor.paused != nil, hasCutSpeech: !floor.cutShort.isEmpty || speakingUnderUser,
                            backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000,
                            repetitions: counts?.source.tally.total ?? 0))
+        // A command the words show was an acknowledgement is not one.
+        if let command = heard?.phrase, reply.action != .continueSpeaking {
+            emit(Event(time: seconds(now), kind: .command, text: command,
+                       detail: String(format: "confidence %.2f", heard?.confidence ?? 0)))
+        }
         // A reply still playing under the user stops for anything but a backchannel.
         if speakingUnderUser && reply.action != .continueSpeaking { yieldFloor(at: now) }
         perform(reply.action, speechEnd: speechEnd, speechStart: speechStart, userAudio: userAudio, cut: cut, now: now)

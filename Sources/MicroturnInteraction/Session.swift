@@ -224,11 +224,13 @@ public final class Session {
             handleNotes(upTo: t + n)
             if let s = v.startedAtFrame { emit(Event(time: seconds(s * n), kind: .speechStart)) }
             if let e = v.endedAtFrame { emit(Event(time: seconds(e * n), kind: .speechEnd)) }
+            // Under the user, ducked, the device goes on or stops by what the user's words are.
+            let overlap = speakingUnderUser ? local?.wordsOverDevice(since: pendingBargeIn, upTo: t + n) : nil
             let observation = FrameObservation(index: index, frameIsSpeech: v.frameIsSpeech, inSpeech: v.inSpeech,
                                                utteranceStartFrame: v.startedAtFrame, deviceSpeaking: floor.replying,
                                                levelDb: v.features.levelDb, completeCommand: heard.completeCommand,
                                                turnEndLogit: silence?.logit, deviceIdle: floor.isIdle && pendingTurnEnd == nil,
-                                               userTurnOpen: silence != nil)
+                                               userTurnOpen: silence != nil, overlapWords: overlap)
             for decision in scheduler.onFrame(observation) { act(on: decision, now: t + n) }
             pumpSpeech(at: t + n)
             index += 1

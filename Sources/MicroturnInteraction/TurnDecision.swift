@@ -40,10 +40,13 @@ public struct FrameObservation: Sendable, Equatable {
     /// The turn-end model's log-odds that the user is done, from the cues where their speech last
     /// stopped (nil while they speak, or with no model: then silence alone decides).
     public var turnEndLogit: Double?
+    /// While the device talks on, ducked, under the user: what their words so far are (nil: no
+    /// words are known of at all, and only time decides).
+    public var overlapWords: BackchannelWords.Verdict?
 
     public init(index: Int, frameIsSpeech: Bool, inSpeech: Bool, utteranceStartFrame: Int?, deviceSpeaking: Bool,
                 levelDb: Double, completeCommand: Bool = false, turnEndLogit: Double? = nil, deviceIdle: Bool? = nil,
-                userTurnOpen: Bool = false) {
+                userTurnOpen: Bool = false, overlapWords: BackchannelWords.Verdict? = nil) {
         self.index = index
         self.frameIsSpeech = frameIsSpeech
         self.inSpeech = inSpeech
@@ -54,6 +57,7 @@ public struct FrameObservation: Sendable, Equatable {
         self.turnEndLogit = turnEndLogit
         self.deviceIdle = deviceIdle ?? !deviceSpeaking
         self.userTurnOpen = userTurnOpen
+        self.overlapWords = overlapWords
     }
 }
 

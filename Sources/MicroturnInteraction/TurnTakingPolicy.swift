@@ -2,8 +2,10 @@ import Foundation
 import MicroturnCore
 
 /// Microturn's turn-taking: speech that lasts `bargeInMs` while the device talks is a barge-in
-/// (the device ducks), and if it goes on for `stopAfterMs` the device yields the floor (a shorter
-/// one, a backchannel, lets it go on at full level); either way its end is a user turn's end.
+/// (the device ducks). If the speech goes on for `stopAfterMs` the device yields the floor; a
+/// shorter one lets it go on at full level. Where the user's words are known, the device yields as
+/// soon as they are not a backchannel ("wait"), or when the speech goes on for `wordsStopAfterMs`
+/// past the latest word of a backchannel (or its onset). Either way its end is a user turn's end.
 /// The user's turn ends when, after their speech stops, the probability that they are done reaches
 /// `threshold`. That probability starts from the turn-end model's log-odds at the stop
 /// (`FrameObservation.turnEndLogit`) and grows with the silence, one logit per `msPerLogit`; the
@@ -43,6 +45,7 @@ public final class TurnTakingPolicy: TurnPolicy {
     let bargeInEnabled: Bool
     let backchannelMaxFrames: Int
     let stopAfterFrames: Int
+    let wordsStopAfterFrames: Int
     let underDeviceStopFrames = 400 / (1000 * ProcessingFormat.frameSamples / ProcessingFormat.sampleRate)
 
     /// While set (live translation), a pause this long ends the user's segment whatever the model
@@ -56,9 +59,10 @@ public final class TurnTakingPolicy: TurnPolicy {
     private var overlapRun = 0       // consecutive speech frames while the device talks
     private var bargedIn = false
     private var yielded = false      // the device was told to stop for the barge-in
+    private var backchannelHeard: (frame: Int, words: Int)?  // when the latest word of a backchannel came
 
     public init(waits: Waits, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
-                commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600, stopAfterMs: Int = 0) {
+                commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600, stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil) {
         self.waits = waits
         let endSilenceMs = waits.endSilenceMs
         precondition((commandSilenceMs ?? 0) <= endSilenceMs, "ConfigSchema.checkConsistent refuses a command end longer than a turn end")
@@ -68,6 +72,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         self.bargeInEnabled = bargeInEnabled
         backchannelMaxFrames = backchannelMaxMs / frameMs
         stopAfterFrames = stopAfterMs / frameMs
+        wordsStopAfterFrames = (wordsStopAfterMs ?? stopAfterMs) / frameMs
     }
 
     public convenience init(endSilenceMs: Int, bargeInMs: Int, bargeInEnabled: Bool = true) {
@@ -82,7 +87,7 @@ public final class TurnTakingPolicy: TurnPolicy {
                   bargeInEnabled: config.bargeIn.enabled,
                   commandSilenceMs: config.commands.enabled ? config.commands.endSilenceMs : nil,
                   backchannelMaxMs: config.bargeIn.backchannelMaxMs,
-                  stopAfterMs: config.bargeIn.stopAfterMs)
+                  stopAfterMs: config.bargeIn.stopAfterMs, wordsStopAfterMs: config.bargeIn.wordsStopAfterMs)
     }
 
     public func onFrame(_ f: FrameObservation) -> TurnDecision? {
@@ -100,6 +105,7 @@ public final class TurnTakingPolicy: TurnPolicy {
             if bargeInEnabled, f.inSpeech, overlapRun >= bargeInFrames {
                 bargedIn = true
                 yielded = stopAfterFrames == 0  // the device stops at once
+                backchannelHeard = nil
                 let start = min(userStart ?? f.index, f.index + 1 - overlapRun)
                 userStart = start
                 speechFrames = f.index + 1 - start
@@ -113,12 +119,18 @@ public final class TurnTakingPolicy: TurnPolicy {
             return nil
         }
         overlapRun = 0
-        // The device, ducked, still talks: the user has gone on past a backchannel.
-        // (Time since the onset, not speech frames: under the device's echo the detector misses
-        // some of the user's frames, and a long interruption must not pass for a short one.)
-        if f.deviceSpeaking && bargedIn && !yielded && f.frameIsSpeech, let start = userStart, f.index + 1 - start >= stopAfterFrames {
-            yielded = true
-            return .yieldFloor
+        // The device, ducked, still talks: the user's words are an interruption, or the user has
+        // gone on past a backchannel. (Time since the onset, not speech frames: under the device's
+        // echo the detector misses some of the user's frames, and a long interruption must not
+        // pass for a short one.)
+        if f.deviceSpeaking && bargedIn && !yielded, let start = userStart {
+            if case let .backchannel(words) = f.overlapWords, words > backchannelHeard?.words ?? 0 { backchannelHeard = (f.index, words) }
+            let since = backchannelHeard?.frame ?? start
+            let limit = f.overlapWords == nil ? stopAfterFrames : wordsStopAfterFrames
+            if f.overlapWords == .interruption || (f.frameIsSpeech && f.index + 1 - since >= limit) {
+                yielded = true
+                return .yieldFloor
+            }
         }
         // Something short that cut the device ("yeah", "stop") is dealt with after the shortest
         // wait: the device should not hang silent (the model knows turns, not backchannels).
@@ -135,6 +147,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         speechFrames = 0
         bargedIn = false
         yielded = false
+        backchannelHeard = nil
         // A blip is not a turn, unless it cut the device: then the device must hear that it is
         // over, to go on with what it was saying.
         guard frames >= minUtteranceFrames || cutTheDevice else { return nil }

@@ -27,6 +27,10 @@ public struct DialogLabels: Codable, Sendable, Equatable {
         public var pauseKind: String?
         /// espeak-ng's pitch (0-99), when the material varies it.
         public var pitch: Int?
+        /// Where each of the text's words ends, seconds (its last sample above -50 dBFS before the
+        /// next word begins): when a perfect streaming recognizer could give it. Nil in labels made
+        /// before word timings, or when espeak-ng's words did not match the text's.
+        public var wordEnds: [Double]?
     }
 
     public var sampleRate: Int
@@ -39,11 +43,19 @@ public struct DialogLabels: Codable, Sendable, Equatable {
 }
 
 extension DialogLabels {
-    /// The user's words as a perfect recognizer would give them (the words before a pause in it,
-    /// then all of them at the end): the local model judged apart from the recognizer.
+    /// The user's words as a perfect streaming recognizer would give them, each as it ends (in
+    /// labels without word timings: the words before a pause, then all of them at the end): the
+    /// local model judged apart from the recognizer.
     public func scriptedWords() -> [LiveWords.Scripted] {
         utterances.map { u in
             var words: [(end: Int, text: String)] = []
+            let split = u.text.split(separator: " ")
+            if let ends = u.wordEnds, ends.count == split.count {
+                for (k, end) in ends.enumerated() {
+                    words.append((ProcessingFormat.samples(seconds: end), split[...k].joined(separator: " ")))
+                }
+                return LiveWords.Scripted(start: ProcessingFormat.samples(seconds: u.start), words: words)
+            }
             if let p = u.pauseStart, let first = u.firstPart { words.append((ProcessingFormat.samples(seconds: p), first)) }
             words.append((ProcessingFormat.samples(seconds: u.end), u.text))
             return LiveWords.Scripted(start: ProcessingFormat.samples(seconds: u.start), words: words)
@@ -79,7 +91,9 @@ public enum DialogScript {
         func place(_ text: String, kind: String, at time: Double, voice chosen: (name: String, wpm: Int, pitch: Int)? = nil) throws(AudioError) -> Double {
             let voice = chosen ?? pickVoice()
             let synth = try SpeechSynthesizer(voice: .init(name: voice.name, rateWpm: voice.wpm, pitch: voice.pitch))
-            var speech = trimmed(try synth.synthesize(text))
+            let said = try synth.synthesizeWords(text)
+            let kept = spoken(said.samples)
+            var speech = Array(said.samples[kept])
             let rms = (speech.reduce(0) { $0 + Double($1 * $1) } / Double(max(1, speech.count))).squareRoot()
             let gain = Float(pow(10, uniform(material.levels.lowerBound, material.levels.upperBound) / 20) / max(rms, 1e-6))
             for i in speech.indices { speech[i] *= gain }
@@ -87,8 +101,10 @@ public enum DialogScript {
             if audio.count < start + speech.count { audio += [Float](repeating: 0, count: start + speech.count - audio.count) }
             for i in speech.indices { audio[start + i] += speech[i] }
             let end = Double(start + speech.count) / Double(rate)
+            let ends = wordEnds(said.samples, marks: said.marks, spoken: kept, text: text)
             utterances.append(.init(start: time, end: end, kind: kind, text: text, voice: voice.name, rateWpm: voice.wpm,
-                                    pauseStart: nil, pauseEnd: nil, pitch: material.isClassic ? nil : voice.pitch))
+                                    pauseStart: nil, pauseEnd: nil, pitch: material.isClassic ? nil : voice.pitch,
+                                    wordEnds: ends.map { $0.map { Double(start - kept.lowerBound + $0) / Double(rate) } }))
             return end
         }
 
@@ -109,6 +125,7 @@ public enum DialogScript {
                 let tail = utterances.removeLast()
                 utterances[utterances.count - 1].text += " " + tail.text
                 utterances[utterances.count - 1].end = tail.end
+                utterances[utterances.count - 1].wordEnds = utterances[utterances.count - 1].wordEnds.flatMap { first in tail.wordEnds.map { first + $0 } }
                 utterances[utterances.count - 1].pauseStart = firstEnd
                 utterances[utterances.count - 1].pauseEnd = resume
                 utterances[utterances.count - 1].firstPart = paused.first
@@ -164,10 +181,29 @@ public enum DialogScript {
         }
     }
 
+    static let speechFloor: Float = 0.003  // -50 dBFS
+
     /// The speech without espeak-ng's leading and trailing silence.
-    static func trimmed(_ x: [Float]) -> [Float] {
-        let floor: Float = 0.003  // -50 dBFS
-        guard let first = x.firstIndex(where: { abs($0) > floor }), let last = x.lastIndex(where: { abs($0) > floor }) else { return x }
-        return Array(x[first...last])
+    static func spoken(_ x: [Float]) -> Range<Int> {
+        guard let first = x.firstIndex(where: { abs($0) > speechFloor }),
+              let last = x.lastIndex(where: { abs($0) > speechFloor }) else { return x.indices }
+        return first..<(last + 1)
+    }
+
+    /// Where each of `text`'s words (split at spaces) ends in `x`, samples: its last sample above
+    /// the floor before the next word espeak-ng marks begins (a word it did not mark ends where the
+    /// one after it begins), the speech's end for the last. Nil when espeak-ng marked no word.
+    static func wordEnds(_ x: [Float], marks: [SpeechSynthesizer.WordMark], spoken: Range<Int>, text: String) -> [Int]? {
+        guard !marks.isEmpty else { return nil }
+        var offsets: [Int] = [], at = 0
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !word.isEmpty { offsets.append(at) }
+            at += word.count + 1
+        }
+        return offsets.map { o in
+            guard let next = marks.first(where: { $0.character > o }) else { return spoken.upperBound }
+            let b = min(spoken.upperBound, max(spoken.lowerBound, next.sample))
+            return ((spoken.lowerBound..<b).last { abs(x[$0]) > speechFloor } ?? spoken.lowerBound) + 1
+        }
     }
 }

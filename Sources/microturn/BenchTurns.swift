@@ -23,8 +23,10 @@ struct BenchTurns: ParsableCommand {
         silence in child processes: build with -c release for meaningful figures.
 
         With --local-model, a third run adds the local model's judgement from the user's words to the turn-end \
-        model (model.words_weight, model.words_center): the words from the dialog's labels (--words script, \
-        what a perfect recognizer would give) or from PocketSphinx streaming (--words recognizer). On the \
+        model (model.words_weight, model.words_center), and lets the words over the device tell a backchannel \
+        from an interruption (barge_in.words_stop_after_ms): the words from the dialog's labels (--words script, \
+        what a perfect streaming recognizer would give, each word where it ends) or from PocketSphinx \
+        streaming (--words recognizer). On the \
         virtual clock the session waits for the model, so its figures say what the words add, not whether \
         this machine computes them in time (`bench local-tier` measures that).
 

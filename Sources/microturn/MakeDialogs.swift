@@ -8,7 +8,9 @@ struct MakeDialogs: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make-dialogs",
         abstract: "Generate labelled dialogs for `bench turns` (espeak-ng voices and rates, statements and questions, interruptions).",
-        discussion: "Writes dialog-NNN.wav (16 kHz mono, the microphone) and dialog-NNN.json (labels) into --out. tools/make-dialogs.sh runs this.")
+        discussion: "Writes dialog-NNN.wav (16 kHz mono, the microphone) and dialog-NNN.json (labels: each utterance's "
+            + "start, end, kind, text, voice, pause, and where each of its words ends, from espeak-ng's word events) "
+            + "into --out. tools/make-dialogs.sh runs this.")
 
     @Option(help: "Output folder (created if missing).")
     var out: String

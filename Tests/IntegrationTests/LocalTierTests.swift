@@ -84,6 +84,37 @@ import TestSupport
         #expect(last.wordsLogit != nil, "\(report.speechStops)")
     }
 
+    @Test func theWordsOverTheDeviceStopItForAnInterruptionAndLetItGoOnForABackchannel() throws {
+        var config = MicroturnConfig()
+        config.commands.enabled = false
+        config.speech.rateWpm = 130  // a reply that lasts through what the user says over it
+        let opening = (parts: ["My sister is coming to visit on Saturday."], pause: 0.0, gap: 1.0)
+        // Each part's words are given where it ends: "Wait," (or "yeah,") on its own first. They
+        // begin 1 s after the user's turn: the device, talking by then, has learnt its echo.
+        let wait = (parts: ["Wait,", "one more thing."], pause: 0.0, gap: 1.0)
+        let yeah = (parts: ["yeah,", "okay."], pause: 0.0, gap: 1.0)
+        let onset = try Self.speech([opening, wait]).1[1]
+        func cut(_ r: Session.Report) -> Double? { r.events.first { $0.kind == .playbackStop && $0.detail == "cut" }?.time }
+        func timeline(_ r: Session.Report) -> String { r.events.map(\.jsonLine).joined(separator: "\n") }
+
+        // Without words (no model) the device stops after 500 ms of the user's speech; with them,
+        // at the end of "Wait,", for the word is not an acknowledgement.
+        let alone = try Self.run([opening, wait], config: config, withModel: false)
+        let fused = try Self.run([opening, wait], config: config)
+        let (start, firstWord) = (Double(onset.start) / 16_000, Double(onset.words[0].end) / 16_000)
+        let stopAlone = try #require(cut(alone), "\(timeline(alone))"), stopFused = try #require(cut(fused), "\(timeline(fused))")
+        #expect(stopAlone >= start + 0.5, "\(timeline(alone))")
+        #expect(stopFused <= firstWord + 0.1 && stopFused < stopAlone, "\(firstWord): \(timeline(fused))")
+
+        // "Yeah, okay.": longer than 500 ms, so without words it stops the device; with them the
+        // device goes on, ducked, and comes back to full level.
+        let ackAlone = try Self.run([opening, yeah], config: config, withModel: false)
+        let ack = try Self.run([opening, yeah], config: config)
+        #expect(cut(ackAlone) != nil, "\(timeline(ackAlone))")
+        #expect(cut(ack) == nil && ack.events.contains { $0.kind == .resume }, "\(timeline(ack))")
+        #expect(ack.events.filter { $0.kind == .replyStart }.count == 1, "no reply to a backchannel: \(timeline(ack))")
+    }
+
     /// A server that answers every request with the same line, on loopback (plaintext).
     static func withServer(_ body: (String) throws -> Void) throws {
         let server = try LinkServer(port: 0, security: .plaintext) { job, _ in

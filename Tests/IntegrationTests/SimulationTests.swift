@@ -179,6 +179,37 @@ import TestSupport
         return c
     }
 
+    @Test func theLabelsSayWhereEachWordEndsAndTheScriptGivesWordsAsTheyEnd() throws {
+        let dialog = try DialogScript.make(seed: 12, turns: 4, interruptEvery: 0, backchannelEvery: 3, pauseEvery: 2,
+                                           noise: false, material: .heldOut)
+        let samples = ProcessingFormat.samples(seconds:)
+        for u in dialog.labels.utterances {
+            let words = u.text.split(separator: " ")
+            let ends = try #require(u.wordEnds, "\(u.text)")
+            #expect(ends.count == words.count, "\(u.text): \(ends)")
+            #expect(ends.first! > u.start && zip(ends, ends.dropFirst()).allSatisfy { $0 <= $1 }, "\(u.text): \(ends)")
+            #expect(abs(ends.last! - u.end) < 1e-6, "the last word ends with the speech: \(u.text)")
+            // Each word ends on its last sound.
+            for e in ends { #expect(abs(dialog.audio[samples(e) - 1]) > 0, "\(u.text): \(e)") }
+            if let first = u.firstPart, let ps = u.pauseStart, let pe = u.pauseEnd {
+                let k = first.split(separator: " ").count
+                #expect(abs(ends[k - 1] - ps) < 1e-6 && ends[k] > pe, "\(u.text): \(ends), pause \(ps)-\(pe)")
+            }
+        }
+        // A perfect streaming recognizer's words: each as it ends, and only those after a given onset.
+        let script = dialog.labels.scriptedWords()
+        let paused = try #require(dialog.labels.utterances.first { $0.pauseStart != nil })
+        let ends = try #require(paused.wordEnds)
+        let words = paused.text.split(separator: " ").map(String.init)
+        #expect(LiveWords.scripted(script, upTo: samples(ends[0]) - 1, speaking: true) == "")
+        #expect(LiveWords.scripted(script, upTo: samples(ends[0]), speaking: true) == words[0])
+        #expect(LiveWords.scripted(script, upTo: samples(paused.end), speaking: true) == paused.text)
+        let second = words.dropFirst(paused.firstPart!.split(separator: " ").count).joined(separator: " ")
+        #expect(LiveWords.scripted(script, upTo: samples(paused.end), speaking: true, since: samples(paused.pauseEnd!)) == second)
+        #expect(LiveWords.scripted(script, upTo: samples(paused.end + 1), speaking: true, since: samples(paused.end + 0.5)) == "",
+                "speech after the utterance is over (echo) has none of its words")
+    }
+
     @Test func aBackchannelLetsTheDeviceGoOn() throws {
         let (r, _) = try Self.run([("My sister is coming to visit on Saturday.", 1), ("yeah", 1.0)], config: Self.noCommands)
         let events = r.report.events

@@ -12,9 +12,10 @@ import TestSupport
                     endSilenceMs: Int = 160, bargeInMs: Int = 60,
                     waits: TurnTakingPolicy.Waits? = nil, logitAtStop: (Int) -> Double? = { _ in nil },
                     completeCommand: (Int) -> Bool = { _ in false }, segmentSilenceMs: Int? = nil,
-                    stopAfterMs: Int = 0) -> [(Int, TurnDecision)] {
+                    stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil,
+                    overlapWords: (Int) -> BackchannelWords.Verdict? = { _ in nil }) -> [(Int, TurnDecision)] {
         let policy = TurnTakingPolicy(waits: waits ?? .init(endSilenceMs: endSilenceMs), bargeInMs: bargeInMs,
-                                      commandSilenceMs: 100, stopAfterMs: stopAfterMs)
+                                      commandSilenceMs: 100, stopAfterMs: stopAfterMs, wordsStopAfterMs: wordsStopAfterMs)
         policy.segmentSilenceMs = segmentSilenceMs
         var logit: Double?
         var out: [(Int, TurnDecision)] = []
@@ -28,7 +29,8 @@ import TestSupport
             if s { logit = nil } else if i > 0 && speech[i - 1] { logit = logitAtStop(i) }
             let f = FrameObservation(index: i, frameIsSpeech: s, inSpeech: inSpeech, utteranceStartFrame: started,
                                      deviceSpeaking: deviceSpeaking(i), levelDb: s ? -25 : -70,
-                                     completeCommand: !s && completeCommand(i), turnEndLogit: logit)
+                                     completeCommand: !s && completeCommand(i), turnEndLogit: logit,
+                                     overlapWords: overlapWords(i))
             if let d = policy.onFrame(f) { out.append((i, d)) }
         }
         return out
@@ -138,6 +140,51 @@ import TestSupport
         #expect(short.last?.1 == .turnEnd(speechEnd: 35 * 320, speechStart: 20 * 320))
     }
 
+    @Test func theUsersWordsOverTheDeviceDecideWhetherItStopsOrGoesOn() {
+        // The user talks over the device for 500 ms from frame 20; their first word ends at frame 28.
+        let speech = Self.frames([(false, 20), (true, 25), (false, 30)])
+        func run(_ words: BackchannelWords.Verdict, laterFrom: Int = .max, later: BackchannelWords.Verdict = .unknown) -> [(Int, TurnDecision)] {
+            Self.run(speech, deviceSpeaking: { _ in true }, stopAfterMs: 400) { i in i >= laterFrom ? later : i >= 28 ? words : .unknown }
+        }
+        // No words yet: it stops after 400 ms of speech (words_stop_after_ms), or goes on where that is longer.
+        let unknown = run(.unknown)
+        #expect(unknown.map(\.0) == [22, 39, 64] && unknown[1].1 == .yieldFloor)
+        let patient = Self.run(speech, deviceSpeaking: { _ in true }, stopAfterMs: 400, wordsStopAfterMs: 600) { _ in .unknown }
+        #expect(patient.map(\.0) == [22, 64])
+        // With no words at all (nil), only stop_after_ms counts.
+        let timed = Self.run(speech, deviceSpeaking: { _ in true }, stopAfterMs: 400, wordsStopAfterMs: 600) { _ in nil }
+        #expect(timed.map(\.0) == [22, 39, 64])
+        // "Wait": the device stops at the word.
+        let wait = run(.interruption)
+        #expect(wait.map(\.0) == [22, 28, 64] && wait[1].1 == .yieldFloor)
+        // "Yeah": the 400 ms run from the word; the speech ends before, so the device goes on.
+        #expect(run(.backchannel(words: 1)).map(\.0) == [22, 64])
+        // "Yeah, but ...": the next word is not a backchannel, and the device stops there.
+        let yeahBut = run(.backchannel(words: 1), laterFrom: 35, later: .interruption)
+        #expect(yeahBut.map(\.0) == [22, 35, 64] && yeahBut[1].1 == .yieldFloor)
+        // Speech that goes on 400 ms past the latest backchannel word stops the device; each new
+        // one ("yeah, okay, sure") gives it another 400 ms.
+        let long = Self.frames([(false, 20), (true, 60), (false, 30)])
+        let once = Self.run(long, deviceSpeaking: { _ in true }, stopAfterMs: 400) { $0 >= 28 ? .backchannel(words: 1) : .unknown }
+        #expect(once.map(\.0).prefix(2) == [22, 47] && once[1].1 == .yieldFloor)
+        let chain = Self.run(long, deviceSpeaking: { _ in true }, stopAfterMs: 400) { i in
+            i >= 28 ? .backchannel(words: 1 + (i - 28) / 15) : .unknown
+        }
+        #expect(chain.map(\.0) == [22, 79 + 20], "words at frames 28, 43, 58 and 73: never 400 ms past the latest")
+    }
+
+    @Test func backchannelWordsAreToldFromInterruptions() {
+        let backchannels = [("yeah", 1), ("Okay.", 1), ("mm-hmm", 2), ("Uh huh, right.", 3), ("yeah yeah", 2), ("i see", 2),
+                            ("uh", 1), ("i", 1), ("all right", 2), ("got it", 2)]
+        for (words, count) in backchannels {
+            #expect(BackchannelWords.verdict(words) == .backchannel(words: count), "\(words)")
+        }
+        for words in ["wait", "Hold on one second.", "no", "stop", "yeah but", "i want", "what", "okay so what about"] {
+            #expect(BackchannelWords.verdict(words) == .interruption, "\(words)")
+        }
+        #expect(BackchannelWords.verdict("") == .unknown && BackchannelWords.verdict(" , ") == .unknown)
+    }
+
     @Test func aTurnAfterABargeInIsAnsweredOnceTheDeviceIsQuiet() {
         let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 20)]), deviceSpeaking: { $0 < 23 })
         #expect(d.map(\.0) == [22, 57])
@@ -240,8 +287,8 @@ import TestSupport
     @Test func skillsAnswerCommands() {
         let c = ReplyComposer()
         func reply(_ command: String?, interrupted: Bool = false, seconds: Double = 0.4,
-                   context: ReplyComposer.Context = .init()) -> ReplyComposer.Reply {
-            c.reply(to: .init(index: 0, durationSeconds: seconds, interrupted: interrupted, command: command), context: context)
+                   context: ReplyComposer.Context = .init(), words: BackchannelWords.Verdict = .unknown) -> ReplyComposer.Reply {
+            c.reply(to: .init(index: 0, durationSeconds: seconds, interrupted: interrupted, command: command, words: words), context: context)
         }
         #expect(reply("stop") == .init(text: nil, action: .halt))
         #expect(reply("pause").action == .pause)
@@ -264,6 +311,12 @@ import TestSupport
         }
         #expect(reply(nil, interrupted: true, seconds: 0.4, context: .init(hasCutSpeech: true)).action == .continueSpeaking)
         #expect(reply(nil, interrupted: true, seconds: 1.2, context: .init(hasCutSpeech: true)).action == .delegate)
+        // Where the words are known they decide, not the length: a slow "uh huh" goes on, a quick "no" does not.
+        #expect(reply(nil, interrupted: true, seconds: 0.8, context: .init(hasCutSpeech: true), words: .backchannel(words: 2)).action == .continueSpeaking)
+        #expect(reply(nil, interrupted: true, seconds: 0.3, context: .init(hasCutSpeech: true), words: .interruption).action == .delegate)
+        // The command grammar's match on what the words show was "yeah" is not taken.
+        #expect(reply("repeat that", interrupted: true, context: .init(hasCutSpeech: true), words: .backchannel(words: 1)).action == .continueSpeaking)
+        #expect(reply("stop", interrupted: true, context: .init(hasCutSpeech: true), words: .interruption).action == .halt)
     }
 
     @Test func repliesComeFromTheComposer() {
