@@ -98,11 +98,12 @@ public final class WordsTurnEnd {
         weights.probability(try next(words, after: after))
     }
 
-    /// What the model gives next after `words` said in reply to the device's line `after`: the
-    /// conversation so far tells "thank you" or "what" that end a message from the same words
-    /// opening one.
+    /// What the model gives next after `words` said in reply to the device's line `after` (nil or
+    /// empty: it has said nothing): the conversation so far tells "thank you" or "what" that end a
+    /// message from the same words opening one.
     public func next(_ words: String, after: String?) throws -> Next {
-        try next(words, context: after.map { [ChatMessage(.assistant, $0)] } ?? [])
+        let line = after?.trimmingCharacters(in: .whitespaces) ?? ""
+        return try next(words, context: line.isEmpty ? [] : [ChatMessage(.assistant, line)])
     }
 
     /// The model's probabilities of an ender and of a goes-on mark right after `words`.

@@ -118,7 +118,7 @@ struct FitTurns: ParsableCommand {
         init(model: String, threads: Int) throws { judge = try WordsTurnEnd(generator: Generator(path: model, threads: threads)) }
         func next(_ words: String, deviceSaid: String) throws -> WordsTurnEnd.Next {
             if let n = known[[deviceSaid, words]] { return n }
-            let n = try judge.next(words, after: deviceSaid.isEmpty ? nil : deviceSaid)
+            let n = try judge.next(words, after: deviceSaid)
             known[[deviceSaid, words]] = n
             return n
         }

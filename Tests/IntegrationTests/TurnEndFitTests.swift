@@ -45,7 +45,7 @@ import TestSupport
         var next: [[String]: WordsTurnEnd.Next] = [:]
         func judged(_ w: String, _ deviceSaid: String) throws -> WordsTurnEnd.Next {
             if let n = next[[deviceSaid, w]] { return n }
-            let n = try judge.next(w, after: deviceSaid.isEmpty ? nil : deviceSaid)
+            let n = try judge.next(w, after: deviceSaid)
             next[[deviceSaid, w]] = n
             return n
         }
