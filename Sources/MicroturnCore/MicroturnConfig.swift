@@ -217,9 +217,9 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// at once, without ducking.
         public var stopAfterMs = 500
         /// Where the user's words are known (a local model, with its recognizer): they stop the
-        /// device at the first word that is not an acknowledgement, and speech over it that has
-        /// given no such word stops it after this long (a word is known only once said: a drawn-out
-        /// "okay" must not stop it). 0: stop at once.
+        /// device at a word that takes the floor ("wait", "no", "what"), and speech over it that
+        /// has given no word yet, or only acknowledgements, stops it after this long (a word is
+        /// known only once said: a drawn-out "okay" must not stop it). 0: stop at once.
         public var wordsStopAfterMs = 800
         /// Speech over the device shorter than this that is not a command is a backchannel
         /// ("yeah", "okay"): the device goes on from where it stopped.

@@ -82,9 +82,9 @@ public final class LiveWords: @unchecked Sendable {
 
     /// The words of `script` (sorted by start) a perfect recognizer has given by capture sample `t`:
     /// the session's words in a run on a script, and the words `bench fit-turns` fits their weight on.
-    /// With `since` (where the speech asked about began): only the words said after it, as a
-    /// recognizer that began there hears them (the rest of a turn after a pause the device talked
-    /// into), and none of an utterance over by then (the device's echo, say).
+    /// With `since` (where the speech asked about began): only the words said after it, as the
+    /// session's recognizer hears them from 200 ms before it (the rest of a turn after a pause the
+    /// device talked into), and none of an utterance over by then (the device's echo, say).
     public static func scripted(_ script: [Scripted], upTo t: Int, speaking: Bool, since: Int? = nil) -> String {
         // The utterance being heard is the last one begun; only its own words count.
         // The annotated end is where the words fall below -50 dBFS; the voice detector may let go
@@ -94,7 +94,7 @@ public final class LiveWords: @unchecked Sendable {
         let said = u.words.last { $0.end <= t + (speaking ? 0 : slack) }?.text ?? ""
         guard let since else { return said }
         guard let last = u.words.last, last.end >= since - slack else { return "" }
-        let before = u.words.last { $0.end <= since }?.text ?? ""
+        let before = u.words.last { $0.end <= since - slack }?.text ?? ""
         return said.split(separator: " ").dropFirst(before.split(separator: " ").count).joined(separator: " ")
     }
 

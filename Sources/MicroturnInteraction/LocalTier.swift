@@ -108,14 +108,15 @@ public final class LocalTier {
     /// The user's turn is over (the recognizer lets go of it).
     func turnEnded() {
         words.endTurn()
-        spokenOver.state.withLock { $0 = (.unknown, false) }
+        spokenOver.state.withLock { $0 = (.unknown, false, $0.turn + 1) }
     }
 
     /// What the words of the user's turn over the device's speech are (the latest the source
-    /// gave), and whether they have been asked for and not given yet: a recognizer answers on its
-    /// own thread, and is not asked again before it has.
+    /// gave), whether they have been asked for and not given yet (a recognizer answers on its own
+    /// thread, and is not asked again before it has), and which turn they are of (an answer that
+    /// comes after its turn ended is dropped).
     private final class SpokenOver: Sendable {
-        let state = Mutex<(verdict: BackchannelWords.Verdict, asking: Bool)>((.unknown, false))
+        let state = Mutex<(verdict: BackchannelWords.Verdict, asking: Bool, turn: Int)>((.unknown, false, 0))
     }
     private let spokenOver = SpokenOver()
 
@@ -124,11 +125,11 @@ public final class LocalTier {
     /// every time.
     func wordsOverDevice(since: Int?, upTo t: Int) -> BackchannelWords.Verdict {
         let box = spokenOver
-        let ask = box.state.withLock { s in defer { s.asking = true }; return !s.asking }
+        let (ask, turn) = box.state.withLock { s in defer { s.asking = true }; return (!s.asking, s.turn) }
         if ask {
             let given = waitForResults ? DispatchSemaphore(value: 0) : nil
             words.words(upTo: t, speaking: true, since: since) { w in
-                box.state.withLock { $0 = (BackchannelWords.verdict(w), false) }
+                box.state.withLock { s in if s.turn == turn { s = (BackchannelWords.verdict(w), false, turn) } }
                 given?.signal()
             }
             given?.wait()

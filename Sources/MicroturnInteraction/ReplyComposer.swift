@@ -27,7 +27,7 @@ public struct ReplyComposer: Sendable {
         /// Only an acknowledgement: its words say so, or, without words, it was short.
         func isBackchannel(maxSeconds: Double) -> Bool {
             switch words {
-            case .unknown: durationSeconds < maxSeconds
+            case .unknown, .other: durationSeconds < maxSeconds
             case .backchannel: true
             case .interruption: false
             }

@@ -4,8 +4,9 @@ import MicroturnCore
 /// Microturn's turn-taking: speech that lasts `bargeInMs` while the device talks is a barge-in
 /// (the device ducks). If the speech goes on for `stopAfterMs` the device yields the floor; a
 /// shorter one lets it go on at full level. Where the user's words are known, the device yields as
-/// soon as they are not a backchannel ("wait"), or when the speech goes on for `wordsStopAfterMs`
-/// past the latest word of a backchannel (or its onset). Either way its end is a user turn's end.
+/// soon as they take the floor ("wait"), or when the speech goes on for `wordsStopAfterMs` past
+/// the latest word of a backchannel (or its onset, while no word has come; words that are neither
+/// leave it to `stopAfterMs`). Either way its end is a user turn's end.
 /// The user's turn ends when, after their speech stops, the probability that they are done reaches
 /// `threshold`. That probability starts from the turn-end model's log-odds at the stop
 /// (`FrameObservation.turnEndLogit`) and grows with the silence, one logit per `msPerLogit`; the
@@ -126,7 +127,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         if f.deviceSpeaking && bargedIn && !yielded, let start = userStart {
             if case let .backchannel(words) = f.overlapWords, words > backchannelHeard?.words ?? 0 { backchannelHeard = (f.index, words) }
             let since = backchannelHeard?.frame ?? start
-            let limit = f.overlapWords == nil ? stopAfterFrames : wordsStopAfterFrames
+            let limit = f.overlapWords == nil || f.overlapWords == .other ? stopAfterFrames : wordsStopAfterFrames
             if f.overlapWords == .interruption || (f.frameIsSpeech && f.index + 1 - since >= limit) {
                 yielded = true
                 return .yieldFloor

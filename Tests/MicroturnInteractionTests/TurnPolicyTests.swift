@@ -151,9 +151,11 @@ import TestSupport
         #expect(unknown.map(\.0) == [22, 39, 64] && unknown[1].1 == .yieldFloor)
         let patient = Self.run(speech, deviceSpeaking: { _ in true }, stopAfterMs: 400, wordsStopAfterMs: 600) { _ in .unknown }
         #expect(patient.map(\.0) == [22, 64])
-        // With no words at all (nil), only stop_after_ms counts.
-        let timed = Self.run(speech, deviceSpeaking: { _ in true }, stopAfterMs: 400, wordsStopAfterMs: 600) { _ in nil }
-        #expect(timed.map(\.0) == [22, 39, 64])
+        // With no words at all (nil), or words that are neither, only stop_after_ms counts.
+        for words in [nil, BackchannelWords.Verdict.other] {
+            let timed = Self.run(speech, deviceSpeaking: { _ in true }, stopAfterMs: 400, wordsStopAfterMs: 600) { $0 >= 28 ? words : .unknown }
+            #expect(timed.map(\.0) == [22, 39, 64], "\(String(describing: words))")
+        }
         // "Wait": the device stops at the word.
         let wait = run(.interruption)
         #expect(wait.map(\.0) == [22, 28, 64] && wait[1].1 == .yieldFloor)
@@ -179,8 +181,12 @@ import TestSupport
         for (words, count) in backchannels {
             #expect(BackchannelWords.verdict(words) == .backchannel(words: count), "\(words)")
         }
-        for words in ["wait", "Hold on one second.", "no", "stop", "yeah but", "i want", "what", "okay so what about"] {
+        for words in ["wait", "Hold on one second.", "no", "stop", "yeah but", "what", "okay, how long", "Sorry, one more thing"] {
             #expect(BackchannelWords.verdict(words) == .interruption, "\(words)")
+        }
+        // Words that are neither (or a recognizer's mishearing) leave it to time.
+        for words in ["i want", "okay so what about", "like that", "my bike has a flat"] {
+            #expect(BackchannelWords.verdict(words) == .other, "\(words)")
         }
         #expect(BackchannelWords.verdict("") == .unknown && BackchannelWords.verdict(" , ") == .unknown)
     }
