@@ -120,8 +120,8 @@ public final class TurnTakingPolicy: TurnPolicy {
             return nil
         }
         overlapRun = 0
-        // The device, ducked, still talks: the user's words are an interruption, or the user has
-        // gone on past a backchannel. (Time since the onset, not speech frames: under the device's
+        // The device, ducked, still talks: the user's words take the floor, or the user has gone
+        // on past a backchannel (or past words that are neither). (Time since the onset, not speech frames: under the device's
         // echo the detector misses some of the user's frames, and a long interruption must not
         // pass for a short one.)
         if f.deviceSpeaking && bargedIn && !yielded, let start = userStart {

@@ -28,8 +28,8 @@ public struct DialogLabels: Codable, Sendable, Equatable {
         /// espeak-ng's pitch (0-99), when the material varies it.
         public var pitch: Int?
         /// Where each of the text's words ends, seconds (its last sample above -50 dBFS before the
-        /// next word begins): when a perfect streaming recognizer could give it. Nil in labels made
-        /// before word timings, or when espeak-ng's words did not match the text's.
+        /// next word espeak-ng marks begins): when a perfect streaming recognizer could give it.
+        /// Nil in labels made before word timings, or where espeak-ng marked no word.
         public var wordEnds: [Double]?
     }
 
