@@ -57,6 +57,7 @@ public enum ConfigSchema {
         .int("barge_in.duck_db", 0...60, \.bargeIn.duckDb),
         .int("barge_in.stop_after_ms", 0...2000, \.bargeIn.stopAfterMs),
         .int("barge_in.words_stop_after_ms", 0...2000, \.bargeIn.wordsStopAfterMs),
+        .int("barge_in.resume_within_ms", 0...5000, \.bargeIn.resumeWithinMs),
         .int("barge_in.backchannel_max_ms", 0...2000, \.bargeIn.backchannelMaxMs),
         .bool("commands.enabled", \.commands.enabled),
         .stringList("commands.phrases", oneOf: MicroturnConfig.Commands().phrases, \.commands.phrases),

@@ -221,6 +221,12 @@ public struct MicroturnConfig: Sendable, Equatable {
         /// has given no word yet, or only acknowledgements, stops it after this long (a word is
         /// known only once said: a drawn-out "okay" must not stop it). 0: stop at once.
         public var wordsStopAfterMs = 800
+        /// Where the user's words are known: speech over the device's reply that begins within
+        /// this long of the end of the turn it answers is the user going on with that turn (the
+        /// device took a pause for its end), so any word that is not an acknowledgement stops the
+        /// device at once, not after `stopAfterMs`. Later in the reply such words may be a
+        /// recognizer's mishearing of "yeah", and wait for `stopAfterMs`. 0: off.
+        public var resumeWithinMs = 1500
         /// Speech over the device shorter than this that is not a command is a backchannel
         /// ("yeah", "okay"): the device goes on from where it stopped.
         public var backchannelMaxMs = 600

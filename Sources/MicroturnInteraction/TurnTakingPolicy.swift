@@ -6,7 +6,10 @@ import MicroturnCore
 /// shorter one lets it go on at full level. Where the user's words are known, the device yields as
 /// soon as they take the floor ("wait"), or when the speech goes on for `wordsStopAfterMs` past
 /// the latest word of a backchannel (or its onset, while no word has come; words that are neither
-/// leave it to `stopAfterMs`). Either way its end is a user turn's end.
+/// leave it to `stopAfterMs`, except when the speech begins within `resumeWithinMs` of the end of
+/// the turn the device is answering: that is the user going on after a pause the device took for
+/// an end, and any word that is not an acknowledgement stops it). Either way its end is a user
+/// turn's end.
 /// The user's turn ends when, after their speech stops, the probability that they are done reaches
 /// `threshold`. That probability starts from the turn-end model's log-odds at the stop
 /// (`FrameObservation.turnEndLogit`) and grows with the silence, one logit per `msPerLogit`; the
@@ -47,6 +50,7 @@ public final class TurnTakingPolicy: TurnPolicy {
     let backchannelMaxFrames: Int
     let stopAfterFrames: Int
     let wordsStopAfterFrames: Int
+    let resumeFrames: Int
     let underDeviceStopFrames = 400 / (1000 * ProcessingFormat.frameSamples / ProcessingFormat.sampleRate)
 
     /// While set (live translation), a pause this long ends the user's segment whatever the model
@@ -61,9 +65,12 @@ public final class TurnTakingPolicy: TurnPolicy {
     private var bargedIn = false
     private var yielded = false      // the device was told to stop for the barge-in
     private var backchannelHeard: (frame: Int, words: Int)?  // when the latest word of a backchannel came
+    private var endedTurnEnd: Int?   // frame just after the last speech frame of the turn last ended
+    private var resuming = false     // the barge-in began within resumeFrames of that
 
     public init(waits: Waits, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
-                commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600, stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil) {
+                commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600, stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil,
+                resumeWithinMs: Int = 0) {
         self.waits = waits
         let endSilenceMs = waits.endSilenceMs
         precondition((commandSilenceMs ?? 0) <= endSilenceMs, "ConfigSchema.checkConsistent refuses a command end longer than a turn end")
@@ -74,6 +81,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         backchannelMaxFrames = backchannelMaxMs / frameMs
         stopAfterFrames = stopAfterMs / frameMs
         wordsStopAfterFrames = (wordsStopAfterMs ?? stopAfterMs) / frameMs
+        resumeFrames = resumeWithinMs / frameMs
     }
 
     public convenience init(endSilenceMs: Int, bargeInMs: Int, bargeInEnabled: Bool = true) {
@@ -88,7 +96,8 @@ public final class TurnTakingPolicy: TurnPolicy {
                   bargeInEnabled: config.bargeIn.enabled,
                   commandSilenceMs: config.commands.enabled ? config.commands.endSilenceMs : nil,
                   backchannelMaxMs: config.bargeIn.backchannelMaxMs,
-                  stopAfterMs: config.bargeIn.stopAfterMs, wordsStopAfterMs: config.bargeIn.wordsStopAfterMs)
+                  stopAfterMs: config.bargeIn.stopAfterMs, wordsStopAfterMs: config.bargeIn.wordsStopAfterMs,
+                  resumeWithinMs: config.bargeIn.resumeWithinMs)
     }
 
     public func onFrame(_ f: FrameObservation) -> TurnDecision? {
@@ -109,6 +118,7 @@ public final class TurnTakingPolicy: TurnPolicy {
                 backchannelHeard = nil
                 let start = min(userStart ?? f.index, f.index + 1 - overlapRun)
                 userStart = start
+                resuming = endedTurnEnd.map { start - $0 <= resumeFrames } ?? false
                 speechFrames = f.index + 1 - start
                 return .bargeIn(speechStart: start * ProcessingFormat.frameSamples)
             }
@@ -128,7 +138,8 @@ public final class TurnTakingPolicy: TurnPolicy {
             if case let .backchannel(words) = f.overlapWords, words > backchannelHeard?.words ?? 0 { backchannelHeard = (f.index, words) }
             let since = backchannelHeard?.frame ?? start
             let limit = f.overlapWords == nil || f.overlapWords == .other ? stopAfterFrames : wordsStopAfterFrames
-            if f.overlapWords == .interruption || (f.frameIsSpeech && f.index + 1 - since >= limit) {
+            let takesTheFloor = f.overlapWords == .interruption || (resuming && f.overlapWords == .other)
+            if takesTheFloor || (f.frameIsSpeech && f.index + 1 - since >= limit) {
                 yielded = true
                 return .yieldFloor
             }
@@ -149,9 +160,11 @@ public final class TurnTakingPolicy: TurnPolicy {
         bargedIn = false
         yielded = false
         backchannelHeard = nil
+        resuming = false
         // A blip is not a turn, unless it cut the device: then the device must hear that it is
         // over, to go on with what it was saying.
         guard frames >= minUtteranceFrames || cutTheDevice else { return nil }
+        endedTurnEnd = lastSpeechEnd
         return .turnEnd(speechEnd: lastSpeechEnd * ProcessingFormat.frameSamples,
                         speechStart: start * ProcessingFormat.frameSamples)
     }

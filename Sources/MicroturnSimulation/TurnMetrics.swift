@@ -1,3 +1,4 @@
+import MicroturnAudio
 import MicroturnCore
 import MicroturnInteraction
 
@@ -31,7 +32,8 @@ public struct TurnMetrics: Sendable, Equatable {
     public var pausedTurns = 0
     public var pauseTakeovers = 0
     /// Take-overs as Full-Duplex-Bench v1 counts them: what the device began in the pause lasted
-    /// at least 1 s, or the reply it began there has more than 3 words.
+    /// at least 1 s, or more than 3 words of the reply it began there were heard (all of its
+    /// words, where `measure` is not told where they begin).
     public var pauseTakeoversFDB = 0
     /// The same by kind of pause (the labels' `pauseKind`: comma, long, filler, clause; "pause"
     /// where a dialog does not say): paused turns, and Full-Duplex-Bench v1 take-overs.
@@ -62,7 +64,11 @@ public struct TurnMetrics: Sendable, Equatable {
 
     static let active: Float = 0.01  // -40 dBFS
 
-    public static func measure(output: [Float], labels: DialogLabels, events: [Event]) -> TurnMetrics {
+    /// `wordStarts` gives where each word of a line the device says begins, seconds into it (the
+    /// synthesizer's word marks): Full-Duplex-Bench transcribes the output, so a reply cut after
+    /// two words counts two.
+    public static func measure(output: [Float], labels: DialogLabels, events: [Event],
+                               wordStarts: ((String) -> [Double])? = nil) -> TurnMetrics {
         var m = TurnMetrics()
         let rate = Double(labels.sampleRate)
         let utterances = labels.utterances.sorted { $0.start < $1.start }
@@ -110,8 +116,10 @@ public struct TurnMetrics: Sendable, Equatable {
                 let onset = a < b ? (a..<b).first { i in abs(output[i]) > active && !murmurs.contains { $0.contains(i) } } : nil
                 if let onset {
                     m.pauseTakeovers += 1
-                    let words = events.first { $0.kind == .replyStart && $0.time >= ps && $0.time < pe }?.text?.split(separator: " ").count ?? 0
-                    if Double(Self.lastSound(output, from: onset, rate: rate) - onset) / rate >= 1 || words > 3 {
+                    let heard = Double(Self.lastSound(output, from: onset, rate: rate) - onset) / rate
+                    let reply = events.first { $0.kind == .replyStart && $0.time >= ps && $0.time < pe }?.text ?? ""
+                    let words = wordStarts.map { $0(reply).filter { $0 < heard }.count } ?? reply.split(separator: " ").count
+                    if heard >= 1 || words > 3 {
                         m.pauseTakeoversFDB += 1
                         m.pausesByKind[kind, default: PauseCount()].takeovers += 1
                     }
@@ -159,6 +167,34 @@ public struct TurnMetrics: Sendable, Equatable {
         }
         m.replies = events.filter { $0.kind == .replyStart }.count
         return m
+    }
+
+    /// Where each word of a line begins when `synthesizer` says it, seconds into it: where the
+    /// previous word ends (where espeak-ng marks the next word after it; an unstressed word run into
+    /// the next has no mark of its own). For `measure`'s `wordStarts`; the lines repeat, so each is
+    /// synthesized once.
+    public static func wordStarts(_ synthesizer: SpeechSynthesizer) -> (String) -> [Double] {
+        let cache = Cache()
+        return { text in
+            if let known = cache.starts[text] { return known }
+            guard let marks = try? synthesizer.synthesizeWords(text).marks else { return [] }
+            var offsets: [Int] = [], at = 0
+            for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+                if !word.isEmpty { offsets.append(at) }
+                at += word.count + 1
+            }
+            let starts = offsets.indices.map { i -> Double in
+                guard i > 0 else { return 0 }
+                let end = marks.first { $0.character > offsets[i - 1] } ?? marks.last
+                return Double(end?.sample ?? 0) / Double(ProcessingFormat.sampleRate)
+            }
+            cache.starts[text] = starts
+            return starts
+        }
+    }
+
+    private final class Cache: @unchecked Sendable {
+        var starts: [String: [Double]] = [:]
     }
 
     /// The last sample above -40 dBFS of the sound going on at `start`: where 400 ms of quiet

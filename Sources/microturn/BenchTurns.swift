@@ -16,15 +16,17 @@ struct BenchTurns: ParsableCommand {
         device sample above -40 dBFS), barge-in stop latency (start of the interruption to the device's last
         sample above -40 dBFS), how soon it ducked (start of the user's speech over it to the barge-in), the \
         backchannels that broke its speech for more than 150 ms, pauses inside a turn where it started to speak \
-        (any sound, and as Full-Duplex-Bench v1 counts a take-over: 1 s of sound or a reply of more than 3 \
-        words; the latter also by the kind of pause the dialog's labels name) and barge-ins with no user speech (echo-triggered). The same dialogs also run
+        (any sound, and as Full-Duplex-Bench v1 counts a take-over: 1 s of sound or more than 3 words heard, \
+        counted where the device's voice says each word of the line; the latter also by the kind of pause \
+        the dialog's labels name) and barge-ins with no user speech (echo-triggered). The same dialogs also run
         with a peer policy that waits a fixed 500 ms of silence (OpenAI server VAD's default); ratios are
         Microturn / peer. Idle CPU (without start-up) and peak RSS come from real-time `microturn run`s on
         silence in child processes: build with -c release for meaningful figures.
 
         With --local-model, a third run adds the local model's judgement from the user's words to the turn-end \
         model (model.words_weight, model.words_center), and lets the words over the device tell a backchannel \
-        from an interruption (barge_in.words_stop_after_ms): the words from the dialog's labels (--words script, \
+        from an interruption (barge_in.words_stop_after_ms, and barge_in.resume_within_ms: the user going on \
+        after a pause the device took for an end stops it at their first word that is not an acknowledgement): the words from the dialog's labels (--words script, \
         what a perfect streaming recognizer would give, each word where it ends) or from PocketSphinx \
         streaming (--words recognizer). On the \
         virtual clock the session waits for the model, so its figures say what the words add, not whether \
@@ -90,6 +92,10 @@ struct BenchTurns: ParsableCommand {
             let pipecatConfig = PipecatPeer.sessionConfig(config)
             let pipecatPeer = pipecat ? try PipecatPeer.run(python: peerPython, script: peerScript, dialogs: dialogs,
                                                             out: "\(keep ?? work)/pipecat-peer.json") : nil
+            // Every run speaks in the device's voice: what it was heard to say in a pause is
+            // counted in the words of that voice.
+            let wordStarts = TurnMetrics.wordStarts(try SpeechSynthesizer(voice: .init(
+                name: config.speech.voice, rateWpm: config.speech.rateWpm, pitch: config.speech.pitch, gainDb: config.speech.gainDb)))
             let started = Date()
             for (i, name) in names.enumerated() {
                 let labels = try DialogScript.readLabels(path: "\(dialogs)/\(name).json")
@@ -109,7 +115,7 @@ struct BenchTurns: ParsableCommand {
                         let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
                         try? lines.write(toFile: "\(keep)/\(name)\(suffix).events.jsonl", atomically: true, encoding: .utf8)
                     }
-                    let m = TurnMetrics.measure(output: result.output, labels: labels, events: result.report.events)
+                    let m = TurnMetrics.measure(output: result.output, labels: labels, events: result.report.events, wordStarts: wordStarts)
                     switch which {
                     case 0: ours.add(m)
                     case 1: theirs.add(m)
@@ -230,7 +236,7 @@ struct Figures {
             each("echo-triggered barge-ins") { "\($0.falseBargeIns)" },
             each("smooth turns taken (%)") { pct($0.userTurns - $0.missedTurns, $0.userTurns) },
             each("pauses where it took the turn") { "\($0.pauseTakeovers)/\($0.pausedTurns)" },
-            each("  as FD-bench v1 counts (>= 1 s)") { "\($0.pauseTakeoversFDB)/\($0.pausedTurns)" },
+            each("  taken over, as FD-bench v1 counts") { "\($0.pauseTakeoversFDB)/\($0.pausedTurns)" },
         ] + ours.pausesByKind.keys.sorted().map { kind in
             each("    after \(Self.pauseKinds[kind] ?? kind)") {
                 let c = $0.pausesByKind[kind] ?? TurnMetrics.PauseCount()

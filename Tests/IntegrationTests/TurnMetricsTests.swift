@@ -1,3 +1,4 @@
+import MicroturnAudio
 import MicroturnCore
 @testable import MicroturnSimulation
 import Testing
@@ -10,13 +11,13 @@ import TestSupport
     static let rate = 16_000
 
     /// A turn from 0.5 to 4 s with a pause from 1.5 to 2.8 s; the device sounds over `sound`.
-    static func measure(sound: ClosedRange<Double>, events: [Event] = []) -> TurnMetrics {
+    static func measure(sound: ClosedRange<Double>, events: [Event] = [], wordStarts: ((String) -> [Double])? = nil) -> TurnMetrics {
         var output = [Float](repeating: 0, count: 6 * rate)
         for i in Int(sound.lowerBound * Double(rate))..<Int(sound.upperBound * Double(rate)) { output[i] = 0.1 }
         let turn = DialogLabels.Utterance(start: 0.5, end: 4, kind: "turn", text: "I was thinking that maybe, we could go out.",
                                           voice: "en-us", rateWpm: 175, pauseStart: 1.5, pauseEnd: 2.8, firstPart: "I was thinking that maybe,")
         let labels = DialogLabels(sampleRate: rate, duration: 6, echoPath: "0:-99:0:-99", noiseDb: nil, utterances: [turn])
-        return TurnMetrics.measure(output: output, labels: labels, events: events)
+        return TurnMetrics.measure(output: output, labels: labels, events: events, wordStarts: wordStarts)
     }
 
     @Test func aShortSoundInAPauseIsATakeOverOnlyByTheStrictCount() {
@@ -36,5 +37,21 @@ import TestSupport
         var both = long
         both.add(quiet)
         #expect(both.pausesByKind == ["pause": .init(turns: 2, takeovers: 1)])
+    }
+
+    @Test func withTheVoicesWordTimesOnlyTheWordsHeardCount() throws {
+        let line = "I see that makes sense to me."
+        let voice = try SpeechSynthesizer(voice: .init(name: "en-us", rateWpm: 175, pitch: 50))
+        let starts = TurnMetrics.wordStarts(voice)(line)
+        let length = Double(try voice.synthesize(line).count) / Double(Self.rate)
+        #expect(starts.count == 7 && starts.first == 0 && zip(starts, starts.dropFirst()).allSatisfy { $0 <= $1 } && starts.last! < length)
+        // Cut before the fourth word begins: three words heard, not a take-over; cut in the fifth
+        // (sooner than 1 s): one.
+        let reply = [Event(time: 1.6, kind: .replyStart, text: line)]
+        try #require(starts[3] > starts[2] + 0.02 && starts[4] + 0.02 < 1)
+        let three = Self.measure(sound: 1.6...(1.6 + starts[3] - 0.01), events: reply, wordStarts: TurnMetrics.wordStarts(voice))
+        #expect(three.pauseTakeovers == 1 && three.pauseTakeoversFDB == 0)
+        let five = Self.measure(sound: 1.6...(1.6 + starts[4] + 0.02), events: reply, wordStarts: TurnMetrics.wordStarts(voice))
+        #expect(five.pauseTakeovers == 1 && five.pauseTakeoversFDB == 1)
     }
 }

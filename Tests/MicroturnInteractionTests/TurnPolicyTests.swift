@@ -12,10 +12,11 @@ import TestSupport
                     endSilenceMs: Int = 160, bargeInMs: Int = 60,
                     waits: TurnTakingPolicy.Waits? = nil, logitAtStop: (Int) -> Double? = { _ in nil },
                     completeCommand: (Int) -> Bool = { _ in false }, segmentSilenceMs: Int? = nil,
-                    stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil,
+                    stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil, resumeWithinMs: Int = 0,
                     overlapWords: (Int) -> BackchannelWords.Verdict? = { _ in nil }) -> [(Int, TurnDecision)] {
         let policy = TurnTakingPolicy(waits: waits ?? .init(endSilenceMs: endSilenceMs), bargeInMs: bargeInMs,
-                                      commandSilenceMs: 100, stopAfterMs: stopAfterMs, wordsStopAfterMs: wordsStopAfterMs)
+                                      commandSilenceMs: 100, stopAfterMs: stopAfterMs, wordsStopAfterMs: wordsStopAfterMs,
+                                      resumeWithinMs: resumeWithinMs)
         policy.segmentSilenceMs = segmentSilenceMs
         var logit: Double?
         var out: [(Int, TurnDecision)] = []
@@ -173,6 +174,27 @@ import TestSupport
             i >= 28 ? .backchannel(words: 1 + (i - 28) / 15) : .unknown
         }
         #expect(chain.map(\.0) == [22, 79 + 20], "words at frames 28, 43, 58 and 73: never 400 ms past the latest")
+    }
+
+    @Test func theUserGoingOnAfterAPauseTheDeviceTookForAnEndStopsItAtTheirFirstWord() {
+        // A turn (frames 5-29) ends at frame 37; the device answers from frame 40 and the user goes
+        // on at frame 50, 400 ms after their speech stopped; their first word ("should") ends at 58.
+        let speech = Self.frames([(false, 5), (true, 25), (false, 20), (true, 30), (false, 30)])
+        func run(_ words: BackchannelWords.Verdict, resumeWithinMs: Int) -> [(Int, TurnDecision)] {
+            Self.run(speech, deviceSpeaking: { $0 >= 40 }, stopAfterMs: 400, resumeWithinMs: resumeWithinMs) { $0 >= 58 ? words : .unknown }
+        }
+        let resumed = run(.other, resumeWithinMs: 1500)
+        #expect(resumed.map(\.0).prefix(3) == [37, 52, 58] && resumed[2].1 == .yieldFloor)
+        // Later than resume_within_ms after the turn, or with the rule off, such words leave it to
+        // stop_after_ms (a recognizer's mishearing of "yeah" must not stop the device).
+        for window in [0, 300] {
+            let timed = run(.other, resumeWithinMs: window)
+            #expect(timed.map(\.0).prefix(3) == [37, 52, 69] && timed[2].1 == .yieldFloor, "\(window)")
+        }
+        // An acknowledgement early in the answer still lets the device go on.
+        let yeah = Self.run(Self.frames([(false, 5), (true, 25), (false, 20), (true, 15), (false, 40)]), deviceSpeaking: { $0 >= 40 },
+                            stopAfterMs: 400, resumeWithinMs: 1500) { $0 >= 58 ? .backchannel(words: 1) : .unknown }
+        #expect(!yeah.contains { $0.1 == .yieldFloor })
     }
 
     @Test func backchannelWordsAreToldFromInterruptions() {
