@@ -65,7 +65,7 @@ public final class TurnTakingPolicy: TurnPolicy {
     private var bargedIn = false
     private var yielded = false      // the device was told to stop for the barge-in
     private var backchannelHeard: (frame: Int, words: Int)?  // when the latest word of a backchannel came
-    private var endedTurnEnd: Int?   // frame just after the last speech frame of the turn last ended
+    private var endedTurnEnd: Int?   // frame just after the last speech frame of the last turn the device answers
     private var resuming = false     // the barge-in began within resumeFrames of that
 
     public init(waits: Waits, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
@@ -164,7 +164,9 @@ public final class TurnTakingPolicy: TurnPolicy {
         // A blip is not a turn, unless it cut the device: then the device must hear that it is
         // over, to go on with what it was saying.
         guard frames >= minUtteranceFrames || cutTheDevice else { return nil }
-        endedTurnEnd = lastSpeechEnd
+        // A turn over the device (a backchannel it goes on after, an interruption) is not one the
+        // user can be going on with: "yeah" and then "mm-hm" is no resumption.
+        endedTurnEnd = cutTheDevice ? nil : lastSpeechEnd
         return .turnEnd(speechEnd: lastSpeechEnd * ProcessingFormat.frameSamples,
                         speechStart: start * ProcessingFormat.frameSamples)
     }

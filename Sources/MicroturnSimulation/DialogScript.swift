@@ -190,17 +190,23 @@ public enum DialogScript {
         return first..<(last + 1)
     }
 
-    /// Where each of `text`'s words (split at spaces) ends in `x`, samples: its last sample above
-    /// the floor before the next word espeak-ng marks begins (a word it did not mark ends where the
-    /// one after it begins), the speech's end for the last. Nil when espeak-ng marked no word.
-    static func wordEnds(_ x: [Float], marks: [SpeechSynthesizer.WordMark], spoken: Range<Int>, text: String) -> [Int]? {
-        guard !marks.isEmpty else { return nil }
+    /// Where each space-separated word of `text` begins, in characters (as espeak-ng's word marks
+    /// count them).
+    static func wordOffsets(_ text: String) -> [Int] {
         var offsets: [Int] = [], at = 0
         for word in text.split(separator: " ", omittingEmptySubsequences: false) {
             if !word.isEmpty { offsets.append(at) }
             at += word.count + 1
         }
-        return offsets.map { o in
+        return offsets
+    }
+
+    /// Where each of `text`'s words (split at spaces) ends in `x`, samples: its last sample above
+    /// the floor before the next word espeak-ng marks begins (a word it did not mark ends where the
+    /// one after it begins), the speech's end for the last. Nil when espeak-ng marked no word.
+    static func wordEnds(_ x: [Float], marks: [SpeechSynthesizer.WordMark], spoken: Range<Int>, text: String) -> [Int]? {
+        guard !marks.isEmpty else { return nil }
+        return wordOffsets(text).map { o in
             guard let next = marks.first(where: { $0.character > o }) else { return spoken.upperBound }
             let b = min(spoken.upperBound, max(spoken.lowerBound, next.sample))
             return ((spoken.lowerBound..<b).last { abs(x[$0]) > speechFloor } ?? spoken.lowerBound) + 1

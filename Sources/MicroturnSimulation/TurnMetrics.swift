@@ -177,12 +177,9 @@ public struct TurnMetrics: Sendable, Equatable {
         let cache = Cache()
         return { text in
             if let known = cache.starts[text] { return known }
-            guard let marks = try? synthesizer.synthesizeWords(text).marks else { return [] }
-            var offsets: [Int] = [], at = 0
-            for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-                if !word.isEmpty { offsets.append(at) }
-                at += word.count + 1
-            }
+            let offsets = DialogScript.wordOffsets(text)
+            // A line the voice cannot say is counted whole, as if every word were heard at once.
+            guard let marks = try? synthesizer.synthesizeWords(text).marks else { return offsets.map { _ in 0 } }
             let starts = offsets.indices.map { i -> Double in
                 guard i > 0 else { return 0 }
                 let end = marks.first { $0.character > offsets[i - 1] } ?? marks.last
@@ -193,6 +190,7 @@ public struct TurnMetrics: Sendable, Equatable {
         }
     }
 
+    /// (A bench measures one dialog after another: the cache is never shared between threads.)
     private final class Cache: @unchecked Sendable {
         var starts: [String: [Double]] = [:]
     }

@@ -195,6 +195,13 @@ import TestSupport
         let yeah = Self.run(Self.frames([(false, 5), (true, 25), (false, 20), (true, 15), (false, 40)]), deviceSpeaking: { $0 >= 40 },
                             stopAfterMs: 400, resumeWithinMs: 1500) { $0 >= 58 ? .backchannel(words: 1) : .unknown }
         #expect(!yeah.contains { $0.1 == .yieldFloor })
+        // Nor is speech soon after a backchannel over the device (its turn cut the device) the
+        // user going on: "yeah" (frames 50-64, its turn over at frame 84), more words from frame 90.
+        let twice = Self.run(Self.frames([(false, 5), (true, 25), (false, 20), (true, 15), (false, 25), (true, 30), (false, 30)]),
+                             deviceSpeaking: { $0 >= 40 }, stopAfterMs: 400, resumeWithinMs: 1500) { i in
+            i >= 98 ? .other : i >= 58 && i < 90 ? .backchannel(words: 1) : .unknown
+        }
+        #expect(twice.first { $0.1 == .yieldFloor }?.0 == 90 + 20 - 1, "\(twice)")
     }
 
     @Test func backchannelWordsAreToldFromInterruptions() {
