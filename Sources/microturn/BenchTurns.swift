@@ -236,7 +236,7 @@ struct Figures {
             each("echo-triggered barge-ins") { "\($0.falseBargeIns)" },
             each("smooth turns taken (%)") { pct($0.userTurns - $0.missedTurns, $0.userTurns) },
             each("pauses where it took the turn") { "\($0.pauseTakeovers)/\($0.pausedTurns)" },
-            each("  taken over, as FD-bench v1 counts") { "\($0.pauseTakeoversFDB)/\($0.pausedTurns)" },
+            each("  taken over (FD-bench v1)") { "\($0.pauseTakeoversFDB)/\($0.pausedTurns)" },
         ] + ours.pausesByKind.keys.sorted().map { kind in
             each("    after \(Self.pauseKinds[kind] ?? kind)") {
                 let c = $0.pausesByKind[kind] ?? TurnMetrics.PauseCount()
