@@ -233,6 +233,13 @@ public final class BackgroundRequests {
     /// them (CANCEL). Returns their task ids.
     func cancelAll() -> [String] { cancel(unanswered.sorted()) }
 
+    /// The user went on with the turn `taskId` asked about: it is asked again whole, and if its
+    /// answer has not come, the server is told to stop and what comes of it is not said (what came
+    /// already is the session's to drop).
+    func withdraw(_ taskId: String) {
+        if unanswered.contains(taskId) { _ = cancel([taskId]) }
+    }
+
     /// "Stop translating": the same for the translations still to come.
     func cancelTranslations() -> [String] { cancel(translations.keys.filter(unanswered.contains).sorted()) }
 

@@ -92,7 +92,7 @@ public struct ReplyComposer: Sendable {
         "I see. That makes sense to me.",
         "Right, understood. What else?",
     ]
-    static let afterInterruption = "Sorry, go ahead. I am listening."
+    public static let afterInterruption = "Sorry, go ahead. I am listening."
     public static let volumeStepDb = 6.0
 
     public init() {}

@@ -16,6 +16,12 @@ extension Session {
                        + (speechOut.ducked ? "; ducked \(b.duckDb) dB" : "")))
         case .yieldFloor:
             if speakingUnderUser { yieldFloor(at: now) }
+        case .yieldToContinuation:
+            guard speakingUnderUser else { return }
+            yieldFloor(at: now)
+            // What it was saying answered half a turn: it is not gone on with.
+            floor.cutShort = []
+            continuing = true
         case let .turnEnd(speechEnd, speechStart):
             endTurn(speechEnd: speechEnd, speechStart: speechStart, now: now)
         case let .start(u):
@@ -105,7 +111,7 @@ extension Session {
             emit(Event(time: seconds(now), kind: .warning, text: "local commands: \(error)"))
         }
         let reply = composer.reply(
-            to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted,
+            to: .init(index: turnIndex - 1, durationSeconds: seconds(speechEnd - speechStart), interrupted: interrupted && !continuing,
                       command: heard?.phrase, words: local?.turnWords ?? .unknown),
             context: .init(lastReply: lastReply, hasPausedSpeech: floor.paused != nil, hasCutSpeech: !floor.cutShort.isEmpty || speakingUnderUser,
                            backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000,
@@ -118,7 +124,9 @@ extension Session {
         // A reply still playing under the user stops for anything but a backchannel.
         if speakingUnderUser && reply.action != .continueSpeaking { yieldFloor(at: now) }
         perform(reply.action, speechEnd: speechEnd, speechStart: speechStart, userAudio: userAudio, cut: cut, now: now)
+        if reply.action != .delegate || translating != nil { lastRequest = nil }
         interrupted = false
+        continuing = false
         // "Repeat that" repeats what the device last said about something, not "Louder."
         let remember = reply.action == .delegate || (reply.action == .none && heard?.phrase != "repeat that")
         // Honest about the second tier: with the link down the request waits, and the user hears so;
@@ -226,13 +234,28 @@ extension Session {
     /// Keeps speech that was not a command for the background server, saying if it was cut.
     private func delegate(_ userAudio: [Float], cut: Bool, speechEnd: Int, speechStart: Int, now: Int) {
         do {
-            let (r, evicted) = try requests.add(time: seconds(speechEnd), audio: userAudio, transcript: nil)
-            var detail = "request \(r.id), \(Event.format(seconds(r.samples))) s of speech"
+            // The rest of a turn the user went on with joins its first part, and is asked whole in
+            // place of it: the first part's answer is not said, whether it has come or not.
+            var audio = userAudio, whole = ""
+            if continuing, let last = lastRequest {
+                audio = last.audio + userAudio
+                whole = ", the whole turn"
+                if let task = last.task {
+                    background?.withdraw(task)
+                    scheduler.queue.removeAll { $0.taskId == task }
+                    whole += " in place of task \(task)"
+                }
+            }
+            let (r, evicted) = try requests.add(time: seconds(speechEnd), audio: audio, transcript: nil)
+            var detail = "request \(r.id), \(Event.format(seconds(r.samples))) s of speech" + whole
+            var task: String?
             if let background {
                 let online = background.isUp
-                let task = try background.send(userAudio, transcript: nil, endUs: Self.microseconds(speechEnd), at: now)
-                detail += online ? ", sent as task \(task)" : ", task \(task) waits for the link"
+                let id = try background.send(audio, transcript: nil, endUs: Self.microseconds(speechEnd), at: now)
+                detail += online ? ", sent as task \(id)" : ", task \(id) waits for the link"
+                task = id
             }
+            lastRequest = (audio, task)
             emit(Event(time: seconds(now), kind: .request, detail: detail))
             if cut {
                 let spoke = seconds(speechEnd - speechStart)

@@ -108,6 +108,11 @@ public final class Session {
     var pendingBargeIn: Int?       // capture sample where the interrupting speech began
     var turnIndex = 0
     var interrupted = false
+    /// The user went on with the turn the device had begun to answer (`yieldToContinuation`):
+    /// the turn now ending is the rest of it.
+    var continuing = false
+    /// The audio and task of the last request sent, for the rest of its turn to join.
+    var lastRequest: (audio: [Float], task: String?)?
     var lastReply: String?
     /// The server's answer being said now (its playback is reported when it ends).
     var playingAnswer: Utterance?

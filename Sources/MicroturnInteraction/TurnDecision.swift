@@ -7,6 +7,9 @@ public enum TurnDecision: Sendable, Equatable {
     /// The user talking over the device has gone on past a backchannel (`barge_in.stop_after_ms`):
     /// stop speaking.
     case yieldFloor
+    /// The user talking over the device's answer is going on with the turn it answers (they had
+    /// only paused): stop speaking, and take what they say as the rest of that turn.
+    case yieldToContinuation
     /// At a micro-turn boundary: start saying this (from the utterance queue).
     case start(Utterance)
     /// At a micro-turn boundary: this will not be said (its moment passed while the user or the

@@ -141,7 +141,8 @@ public final class TurnTakingPolicy: TurnPolicy {
             let takesTheFloor = f.overlapWords == .interruption || (resuming && f.overlapWords == .other)
             if takesTheFloor || (f.frameIsSpeech && f.index + 1 - since >= limit) {
                 yielded = true
-                return .yieldFloor
+                // Words that take the floor ("wait") interrupt, even that soon.
+                return resuming && f.overlapWords != .interruption ? .yieldToContinuation : .yieldFloor
             }
         }
         // Something short that cut the device ("yeah", "stop") is dealt with after the shortest

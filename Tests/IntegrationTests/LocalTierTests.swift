@@ -115,6 +115,48 @@ import TestSupport
         #expect(ack.events.filter { $0.kind == .replyStart }.count == 1, "no reply to a backchannel: \(timeline(ack))")
     }
 
+    @Test func aTurnTheUserWentOnWithIsAnsweredOnceAndAskedWhole() throws {
+        var config = MicroturnConfig()
+        config.commands.enabled = false
+        // The device answers every stop after 200 ms, so it answers the pause; the user goes on
+        // 1.2 s after the first part, the device talking for a second by then.
+        config.turn.endSilenceMs = 200
+        config.turn.maxSilenceMs = 200
+        let report = try Self.run([(parts: ["I finished my first marathon.", "It took almost five hours."], pause: 1.2, gap: 1.0)],
+                                  config: config)
+        let events = report.events, timeline = events.map(\.jsonLine).joined(separator: "\n")
+        let replies = events.filter { $0.kind == .replyStart }, requests = events.filter { $0.kind == .request }
+        #expect(replies.count == 2 && requests.count == 2 && report.turns == 2, "\(timeline)")
+        #expect(events.contains { $0.kind == .playbackStop && $0.detail == "cut" } && !events.contains { $0.kind == .resume }, "\(timeline)")
+        // The rest of the turn is no interruption: the device acknowledges the request, and asks
+        // it whole (the first part's speech and the rest).
+        #expect(replies.last?.text != ReplyComposer.afterInterruption, "\(timeline)")
+        func seconds(_ e: Event?) -> Double? {
+            // "request 2, 3.46 s of speech, ..."
+            (e?.detail?.split(separator: ",").dropFirst().first?.split(separator: " ").first).flatMap { Double($0) }
+        }
+        let first = try #require(seconds(requests.first), "\(timeline)"), whole = try #require(seconds(requests.last), "\(timeline)")
+        #expect(requests.last?.detail?.contains("the whole turn") == true && whole > first + 1, "\(timeline)")
+    }
+
+    @Test func theFirstPartsRequestIsWithdrawnAndOnlyTheWholeTurnsAnswerIsSaid() throws {
+        try Self.withServer { server in
+            var config = Self.linked(to: server)
+            config.commands.enabled = false
+            config.turn.endSilenceMs = 200
+            config.turn.maxSilenceMs = 200
+            config.speech.rateWpm = 100  // an acknowledgement that lasts through the rest of the turn
+            // The link comes up within the first seconds; the turn comes after that.
+            let report = try Self.run([(parts: ["I finished my first marathon.", "It took almost five hours."], pause: 1.2, gap: 4.0)],
+                                      config: config)
+            let events = report.events, timeline = events.map(\.jsonLine).joined(separator: "\n")
+            let requests = events.filter { $0.kind == .request }
+            let first = try #require(requests.first?.detail?.components(separatedBy: "sent as task ").last, "\(timeline)")
+            #expect(requests.count == 2 && requests.last?.detail?.contains("the whole turn in place of task \(first)") == true, "\(timeline)")
+            #expect(events.filter { $0.kind == .answer }.count == 1, "one answer, to the whole turn: \(timeline)")
+        }
+    }
+
     /// A server that answers every request with the same line, on loopback (plaintext).
     static func withServer(_ body: (String) throws -> Void) throws {
         let server = try LinkServer(port: 0, security: .plaintext) { job, _ in

@@ -184,7 +184,10 @@ import TestSupport
             Self.run(speech, deviceSpeaking: { $0 >= 40 }, stopAfterMs: 400, resumeWithinMs: resumeWithinMs) { $0 >= 58 ? words : .unknown }
         }
         let resumed = run(.other, resumeWithinMs: 1500)
-        #expect(resumed.map(\.0).prefix(3) == [37, 52, 58] && resumed[2].1 == .yieldFloor)
+        #expect(resumed.map(\.0).prefix(3) == [37, 52, 58] && resumed[2].1 == .yieldToContinuation)
+        // "Wait" that soon is still an interruption.
+        let wait = run(.interruption, resumeWithinMs: 1500)
+        #expect(wait.map(\.0).prefix(3) == [37, 52, 58] && wait[2].1 == .yieldFloor)
         // Later than resume_within_ms after the turn, or with the rule off, such words leave it to
         // stop_after_ms (a recognizer's mishearing of "yeah" must not stop the device).
         for window in [0, 300] {
