@@ -142,6 +142,11 @@ import TestSupport
     @Test func theFirstPartsRequestIsWithdrawnAndOnlyTheWholeTurnsAnswerIsSaid() throws {
         try Self.withServer { server in
             var config = Self.linked(to: server)
+            // A link state of its own: no request an earlier session left unanswered comes back
+            // and plays over the turn.
+            let state = SimulationTests.dir()
+            defer { try? FileManager.default.removeItem(atPath: state) }
+            config.link.directory = state
             config.commands.enabled = false
             config.turn.endSilenceMs = 200
             config.turn.maxSilenceMs = 200
