@@ -17,7 +17,8 @@ public enum RepetitionEvent: Sendable, Equatable {
 /// component, followed with Oja's rule): a person exercising is the largest moving thing in view,
 /// so the projection swings once per repetition, in proportion to the pose. Pixels whose changes
 /// come as jumps (an on-screen clock's digits) count less, down to nothing, and do not set the
-/// normalization, so a display beside the exerciser neither steers nor rescales the picture. On it,
+/// normalization, so a display beside the exerciser neither steers nor rescales the picture; pixels
+/// whose changes are mostly faster than a repetition (a scrolling ticker) count less too. On it,
 /// smoothed, a repetition is a full swing: away from the side where it rests, past a band around
 /// the middle of its recent range, and back (smoothed over at most a quarter second: a period
 /// estimate still long from a pause must not smooth the next set's faster swings away). A swing smaller than `partialFraction` of the set's
@@ -41,6 +42,11 @@ public final class RepetitionCounter {
         /// change above which it starts to count less (at twice this, not at all).
         public var changeSeconds = 8.0
         public var jumpKurtosis = 20.0
+        /// A pixel counts less as more of its changes' energy is fast (what the smoothing takes
+        /// out: a scrolling ticker, flicker, noise): fully up to `fastShareFrom` of it, not at all
+        /// from `fastShareTo`. (A body moving at a 2 s period puts about 40 % of a pixel's energy
+        /// there; a ticker passing every 0.45 s, 80-95 %.) Tuned on the hard clips of seed 1.
+        public var fastShareFrom = 0.6, fastShareTo = 0.95
         /// Time constant of each of the two smoothing stages.
         public var smoothSeconds = 0.12
         /// How far back a set's opening repetitions are looked for once it has started (0: not).
@@ -79,6 +85,9 @@ public final class RepetitionCounter {
     private var weights: [Float] = []
     /// Each pixel, low-passed twice.
     private var smoothed: [Float] = [], smoothed2: [Float] = []
+    /// Per pixel, running means of the squared fast part of its changes (the frame less its
+    /// low-passed self) and of the squared slow part (the low-passed frame less the mean frame).
+    private var fast2: [Float] = [], slow2: [Float] = []
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
@@ -141,13 +150,21 @@ public final class RepetitionCounter {
         // Two stages of smoothing (a low pass at about 1.3 Hz): a repetition takes at least
         // `minPeriod`, and faster things (a scrolling ticker, flicker, noise) must not steer.
         let smooth = Float(min(1, dt / settings.smoothSeconds))
-        if smoothed.count != n || cut { smoothed = x; smoothed2 = x }
+        if smoothed.count != n || cut {
+            smoothed = x
+            smoothed2 = x
+            fast2 = [Float](repeating: 0, count: n)
+            slow2 = [Float](repeating: 0, count: n)
+        }
         for i in 0..<n {
             weights[i] = weight(i)
             smoothed[i] += smooth * (x[i] - smoothed[i])
             smoothed2[i] += smooth * (smoothed[i] - smoothed2[i])
             mean[i] += rate * (smoothed2[i] - mean[i])
-            x[i] = (smoothed2[i] - mean[i]) * weights[i]
+            let fast = x[i] - smoothed2[i], slow = smoothed2[i] - mean[i]
+            fast2[i] += changeRate * (fast * fast - fast2[i])
+            slow2[i] += changeRate * (slow * slow - slow2[i])
+            x[i] = slow * weights[i] * slowness(i)
         }
         // Oja's rule: w += eta * y * (x - y * w), the step scaled to the frame's energy.
         var y: Float = 0, energy: Float = 0
@@ -245,6 +262,16 @@ public final class RepetitionCounter {
         let kurtosis = change4[i] * changeFill / (d2 * d2)
         let k = Float(settings.jumpKurtosis)
         return min(1, max(0, (2 * k - kurtosis) / k))
+    }
+
+    /// How much pixel `i` counts by how slow its changes are: 1 while at most `fastShareFrom` of
+    /// their energy is fast, falling to 0 at `fastShareTo`.
+    private func slowness(_ i: Int) -> Float {
+        let total = fast2[i] + slow2[i]
+        guard total > 1e-6 else { return 1 }
+        let share = fast2[i] / total
+        let from = Float(settings.fastShareFrom), to = Float(settings.fastShareTo)
+        return min(1, max(0, (to - share) / (to - from)))
     }
 
     private func count(_ start: Double, _ end: Double, _ confidence: Double) -> RepetitionEvent {

@@ -137,6 +137,47 @@ import TestSupport
         #expect(events.isEmpty && counter.total == 0, "\(events)")
     }
 
+    /// A small block going up and down `reps` times beside a scrolling ticker (stripes over a
+    /// quarter of the picture, passing each pixel every 0.45 s, as tools/make-clips.py's display
+    /// has them), with a little noise: 2 s of stillness, the repetitions (1.8 s each), 4 s of
+    /// stillness.
+    static func tickerScene(reps: Int) -> [GreyFrame] {
+        var rng: UInt64 = 5
+        let seconds = 6 + 1.8 * Double(reps)
+        return (0..<Int(seconds * 30)).map { i in
+            let t = Double(i) / 30
+            var pixels = [UInt8](repeating: 0, count: 160 * 120)
+            for p in pixels.indices {
+                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                pixels[p] = UInt8(90 + Int(rng >> 60))
+            }
+            let shift = Int(t * 80 / 3)  // 26.7 pixels a second over stripes 6 wide
+            for y in 0..<60 { for x in 80..<160 where ((x + shift) / 6) % 2 == 0 { pixels[y * 160 + x] = 220 } }
+            let phase = t - 2
+            let lift = phase > 0 && phase < 1.8 * Double(reps) ? 12 * (1 - cos(2 * Double.pi * phase / 1.8)) : 0
+            for y in 0..<10 { for x in 30..<40 { pixels[(90 - Int(lift) + y) * 160 + x] = 200 } }
+            return GreyFrame(width: 160, height: 120, pixels: pixels, timestamp: t, index: i)
+        }
+    }
+
+    /// The ticker's pixels change mostly faster than anyone exercises and count for (next to)
+    /// nothing: the block's repetitions are counted. With every pixel counting, the ticker, the
+    /// largest moving thing, steers the count.
+    @Test func aSmallMovementBesideAScrollingTickerIsCounted() {
+        func count(_ settings: RepetitionCounter.Settings) -> Int {
+            let counter = RepetitionCounter(settings: settings)
+            for f in Self.tickerScene(reps: 8) { _ = counter.process(f) }
+            _ = counter.finish()
+            return counter.total
+        }
+        var everyPixel = RepetitionCounter.Settings()
+        everyPixel.fastShareFrom = 1
+        everyPixel.fastShareTo = 2
+        let with = count(.init()), without = count(everyPixel)
+        #expect(abs(with - 8) <= 1, "counted \(with) of 8")
+        #expect(abs(without - 8) > 1, "every pixel counting: \(without) of 8")
+    }
+
     @Test func stillnessCountsNothing() {
         let counter = RepetitionCounter()
         var rng: UInt64 = 1
