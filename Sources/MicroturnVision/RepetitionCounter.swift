@@ -75,6 +75,8 @@ public final class RepetitionCounter {
     private var pending: (start: Double, end: Double, confidence: Double)?
     /// The last frame, normalized, to tell a cut from movement.
     private var previous: [Float] = []
+    /// The last frame as it came (40x30).
+    private var lastPixels: [UInt8] = []
     /// Per pixel, running means of the squared and fourth power of its change from frame to frame:
     /// their ratio (the change's kurtosis) tells a picture that jumps (a display's digits, a
     /// switched light) from a body that moves through a pixel over several frames.
@@ -136,8 +138,13 @@ public final class RepetitionCounter {
                 events.append(.setEnd(time: t, count: setCount))
             }
         }
-        let changeRate = Float(min(1, dt / settings.changeSeconds))
-        if previous.count == n && !cut {
+        // A frame the same as the last, pixel for pixel, is that picture again (a capture chain
+        // filling its rate: a 30 fps source on a 60 Hz HDMI link): it says nothing of how pixels
+        // change, and taken for "no change" it would make every moving pixel seem to jump.
+        let repeated = !cut && f.pixels == lastPixels
+        lastPixels = f.pixels
+        let changeRate = repeated ? 0 : Float(min(1, dt / settings.changeSeconds))
+        if previous.count == n && !cut && !repeated {
             changeFill += changeRate * (1 - changeFill)
             for i in 0..<n {
                 let d2 = (x[i] - previous[i]) * (x[i] - previous[i])

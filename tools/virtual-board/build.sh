@@ -64,7 +64,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in $(cat /modules/order); do insmod /modules/$m || echo "MT-MODULE-FAILED $m"; done
 sleep 1
-# run.sh adds /extra: `args`, microturn's arguments one a line; beside.sh, run alongside (to unplug
+# run.sh adds /extra: `args`, microturn's arguments one a line; before.sh, run first (to set a
+# camera up); beside.sh, run alongside (to unplug
 # the camera, play a user's voice...); `fetch`, files printed after, base64, for run.sh to copy
 # out; and any files it was asked to put on the board.
 IFS='
@@ -72,6 +73,7 @@ IFS='
 set -- $(cat /extra/args 2>/dev/null)
 unset IFS
 echo "MT-BEGIN"
+[ -f /extra/before.sh ] && sh /extra/before.sh
 [ -f /extra/beside.sh ] && sh /extra/beside.sh &
 /opt/microturn "$@"
 echo "MT-END status=$?"

@@ -5,6 +5,9 @@
 #   tools/virtual-board/run.sh reps --camera vivid --frames 60 --json
 # BESIDE='shell commands' runs them on the board alongside the command (busybox, v4l2-ctl, aplay):
 #   BESIDE='sleep 4; v4l2-ctl --set-ctrl percentage_of_dropped_buffers=100' tools/virtual-board/run.sh ...
+# BEFORE='shell commands' runs them on the board before the command starts, e.g. vivid's HDMI
+# loopback (what is played out on the HDMI output comes back on the HDMI input):
+#   BEFORE='v4l2-ctl -d /dev/video1 -o 1; v4l2-ctl -d /dev/video0 -i 3; ...' tools/virtual-board/run.sh reps --camera /dev/video0 ...
 # PUT='FILE...' puts host files on the board, in /extra/ under their own names:
 #   PUT=live.toml tools/virtual-board/run.sh run --config /extra/live.toml --duration 10
 # FETCH=BOARD_FILE FETCH_TO=HOST_FILE copies a file the command wrote out of the board:
@@ -24,6 +27,7 @@ log=$work/console
 # unpacks both).
 mkdir -p "$work/extra/extra"
 [ $# -gt 0 ] && printf '%s\n' "$@" > "$work/extra/extra/args"
+[ -n "${BEFORE:-}" ] && printf '%s\n' "$BEFORE" > "$work/extra/extra/before.sh"
 [ -n "${BESIDE:-}" ] && printf '%s\n' "$BESIDE" > "$work/extra/extra/beside.sh"
 [ -n "${FETCH:-}" ] && printf '%s\n' "$FETCH" > "$work/extra/extra/fetch"
 for f in ${PUT:-}; do
