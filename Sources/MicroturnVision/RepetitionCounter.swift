@@ -18,7 +18,9 @@ public enum RepetitionEvent: Sendable, Equatable {
 /// so the projection swings once per repetition, in proportion to the pose. Pixels whose changes
 /// come as jumps (an on-screen clock's digits) count less, down to nothing, and do not set the
 /// normalization, so a display beside the exerciser neither steers nor rescales the picture; pixels
-/// whose changes are mostly faster than a repetition (a scrolling ticker) count less too. On it,
+/// whose changes are mostly faster than a repetition (a scrolling ticker) count less too. (A
+/// picture the same as the last, pixel for pixel, a capture chain's repeat, tells nothing of how
+/// pixels change and is left out of both measures.) On it,
 /// smoothed, a repetition is a full swing: away from the side where it rests, past a band around
 /// the middle of its recent range, and back (smoothed over at most a quarter second: a period
 /// estimate still long from a pause must not smooth the next set's faster swings away). A swing smaller than `partialFraction` of the set's
@@ -75,7 +77,7 @@ public final class RepetitionCounter {
     private var pending: (start: Double, end: Double, confidence: Double)?
     /// The last frame, normalized, to tell a cut from movement.
     private var previous: [Float] = []
-    /// The last frame as it came (40x30).
+    /// The last frame as it came, at 40x30: the next one the same is a repeat.
     private var lastPixels: [UInt8] = []
     /// Per pixel, running means of the squared and fourth power of its change from frame to frame:
     /// their ratio (the change's kurtosis) tells a picture that jumps (a display's digits, a
