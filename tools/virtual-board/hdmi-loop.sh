@@ -11,7 +11,9 @@
 # counter's camera asks libv4l2 for, so the driver can loop it); each frame of a 30 fps clip goes
 # out twice. The frames reach the board on a raw disk (run.sh's DISK), 0.9 MB a clip frame.
 # vivid draws its on-screen display over what it captures (a timecode that changes every frame,
-# the controls' values): OSD=0 (its default) keeps it, OSD=1 the counters only, OSD=2 none.
+# the controls' values), at the capture's size: at the counter's 320x240 its text covers the top
+# half of the picture, and a small movement there (a curl's arms) is hidden. OSD=0 (its default)
+# keeps it, OSD=1 the counters only, OSD=2 none.
 # Needs numpy (tools/setup.sh --tests) and the board (tools/virtual-board/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
