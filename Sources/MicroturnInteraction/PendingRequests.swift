@@ -52,17 +52,36 @@ public final class PendingRequests {
     @discardableResult
     public func add(time: Double, audio: [Float], transcript: String?) throws(AudioError) -> (request: Request, evicted: Request?) {
         let r = Request(id: nextId, time: time, audio: audio, transcript: transcript)
+        try write(r)
         nextId += 1
-        if let directory {
-            let base = "\(directory)/" + String(format: "%04d", r.id)
-            try WavFile(sampleRate: ProcessingFormat.sampleRate, channels: 1, samples: audio).write(path: base + ".wav")
-            let json = "{\"id\":\(r.id),\"time\":\(Event.format(time)),\"transcript\":\(transcript.map(JSONText.quote) ?? "null")}\n"
-            do { try json.write(toFile: base + ".json", atomically: true, encoding: .utf8) } catch {
-                throw .fileIO(path: base + ".json", reason: "cannot write (\(error.localizedDescription))")
-            }
-        }
         requests.append(r)
         let evicted = requests.count > memoryLimit ? requests.removeFirst() : nil
         return (r, evicted)
+    }
+
+    /// Puts a request in place of request `id` (the rest of a turn joined to its first part, asked
+    /// whole): it keeps the id, and its files are written over, so the first part is not kept
+    /// twice. Returns nil, keeping nothing, when `id` is not one memory holds.
+    public func replace(_ id: Int, time: Double, audio: [Float], transcript: String?) throws(AudioError) -> Request? {
+        guard let index = requests.firstIndex(where: { $0.id == id }) else { return nil }
+        let r = Request(id: id, time: time, audio: audio, transcript: transcript)
+        try write(r)
+        requests[index] = r
+        return r
+    }
+
+    /// The request `id`, while memory holds it.
+    public func request(_ id: Int) -> Request? { requests.first { $0.id == id } }
+
+    /// Writes `r` to the folder, if there is one (atomically: a request written over is whole,
+    /// old or new, whenever the process stops).
+    private func write(_ r: Request) throws(AudioError) {
+        guard let directory else { return }
+        let base = "\(directory)/" + String(format: "%04d", r.id)
+        try WavFile(sampleRate: ProcessingFormat.sampleRate, channels: 1, samples: r.audio).write(path: base + ".wav")
+        let json = "{\"id\":\(r.id),\"time\":\(Event.format(r.time)),\"transcript\":\(r.transcript.map(JSONText.quote) ?? "null")}\n"
+        do { try json.write(toFile: base + ".json", atomically: true, encoding: .utf8) } catch {
+            throw .fileIO(path: base + ".json", reason: "cannot write (\(error.localizedDescription))")
+        }
     }
 }

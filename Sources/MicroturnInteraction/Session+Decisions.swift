@@ -236,9 +236,11 @@ extension Session {
         do {
             // The rest of a turn the user went on with joins its first part, and is asked whole in
             // place of it: the first part's answer is not said, whether it has come or not.
-            var audio = userAudio, whole = ""
-            if continuing, let last = lastRequest {
-                audio = last.audio + userAudio
+            // Kept in place of the first part's request (same id): no copy of the first part stays.
+            var audio = userAudio, whole = "", joined: PendingRequests.Request?
+            if continuing, let last = lastRequest, let first = requests.request(last.id) {
+                audio = first.audio + userAudio
+                joined = try requests.replace(last.id, time: seconds(speechEnd), audio: audio, transcript: nil)
                 whole = ", the whole turn"
                 if let task = last.task {
                     background?.withdraw(task)
@@ -246,8 +248,10 @@ extension Session {
                     whole += " in place of task \(task)"
                 }
             }
-            let (r, evicted) = try requests.add(time: seconds(speechEnd), audio: audio, transcript: nil)
-            var detail = "request \(r.id), \(Event.format(seconds(r.samples))) s of speech" + whole
+            var evicted: PendingRequests.Request?
+            let r: PendingRequests.Request
+            if let joined { r = joined } else { (r, evicted) = try requests.add(time: seconds(speechEnd), audio: audio, transcript: nil) }
+            var detail = "request \(r.id)\(joined == nil ? "" : " again"), \(Event.format(seconds(r.samples))) s of speech" + whole
             var task: String?
             if let background {
                 let online = background.isUp
@@ -255,7 +259,7 @@ extension Session {
                 detail += online ? ", sent as task \(id)" : ", task \(id) waits for the link"
                 task = id
             }
-            lastRequest = (audio, task)
+            lastRequest = (r.id, task)
             emit(Event(time: seconds(now), kind: .request, detail: detail))
             if cut {
                 let spoke = seconds(speechEnd - speechStart)

@@ -111,8 +111,9 @@ public final class Session {
     /// The user went on with the turn the device had begun to answer (`yieldToContinuation`):
     /// the turn now ending is the rest of it.
     var continuing = false
-    /// The audio and task of the last request sent, for the rest of its turn to join.
-    var lastRequest: (audio: [Float], task: String?)?
+    /// The last request kept (its id in `requests`, which holds its audio) and its task on the
+    /// link, for the rest of its turn to join.
+    var lastRequest: (id: Int, task: String?)?
     var lastReply: String?
     /// The server's answer being said now (its playback is reported when it ends).
     var playingAnswer: Utterance?

@@ -122,6 +122,9 @@ import TestSupport
         // 1.2 s after the first part, the device talking for a second by then.
         config.turn.endSilenceMs = 200
         config.turn.maxSilenceMs = 200
+        let folder = SimulationTests.dir()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        config.commands.requestsDirectory = folder
         let report = try Self.run([(parts: ["I finished my first marathon.", "It took almost five hours."], pause: 1.2, gap: 1.0)],
                                   config: config)
         let events = report.events, timeline = events.map(\.jsonLine).joined(separator: "\n")
@@ -137,6 +140,13 @@ import TestSupport
         }
         let first = try #require(seconds(requests.first), "\(timeline)"), whole = try #require(seconds(requests.last), "\(timeline)")
         #expect(requests.last?.detail?.contains("the whole turn") == true && whole > first + 1, "\(timeline)")
+        // The whole turn is kept in place of its first part: one request in the folder, as long
+        // as the whole.
+        #expect(requests.last?.detail?.hasPrefix("request 1 again,") == true, "\(timeline)")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(kept == ["0001.json", "0001.wav"], "\(kept)")
+        let wav = try WavFile.read(path: folder + "/0001.wav")
+        #expect(abs(Double(wav.frameCount) / 16_000 - whole) < 0.01, "\(wav.frameCount) samples against \(whole) s")
     }
 
     @Test func theFirstPartsRequestIsWithdrawnAndOnlyTheWholeTurnsAnswerIsSaid() throws {

@@ -270,6 +270,11 @@ import TestSupport
         }
         #expect(requests.requests.map(\.id) == [4, 5])
         #expect(evicted == [1, 2, 3])
+        // A turn's whole takes its first part's place, id and all; one memory let go of is not put back.
+        #expect(try requests.replace(5, time: 6, audio: [0.1, 0.2, 0.3], transcript: nil)?.id == 5)
+        #expect(requests.requests.map(\.id) == [4, 5] && requests.request(5)?.samples == 3)
+        #expect(try requests.replace(3, time: 6, audio: [0.1], transcript: nil) == nil)
+        #expect(requests.requests.map(\.id) == [4, 5])
         // A folder that cannot be made is a clear error, not a crash later.
         #expect(throws: AudioError.self) { try PendingRequests(directory: "/proc/microturn-requests") }
     }
