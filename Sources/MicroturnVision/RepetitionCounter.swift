@@ -28,10 +28,11 @@ public enum RepetitionEvent: Sendable, Equatable {
 /// when a set has ended) comes from the projection's autocorrelation over the last ten seconds.
 /// A set starts only when a second swing of a like length follows the first (both are counted
 /// then): one swing alone is a change in the picture (something moved once, a light went on, a
-/// clock on a screen ticked over), not exercise. When a set starts, the last 10 s of pictures are
+/// clock on a screen ticked over), not exercise. When a set starts, the last 15 s of pictures are
 /// projected again on the direction found by then, and the swings just before the set that were
 /// too faint to count as they happened are counted at once (a small movement far from the camera:
-/// the direction turns to it only after some repetitions).
+/// the direction turns to it only after some repetitions), as is an earlier short set there that
+/// was missed whole (at least `missedSetSwings` like swings, before a pause).
 public final class RepetitionCounter {
     public struct Settings: Sendable {
         public var minPeriod = 0.6, maxPeriod = 5.0
@@ -51,8 +52,13 @@ public final class RepetitionCounter {
         public var fastShareFrom = 0.6, fastShareTo = 0.95
         /// Time constant of each of the two smoothing stages.
         public var smoothSeconds = 0.12
-        /// How far back a set's opening repetitions are looked for once it has started (0: not).
-        public var historySeconds = 10.0
+        /// How far back a set's opening repetitions are looked for once it has started (0: not):
+        /// far enough to hold a short set before a pause too (the direction may turn to a small
+        /// movement only in the second set). 15 s of 40x30 pictures at 30 fps take 2.2 MB.
+        public var historySeconds = 15.0
+        /// A run of at least this many like swings in those pictures, apart from the set's opening
+        /// (a pause between), is an earlier set missed whole, and is counted as one (0: not).
+        public var missedSetSwings = 3
         public init() {}
     }
 
@@ -203,9 +209,15 @@ public final class RepetitionCounter {
                 events.append(count(rep.start, t, rep.confidence))
             } else if let first = pending, Self.alike(first.end - first.start, t - rep.start) {
                 inSet = true
-                setCount = 0
                 pending = nil
-                let opening = earlierRepetitions(before: first.start, like: first.end - first.start)
+                let (missed, opening) = earlierRepetitions(before: first.start, like: first.end - first.start)
+                for set in missed {
+                    events.append(.setStart(time: set[0].start))
+                    setCount = 0
+                    for r in set { events.append(count(r.start, r.end, 0.5)) }
+                    events.append(.setEnd(time: set[set.count - 1].end, count: setCount))
+                }
+                setCount = 0
                 events.append(.setStart(time: opening.first?.start ?? first.start))
                 for r in opening { events.append(count(r.start, r.end, 0.5)) }
                 events.append(count(first.start, first.end, first.confidence))
@@ -224,10 +236,12 @@ public final class RepetitionCounter {
     /// A set's opening repetitions, missed as they happened: full swings like the set's before
     /// `start` (and after the last counted repetition), on the direction as it is now. Oja's rule
     /// may find the exerciser only after a set's first repetitions: a small figure far from the
-    /// camera takes it seconds to turn to.
-    private func earlierRepetitions(before start: Double, like length: Double) -> [(start: Double, end: Double)] {
+    /// camera takes it seconds to turn to, and a short first set may be over by then. Returns the
+    /// earlier sets found whole (oldest first) and the set's own opening.
+    private func earlierRepetitions(before start: Double, like length: Double)
+        -> (missed: [[(start: Double, end: Double)]], opening: [(start: Double, end: Double)]) {
         let frames = history.filter { $0.time < start && $0.time > lastRepEnd }
-        guard frames.count > 2 else { return [] }
+        guard frames.count > 2 else { return ([], []) }
         var tracker = SwingTracker()
         var found: [(start: Double, end: Double)] = []
         var last = frames[0].time
@@ -240,17 +254,23 @@ public final class RepetitionCounter {
             }
             last = t
         }
-        // Only the run of swings that leads up to the set, each ending within 1.5 periods of the
-        // next one's start (one swing between them may have been too faint even now): a walk
-        // into the picture before the set, seconds earlier, stays out.
-        var kept: [(start: Double, end: Double)] = []
+        // Runs of swings, each ending within 1.5 periods of the next one's start (one swing
+        // between them may have been too faint even now). The run that leads up to the set is its
+        // opening; an earlier run is a set only if it is long enough: a walk into the picture
+        // before the set, a light switched on, is one or two swings.
+        var runs: [[(start: Double, end: Double)]] = []
         var next = start
         for r in found.reversed() {
-            guard next - r.end <= 1.5 * period, r.end <= next + 0.2 else { break }
-            kept.insert(r, at: 0)
+            if runs.isEmpty || next - r.end > 1.5 * period || r.end > next + 0.2 { runs.insert([], at: 0) }
+            runs[0].insert(r, at: 0)
             next = r.start
         }
-        return kept
+        guard let lastRun = runs.last, let end = lastRun.last else { return ([], []) }
+        let leadsUp = start - end.end <= 1.5 * period && end.end <= start + 0.2
+        let opening = leadsUp ? lastRun : []
+        let earlier = leadsUp ? runs.dropLast() : runs[...]
+        let missed = settings.missedSetSwings > 0 ? earlier.filter { $0.count >= settings.missedSetSwings } : []
+        return (Array(missed), opening)
     }
 
     /// A new picture: every pixel counts fully until its changes say otherwise.

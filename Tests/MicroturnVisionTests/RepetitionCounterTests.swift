@@ -76,6 +76,31 @@ import TestSupport
         #expect(setCounts.reduce(0, +) == with.total)
     }
 
+    /// A shoulder press far from the camera, in noise: the direction turns to it only in the
+    /// second set, when the first is over. Projected again, the pictures kept show the first set
+    /// (a run of like swings before a pause), and it is counted as a set of its own when the
+    /// second starts: 4 of 8 without, 7 with.
+    @Test func aShortFirstSetMissedWholeIsCountedWhenTheSecondStarts() throws {
+        let (path, truth) = try Self.clip(["--exercise", "press", "--reps", "8", "--period", "1.8", "--sets", "2", "--seed", "2",
+                                           "--nuisance", "far,noise"])
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        var live = RepetitionCounter.Settings()
+        live.missedSetSwings = 0
+        let without = try Self.count(path, settings: live), with = try Self.count(path)
+        #expect(with.total > without.total + 1, "with earlier sets \(with.total), without \(without.total)")
+        #expect(abs(with.total - truth.total) <= 1, "counted \(with.total), truth \(truth.total)")
+        // Two sets, as the truth has, whose counts add up; repetitions numbered and in order.
+        let setCounts = with.events.compactMap { if case let .setEnd(_, c) = $0 { c } else { nil } }
+        #expect(setCounts.count == truth.sets.count && setCounts.reduce(0, +) == with.total, "\(with.events)")
+        #expect(with.events.filter { if case .setStart = $0 { true } else { false } }.count == setCounts.count)
+        let reps = with.events.compactMap { if case let .repetition(n, start, _, _) = $0 { (n, start) } else { nil } }
+        #expect(reps.map(\.0) == Array(1...max(1, with.total)).prefix(with.total).map { $0 })
+        #expect(reps.map(\.1) == reps.map(\.1).sorted(), "\(with.events)")
+        // The first set's repetitions lie in the first set.
+        let first = try #require(truth.sets.first)
+        #expect(reps.prefix(setCounts[0]).allSatisfy { $0.1 >= first.start - 0.5 && $0.1 <= first.end }, "\(with.events)")
+    }
+
     /// A capture chain that sends each picture twice (a 30 fps source on a 60 Hz HDMI link, as
     /// vivid's loopback on the virtual board does): the repeats say nothing of how pixels change,
     /// and a curl beside a person walking by is counted as it is at 30 fps. (Taken for "no
