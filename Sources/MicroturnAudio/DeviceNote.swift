@@ -10,6 +10,8 @@ public struct DeviceNote: Sendable, Equatable {
         case playbackStart
         /// Speech ran out (`flushed` false) or was cut short (`flushed` true); `time` is the sample after the last one.
         case playbackStop(flushed: Bool)
+        /// The device's voice was brought down by at least `DuplexAudio.audibleDuckDb` at `time`.
+        case ducked
     }
 
     public var time: Int

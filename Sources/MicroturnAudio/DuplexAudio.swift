@@ -60,6 +60,9 @@ public final class DuplexAudio: Sendable {
     private let playbackGain = Atomic<UInt32>(Float(1).bitPattern)
     /// Gain changes are ramped over this many samples (5 ms), so a duck does not click.
     static let gainRampSamples: Float = 80
+    /// A duck the user hears: 10 dB down.
+    public static let audibleDuckDb = 10.0
+    static let audibleDuck = Float(pow(10, -audibleDuckDb / 20))
 
     private let processed = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
@@ -295,8 +298,10 @@ public final class DuplexAudio: Sendable {
                 if gain != 1 || target != 1 {
                     let step = 1 / Self.gainRampSamples
                     for i in 0..<n {
+                        let before = gain
                         gain += max(-step, min(step, target - gain))
                         block[i] *= gain
+                        if before > Self.audibleDuck && gain <= Self.audibleDuck { note(.ducked, time: t + i, device: pcm.name) }
                     }
                 }
                 if n < chunk {

@@ -8,6 +8,9 @@ public struct Event: Sendable, Equatable {
         case playbackStart = "playback_start"
         case playbackStop = "playback_stop"
         case bargeIn = "barge_in"
+        /// The duck a barge-in asked for is heard: the device's voice is 10 dB down from this
+        /// sample on (latency: from the start of the user's speech).
+        case duck
         case xrun
         case deviceError = "device_error"
         /// A local command was recognized (text: the command; detail: its confidence).

@@ -346,6 +346,8 @@ public final class Session {
                     floor.release()
                 }
                 emit(Event(time: time, kind: .playbackStop, latency: latency, detail: flushed ? "cut" : "done"))
+            case .ducked:
+                emit(Event(time: time, kind: .duck, latency: pendingBargeIn.map { seconds(note.time - $0) }))
             case .xrun:
                 emit(Event(time: time, kind: .xrun, detail: "\(note.device): \(note.message)"))
             case .error, .reopened:

@@ -207,10 +207,13 @@ public struct TurnMetrics: Sendable, Equatable {
         return last
     }
 
-    /// The barge-in that answered speech `u` over the device, seconds after its start (none if it
-    /// never came).
+    /// When the device was heard to yield to speech `u` over it, seconds after its start: the
+    /// first sample of its voice 10 dB down (a duck) or cut off, as played, not when it was decided
+    /// (none if it never came).
     static func duckLatency(_ u: DialogLabels.Utterance, _ events: [Event]) -> [Double] {
-        events.first { $0.kind == .bargeIn && $0.time >= u.start - 0.1 && $0.time <= u.end + 0.5 }.map { [$0.time - u.start] } ?? []
+        events.first { e in
+            (e.kind == .duck || (e.kind == .playbackStop && e.detail == "cut")) && e.time >= u.start - 0.1 && e.time <= u.end + 0.5
+        }.map { [$0.time - u.start] } ?? []
     }
 
     public mutating func add(_ other: TurnMetrics) {

@@ -14,7 +14,8 @@ struct BenchTurns: ParsableCommand {
         Runs every dialog in --dialogs (made by tools/make-dialogs.sh) through `run --fast` with its room
         echo, and measures from the aligned WAVs: turn latency (annotated end of user speech to the first
         device sample above -40 dBFS), barge-in stop latency (start of the interruption to the device's last
-        sample above -40 dBFS), how soon it ducked (start of the user's speech over it to the barge-in), the \
+        sample above -40 dBFS), how soon it was heard to duck (start of the user's speech over it to the first sample of its voice \
+        10 dB down or cut, as played: after its output buffer, not when it was decided), the \
         backchannels that broke its speech for more than 150 ms, pauses inside a turn where it started to speak \
         (any sound, and as Full-Duplex-Bench v1 counts a take-over: 1 s of sound or more than 3 words heard, \
         counted where the device's voice says each word of the line; the latter also by the kind of pause \

@@ -89,8 +89,8 @@ final class EventOutput {
         var line = String(format: "%8.3f s  %-15@", e.time, e.kind.rawValue as NSString)
         if let text = e.text { line += " \"\(text)\"" }
         if let latency = e.latency {
-            line += e.kind == .playbackStop ? String(format: " stop latency %.0f ms", latency * 1000)
-                : String(format: " turn latency %.0f ms", latency * 1000)
+            let what = e.kind == .playbackStop ? "stop" : e.kind == .duck ? "duck" : "turn"
+            line += String(format: " \(what) latency %.0f ms", latency * 1000)
         }
         if let detail = e.detail { line += "  (\(detail))" }
         return line

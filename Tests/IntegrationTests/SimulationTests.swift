@@ -240,6 +240,19 @@ import TestSupport
         }
         let duckDb = 20 * log10(level(ducked, barge.time + 0.04, resume.time) / level(plain, barge.time + 0.04, resume.time))
         #expect(abs(duckDb + 12) < 1, "ducked by \(duckDb) dB")
+        // The duck as heard (what bench turns measures) is said once, after the decision, with its
+        // latency from the user's onset; the voice is down from there on.
+        let heard = events.filter { $0.kind == .duck }
+        #expect(heard.count == 1, "\(events.map(\.jsonLine))")
+        if let duck = heard.first, let latency = duck.latency {
+            #expect(events.firstIndex(of: barge)! < events.firstIndex(of: duck)!)
+            let onset = duck.time - latency
+            #expect(barge.detail?.hasPrefix("user speech began at \(Event.format(onset)) s") == true, "\(barge.jsonLine), \(duck.jsonLine)")
+            let heardDb = 20 * log10(level(ducked, duck.time + 0.005, resume.time) / level(plain, duck.time + 0.005, resume.time))
+            #expect(abs(heardDb + 12) < 1, "down by \(heardDb) dB from the duck heard")
+        } else {
+            Issue.record("no duck heard, or without its latency: \(events.map(\.jsonLine))")
+        }
         let afterDb = 20 * log10(level(ducked, resume.time + 0.05, resume.time + 0.5) / level(plain, resume.time + 0.05, resume.time + 0.5))
         // Back to full level, within 3 dB: under load the two runs' replies can sit a playback
         // chunk apart, which moves a window's level by up to about 2 dB; still ducked would be -12.
