@@ -56,6 +56,8 @@ public final class Session {
         public var bargeInStopLatencies: [Double] {
             events.compactMap { $0.kind == .playbackStop && $0.detail == "cut" ? $0.latency : nil }
         }
+        /// Start of the user's speech over the device to its voice heard 10 dB down, per duck.
+        public var duckLatencies: [Double] { events.compactMap { $0.kind == .duck ? $0.latency : nil } }
         /// Every stop in the user's speech: when (seconds), the cues at it, and the model's log-odds
         /// that the turn was over (nil when the model is off).
         public struct SpeechStop: Sendable {

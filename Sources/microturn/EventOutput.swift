@@ -89,8 +89,9 @@ final class EventOutput {
         var line = String(format: "%8.3f s  %-15@", e.time, e.kind.rawValue as NSString)
         if let text = e.text { line += " \"\(text)\"" }
         if let latency = e.latency {
-            let what = e.kind == .playbackStop ? "stop" : e.kind == .duck ? "duck" : "turn"
-            line += String(format: " \(what) latency %.0f ms", latency * 1000)
+            let what = e.kind == .playbackStop ? "stop" : "turn"
+            line += e.kind == .duck ? String(format: " heard %.0f ms after the user began", latency * 1000)
+                : String(format: " \(what) latency %.0f ms", latency * 1000)
         }
         if let detail = e.detail { line += "  (\(detail))" }
         return line

@@ -146,6 +146,7 @@ enum Summary {
     static func text(_ r: Session.Report) -> String {
         var lines = ["", "turns: \(r.turns)   xruns: \(r.xruns)   audio processed: \(String(format: "%.2f", Double(r.frames) * 0.02)) s"]
         for (i, l) in r.turnLatencies.enumerated() { lines.append(String(format: "  turn %d: latency %.0f ms", i + 1, l * 1000)) }
+        for (i, l) in r.duckLatencies.enumerated() { lines.append(String(format: "  duck %d: heard %.0f ms after the user began", i + 1, l * 1000)) }
         for (i, l) in r.bargeInStopLatencies.enumerated() { lines.append(String(format: "  barge-in %d: stopped %.0f ms after the user began", i + 1, l * 1000)) }
         if let p50 = Percentile.of(r.turnLatencies, 50), let p95 = Percentile.of(r.turnLatencies, 95) {
             lines.append(String(format: "turn latency p50 %.0f ms, p95 %.0f ms", p50 * 1000, p95 * 1000))

@@ -246,6 +246,7 @@ import TestSupport
         #expect(heard.count == 1, "\(events.map(\.jsonLine))")
         if let duck = heard.first, let latency = duck.latency {
             #expect(events.firstIndex(of: barge)! < events.firstIndex(of: duck)!)
+            #expect(ducked.report.duckLatencies == [latency])
             let onset = duck.time - latency
             #expect(barge.detail?.hasPrefix("user speech began at \(Event.format(onset)) s") == true, "\(barge.jsonLine), \(duck.jsonLine)")
             let heardDb = 20 * log10(level(ducked, duck.time + 0.005, resume.time) / level(plain, duck.time + 0.005, resume.time))
