@@ -24,6 +24,10 @@ extension Session {
             continuing = true
         case let .turnEnd(speechEnd, speechStart):
             endTurn(speechEnd: speechEnd, speechStart: speechStart, now: now)
+        case .notATurn:
+            _ = userSpeech.finish()
+            silence = nil
+            local?.turnEnded()
         case let .start(u):
             switch u.kind {
             case .murmur:

@@ -2,6 +2,10 @@
 public enum TurnDecision: Sendable, Equatable {
     /// The user's turn is over; their speech ended at capture sample `speechEnd`.
     case turnEnd(speechEnd: Int, speechStart: Int)
+    /// What was heard since the last turn ended is too short to be a turn (a cough, a click, a
+    /// frame of the device's echo): forget it, so that it neither holds back what waits for the
+    /// user to be done nor becomes the start of the next request.
+    case notATurn
     /// The user started talking over the device: duck (`barge_in.duck_db`) and listen.
     case bargeIn(speechStart: Int)
     /// The user talking over the device has gone on past a backchannel (`barge_in.stop_after_ms`):

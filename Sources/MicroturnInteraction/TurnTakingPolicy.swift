@@ -123,9 +123,10 @@ public final class TurnTakingPolicy: TurnPolicy {
                 return .bargeIn(speechStart: start * ProcessingFormat.frameSamples)
             }
             // While the device talks, speech too short to barge in does not make a turn of its own.
-            if !f.inSpeech {
+            if !f.inSpeech && userStart != nil {
                 userStart = nil
                 speechFrames = 0
+                return .notATurn
             }
             return nil
         }
@@ -164,7 +165,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         resuming = false
         // A blip is not a turn, unless it cut the device: then the device must hear that it is
         // over, to go on with what it was saying.
-        guard frames >= minUtteranceFrames || cutTheDevice else { return nil }
+        guard frames >= minUtteranceFrames || cutTheDevice else { return .notATurn }
         // A turn over the device (a backchannel it goes on after, an interruption) is not one the
         // user can be going on with: "yeah" and then "mm-hm" is no resumption.
         endedTurnEnd = cutTheDevice ? nil : lastSpeechEnd

@@ -36,8 +36,9 @@ public final class UserSpeech {
         cues.add(cleaned, isSpeech: v.frameIsSpeech, levelDb: v.features.levelDb)
         recentFrames.append(cleaned)
         if recentFrames.count > 15 { recentFrames.removeFirst() }
-        // A new utterance, or speech going on after a turn was just answered.
-        if audio.isEmpty, let start = v.startedAtFrame ?? (v.frameIsSpeech ? index : nil) {
+        // A new utterance, or speech going on after a turn was just answered (a lone frame judged
+        // speech outside an utterance is no turn: the detector's onset takes it in if more follows).
+        if audio.isEmpty, let start = v.startedAtFrame ?? (v.frameIsSpeech && v.inSpeech ? index : nil) {
             // The utterance began a few frames ago: take it from there, with 200 ms of what came
             // before (the recognizer needs to hear the silence around the words).
             let back = min(recentFrames.count, index - start + 1 + 10)

@@ -276,6 +276,30 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: "\(dir)/0002.wav"))
     }
 
+    /// A click too short to be a turn is forgotten: it neither holds the user's turn open (what
+    /// waits for the user to be done would wait for ever) nor becomes the start of the next request.
+    @Test func aClickIsForgottenAndTheNextRequestIsTheTurnAlone() throws {
+        let sentence = try FreshSpeech(voice: .init(name: "en-us", rateWpm: 160))
+            .synthesize("Could you remind me to call the dentist?").map { $0 * 0.3 }
+        // 60 ms of a 300 Hz tone: loud and peaky enough for the detector's onset, shorter than a turn.
+        let click = (0..<960).map { Float(0.3 * sin(2 * Double.pi * 300 * Double($0) / 16_000)) }
+        func session(click heard: Bool) throws -> [Event] {
+            let silence = { (seconds: Double) in [Float](repeating: 0, count: Int(seconds * 16_000)) }
+            let audio = silence(1) + (heard ? click : silence(0.06)) + silence(3) + sentence + silence(4)
+            let d = SimulationTests.dir()
+            defer { try? FileManager.default.removeItem(atPath: d) }
+            try WavFile(sampleRate: 16_000, channels: 1, samples: audio).write(path: "\(d)/in.wav")
+            return try Simulation.run(files: .init(capture: "\(d)/in.wav", playback: "\(d)/out.wav"), config: MicroturnConfig(),
+                                      fast: true).report.events
+        }
+        let clicked = try session(click: true), quiet = try session(click: false)
+        let timeline = clicked.map(\.jsonLine).joined(separator: "\n")
+        #expect(clicked.first { $0.kind == .speechStart }.map { $0.time < 1.1 } == true, "the click is heard as speech: \(timeline)")
+        #expect(clicked.filter { $0.kind == .turnEnd }.count == 1, "\(timeline)")
+        let requests = clicked.filter { $0.kind == .request }.compactMap(\.detail)
+        #expect(requests.count == 1 && requests == quiet.filter { $0.kind == .request }.compactMap(\.detail), "\(timeline)")
+    }
+
     @Test func requestsAreBoundedInMemoryAndSayWhatTheyDrop() throws {
         let requests = try PendingRequests(directory: nil, memoryLimit: 2)
         var evicted: [Int] = []
