@@ -75,12 +75,17 @@ import TestSupport
         #expect(m.falseBargeIns == 0)
         #expect(result.report.events.filter { $0.kind == .bargeIn }.count == 2, "\(Self.timeline(labels, result.report.events))")
         // Each ducks it at once, and it stops once the user has gone on for barge_in.stop_after_ms
-        // (or its reply ends by itself first).
-        let events = result.report.events
-        for b in events.filter({ $0.kind == .bargeIn }) {
+        // (or its reply ends by itself first): not sooner, and before the interruption is over.
+        // Not at a set time: that is the first frame after it that is heard as the user's under the
+        // device's ducked voice, and that voice varies a little with what the process said before
+        // (espeak-ng keeps state), so a frame or two is sometimes missed.
+        let events = result.report.events, timeline = Self.timeline(labels, events)
+        let stopAfter = Double(MicroturnConfig().bargeIn.stopAfterMs) / 1000
+        for (b, said) in zip(events.filter { $0.kind == .bargeIn }, labels.utterances.filter { $0.kind == "interruption" }) {
             #expect(b.detail?.hasSuffix("ducked 12 dB") == true)
-            let stop = events.first { $0.kind == .playbackStop && $0.time >= b.time }
-            #expect(stop.map { $0.time - b.time < 0.5 } == true, "\(Self.timeline(labels, events))")
+            let onset = try #require(b.detail?.components(separatedBy: "began at ").last?.split(separator: " ").first.flatMap { Double($0) })
+            let stop = try #require(events.first { $0.kind == .playbackStop && $0.time >= b.time }, "\(timeline)")
+            #expect(stop.detail == "done" || (stop.time >= onset + stopAfter && stop.time < said.end), "\(timeline)")
         }
         #expect(m.replies == 6, "one reply per turn and per interruption \(Self.timeline(labels, result.report.events))")
     }
