@@ -196,7 +196,7 @@ public final class Session {
             let before = userSpeech.audio.count
             let heard = userSpeech.hear(v, cleaned: listener.cleaned, frame: index)
             if userSpeech.audio.count > before { local?.heard(userSpeech.audio[before...], begins: before == 0, at: t + n, after: lastReply) }
-            weigh(heard, isSpeech: v.frameIsSpeech, at: t)
+            weigh(heard, at: t)
             if let local { use(local.poll(now: t, openingHeardBy: speechOut.heardBy), at: t) }
             // A murmur or a count yields the moment the user speaks.
             if v.frameIsSpeech && (floor.holder == .murmur || floor.holder == .count) {
@@ -261,8 +261,8 @@ public final class Session {
 
     /// Keeps the turn-end model's say on the silence going on (from the cues where the user's
     /// speech stopped), and a record of every stop.
-    private func weigh(_ heard: UserSpeech.Heard, isSpeech: Bool, at t: Int) {
-        if isSpeech {
+    private func weigh(_ heard: UserSpeech.Heard, at t: Int) {
+        if heard.spoke {
             // The silence that ends here belongs to the last stop recorded.
             if let since = silence?.since, let k = report.speechStops.indices.last, report.speechStops[k].time == seconds(since) {
                 report.speechStops[k].silence = seconds(t - since)

@@ -12,6 +12,10 @@ public final class UserSpeech {
         public var completeCommand = false
         /// Speech stopped at this frame: the cues at its end.
         public var stop: TurnEndCues.Features?
+        /// This frame is the user speaking in a turn of theirs: speech taken into the pending
+        /// turn. A lone frame judged speech outside an utterance (a click, a frame of the device's
+        /// echo) is not: it must not cancel what waits for the user to have spoken again.
+        public var spoke = false
     }
 
     public let recognizer: CommandRecognizer?
@@ -45,13 +49,13 @@ public final class UserSpeech {
             audio = recentFrames.suffix(back).flatMap { $0 }
             recognizer?.begin()
             recognizer?.feed(audio)
-            return Heard()
+            return Heard(spoke: true)
         }
         guard !audio.isEmpty else { return Heard() }
         // Bounded: a request keeps its first minute, and no command is longer than a few seconds.
         if audio.count < Self.maxRequestSamples { audio += cleaned } else { cut = true }
         if audio.count < Self.maxCommandSamples { recognizer?.feed(cleaned) }
-        var heard = Heard()
+        var heard = Heard(spoke: v.frameIsSpeech)
         if !v.frameIsSpeech {
             heard.completeCommand = recognizer?.partialCommand() != nil
             if wasSpeech { heard.stop = cues.measure() }
