@@ -19,17 +19,20 @@ import TestSupport
         return played.map { $0 * Float(pow(10, -18 / 20) / rms) }
     }
 
-    /// Runs the chain; returns the frames where the policy decided to barge in.
-    static func bargeIns(played: [Float], near: [Float], path: EchoPath.Spec) throws -> [Int] {
+    /// Runs the chain; returns the frames where the policy decided to barge in. With `then`, the
+    /// room changes to that path at sample `at` (the device was moved, a door opened).
+    static func bargeIns(played: [Float], near: [Float], path: EchoPath.Spec,
+                         then later: (path: EchoPath.Spec, at: Int)? = nil) throws -> [Int] {
         let config = MicroturnConfig()
         let listener = try Listener(config: config)
-        let room = EchoPath(spec: path)
+        let first = EchoPath(spec: path), second = later.map { EchoPath(spec: $0.path) }
         let policy = TurnTakingPolicy(config: config)
         var decisions: [Int] = []
         let n = ProcessingFormat.frameSamples
         for k in 0..<played.count / n {
             let ref = Array(played[k * n..<(k + 1) * n])
             let user = k * n + n <= near.count ? Array(near[k * n..<(k + 1) * n]) : [Float](repeating: 0, count: n)
+            let room = later.map { k * n >= $0.at } == true ? second! : first
             let heard = listener.hear(microphone: room.microphone(near: user, played: ref), played: ref)
             let speaking = ref.contains { $0 != 0 }
             let f = FrameObservation(index: k, frameIsSpeech: heard.frameIsSpeech, inSpeech: heard.inSpeech,
@@ -46,6 +49,25 @@ import TestSupport
         let spec = EchoPath.Spec(delayMs: delayMs, gainDb: gainDb, reverbMs: 200, noiseDb: -65, seed: seed)
         let decisions = try Self.bargeIns(played: played, near: [], path: spec)
         #expect(decisions.isEmpty, "echo alone barged in at frames \(decisions)")
+    }
+
+    /// The echo path changes while the device talks: louder, later and more reverberant, so the
+    /// canceller's filter is wrong and its residual jumps until it converges again. Echo must still
+    /// never be the user. KNOWN BUG, kept visible: today the guard learns the new residual level
+    /// only after about 5 frames of it, and the device interrupts itself a few frames after the
+    /// change. When a fix makes this pass, `withKnownIssue` fails: turn it into a plain expectation.
+    @Test(arguments: [(EchoPath.Spec(delayMs: 20, gainDb: -12, reverbMs: 100, noiseDb: -65, seed: 6),
+                       EchoPath.Spec(delayMs: 60, gainDb: -4, reverbMs: 250, noiseDb: -65, seed: 7)),
+                      (EchoPath.Spec(delayMs: 40, gainDb: -6, reverbMs: 200, noiseDb: -65, seed: 8),
+                       EchoPath.Spec(delayMs: 25, gainDb: -3, reverbMs: 150, noiseDb: -65, seed: 9))])
+    func echoAloneNeverBargesInWhenThePathChanges(before: EchoPath.Spec, after: EchoPath.Spec) throws {
+        let played = try Self.deviceSpeech()
+        // Mid-sentence, in the second line, once the canceller has long converged on the first path.
+        let at = played.count * 2 / 5
+        let decisions = try Self.bargeIns(played: played, near: [], path: before, then: (after, at))
+        withKnownIssue("the echo guard takes the canceller's residual after an echo path change for the user") {
+            #expect(decisions.isEmpty, "echo alone barged in at frames \(decisions) (the path changed at frame \(at / ProcessingFormat.frameSamples))")
+        }
     }
 
     /// The device plays at -18 dBFS; its echo reaches the microphone 8 dB down, about as loud as
