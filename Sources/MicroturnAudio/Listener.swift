@@ -5,15 +5,16 @@ import MicroturnCore
 /// session and by every test that asks whether the device hears the user or itself.
 public final class Listener {
     private let echoCanceller: EchoCanceller?
-    private let echoGuard: EchoGuard
+    private let echoGuard: EchoGuard?
     private let vad: VoiceActivityDetector
     /// The last frame as heard after echo cancellation (what speech recognition gets).
     public private(set) var cleaned: [Float] = []
 
-    public init(config: MicroturnConfig) throws(AudioError) {
+    /// `guardEcho` false leaves the echo guard out, for a bench to show what it adds.
+    public init(config: MicroturnConfig, guardEcho: Bool = true) throws(AudioError) {
         echoCanceller = config.echo.enabled
             ? try EchoCanceller(tailMs: config.echo.tailMs, suppressDb: config.echo.suppressDb) : nil
-        echoGuard = EchoGuard(tailMs: config.echo.tailMs)
+        echoGuard = guardEcho ? EchoGuard(tailMs: config.echo.tailMs) : nil
         vad = VoiceActivityDetector(config: config.vad)
     }
 
@@ -22,9 +23,9 @@ public final class Listener {
         var mic = microphone
         echoCanceller?.process(microphone: &mic, reference: played)
         cleaned = mic
-        let echoLikely = echoGuard.explainedByEcho(playedLevelDb: EchoGuard.level(played),
+        let echoLikely = echoGuard?.explainedByEcho(playedLevelDb: EchoGuard.level(played),
                                                    microphoneLevelDb: EchoGuard.level(microphone),
-                                                   residualLevelDb: EchoGuard.level(mic))
+                                                   residualLevelDb: EchoGuard.level(mic)) ?? false
         return vad.process(mic, echoLikely: echoLikely)
     }
 }

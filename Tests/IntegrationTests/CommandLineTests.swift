@@ -316,10 +316,24 @@ final class ScratchFolder {
         (["bench", "experts", "--model", "m.gguf", "--dense", "d.gguf", "--corpus", "c", "--chunks", "0"], "--chunks"),
         (["bench", "experts", "--model", "m.gguf", "--dense", "d.gguf", "--corpus", "c", "--used-list", "4,x"], "--used-list"),
         (["bench", "turn-words", "--model", "m.gguf", "--corpus", "c", "--lines", "0"], "--lines"),
+        (["bench", "echo", "--cases", "0"], "--cases"), (["bench", "echo", "--seed", "-1"], "--seed"),
     ])
     func numbersNoCommandCanUseExit64(args: [String], flag: String) throws {
         let r = try Self.run(args)
         #expect(r.status == 64 && r.err.contains(flag), "\(args): exit \(r.status), \(r.err)")
+    }
+
+    /// Without the echo guard the device barges in on its own echo even in a room that stays (the
+    /// canceller converging, its residual); with it, never there. Fixed seed: decided, not chance.
+    @Test func benchEchoComparesTheGuardWithTheCancellerAlone() throws {
+        let r = try Self.run(["bench", "echo", "--cases", "4", "--seed", "1", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "not JSON: \(r.out)")
+        let guarded = try #require(figures["microturn"] as? [String: Any]), alone = try #require(figures["canceller_alone"] as? [String: Any])
+        #expect(figures["rooms_that_stay"] as? Int == 2 && figures["rooms_that_change"] as? Int == 2)
+        #expect(guarded["self_interrupted_room_stays"] as? Int == 0, "\(r.out)")
+        #expect((alone["self_interrupted_room_stays"] as? Int ?? 0) > 0, "\(r.out)")
+        #expect(r.err.contains("[4/4]"), "no progress on stderr: \(r.err)")
     }
 
     /// Seeds are any 64-bit number; the largest wraps instead of trapping.
