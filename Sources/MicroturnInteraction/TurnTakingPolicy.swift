@@ -112,7 +112,7 @@ public final class TurnTakingPolicy: TurnPolicy {
         }
         if f.deviceSpeaking && !bargedIn {
             overlapRun = f.frameIsSpeech ? overlapRun + 1 : 0
-            if bargeInEnabled, f.inSpeech, overlapRun >= bargeInFrames {
+            if bargeInEnabled, overlapRun >= bargeInFrames {
                 bargedIn = true
                 yielded = stopAfterFrames == 0  // the device stops at once
                 backchannelHeard = nil

@@ -133,6 +133,15 @@ import TestSupport
         #expect(d.last?.0 == 50 + 20 - 1)
     }
 
+    @Test func aBargeInOfOneFrameDucksBeforeTheDetectorConfirmsAnUtterance() {
+        // The duck must be heard soon after the user begins: with 20 ms it comes on the user's
+        // first speech frame over the device, not a frame later where the detector's onset of
+        // 2 frames confirms an utterance.
+        let d = Self.run(Self.frames([(false, 20), (true, 30), (false, 30)]), deviceSpeaking: { _ in true }, bargeInMs: 20)
+        #expect(d.first?.0 == 20)
+        #expect(d.first?.1 == .bargeIn(speechStart: 20 * 320))
+    }
+
     @Test func theDeviceDucksThenYieldsToSpeechThatGoesOn() {
         // The device talks throughout; the user talks over it for 600 ms from frame 20.
         let long = Self.run(Self.frames([(false, 20), (true, 30), (false, 30)]), deviceSpeaking: { _ in true }, stopAfterMs: 400)
