@@ -209,7 +209,8 @@ public struct MicroturnConfig: Sendable, Equatable {
         public var enabled = true
         /// Speech while the device talks must last this long to duck it. One frame (20 ms) is
         /// enough: a duck costs little if it was a click (the device goes back to full level), and
-        /// the user hears the device yield 20 ms sooner than after the detector's onset.
+        /// the user hears the device yield 20 ms sooner than after the detector's onset. With
+        /// `stopAfterMs` 0 (stop at once) a click would stop it: 40 suits that better.
         public var minSpeechMs = 20
         /// How far the device's speech drops at once when the user starts over it, dB: the user
         /// hears it yield, and a backchannel goes by without a gap in what it says.
