@@ -11,6 +11,14 @@ public final class EchoCanceller {
     private var mic: [Int16]
     private var ref: [Int16]
     private var out: [Int16]
+    /// The correlation, over the last two frames, between what the adaptive filter left and what it
+    /// took away as echo (before residual suppression). Near -1 when the filter subtracts an echo
+    /// that is no longer there, as after the echo path changed (the device was moved, a door
+    /// opened): what is left is then largely its own estimate, sign flipped. Near 0 when what is
+    /// left is someone else's voice or noise. Two frames, because over one 20 ms frame two
+    /// unrelated voices often correlate by chance.
+    public private(set) var leftToRemovedCorrelation = 0.0
+    private var lastSums = (leftRemoved: 0.0, removed: 0.0, left: 0.0)
 
     public init(tailMs: Int, suppressDb: Int, frameSize: Int = ProcessingFormat.frameSamples,
                 sampleRate: Int = ProcessingFormat.sampleRate) throws(AudioError) {
@@ -57,6 +65,16 @@ public final class EchoCanceller {
             ref[i] = SampleConversion.int16(reference[i])
         }
         speex_echo_cancellation(echo, mic, ref, &out)
+        var leftRemoved = 0.0, removed = 0.0, left = 0.0
+        for i in 0..<frameSize {
+            let l = Double(out[i]), r = Double(mic[i]) - l
+            leftRemoved += l * r
+            removed += r * r
+            left += l * l
+        }
+        let sums = (leftRemoved + lastSums.leftRemoved, removed + lastSums.removed, left + lastSums.left)
+        lastSums = (leftRemoved, removed, left)
+        leftToRemovedCorrelation = sums.1 > 0 && sums.2 > 0 ? sums.0 / (sums.1 * sums.2).squareRoot() : 0
         speex_preprocess_run(preprocess, &out)
         for i in 0..<frameSize { microphone[i] = Float(out[i]) / 32768 }
     }

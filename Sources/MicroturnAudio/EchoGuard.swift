@@ -12,6 +12,13 @@ import Foundation
 /// only when it stands `marginDb` above that. Until it has seen 0.5 s of such frames, it assumes the
 /// worst (the echo may be as loud as the playback itself), so no one can barge in before the
 /// canceller has converged, and nothing the user says teaches it that echo is that loud.
+///
+/// After the echo path changes (the device is moved, a door opens), the canceller's filter is wrong
+/// and what it leaves is as loud as the echo itself until it converges again: no level tells that
+/// from the user. But what it leaves is then largely its own echo estimate with the sign flipped
+/// (it subtracts an echo that is no longer there), which someone's voice is not. Such frames
+/// count as echo, and the guard learns from them, so it expects the louder residual until the
+/// canceller has caught up; a user who starts talking in that time is heard a little later.
 public final class EchoGuard {
     public let marginDb: Double
     private let tailFrames: Int
@@ -27,6 +34,10 @@ public final class EchoGuard {
     static let inaudibleDb = 30.0
     /// Below this the loudspeaker counts as silent.
     static let silentDb = -55.0
+    /// At or below this correlation between what the canceller left and what it removed, its
+    /// filter no longer fits the room. Tuned on `bench echo --seed 1`: -0.4 also took a fifth of the
+    /// user's frames over the device for echo, -0.6 left more rooms that change barging in.
+    static let divergedCorrelation = -0.5
 
     public init(tailMs: Int, marginDb: Double = 20, frameMs: Int = 20) {
         self.marginDb = marginDb
@@ -42,21 +53,26 @@ public final class EchoGuard {
     }
 
     /// Feeds one frame: the level of what was played for it, of the microphone, and after
-    /// cancellation. Returns true when the frame's sound can be the device's own echo.
-    public func explainedByEcho(playedLevelDb: Double, microphoneLevelDb: Double, residualLevelDb: Double) -> Bool {
+    /// cancellation, and the canceller's `leftToRemovedCorrelation`. Returns true when the frame's
+    /// sound can be the device's own echo.
+    public func explainedByEcho(playedLevelDb: Double, microphoneLevelDb: Double, residualLevelDb: Double,
+                                leftToRemovedCorrelation: Double) -> Bool {
         played[next] = playedLevelDb
         next = (next + 1) % tailFrames
         let envelope = played.max() ?? -100
         guard envelope > Self.silentDb else { return false }
         let relative = residualLevelDb - envelope
-        // Learn from frames that are the device's alone: the canceller took most of it away, or the
-        // microphone barely hears the loudspeaker at all (headphones, a well-isolated speaker).
+        let filterDiverged = leftToRemovedCorrelation <= Self.divergedCorrelation
+        // Learn from frames that are the device's alone: the canceller took most of it away, the
+        // microphone barely hears the loudspeaker at all (headphones, a well-isolated speaker), or
+        // what is left is the canceller's own error.
         let echoOnly = microphoneLevelDb - residualLevelDb >= Self.cancelledDb || microphoneLevelDb <= envelope - Self.inaudibleDb
+            || filterDiverged
         if playedLevelDb > Self.silentDb && echoOnly {
             if residuals.count < historyFrames { residuals.append(relative) } else { residuals[residualNext] = relative }
             residualNext = (residualNext + 1) % historyFrames
         }
-        return relative <= (residualGainDb ?? 0) + marginDb
+        return filterDiverged || relative <= (residualGainDb ?? 0) + marginDb
     }
 
     public static func level(_ frame: [Float]) -> Double {

@@ -25,7 +25,8 @@ public final class Listener {
         cleaned = mic
         let echoLikely = echoGuard?.explainedByEcho(playedLevelDb: EchoGuard.level(played),
                                                    microphoneLevelDb: EchoGuard.level(microphone),
-                                                   residualLevelDb: EchoGuard.level(mic)) ?? false
+                                                   residualLevelDb: EchoGuard.level(mic),
+                                                   leftToRemovedCorrelation: echoCanceller?.leftToRemovedCorrelation ?? 0) ?? false
         return vad.process(mic, echoLikely: echoLikely)
     }
 }

@@ -73,7 +73,7 @@ struct BenchEcho: ParsableCommand {
                 c.guarded = try EchoTrial.bargeIns(played: played, near: near, path: before, then: later)
                 c.alone = try EchoTrial.bargeIns(played: played, near: near, path: before, then: later, guardEcho: false)
                 results.append(c)
-                FileHandle.standardError.write(Data("bench echo: [\(i + 1)/\(cases)] room \(change == nil ? "stays" : "changes")\(c.userStart.map { ", user from frame \($0)" } ?? ""): barge-ins \(c.guarded), without the guard \(c.alone)\n".utf8))
+                FileHandle.standardError.write(Data("bench echo: [\(i + 1)/\(cases)] room \(change.map { "changes at frame \($0 / n)" } ?? "stays")\(c.userStart.map { ", user from frame \($0)" } ?? ""): barge-ins \(c.guarded), without the guard \(c.alone)\n".utf8))
             }
             report(results, deviceFrames: Set((0..<played.count / n).filter { k in played[k * n..<(k + 1) * n].contains { $0 != 0 } }))
         }
