@@ -73,10 +73,15 @@ struct BenchEcho: ParsableCommand {
                 c.guarded = try EchoTrial.bargeIns(played: played, near: near, path: before, then: later)
                 c.alone = try EchoTrial.bargeIns(played: played, near: near, path: before, then: later, guardEcho: false)
                 results.append(c)
-                FileHandle.standardError.write(Data("bench echo: [\(i + 1)/\(cases)] room \(change.map { "changes at frame \($0 / n)" } ?? "stays")\(c.userStart.map { ", user from frame \($0)" } ?? ""): barge-ins \(c.guarded), without the guard \(c.alone)\n".utf8))
+                FileHandle.standardError.write(Data("bench echo: [\(i + 1)/\(cases)] room \(Self.describe(before))\(change.map { " changes at frame \($0 / n) to \(Self.describe(after))" } ?? " stays")\(c.userStart.map { ", user from frame \($0)" } ?? ""): barge-ins \(c.guarded), without the guard \(c.alone)\n".utf8))
             }
             report(results, deviceFrames: Set((0..<played.count / n).filter { k in played[k * n..<(k + 1) * n].contains { $0 != 0 } }))
         }
+    }
+
+    /// A room as delay, gain and reverberation time, for the progress lines.
+    static func describe(_ room: EchoPath.Spec) -> String {
+        String(format: "%.0f ms %.0f dB %.0f ms", room.delayMs, room.gainDb, room.reverbMs)
     }
 
     /// The user's speech ends on its last loud frame; a barge-in decided up to 0.3 s later is still theirs.
