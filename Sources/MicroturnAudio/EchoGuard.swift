@@ -38,6 +38,13 @@ public final class EchoGuard {
     /// filter no longer fits the room. Tuned on `bench echo --seed 1`: -0.4 also took a fifth of the
     /// user's frames over the device for echo, -0.6 left more rooms that change barging in.
     static let divergedCorrelation = -0.5
+    /// That holds only where the canceller had been cancelling well (its residual's learned gain at
+    /// or below this): while it first converges its filter is wrong on every frame, and a user
+    /// talking then must still be heard. Once the guard has learned the louder residual of a
+    /// changed room, that level keeps its echo out. Tuned on `bench echo --seed 1` and `--seed 3`:
+    /// without it, a user 1.7 s into the device's speech in a room that stays went unheard; at -25,
+    /// a loud reverberant room (echo at -6 dB, 200 ms) that then changed barged in on its echo.
+    static let convergedGainDb = -15.0
 
     public init(tailMs: Int, marginDb: Double = 20, frameMs: Int = 20) {
         self.marginDb = marginDb
@@ -63,6 +70,7 @@ public final class EchoGuard {
         guard envelope > Self.silentDb else { return false }
         let relative = residualLevelDb - envelope
         let filterDiverged = leftToRemovedCorrelation <= Self.divergedCorrelation
+            && (residualGainDb.map { $0 <= Self.convergedGainDb } ?? false)
         // Learn from frames that are the device's alone: the canceller took most of it away, the
         // microphone barely hears the loudspeaker at all (headphones, a well-isolated speaker), or
         // what is left is the canceller's own error.
