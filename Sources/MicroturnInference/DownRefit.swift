@@ -61,6 +61,55 @@ public enum DownRefit {
             }
             return s
         }
+
+        /// These sums and `other`'s (of the same model) as one, each text weighing the same
+        /// whatever its length: a broad text with a domain's, so the domain's neurons count more.
+        public func weighedEqually(with other: Statistics) -> Statistics {
+            precondition(other.gram.count == gram.count && other.width == width && other.hiddenWidth == hiddenWidth, "sums of another model")
+            let s = Statistics(layers: gram.count, width: width, hiddenWidth: hiddenWidth)
+            s.tokens = tokens + other.tokens
+            let (a, b) = (0.5 * Double(s.tokens) / Double(max(1, tokens)), 0.5 * Double(s.tokens) / Double(max(1, other.tokens)))
+            for l in gram.indices {
+                s.gram[l] = zip(gram[l], other.gram[l]).map { a * $0 + b * $1 }
+                s.cross[l] = zip(cross[l], other.cross[l]).map { a * $0 + b * $1 }
+            }
+            return s
+        }
+    }
+
+    /// Per layer, the `keep` dense neurons (ascending) to keep so the refit loses least: all of a
+    /// layer's neurons are fitted, then dropped one at a time, each the one whose loss raises the
+    /// squared error of the block's output least with the rest refitted (backward elimination,
+    /// `mt_eliminate`). Choosing neurons rather than whole experts is what pays: on SmolLM2 with
+    /// half of the neurons kept, held-out fitness perplexity (dense: 3.35) was 7.67 with the
+    /// profile's most salient experts refitted and 4.85 with neurons chosen this way; in a numpy
+    /// prototype, neurons ranked by saliency alone came in between, nearer this. A few seconds a
+    /// layer for 1,536 neurons; layers run side by side on `threads`.
+    public static func choose(_ s: Statistics, keep: Int, threads: Int) throws -> [[Int]] {
+        let n = s.hiddenWidth, w = s.width
+        guard (1...n).contains(keep) else {
+            throw MoEfication.Failure(description: "asked to keep \(keep) neurons a layer; the model has \(n)")
+        }
+        var chosen = [[Int]?](repeating: nil, count: s.gram.count)
+        chosen.withUnsafeMutableBufferPointer { slots in
+            let out = slots.baseAddress!
+            let one = { (layer: Int) in
+                // The Gram matrix ridged as ridgeSolve's.
+                var a = s.gram[layer]
+                var trace = 0.0
+                for i in 0..<n { trace += a[i * n + i] }
+                let ridge = max(1e-9, 1e-3 * trace / Double(n))
+                for i in 0..<n { a[i * n + i] += ridge }
+                var alive = [UInt8](repeating: 1, count: n)
+                let ok = mt_eliminate(&a, s.cross[layer], Int32(n), Int32(w), Int32(keep), &alive) == 0
+                out[layer] = ok ? (0..<n).filter { alive[$0] != 0 } : nil  // each layer its own slot
+            }
+            if threads > 1 { WorkerPool(threads: threads).parallelFor(s.gram.count, one) } else { for l in 0..<s.gram.count { one(l) } }
+        }
+        return try chosen.enumerated().map { layer, kept in
+            guard let kept else { throw MoEfication.Failure(description: "layer \(layer): the choice of neurons is singular (too little text); give a longer text") }
+            return kept
+        }
     }
 
     /// Per layer, width rows x kept-neuron columns (row-major), the columns in the order of

@@ -71,8 +71,7 @@ public enum ExpertSubset {
         }
         for (k, v) in provenance { w.set(k, v) }
         for t in file.tensors {
-            let parts = t.name.split(separator: ".")
-            guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), parts[2] == "ffn_gate_inp" || parts[2].hasSuffix("_exps") else {
+            guard let (layer, part) = expertTensor(t.name) else {
                 w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: t.shape, type: t.type) { Array(file.data(of: t)) })
                 continue
             }
@@ -80,8 +79,8 @@ public enum ExpertSubset {
             let slab = t.byteCount / c.experts
             var shape = t.shape
             shape[shape.count - 1] = keep
-            let scaleDown = parts[2] == "ffn_down_exps" ? rescale : nil
-            let refit = parts[2] == "ffn_down_exps" ? downs?[layer] : nil
+            let scaleDown = part == "ffn_down_exps" ? rescale : nil
+            let refit = part == "ffn_down_exps" ? downs?[layer] : nil
             if scaleDown != nil || refit != nil, !MoEfication.exactTypes.union([.q8_0]).contains(t.type) {
                 throw Failure(description: "\(t.name) is \(t.type.name); rescaling or refitting it needs F32, F16, BF16 or Q8_0")
             }
@@ -89,12 +88,7 @@ public enum ExpertSubset {
                 let size = t.shape[0], width = t.shape[1], columns = keep * size
                 guard refit.count == width * columns else { throw Failure(description: "layer \(layer): the refitted down projection has \(refit.count) values, not \(width) x \(columns)") }
                 w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: shape, type: t.type) {
-                    var out: [UInt8] = []
-                    for p in 0..<keep { for r in 0..<width {
-                        let start = r * columns + p * size
-                        out += RowEncoding.encode(refit[start..<(start + size)].map { $0 * Float(used) }, as: t.type)
-                    } }
-                    return out
+                    encodedDowns(refit, experts: keep, size: size, width: width, used: used, as: t.type)
                 })
                 continue
             }
@@ -114,6 +108,90 @@ public enum ExpertSubset {
                 }
                 return out
             })
+        }
+        return w
+    }
+
+    /// (layer, "ffn_gate_inp" | "ffn_NAME_exps") for a router or expert tensor's name: the tensors
+    /// indexed by expert in their last dimension.
+    static func expertTensor(_ name: String) -> (layer: Int, part: Substring)? {
+        let parts = name.split(separator: ".")
+        guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), parts[2] == "ffn_gate_inp" || parts[2].hasSuffix("_exps") else { return nil }
+        return (layer, parts[2])
+    }
+
+    /// A refitted down projection (width rows x experts * size columns, DownRefit's) as expert
+    /// tensor data: each expert's width rows of `size`, carrying moefy's factor `used`.
+    static func encodedDowns(_ refit: [Float], experts: Int, size: Int, width: Int, used: Int, as type: GGMLType) -> [UInt8] {
+        var out: [UInt8] = []
+        for p in 0..<experts { for r in 0..<width {
+            let start = r * experts * size + p * size
+            out += RowEncoding.encode(refit[start..<(start + size)].map { $0 * Float(used) }, as: type)
+        } }
+        return out
+    }
+
+    /// The writer of a subset of `file`'s neurons rather than of its experts: per layer, the
+    /// `experts` x size dense neurons that `DownRefit.choose` keeps, regrouped into `experts`
+    /// experts (in the file's order, so each mostly holds neurons of one of its experts), their
+    /// down projections refitted, every expert used and the router zero (each expert weighs
+    /// exactly 1/experts, as the refit assumes). Cut at the neuron, the same bytes keep much more
+    /// of the dense model than whole experts do (see `DownRefit.choose`).
+    public static func regroupedWriter(_ file: GGUFFile, _ c: ModelConfig, statistics: DownRefit.Statistics, experts keep: Int,
+                                       threads: Int) throws -> GGUFWriter {
+        guard c.experts > 0, let map = MoEfication.neurons(of: file, layers: c.layers, experts: c.experts) else {
+            throw Failure(description: "\(file.path) does not say which dense neurons its experts hold (only files `microturn model moefy` wrote do)")
+        }
+        guard (1...c.experts).contains(keep) else {
+            throw Failure(description: "asked to keep \(keep) experts a layer; the model has \(c.experts)")
+        }
+        let size = map[0][0].count
+        guard statistics.hiddenWidth == c.experts * size, statistics.width == c.width else {
+            throw Failure(description: "the refit's statistics are of another model (\(statistics.hiddenWidth) neurons a layer, width \(statistics.width))")
+        }
+        // Where each dense neuron sits in the file: expert * size + row.
+        let place = map.map { experts in
+            var at = [Int](repeating: 0, count: c.experts * size)
+            for (e, members) in experts.enumerated() { for (r, j) in members.enumerated() { at[j] = e * size + r } }
+            return at
+        }
+        let kept = try DownRefit.choose(statistics, keep: keep * size, threads: threads).enumerated().map { layer, neurons in
+            neurons.sorted { place[layer][$0] < place[layer][$1] }
+        }
+        let downs = try DownRefit.fit(statistics, kept: kept)
+        var w = GGUFWriter()
+        w.alignment = file.alignment
+        for key in file.keys where key != "microturn.subset.kept" { w.metadata.append((key, file.metadata[key]!)) }
+        w.set("\(c.architecture).expert_count", .uint(UInt64(keep), bits: 32))
+        w.set("\(c.architecture).expert_used_count", .uint(UInt64(keep), bits: 32))
+        w.set(MoEfication.neuronsKey, MoEfication.neuronsValue(kept.map { n in stride(from: 0, to: n.count, by: size).map { Array(n[$0..<($0 + size)]) } }))
+        for t in file.tensors {
+            guard let (layer, part) = expertTensor(t.name) else {
+                w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: t.shape, type: t.type) { Array(file.data(of: t)) })
+                continue
+            }
+            var shape = t.shape
+            shape[shape.count - 1] = keep
+            switch part {
+            case "ffn_gate_inp":
+                w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: shape, type: .f32) { RowEncoding.encode([Float](repeating: 0, count: c.width * keep), as: .f32) })
+            case "ffn_down_exps":
+                guard MoEfication.exactTypes.union([.q8_0]).contains(t.type) else {
+                    throw Failure(description: "\(t.name) is \(t.type.name); refitting it needs F32, F16, BF16 or Q8_0")
+                }
+                w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: shape, type: t.type) {
+                    encodedDowns(downs[layer], experts: keep, size: size, width: c.width, used: keep, as: t.type)
+                })
+            default:  // gate and up: the kept neurons' rows, copied as they are
+                let rowBytes = t.byteCount / (c.experts * size)
+                w.tensors.append(GGUFWriter.Tensor(name: t.name, shape: shape, type: t.type) {
+                    let data = file.data(of: t)
+                    var out: [UInt8] = []
+                    out.reserveCapacity(rowBytes * keep * size)
+                    for j in kept[layer] { out += data[(place[layer][j] * rowBytes)..<((place[layer][j] + 1) * rowBytes)] }
+                    return out
+                })
+            }
         }
         return w
     }

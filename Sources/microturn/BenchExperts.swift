@@ -15,7 +15,9 @@ struct BenchExperts: ParsableCommand {
         experts per layer, chosen by the domain's profile and, as the baseline, at random (--seed); and \
         for a file moefy wrote, the same subsets with their down projections refitted on --refit-tokens of \
         all the domains' train text, all.train.txt (least squares against the dense model's activations, \
-        every kept expert used); and residency on \
+        every kept expert used), and the neurons that matter most, chosen by the dense model's run over all.train.txt \
+        and the domain's train text (weighed equally), regrouped into as many experts and refitted (`model subset \
+        --refit-text`); and residency on \
         the whole file: the profile's hottest experts resident and the others rerouted to them, or paged \
         in from the mapped file through an LRU cache (hit rate and stall time while decoding). \
         --prose adds real English prose as an out-of-domain row (profiled on all the train texts).
@@ -123,32 +125,42 @@ struct BenchExperts: ParsableCommand {
                 note("bench experts: \(domain): profile")
                 let trainIds = try ids(train)
                 let profile = try ExpertProfile.measure(moe, corpus: trainIds, context: ctx, maxTokens: profileTokens)
-                var variants: [(name: String, kept: [[Int]], used: Int, refit: Bool)] = usedCounts.map {
-                    ("MoE, all experts", Array(repeating: Array(0..<config.experts), count: config.layers), $0, false)
+                // Each variant: its experts per layer, used per token, and the writer of its file (nil: the MoE itself).
+                var variants: [(name: String, experts: Int, used: Int, writer: () throws -> GGUFWriter?)] = usedCounts.map { used in
+                    ("MoE, all experts", config.experts, used, {
+                        used == config.expertsUsed ? nil : try ExpertSubset.writer(moeFile, config, kept: Array(repeating: Array(0..<config.experts), count: config.layers), used: used)
+                    })
+                }
+                // The domain's own run, weighed as much as all the domains' one, for the neurons its subsets keep.
+                let domainStatistics = try statistics.map { all in
+                    note("bench experts: \(domain): the dense model's run over its train text")
+                    return all.weighedEqually(with: try DownRefit.Statistics.collect(denseModel, corpus: trainIds, limit: refitTokens, context: ctx))
                 }
                 for share in [2, 4] where config.experts / share >= 1 {
-                    let keep = config.experts / share
-                    variants.append(("profile \(100 / share) %", profile.mostSalient(keep), min(config.expertsUsed, keep), false))
-                    variants.append(("random \(100 / share) %", ExpertSubset.random(layers: config.layers, experts: config.experts, keep: keep, seed: seed),
-                                     min(config.expertsUsed, keep), false))
-                    if neurons != nil {
-                        variants.append(("profile \(100 / share) % + refit", profile.mostSalient(keep), keep, true))
-                        variants.append(("random \(100 / share) % + refit", ExpertSubset.random(layers: config.layers, experts: config.experts, keep: keep, seed: seed), keep, true))
+                    let keep = config.experts / share, random = ExpertSubset.random(layers: config.layers, experts: config.experts, keep: keep, seed: seed)
+                    variants.append(("profile \(100 / share) %", keep, min(config.expertsUsed, keep), { try ExpertSubset.writer(moeFile, config, kept: profile.mostSalient(keep)) }))
+                    variants.append(("random \(100 / share) %", keep, min(config.expertsUsed, keep), { try ExpertSubset.writer(moeFile, config, kept: random) }))
+                    if let statistics, let neurons, let domainStatistics {
+                        let refit = { (kept: [[Int]]) in
+                            try ExpertSubset.writer(moeFile, config, kept: kept, used: keep, downs: try DownRefit.fit(statistics, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } }))
+                        }
+                        variants.append(("profile \(100 / share) % + refit", keep, keep, { try refit(profile.mostSalient(keep)) }))
+                        variants.append(("random \(100 / share) % + refit", keep, keep, { try refit(random) }))
+                        variants.append(("neurons \(100 / share) % + refit", keep, keep, { try ExpertSubset.regroupedWriter(moeFile, config, statistics: domainStatistics, experts: keep, threads: threads) }))
                     }
                 }
-                for (name, kept, used, refit) in variants {
+                for (name, experts, used, writer) in variants {
                     note("bench experts: \(domain): \(name), \(used) used")
                     let path = "\(work)/variant.gguf"
-                    let subset: Transformer
-                    if kept[0].count == config.experts && used == config.expertsUsed { subset = moe } else {
-                        let downs = refit ? try DownRefit.fit(statistics!, kept: zip(kept, neurons!).map { k, n in k.flatMap { n[$0] } }) : nil
-                        try ExpertSubset.writer(moeFile, config, kept: kept, used: used, downs: downs).write(to: path)
+                    var subset = moe
+                    if let w = try writer() {
+                        try w.write(to: path)
                         subset = try Transformer(path: path, threads: threads, kvCache: .f32)
                     }
                     let result = try Divergence.measure(subset, against: reference)
-                    rows.append(Row(domain: domain, variant: name, experts: kept[0].count, used: used, perplexity: result.perplexity,
+                    rows.append(Row(domain: domain, variant: name, experts: experts, used: used, perplexity: result.perplexity,
                                     densePerplexity: reference.perplexity, kl: result.meanKL,
-                                    residentExpertBytes: kept[0].count * sizes.bytesPerExpert, decodeTokensPerSecond: try Self.decodeSpeed(subset)))
+                                    residentExpertBytes: experts * sizes.bytesPerExpert, decodeTokensPerSecond: try Self.decodeSpeed(subset)))
                 }
                 // Residency on the whole file: half the experts (the profile's hottest) resident and
                 // the others rerouted to them; or a quarter resident and the others paged through a

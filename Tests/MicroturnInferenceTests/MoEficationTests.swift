@@ -88,31 +88,37 @@ import TestSupport
         // The subset's neuron map is the kept experts' (a subset of it can be refitted too).
         let map = try #require(MoEfication.neurons(of: file, layers: config.layers, experts: 8))
         #expect(MoEfication.neurons(of: subFile, layers: config.layers, experts: 2) == zip(kept, map).map { k, m in k.map { m[$0] } })
-        // Each file against llama.cpp. Its F32 twin (llama.cpp's quantizer dequantizes it) is the
-        // truth both engines must reach to float rounding; on the quantized file both round
-        // activations to 8 bits, and a token whose top experts are close may go to another one in
-        // each engine, so ours must be no further from the truth than llama.cpp's, within 25 %.
-        for (name, path) in [("MoE", moe), ("subset", sub)] {
-            let f32 = ReferenceTools.temp("\(name)-f32.gguf")
-            defer { try? FileManager.default.removeItem(atPath: f32) }
-            _ = try ReferenceTools.run(["tools/llama-reference.py", "quantize", "--model", path, "--out", f32, "--type", "F32"])
-            let truth = try LlamaReferenceTests.reference(f32, tokens: ids)
-            let ourTruth = try Transformer(path: f32, threads: 2).forward(tokens: ids, allLogits: true)
-            let ours = try Transformer(path: path, threads: 2).forward(tokens: ids, allLogits: true)
-            let theirs = try LlamaReferenceTests.reference(path, tokens: ids)
-            try #require(ours.count == theirs.count && truth.count == ours.count)
-            let range = Double(truth.max()! - truth.min()!)
-            let f32Difference = zip(ourTruth, truth).map { Double(abs($0 - $1)) }.max()! / range
-            #expect(f32Difference <= 1e-4, "\(name) in F32: max difference from llama.cpp \(f32Difference) of the range")
-            let ourError = SmolLM2ReferenceTests.errors(ours, truth, range: range), theirError = SmolLM2ReferenceTests.errors(theirs, truth, range: range)
-            #expect(ourError.rms <= 1.25 * theirError.rms, "\(name): rms error from the F32 logits: ours \(ourError.rms), llama.cpp's \(theirError.rms)")
-        }
+        for (name, path) in [("MoE", moe), ("subset", sub)] { try Self.agreesWithLlamaCpp(name, path, tokens: ids) }
     }
 
-    @Test func aRefittedSubsetIsCloserToTheDenseModelThanTheSameSubsetAsCut() throws {
+    /// A file against llama.cpp. Its F32 twin (llama.cpp's quantizer dequantizes it) is the truth
+    /// both engines must reach to float rounding; on the quantized file both round activations to
+    /// 8 bits, and a token whose top experts are close may go to another one in each engine, so
+    /// ours must be no further from the truth than llama.cpp's, within 25 %.
+    static func agreesWithLlamaCpp(_ name: String, _ path: String, tokens ids: [Int]) throws {
+        let f32 = ReferenceTools.temp("\(name)-f32.gguf")
+        defer { try? FileManager.default.removeItem(atPath: f32) }
+        _ = try ReferenceTools.run(["tools/llama-reference.py", "quantize", "--model", path, "--out", f32, "--type", "F32"])
+        let truth = try LlamaReferenceTests.reference(f32, tokens: ids)
+        let ourTruth = try Transformer(path: f32, threads: 2).forward(tokens: ids, allLogits: true)
+        let ours = try Transformer(path: path, threads: 2).forward(tokens: ids, allLogits: true)
+        let theirs = try LlamaReferenceTests.reference(path, tokens: ids)
+        try #require(ours.count == theirs.count && truth.count == ours.count)
+        let range = Double(truth.max()! - truth.min()!)
+        let f32Difference = zip(ourTruth, truth).map { Double(abs($0 - $1)) }.max()! / range
+        #expect(f32Difference <= 1e-4, "\(name) in F32: max difference from llama.cpp \(f32Difference) of the range")
+        let ourError = SmolLM2ReferenceTests.errors(ours, truth, range: range), theirError = SmolLM2ReferenceTests.errors(theirs, truth, range: range)
+        #expect(ourError.rms <= 1.25 * theirError.rms, "\(name): rms error from the F32 logits: ours \(ourError.rms), llama.cpp's \(theirError.rms)")
+    }
+
+    /// Three subsets of the same bytes (4 of 8 experts): the profile's experts as cut, the same
+    /// refitted, and the neurons the refit loses least without, regrouped; each is closer to the
+    /// dense model on held-out text than the one before, and llama.cpp agrees on the last.
+    @Test func aRefittedSubsetIsCloserToTheDenseModelThanTheSameSubsetAsCutAndChosenNeuronsCloserStill() throws {
         let dense = try ReferenceTools.smolLM2()
         let moe = try Self.fitted.get(), cut = ReferenceTools.temp("cut.gguf"), refit = ReferenceTools.temp("refit.gguf")
-        defer { for f in [cut, refit] { try? FileManager.default.removeItem(atPath: f) } }
+        let regrouped = ReferenceTools.temp("regrouped.gguf")
+        defer { for f in [cut, refit, regrouped] { try? FileManager.default.removeItem(atPath: f) } }
         let file = try GGUFFile(path: moe), denseFile = try GGUFFile(path: dense)
         let config = try ModelConfig(file)
         let ids = try Tokenizer(file: file).encode(try Self.corpus(), special: false)
@@ -133,6 +139,18 @@ import TestSupport
         let asCut = try Divergence.measure(try Transformer(path: cut, threads: 2), against: reference)
         let refitted = try Divergence.measure(try Transformer(path: refit, threads: 2), against: reference)
         #expect(refitted.meanKL < 0.8 * asCut.meanKL, "KL from the dense model on held-out text: refitted \(refitted.meanKL), as cut \(asCut.meanKL)")
+        try ExpertSubset.regroupedWriter(file, config, statistics: statistics, experts: 4, threads: 2).write(to: regrouped)
+        let regroupedFile = try GGUFFile(path: regrouped)
+        let regroupedConfig = try ModelConfig(regroupedFile)
+        #expect(regroupedConfig.experts == 4 && regroupedConfig.expertsUsed == 4)
+        let sizes = (ExpertSubset.Sizes(regroupedFile, experts: 4), ExpertSubset.Sizes(try GGUFFile(path: refit), experts: 4))
+        #expect(sizes.0.expertBytes == sizes.1.expertBytes && sizes.0.otherBytes == sizes.1.otherBytes)
+        // Its neuron map: 4 experts of 192 distinct dense neurons.
+        let map = try #require(MoEfication.neurons(of: regroupedFile, layers: config.layers, experts: 4))
+        #expect(map.allSatisfy { $0.map(\.count) == [192, 192, 192, 192] && Set($0.joined()).count == 768 })
+        let chosen = try Divergence.measure(try Transformer(path: regrouped, threads: 2), against: reference)
+        #expect(chosen.meanKL < 0.8 * refitted.meanKL, "KL from the dense model on held-out text: chosen neurons \(chosen.meanKL), the profile's experts refitted \(refitted.meanKL)")
+        try Self.agreesWithLlamaCpp("regrouped", regrouped, tokens: try Self.tokens(moe))
     }
 
     @Test func theDistillersGradientsAreTheLossesSlopes() throws {

@@ -140,5 +140,11 @@ void mt_cross_add(const float *x, int rows, int n, const float *y, int m, double
 /// symmetric positive definite (its upper triangle read; a is overwritten by its Cholesky
 /// factor); returns 0, or -1 when a is not positive definite.
 int mt_cholesky_solve(double *a, int n, double *b, int m);
+/// Drops columns of a least-squares fit one at a time, each the one whose loss (the rest refitted)
+/// raises the squared error least, until `keep` of the `alive` ones (flags, cleared as they go)
+/// remain. gram: n x n, its upper triangle read (ridged by the caller), overwritten by its
+/// Cholesky factor; cross: m rows of n (the products with the m outputs). Returns 0, or -1 when
+/// gram is not positive definite (or memory ran out).
+int mt_eliminate(double *gram, const double *cross, int n, int m, int keep, unsigned char *alive);
 
 #endif
