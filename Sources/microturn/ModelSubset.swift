@@ -83,6 +83,13 @@ struct ModelSubset: ParsableCommand {
         try withExitCodes {
             let file = try GGUFFile(path: model)
             let config = try ModelConfig(file)
+            // A profile of another model is the first thing to say (before what would fit).
+            let p = try profile.map { path in
+                let p: ExpertProfile
+                do { p = try ExpertProfile.load(path) } catch { throw UsageError(message: "--profile \(error)") }
+                try p.check(against: file, layers: config.layers, experts: config.experts)
+                return p
+            }
             let sizes = ExpertSubset.Sizes(file, experts: config.experts)
             let count: Int
             if let keep {
@@ -95,10 +102,7 @@ struct ModelSubset: ParsableCommand {
             }
             let writer: GGUFWriter
             let usedCount: Int
-            if let profile {
-                let p: ExpertProfile
-                do { p = try ExpertProfile.load(profile) } catch { throw UsageError(message: "--profile \(error)") }
-                try p.check(against: file, layers: config.layers, experts: config.experts)
+            if let p {
                 usedCount = min(used ?? config.expertsUsed, count)
                 writer = try ExpertSubset.writer(file, config, kept: p.mostSalient(count), used: usedCount)
             } else {
