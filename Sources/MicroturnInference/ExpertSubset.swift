@@ -137,11 +137,17 @@ public enum ExpertSubset {
     /// down projections refitted, every expert used and the router zero (each expert weighs
     /// exactly 1/experts, as the refit assumes). Cut at the neuron, the same bytes keep much more
     /// of the dense model than whole experts do (see `DownRefit.choose`).
-    public static func regroupedWriter(_ file: GGUFFile, _ c: ModelConfig, statistics: DownRefit.Statistics, experts keep: Int,
-                                       threads: Int) throws -> GGUFWriter {
+    /// Which dense neurons each layer's experts hold, or why a file cannot be regrouped.
+    public static func neuronMap(_ file: GGUFFile, _ c: ModelConfig) throws -> [[[Int]]] {
         guard c.experts > 0, let map = MoEfication.neurons(of: file, layers: c.layers, experts: c.experts) else {
             throw Failure(description: "\(file.path) does not say which dense neurons its experts hold (only files `microturn model moefy` wrote do)")
         }
+        return map
+    }
+
+    public static func regroupedWriter(_ file: GGUFFile, _ c: ModelConfig, statistics: DownRefit.Statistics, experts keep: Int,
+                                       threads: Int) throws -> GGUFWriter {
+        let map = try neuronMap(file, c)
         guard (1...c.experts).contains(keep) else {
             throw Failure(description: "asked to keep \(keep) experts a layer; the model has \(c.experts)")
         }

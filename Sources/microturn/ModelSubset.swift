@@ -90,6 +90,9 @@ struct ModelSubset: ParsableCommand {
                 try p.check(against: file, layers: config.layers, experts: config.experts)
                 return p
             }
+            guard config.experts > 0 else {
+                throw UsageError(message: "\(model) has no experts (a dense model): make an MoE from it first with `microturn model moefy`")
+            }
             let sizes = ExpertSubset.Sizes(file, experts: config.experts)
             let count: Int
             if let keep {
@@ -106,9 +109,8 @@ struct ModelSubset: ParsableCommand {
                 usedCount = min(used ?? config.expertsUsed, count)
                 writer = try ExpertSubset.writer(file, config, kept: p.mostSalient(count), used: usedCount)
             } else {
-                guard MoEfication.neurons(of: file, layers: config.layers, experts: config.experts) != nil else {
-                    throw UsageError(message: "--refit-text: \(model) does not say which dense neurons its experts hold (only files `microturn model moefy` wrote do)")
-                }
+                // Said before the dense model reads the texts (minutes), not after.
+                do { _ = try ExpertSubset.neuronMap(file, config) } catch { throw UsageError(message: "--refit-text: \(error)") }
                 let denseFile = try GGUFFile(path: dense!)
                 let denseModel = try Transformer(file: denseFile, threads: threads.resolve(), kvCache: .f32)
                 guard denseModel.config.experts == 0, denseModel.config.layers == config.layers, denseModel.config.width == config.width else {

@@ -250,6 +250,8 @@ final class ScratchFolder {
         #expect(many.status == 64 && many.err.contains("keep 1 to 8"), "\(many.err)")
         let other = try Self.run(["model", "subset", "--model", model, "--profile", profile, "--keep", "2", "--out", scratch.file("s.gguf", "")])
         #expect(other.status == 65 && other.err.contains("the profile was made from"), "\(other.err)")
+        let dense = try Self.run(["model", "subset", "--model", model, "--refit-text", text, "--dense", model, "--keep", "2", "--out", scratch.file("s.gguf", "")])
+        #expect(dense.status == 64 && dense.err.contains("make an MoE from it first"), "\(dense.err)")
         let sub = scratch.file("sub.gguf", "")
         let kept = try Self.run(["model", "subset", "--model", moe, "--profile", profile, "--budget", "90MB", "--out", sub])
         #expect(kept.status == 0 && kept.out.contains("of 8 experts per layer"), "\(kept.err)")

@@ -78,9 +78,11 @@ import TestSupport
         // heard in two parts ("Hold on" ... "one second") can end a turn in its gap, so the device
         // starts its answer and is barged in on again by the rest (seen in CI, depending on test order).
         let interruptions = labels.utterances.filter { $0.kind == "interruption" }
-        let onsets = try result.report.events.filter { $0.kind == .bargeIn }.map { b in
-            try #require(b.detail?.components(separatedBy: "began at ").last?.split(separator: " ").first.flatMap { Double($0) })
+        // When the user's speech began, as a barge-in's detail says.
+        func onset(of b: Event) -> Double? {
+            b.detail?.components(separatedBy: "began at ").last?.split(separator: " ").first.flatMap { Double($0) }
         }
+        let onsets = try result.report.events.filter { $0.kind == .bargeIn }.map { try #require(onset(of: $0)) }
         #expect(onsets.allSatisfy { t in interruptions.contains { t >= $0.start - 0.1 && t <= $0.end } }, "\(Self.timeline(labels, result.report.events))")
         #expect(interruptions.allSatisfy { said in onsets.contains { $0 >= said.start - 0.1 && $0 <= said.end } }, "\(Self.timeline(labels, result.report.events))")
         // Each ducks it at once, and it stops once the user has gone on for barge_in.stop_after_ms
@@ -93,12 +95,12 @@ import TestSupport
         for said in interruptions {
             // The first barge-in on it.
             guard let b = events.first(where: { e in
-                e.kind == .bargeIn && (e.detail?.components(separatedBy: "began at ").last?.split(separator: " ").first.flatMap { Double($0) }).map { $0 >= said.start - 0.1 && $0 <= said.end } == true
+                e.kind == .bargeIn && onset(of: e).map { $0 >= said.start - 0.1 && $0 <= said.end } == true
             }) else { continue }
             #expect(b.detail?.hasSuffix("ducked 12 dB") == true)
-            let onset = try #require(b.detail?.components(separatedBy: "began at ").last?.split(separator: " ").first.flatMap { Double($0) })
+            let began = try #require(onset(of: b))
             let stop = try #require(events.first { $0.kind == .playbackStop && $0.time >= b.time }, "\(timeline)")
-            #expect(stop.detail == "done" || (stop.time >= onset + stopAfter && stop.time < said.end), "\(timeline)")
+            #expect(stop.detail == "done" || (stop.time >= began + stopAfter && stop.time < said.end), "\(timeline)")
         }
         #expect(m.replies == 6, "one reply per turn and per interruption \(Self.timeline(labels, result.report.events))")
     }
