@@ -18,7 +18,7 @@ Input: SUB.gguf from `microturn model subset --refit-text ... --dense DENSE.gguf
 expert used per token, the refitted down projections as the start); TRAIN.json from `microturn
 model tokenize --model DENSE.gguf --file TRAIN.txt --no-special --json`. Output: a copy of SUB.gguf
 with the trained tensors written back in their own types (gate and up Q4_1 as the dense file has
-them, down Q8_0), so it takes the same bytes; its router is set to zeros, which with every kept
+them, down Q8_0 or, in a subset of chosen neurons, Q4_1), so it takes the same bytes; its router is set to zeros, which with every kept
 expert used gives each exactly the weight 1/k the training assumed. The run is seeded (chunk
 order) and deterministic on one machine.
 

@@ -87,8 +87,11 @@ extension MoEfication {
 }
 
 /// Float rows written in a tensor type: the exact ones as they are, Q8_0 by the activations'
-/// quantizer (the same block layout).
+/// quantizer (the same block layout), Q4_1 by its block's range.
 public enum RowEncoding {
+    /// The types `encode` writes.
+    public static let types: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_1]
+
     public static func encode(_ row: [Float], as type: GGMLType) -> [UInt8] {
         switch type {
         // (Little-endian machines, as GGUF is.)
@@ -100,7 +103,28 @@ public enum RowEncoding {
             var out = [UInt8](repeating: 0, count: row.count / 32 * 34)
             row.withUnsafeBufferPointer { r in out.withUnsafeMutableBytes { QuantizeActivations.q8_0(r.baseAddress!, count: row.count, into: $0.baseAddress!) } }
             return out
-        default: preconditionFailure("rows are written as F32, F16, BF16 or Q8_0, not \(type.name)")
+        case .q4_1: return q4_1(row)
+        default: preconditionFailure("rows are written as F32, F16, BF16, Q8_0 or Q4_1, not \(type.name)")
         }
+    }
+
+    /// Q4_1 blocks of 32: the scale d and the minimum m as F16, then 16 bytes whose low nibbles are
+    /// values 0-15 and high nibbles values 16-31, each x = d * q + m. The values are rounded against
+    /// the F16 d and m the reader will use, so the rounding of those adds no error of its own.
+    static func q4_1(_ row: [Float]) -> [UInt8] {
+        precondition(row.count % 32 == 0, "Q4_1 rows are whole blocks of 32")
+        var out: [UInt8] = []
+        out.reserveCapacity(row.count / 32 * 20)
+        for b in stride(from: 0, to: row.count, by: 32) {
+            let block = row[b..<(b + 32)]
+            let low = Float16(block.min()!), high = block.max()!
+            let d = Float16((high - Float(low)) / 15)
+            let inverse = d == 0 ? 0 : 1 / Float(d)
+            let q = block.map { UInt8(max(0, min(15, (($0 - Float(low)) * inverse).rounded()))) }
+            withUnsafeBytes(of: d.bitPattern.littleEndian) { out += $0 }
+            withUnsafeBytes(of: low.bitPattern.littleEndian) { out += $0 }
+            for j in 0..<16 { out.append(q[j] | (q[j + 16] << 4)) }
+        }
+        return out
     }
 }

@@ -97,6 +97,8 @@ struct BenchExperts: ParsableCommand {
             let tokenizer = try Tokenizer(file: moeFile)
             let names = try domainNames()
             let sizes = ExpertSubset.Sizes(moeFile, experts: config.experts)
+            // Regrouped neurons carry their down projections in the dense model's type: more fit.
+            let regroupedSizes = ExpertSubset.Sizes(moeFile, experts: config.experts, downType: ExpertSubset.regroupedDownType(moeFile))
             let neurons = MoEfication.neurons(of: moeFile, layers: config.layers, experts: config.experts)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-bench-experts-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -125,9 +127,9 @@ struct BenchExperts: ParsableCommand {
                 note("bench experts: \(domain): profile")
                 let trainIds = try ids(train)
                 let profile = try ExpertProfile.measure(moe, corpus: trainIds, context: ctx, maxTokens: profileTokens)
-                // Each variant: its experts per layer, used per token, and the writer of its file (nil: the MoE itself).
-                var variants: [(name: String, experts: Int, used: Int, writer: () throws -> GGUFWriter?)] = usedCounts.map { used in
-                    ("MoE, all experts", config.experts, used, {
+                // Each variant: its experts per layer, used per token, their bytes, and the writer of its file (nil: the MoE itself).
+                var variants: [(name: String, experts: Int, used: Int, bytes: Int, writer: () throws -> GGUFWriter?)] = usedCounts.map { used in
+                    ("MoE, all experts", config.experts, used, sizes.expertBytes, {
                         used == config.expertsUsed ? nil : try ExpertSubset.writer(moeFile, config, kept: Array(repeating: Array(0..<config.experts), count: config.layers), used: used)
                     })
                 }
@@ -138,18 +140,23 @@ struct BenchExperts: ParsableCommand {
                 }
                 for share in [2, 4] where config.experts / share >= 1 {
                     let keep = config.experts / share, random = ExpertSubset.random(layers: config.layers, experts: config.experts, keep: keep, seed: seed)
-                    variants.append(("profile \(100 / share) %", keep, min(config.expertsUsed, keep), { try ExpertSubset.writer(moeFile, config, kept: profile.mostSalient(keep)) }))
-                    variants.append(("random \(100 / share) %", keep, min(config.expertsUsed, keep), { try ExpertSubset.writer(moeFile, config, kept: random) }))
+                    let bytes = keep * sizes.bytesPerExpert
+                    variants.append(("profile \(100 / share) %", keep, min(config.expertsUsed, keep), bytes, { try ExpertSubset.writer(moeFile, config, kept: profile.mostSalient(keep)) }))
+                    variants.append(("random \(100 / share) %", keep, min(config.expertsUsed, keep), bytes, { try ExpertSubset.writer(moeFile, config, kept: random) }))
                     if let statistics, let neurons, let domainStatistics {
                         let refit = { (kept: [[Int]]) in
                             try ExpertSubset.writer(moeFile, config, kept: kept, used: keep, downs: try DownRefit.fit(statistics, kept: zip(kept, neurons).map { k, n in k.flatMap { n[$0] } }))
                         }
-                        variants.append(("profile \(100 / share) % + refit", keep, keep, { try refit(profile.mostSalient(keep)) }))
-                        variants.append(("random \(100 / share) % + refit", keep, keep, { try refit(random) }))
-                        variants.append(("neurons \(100 / share) % + refit", keep, keep, { try ExpertSubset.regroupedWriter(moeFile, config, statistics: domainStatistics, experts: keep, threads: threads) }))
+                        variants.append(("profile \(100 / share) % + refit", keep, keep, bytes, { try refit(profile.mostSalient(keep)) }))
+                        variants.append(("random \(100 / share) % + refit", keep, keep, bytes, { try refit(random) }))
+                        // As many experts' worth of neurons as the same share of the expert bytes holds.
+                        let neuronKeep = max(1, min(config.experts, sizes.expertBytes / share / regroupedSizes.bytesPerExpert))
+                        variants.append(("neurons \(100 / share) % + refit", neuronKeep, neuronKeep, neuronKeep * regroupedSizes.bytesPerExpert, {
+                            try ExpertSubset.regroupedWriter(moeFile, config, statistics: domainStatistics, experts: neuronKeep, threads: threads)
+                        }))
                     }
                 }
-                for (name, experts, used, writer) in variants {
+                for (name, experts, used, bytes, writer) in variants {
                     note("bench experts: \(domain): \(name), \(used) used")
                     let path = "\(work)/variant.gguf"
                     var subset = moe
@@ -160,7 +167,7 @@ struct BenchExperts: ParsableCommand {
                     let result = try Divergence.measure(subset, against: reference)
                     rows.append(Row(domain: domain, variant: name, experts: experts, used: used, perplexity: result.perplexity,
                                     densePerplexity: reference.perplexity, kl: result.meanKL,
-                                    residentExpertBytes: experts * sizes.bytesPerExpert, decodeTokensPerSecond: try Self.decodeSpeed(subset)))
+                                    residentExpertBytes: bytes, decodeTokensPerSecond: try Self.decodeSpeed(subset)))
                 }
                 // Residency on the whole file: half the experts (the profile's hottest) resident and
                 // the others rerouted to them; or a quarter resident and the others paged through a

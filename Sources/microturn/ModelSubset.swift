@@ -17,8 +17,9 @@ struct ModelSubset: ParsableCommand {
         With --refit-text and --dense (a file moefy wrote): the dense model reads the text (and --domain-text, \
         weighed as much), and in every layer the neurons whose loss the rest can least make up for are \
         kept, chosen one by one, regrouped into experts and their down projections refitted (least squares \
-        against the dense model's output); every kept expert is used. For the same bytes this keeps far \
-        more of the dense model than whole experts do (README). tools/distill-subset.py can then train \
+        against the dense model's output), in the type of the gate and up rows (Q4_1 for SmolLM2, not \
+        moefy's Q8_0, so --budget holds more experts' worth); every kept expert is used. For the same bytes \
+        this keeps far more of the dense model than whole experts do (README). tools/distill-subset.py can then train \
         the kept experts further.
 
         Examples:
@@ -93,7 +94,8 @@ struct ModelSubset: ParsableCommand {
             guard config.experts > 0 else {
                 throw UsageError(message: "\(model) has no experts (a dense model): make an MoE from it first with `microturn model moefy`")
             }
-            let sizes = ExpertSubset.Sizes(file, experts: config.experts)
+            // Regrouped neurons have their down projections written in the dense model's type.
+            let sizes = ExpertSubset.Sizes(file, experts: config.experts, downType: profile == nil ? ExpertSubset.regroupedDownType(file) : nil)
             let count: Int
             if let keep {
                 guard keep <= config.experts else {

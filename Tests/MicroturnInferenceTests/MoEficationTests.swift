@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnCore
 @testable import MicroturnInference
 import Testing
 import TestSupport
@@ -111,9 +112,9 @@ import TestSupport
         #expect(ourError.rms <= 1.25 * theirError.rms, "\(name): rms error from the F32 logits: ours \(ourError.rms), llama.cpp's \(theirError.rms)")
     }
 
-    /// Three subsets of the same bytes (4 of 8 experts): the profile's experts as cut, the same
-    /// refitted, and the neurons the refit loses least without, regrouped; each is closer to the
-    /// dense model on held-out text than the one before, and llama.cpp agrees on the last.
+    /// Three subsets of 4 of 8 experts: the profile's experts as cut, the same refitted, and the
+    /// neurons the refit loses least without, regrouped (in fewer bytes: its downs are Q4_1); each
+    /// is closer to the dense model on held-out text than the one before, and llama.cpp agrees on the last.
     @Test func aRefittedSubsetIsCloserToTheDenseModelThanTheSameSubsetAsCutAndChosenNeuronsCloserStill() throws {
         let dense = try ReferenceTools.smolLM2()
         let moe = try Self.fitted.get(), cut = ReferenceTools.temp("cut.gguf"), refit = ReferenceTools.temp("refit.gguf")
@@ -143,14 +144,36 @@ import TestSupport
         let regroupedFile = try GGUFFile(path: regrouped)
         let regroupedConfig = try ModelConfig(regroupedFile)
         #expect(regroupedConfig.experts == 4 && regroupedConfig.expertsUsed == 4)
-        let sizes = (ExpertSubset.Sizes(regroupedFile, experts: 4), ExpertSubset.Sizes(try GGUFFile(path: refit), experts: 4))
-        #expect(sizes.0.expertBytes == sizes.1.expertBytes && sizes.0.otherBytes == sizes.1.otherBytes)
+        // Its down projections are written as its gate and up rows are (Q4_1), and it takes the
+        // bytes the budget arithmetic of `model subset` counts on.
+        #expect(ExpertSubset.regroupedDownType(file) == .q4_1)
+        #expect(regroupedFile.tensors.filter { $0.name.hasSuffix("ffn_down_exps.weight") }.allSatisfy { $0.type == .q4_1 })
+        let sizes = (ExpertSubset.Sizes(regroupedFile, experts: 4), ExpertSubset.Sizes(file, experts: 8, downType: .q4_1))
+        let refitSizes = ExpertSubset.Sizes(try GGUFFile(path: refit), experts: 4)
+        #expect(sizes.0.expertBytes == 4 * sizes.1.bytesPerExpert && sizes.0.otherBytes == refitSizes.otherBytes)
+        #expect(sizes.0.expertBytes < refitSizes.expertBytes)
         // Its neuron map: 4 experts of 192 distinct dense neurons.
         let map = try #require(MoEfication.neurons(of: regroupedFile, layers: config.layers, experts: 4))
         #expect(map.allSatisfy { $0.map(\.count) == [192, 192, 192, 192] && Set($0.joined()).count == 768 })
         let chosen = try Divergence.measure(try Transformer(path: regrouped, threads: 2), against: reference)
         #expect(chosen.meanKL < 0.8 * refitted.meanKL, "KL from the dense model on held-out text: chosen neurons \(chosen.meanKL), the profile's experts refitted \(refitted.meanKL)")
         try Self.agreesWithLlamaCpp("regrouped", regrouped, tokens: try Self.tokens(moe))
+    }
+
+    /// Q4_1 as a refitted down projection is written: every value within half a step of the
+    /// block's (F16) grid, the block's ends exact up to the F16 rounding, and the engine reads it back.
+    @Test func rowsWrittenAsQ4_1ReadBackWithinHalfAStep() {
+        var g = SplitMix64(seed: 7)
+        let row = (0..<256).map { i in i < 32 ? Float(1) : Float(Double(g.next() % 10_000) / 1_000 - 3) * (i >= 224 ? 0.001 : 1) }
+        let bytes = RowEncoding.encode(row, as: .q4_1)
+        #expect(bytes.count == 256 / 32 * 20)
+        var back = [Float](repeating: .nan, count: 256)
+        bytes.withUnsafeBytes { b in back.withUnsafeMutableBufferPointer { Dequantize.row(b.baseAddress!, type: .q4_1, count: 256, into: $0.baseAddress!) } }
+        for b in stride(from: 0, to: 256, by: 32) {
+            let block = row[b..<(b + 32)], step = (block.max()! - block.min()!) / 15
+            for j in b..<(b + 32) { #expect(abs(back[j] - row[j]) <= step / 2 * 1.01 + abs(row[j]) * 1e-3, "value \(j): \(row[j]) read back as \(back[j])") }
+        }
+        #expect(back[0..<32].allSatisfy { $0 == 1 }, "a constant block is exact")
     }
 
     @Test func theDistillersGradientsAreTheLossesSlopes() throws {
