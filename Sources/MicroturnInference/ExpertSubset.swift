@@ -150,12 +150,16 @@ public enum ExpertSubset {
         return RowEncoding.types.contains(type) ? type : nil
     }
 
-    /// Which dense neurons each layer's experts hold, or why a file cannot be regrouped.
-    public static func neuronMap(_ file: GGUFFile, _ c: ModelConfig) throws -> [[[Int]]] {
+    /// What a regrouped subset of `file` is made from: which dense neurons each layer's experts hold,
+    /// and the type its down projections are written in; or why the file cannot be regrouped.
+    public static func regrouping(_ file: GGUFFile, _ c: ModelConfig) throws -> (neurons: [[[Int]]], downType: GGMLType) {
         guard c.experts > 0, let map = MoEfication.neurons(of: file, layers: c.layers, experts: c.experts) else {
             throw Failure(description: "\(file.path) does not say which dense neurons its experts hold (only files `microturn model moefy` wrote do)")
         }
-        return map
+        guard let downType = regroupedDownType(file) else {
+            throw Failure(description: "\(file.path): its experts' tensors are of types a refitted down projection cannot be written in (F32, F16, BF16, Q8_0, Q4_1)")
+        }
+        return (map, downType)
     }
 
     /// The writer of a subset of `file`'s neurons rather than of its experts: per layer, the
@@ -166,10 +170,7 @@ public enum ExpertSubset {
     /// of the dense model than whole experts do (see `DownRefit.choose`).
     public static func regroupedWriter(_ file: GGUFFile, _ c: ModelConfig, statistics: DownRefit.Statistics, experts keep: Int,
                                        threads: Int) throws -> GGUFWriter {
-        let map = try neuronMap(file, c)
-        guard let downType = regroupedDownType(file) else {
-            throw Failure(description: "\(file.path): its experts' tensors are of types a refitted down projection cannot be written in (F32, F16, BF16, Q8_0, Q4_1)")
-        }
+        let (map, downType) = try regrouping(file, c)
         guard (1...c.experts).contains(keep) else {
             throw Failure(description: "asked to keep \(keep) experts a layer; the model has \(c.experts)")
         }

@@ -112,7 +112,7 @@ struct ModelSubset: ParsableCommand {
                 writer = try ExpertSubset.writer(file, config, kept: p.mostSalient(count), used: usedCount)
             } else {
                 // Said before the dense model reads the texts (minutes), not after.
-                do { _ = try ExpertSubset.neuronMap(file, config) } catch { throw UsageError(message: "--refit-text: \(error)") }
+                do { _ = try ExpertSubset.regrouping(file, config) } catch { throw UsageError(message: "--refit-text: \(error)") }
                 let denseFile = try GGUFFile(path: dense!)
                 let denseModel = try Transformer(file: denseFile, threads: threads.resolve(), kvCache: .f32)
                 guard denseModel.config.experts == 0, denseModel.config.layers == config.layers, denseModel.config.width == config.width else {
