@@ -16,7 +16,8 @@ struct BenchExperts: ParsableCommand {
         for a file moefy wrote, the same subsets with their down projections refitted on --refit-tokens of \
         all the domains' train text, all.train.txt (least squares against the dense model's activations, \
         every kept expert used), and the neurons that matter most, chosen by the dense model's run over all.train.txt \
-        and the domain's train text (weighed equally), regrouped into as many experts and refitted (`model subset \
+        and the domain's train text (weighed equally), regrouped into experts and refitted, as many as the \
+        same 50 % or 25 % of the expert bytes hold with their downs in the gate's type (`model subset \
         --refit-text`); and residency on \
         the whole file: the profile's hottest experts resident and the others rerouted to them, or paged \
         in from the mapped file through an LRU cache (hit rate and stall time while decoding). \
