@@ -19,8 +19,29 @@ import Foundation
 /// (it subtracts an echo that is no longer there), which someone's voice is not. Such frames
 /// count as echo, and the guard learns from them, so it expects the louder residual until the
 /// canceller has caught up; a user who starts talking in that time is heard a little later.
+///
+/// A frame `faintMarginDb` above the learned level, but not `marginDb`, may be the user: too little
+/// to barge in on (the device's echo gets there now and then), enough to duck for. The soft start
+/// of "right" or "wait" spends 100-150 ms there under the device's voice, and a user must hear the
+/// device yield within 100 ms.
 public final class EchoGuard {
+    /// What a frame's residual may be.
+    public struct Verdict: Sendable, Equatable {
+        /// It can be the device's echo: it is never the user's speech.
+        public var echo: Bool
+        /// It stands far enough above the echo to be the user: the device ducks for it (and it is
+        /// not `echo` either only when it stands `marginDb` above).
+        public var mayBeUser: Bool
+
+        /// Nothing is playing: whatever is heard is not the device's.
+        public static let silent = Verdict(echo: false, mayBeUser: true)
+    }
+
     public let marginDb: Double
+    public let faintMarginDb: Double
+    /// Faint frames whose residual goes with what the canceller removed (under- or over-cancelled
+    /// echo) are not the user's; a voice is uncorrelated with it (within +-0.2 at its onsets).
+    static let faintCorrelation = 0.2
     private let tailFrames: Int
     private var played: [Double]     // played level of the last `tailFrames` frames, dBFS
     private var next = 0
@@ -46,8 +67,16 @@ public final class EchoGuard {
     /// a loud reverberant room (echo at -6 dB, 200 ms) that then changed barged in on its echo.
     static let convergedGainDb = -15.0
 
-    public init(tailMs: Int, marginDb: Double = 20, frameMs: Int = 20) {
+    /// `faintMarginDb` 12 was tuned on the 24 dialogs of `bench make-dialogs --material training
+    /// --seed 500` (68 backchannels and interruptions over the device) and on `bench echo --seed 1`
+    /// and `--seed 3` (harsher rooms: echo up to -2 dB, 300 ms of reverberation). There the audible
+    /// duck's p95 went from 170 to 130 ms with no duck on echo in the dialogs, and ducks on echo
+    /// in 1 of 32 rooms that stay and 6 of 32 that change. At 8 dB: 110 ms, but echo ducked it in
+    /// 7 and 10 rooms; a second faint frame before ducking took any gain away (150 ms).
+    public init(tailMs: Int, marginDb: Double = 20, faintMarginDb: Double = 12, frameMs: Int = 20) {
+        precondition(faintMarginDb <= marginDb, "a frame that is the user's must also be one the device ducks for")
         self.marginDb = marginDb
+        self.faintMarginDb = faintMarginDb
         tailFrames = max(1, (tailMs + frameMs - 1) / frameMs + 1)
         played = [Double](repeating: -100, count: tailFrames)
     }
@@ -60,14 +89,14 @@ public final class EchoGuard {
     }
 
     /// Feeds one frame: the level of what was played for it, of the microphone, and after
-    /// cancellation, and the canceller's `leftToRemovedCorrelation`. Returns true when the frame's
-    /// sound can be the device's own echo.
-    public func explainedByEcho(playedLevelDb: Double, microphoneLevelDb: Double, residualLevelDb: Double,
-                                leftToRemovedCorrelation: Double) -> Bool {
+    /// cancellation, and the canceller's `leftToRemovedCorrelation`. Returns what the frame's sound
+    /// can be.
+    public func judge(playedLevelDb: Double, microphoneLevelDb: Double, residualLevelDb: Double,
+                      leftToRemovedCorrelation: Double) -> Verdict {
         played[next] = playedLevelDb
         next = (next + 1) % tailFrames
         let envelope = played.max() ?? -100
-        guard envelope > Self.silentDb else { return false }
+        guard envelope > Self.silentDb else { return .silent }
         let relative = residualLevelDb - envelope
         let filterDiverged = leftToRemovedCorrelation <= Self.divergedCorrelation
             && (residualGainDb.map { $0 <= Self.convergedGainDb } ?? false)
@@ -80,7 +109,10 @@ public final class EchoGuard {
             if residuals.count < historyFrames { residuals.append(relative) } else { residuals[residualNext] = relative }
             residualNext = (residualNext + 1) % historyFrames
         }
-        return filterDiverged || relative <= (residualGainDb ?? 0) + marginDb
+        let above = relative - (residualGainDb ?? 0)
+        let echo = filterDiverged || above <= marginDb
+        return Verdict(echo: echo, mayBeUser: !echo
+                       || (!filterDiverged && above > faintMarginDb && abs(leftToRemovedCorrelation) < Self.faintCorrelation))
     }
 
     public static func level(_ frame: [Float]) -> Double {

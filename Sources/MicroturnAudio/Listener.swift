@@ -23,10 +23,9 @@ public final class Listener {
         var mic = microphone
         echoCanceller?.process(microphone: &mic, reference: played)
         cleaned = mic
-        let echoLikely = echoGuard?.explainedByEcho(playedLevelDb: EchoGuard.level(played),
-                                                   microphoneLevelDb: EchoGuard.level(microphone),
-                                                   residualLevelDb: EchoGuard.level(mic),
-                                                   leftToRemovedCorrelation: echoCanceller?.leftToRemovedCorrelation ?? 0) ?? false
-        return vad.process(mic, echoLikely: echoLikely)
+        let echo = echoGuard?.judge(playedLevelDb: EchoGuard.level(played), microphoneLevelDb: EchoGuard.level(microphone),
+                                    residualLevelDb: EchoGuard.level(mic),
+                                    leftToRemovedCorrelation: echoCanceller?.leftToRemovedCorrelation ?? 0) ?? .silent
+        return vad.process(mic, echo: echo)
     }
 }

@@ -14,6 +14,9 @@ public final class VoiceActivityDetector {
     public struct Result: Sendable, Equatable {
         /// This frame alone looks like speech.
         public var frameIsSpeech: Bool
+        /// It looks like speech and stands above the device's echo, if not by enough to be sure
+        /// (`EchoGuard.Verdict.mayBeUser`): the device ducks for it. Implied by `frameIsSpeech`.
+        public var frameMayBeSpeech: Bool
         /// Inside an utterance (after onset and hangover smoothing).
         public var inSpeech: Bool
         /// Set on the frame where an utterance is confirmed: the frame index where it began.
@@ -55,14 +58,15 @@ public final class VoiceActivityDetector {
                   snrDb: config.snrDb, onsetMs: config.onsetMs, hangoverMs: config.hangoverMs)
     }
 
-    /// Classifies one frame and advances the segment state. A frame that `echoLikely` marks as
-    /// possibly the device's own echo is never speech.
-    public func process(_ frame: [Float], echoLikely: Bool = false) -> Result {
+    /// Classifies one frame and advances the segment state. A frame that `echo` says can be the
+    /// device's own echo is never speech.
+    public func process(_ frame: [Float], echo: EchoGuard.Verdict = .silent) -> Result {
         let f = FrameFeatures.measure(frame)
-        let speech = classify(f) && !echoLikely
+        let speechLike = classify(f)
+        let speech = speechLike && !echo.echo
         trackNoise(f.bandLevelDb)
         defer { frameIndex += 1 }
-        var result = Result(frameIsSpeech: speech, inSpeech: inSpeech, features: f)
+        var result = Result(frameIsSpeech: speech, frameMayBeSpeech: speechLike && echo.mayBeUser, inSpeech: inSpeech, features: f)
         if speech {
             if speechRun == 0 { runStart = frameIndex }
             speechRun += 1

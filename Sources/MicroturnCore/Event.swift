@@ -8,8 +8,9 @@ public struct Event: Sendable, Equatable {
         case playbackStart = "playback_start"
         case playbackStop = "playback_stop"
         case bargeIn = "barge_in"
-        /// The duck a barge-in asked for is heard: the device's voice is 10 dB down from this
-        /// sample on (latency: from the start of the user's speech).
+        /// The duck a barge-in, or faint speech that may begin one, asked for is heard: the
+        /// device's voice is 10 dB down from this sample on (latency, after a barge-in: from the
+        /// start of the user's speech).
         case duck
         case xrun
         case deviceError = "device_error"
@@ -17,7 +18,8 @@ public struct Event: Sendable, Equatable {
         case command
         /// Speech that is not a local command, kept for the background server (text: transcript if any).
         case request
-        /// The device goes on with what a backchannel cut short.
+        /// The device goes on with what a backchannel cut short (or, ducked for faint speech that
+        /// came to no barge-in, at full level again).
         case resume
         /// The device murmurs an acknowledgement ("mm-hm") in a pause of a long user turn.
         case backchannel

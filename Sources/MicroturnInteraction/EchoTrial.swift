@@ -24,17 +24,25 @@ public enum EchoTrial {
         return samples.map { $0 * Float(pow(10, db / 20) / rms) }
     }
 
-    /// The frames where the policy decided to barge in while `played` went out into the room of
-    /// `path` and `near` (from sample 0) was said in it. With `later`, the room changes to that
-    /// path at sample `at`. With `guardEcho` false, the echo guard is left out (the canceller alone).
-    public static func bargeIns(played: [Float], near: [Float], path: EchoPath.Spec,
-                                then later: (path: EchoPath.Spec, at: Int)? = nil,
-                                guardEcho: Bool = true) throws(AudioError) -> [Int] {
+    /// Frames where the policy decided something.
+    public struct Decisions: Sendable {
+        /// It barged in.
+        public var bargeIns: [Int] = []
+        /// It ducked for faint speech.
+        public var ducks: [Int] = []
+    }
+
+    /// What the policy decided while `played` went out into the room of `path` and `near` (from
+    /// sample 0) was said in it. With `later`, the room changes to that path at sample `at`. With
+    /// `guardEcho` false, the echo guard is left out (the canceller alone).
+    public static func decisions(played: [Float], near: [Float], path: EchoPath.Spec,
+                                 then later: (path: EchoPath.Spec, at: Int)? = nil,
+                                 guardEcho: Bool = true) throws(AudioError) -> Decisions {
         let config = MicroturnConfig()
         let listener = try Listener(config: config, guardEcho: guardEcho)
         let first = EchoPath(spec: path), second = later.map { EchoPath(spec: $0.path) }
         let policy = TurnTakingPolicy(config: config)
-        var decisions: [Int] = []
+        var decisions = Decisions()
         let n = ProcessingFormat.frameSamples
         for k in 0..<played.count / n {
             let ref = Array(played[k * n..<(k + 1) * n])
@@ -43,8 +51,12 @@ public enum EchoTrial {
             let heard = listener.hear(microphone: room.microphone(near: user, played: ref), played: ref)
             let f = FrameObservation(index: k, frameIsSpeech: heard.frameIsSpeech, inSpeech: heard.inSpeech,
                                      utteranceStartFrame: heard.startedAtFrame, deviceSpeaking: ref.contains { $0 != 0 },
-                                     levelDb: heard.features.levelDb)
-            if case .bargeIn = policy.onFrame(f) { decisions.append(k) }
+                                     levelDb: heard.features.levelDb, frameMayBeSpeech: heard.frameMayBeSpeech)
+            switch policy.onFrame(f) {
+            case .bargeIn: decisions.bargeIns.append(k)
+            case .duckForFaintSpeech: decisions.ducks.append(k)
+            default: break
+            }
         }
         return decisions
     }

@@ -14,6 +14,14 @@ extension Session {
             if b.stopAfterMs == 0 || b.duckDb == 0 { yieldFloor(at: now) } else { speechOut.duck(db: Double(b.duckDb)) }
             emit(Event(time: seconds(now), kind: .bargeIn, detail: "user speech began at \(Event.format(seconds(speechStart))) s"
                        + (speechOut.ducked ? "; ducked \(b.duckDb) dB" : "")))
+        case .duckForFaintSpeech:
+            let db = options.config.bargeIn.duckDb
+            if floor.replying && !speechOut.ducked && db > 0 { speechOut.duck(db: Double(db)) }
+        case .restoreLevel:
+            if speakingUnderUser {
+                speechOut.duck(db: 0)
+                emit(Event(time: seconds(now), kind: .resume, detail: "no barge-in after faint speech, back to full level"))
+            }
         case .yieldFloor:
             if speakingUnderUser { yieldFloor(at: now) }
         case .yieldToContinuation:

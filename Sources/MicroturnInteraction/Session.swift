@@ -238,7 +238,7 @@ public final class Session {
                                                utteranceStartFrame: v.startedAtFrame, deviceSpeaking: floor.replying,
                                                levelDb: v.features.levelDb, completeCommand: heard.completeCommand,
                                                turnEndLogit: silence?.logit, deviceIdle: floor.isIdle && pendingTurnEnd == nil,
-                                               userTurnOpen: silence != nil, overlapWords: overlap)
+                                               userTurnOpen: silence != nil, overlapWords: overlap, frameMayBeSpeech: v.frameMayBeSpeech)
             for decision in scheduler.onFrame(observation) { act(on: decision, now: t + n) }
             pumpSpeech(at: t + n)
             index += 1

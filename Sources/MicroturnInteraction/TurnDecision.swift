@@ -8,6 +8,11 @@ public enum TurnDecision: Sendable, Equatable {
     case notATurn
     /// The user started talking over the device: duck (`barge_in.duck_db`) and listen.
     case bargeIn(speechStart: Int)
+    /// Something that may be the user's voice over the device, too faint over its echo to be sure:
+    /// duck at once, so that a user starting softly ("wait", "right") hears the device yield.
+    case duckForFaintSpeech
+    /// The faint speech it ducked for came to no barge-in: back to full level.
+    case restoreLevel
     /// The user talking over the device has gone on past a backchannel (`barge_in.stop_after_ms`):
     /// stop speaking.
     case yieldFloor
@@ -32,6 +37,8 @@ public struct FrameObservation: Sendable, Equatable {
     /// Index of the frame; it covers capture samples [index * 320, (index + 1) * 320).
     public var index: Int
     public var frameIsSpeech: Bool
+    /// Speech, or something faint over the device's echo that may be (`VoiceActivityDetector.Result`).
+    public var frameMayBeSpeech: Bool
     public var inSpeech: Bool
     /// First frame of an utterance the VAD just confirmed.
     public var utteranceStartFrame: Int?
@@ -53,9 +60,10 @@ public struct FrameObservation: Sendable, Equatable {
 
     public init(index: Int, frameIsSpeech: Bool, inSpeech: Bool, utteranceStartFrame: Int?, deviceSpeaking: Bool,
                 levelDb: Double, completeCommand: Bool = false, turnEndLogit: Double? = nil, deviceIdle: Bool? = nil,
-                userTurnOpen: Bool = false, overlapWords: BackchannelWords.Verdict? = nil) {
+                userTurnOpen: Bool = false, overlapWords: BackchannelWords.Verdict? = nil, frameMayBeSpeech: Bool? = nil) {
         self.index = index
         self.frameIsSpeech = frameIsSpeech
+        self.frameMayBeSpeech = frameMayBeSpeech ?? frameIsSpeech
         self.inSpeech = inSpeech
         self.utteranceStartFrame = utteranceStartFrame
         self.deviceSpeaking = deviceSpeaking

@@ -3,7 +3,9 @@ import MicroturnCore
 
 /// Microturn's turn-taking: speech that lasts `bargeInMs` while the device talks is a barge-in
 /// (the device ducks). If the speech goes on for `stopAfterMs` the device yields the floor; a
-/// shorter one lets it go on at full level. Where the user's words are known, the device yields as
+/// shorter one lets it go on at full level. A frame that may be the user's speech, too faint over
+/// the device's echo to barge in on, ducks it at once, and `faintHoldFrames` without more of it and
+/// with no barge-in bring it back to full level. Where the user's words are known, the device yields as
 /// soon as they take the floor ("wait"), or when the speech goes on for `wordsStopAfterMs` past
 /// the latest word of a backchannel (or its onset, while no word has come; words that are neither
 /// leave it to `stopAfterMs`, except when the speech begins within `resumeWithinMs` of the end of
@@ -67,6 +69,10 @@ public final class TurnTakingPolicy: TurnPolicy {
     private var backchannelHeard: (frame: Int, words: Int)?  // when the latest word of a backchannel came
     private var endedTurnEnd: Int?   // frame just after the last speech frame of the last turn the device answers
     private var resuming = false     // the barge-in began within resumeFrames of that
+    private var faintHeard: Int?     // the latest frame of faint speech the device ducked for, before a barge-in
+    /// Faint speech is the start of a barge-in or nothing: the barge-in comes within 100-200 ms
+    /// of it (`bench turns` on the training dialogs), and a duck on echo should not last.
+    let faintHoldFrames = 300 / (1000 * ProcessingFormat.frameSamples / ProcessingFormat.sampleRate)
 
     public init(waits: Waits, bargeInMs: Int, bargeInEnabled: Bool = true, minUtteranceMs: Int = 100,
                 commandSilenceMs: Int? = nil, backchannelMaxMs: Int = 600, stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil,
@@ -114,6 +120,7 @@ public final class TurnTakingPolicy: TurnPolicy {
             overlapRun = f.frameIsSpeech ? overlapRun + 1 : 0
             if bargeInEnabled, overlapRun >= bargeInFrames {
                 bargedIn = true
+                faintHeard = nil
                 yielded = stopAfterFrames == 0  // the device stops at once
                 backchannelHeard = nil
                 let start = min(userStart ?? f.index, f.index + 1 - overlapRun)
@@ -122,15 +129,27 @@ public final class TurnTakingPolicy: TurnPolicy {
                 speechFrames = f.index + 1 - start
                 return .bargeIn(speechStart: start * ProcessingFormat.frameSamples)
             }
+            // (Clear speech ducks with its barge-in, after `bargeInMs`.)
+            if bargeInEnabled && f.frameMayBeSpeech && !f.frameIsSpeech {
+                let first = faintHeard == nil
+                faintHeard = f.index
+                if first { return .duckForFaintSpeech }
+            }
             // While the device talks, speech too short to barge in does not make a turn of its own.
             if !f.inSpeech && userStart != nil {
                 userStart = nil
                 speechFrames = 0
                 return .notATurn
             }
+            if let faint = faintHeard, f.index - faint >= faintHoldFrames {
+                faintHeard = nil
+                return .restoreLevel
+            }
             return nil
         }
         overlapRun = 0
+        // A new utterance plays at full level.
+        if !f.deviceSpeaking { faintHeard = nil }
         // The device, ducked, still talks: the user's words take the floor, or the user has gone
         // on past a backchannel (or past words that are neither). (Time since the onset, not speech frames: under the device's
         // echo the detector misses some of the user's frames, and a long interruption must not

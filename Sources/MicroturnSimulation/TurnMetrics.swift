@@ -55,6 +55,8 @@ public struct TurnMetrics: Sendable, Equatable {
     /// Annotated start of user speech over the device (an interruption or a backchannel) to its
     /// barge-in, when it ducks (the device's playback buffer comes on top).
     public var duckLatencies: [Double] = []
+    /// Ducks with no user speech near (the device ducked for faint speech that was its own echo).
+    public var ducksWithoutSpeech = 0
     /// The device's own backchannels, and how many of them sounded over the user's words: started
     /// while the user spoke, or still sounding 150 ms after they spoke again (not cut in time).
     public var deviceBackchannels = 0
@@ -146,9 +148,11 @@ public struct TurnMetrics: Sendable, Equatable {
                 m.stopLatencies.append(Double(Self.lastSound(output, from: start, rate: rate) + 1 - start) / rate)
             }
         }
-        for e in events where e.kind == .bargeIn {
-            let real = utterances.contains { e.time >= $0.start && e.time <= $0.end + 0.5 }
-            if !real { m.falseBargeIns += 1 }
+        for e in events where e.kind == .bargeIn || e.kind == .duck {
+            // (A duck counts from 0.1 s before, as `duckLatency` does.)
+            let early = e.kind == .duck ? 0.1 : 0
+            guard !utterances.contains(where: { e.time >= $0.start - early && e.time <= $0.end + 0.5 }) else { continue }
+            if e.kind == .bargeIn { m.falseBargeIns += 1 } else { m.ducksWithoutSpeech += 1 }
         }
         // The user's speech, pauses left out.
         let speech: [Range<Int>] = utterances.flatMap { u -> [Range<Int>] in
@@ -241,6 +245,7 @@ public struct TurnMetrics: Sendable, Equatable {
         backchannelStops += other.backchannelStops
         backchannelBreaks += other.backchannelBreaks
         duckLatencies += other.duckLatencies
+        ducksWithoutSpeech += other.ducksWithoutSpeech
         deviceBackchannels += other.deviceBackchannels
         deviceBackchannelsOverSpeech += other.deviceBackchannelsOverSpeech
     }

@@ -21,7 +21,10 @@ struct BenchEcho: ParsableCommand {
         through the same chain without the echo guard (the canceller alone, the peer). Prints the \
         cases where the device barged in on echo alone, the users heard over the device (a barge-in \
         while they spoke; without the guard the device has often barged in on its echo already, and \
-        a policy that has does not barge in again) and how soon after their onset. Deterministic \
+        a policy that has does not barge in again) and how soon after their onset; and where it \
+        ducked for faint speech (a frame that may be the user's over the echo, too little to barge \
+        in on): on echo alone, and how soon after the users' onsets (or their barge-in, if that came \
+        first). Deterministic \
         for a seed: tune on one, report on another.
 
         Example: microturn bench echo --seed 1 (to tune on), then microturn bench echo --seed 2 (to report)
@@ -38,6 +41,7 @@ struct BenchEcho: ParsableCommand {
         var userStart: Int?  // first frame of the user's speech
         var userEnd = 0      // frame after it
         var guarded: [Int] = [], alone: [Int] = []
+        var ducks: [Int] = []  // ducks for faint speech, with the guard
     }
 
     static let voices = ["en-us+f3", "en-us+m3", "en-gb+f2", "en-us+m7", "en+f4"]
@@ -70,10 +74,12 @@ struct BenchEcho: ParsableCommand {
                     if let first = loud.first, let last = loud.last { c.userStart = (start + first) / n; c.userEnd = (start + last) / n + 1 }
                 }
                 let later = change.map { (path: after, at: $0) }
-                c.guarded = try EchoTrial.bargeIns(played: played, near: near, path: before, then: later)
-                c.alone = try EchoTrial.bargeIns(played: played, near: near, path: before, then: later, guardEcho: false)
+                let guarded = try EchoTrial.decisions(played: played, near: near, path: before, then: later)
+                c.guarded = guarded.bargeIns
+                c.ducks = guarded.ducks
+                c.alone = try EchoTrial.decisions(played: played, near: near, path: before, then: later, guardEcho: false).bargeIns
                 results.append(c)
-                FileHandle.standardError.write(Data("bench echo: [\(i + 1)/\(cases)] room \(Self.describe(before))\(change.map { " changes at frame \($0 / n) to \(Self.describe(after))" } ?? " stays")\(c.userStart.map { ", user from frame \($0)" } ?? ""): barge-ins \(c.guarded), without the guard \(c.alone)\n".utf8))
+                FileHandle.standardError.write(Data("bench echo: [\(i + 1)/\(cases)] room \(Self.describe(before))\(change.map { " changes at frame \($0 / n) to \(Self.describe(after))" } ?? " stays")\(c.userStart.map { ", user from frame \($0)" } ?? ""): barge-ins \(c.guarded), ducks \(c.ducks), without the guard \(c.alone)\n".utf8))
             }
             report(results, deviceFrames: Set((0..<played.count / n).filter { k in played[k * n..<(k + 1) * n].contains { $0 != 0 } }))
         }
@@ -105,13 +111,17 @@ struct BenchEcho: ParsableCommand {
                           heard: delays.count, latencies: delays)
         }
         let g = column(\.guarded), a = column(\.alone)
+        // The device ducks for a user at their first faint frame or their barge-in, whichever comes first.
+        let d = column { ($0.ducks + $0.guarded).sorted() }, onlyDucks = column(\.ducks)
         let staying = results.filter { !$0.changes }.count, changing = results.count - staying
         if json {
-            func obj(_ c: Column) -> String {
+            func obj(_ c: Column, _ more: String = "") -> String {
                 let p = { (q: Double) in Percentile.of(c.latencies, q).map { String(Int($0)) } ?? "null" }
-                return "{\"self_interrupted_room_stays\":\(c.stays),\"self_interrupted_room_changes\":\(c.changes),\"users_heard\":\(c.heard),\"barge_in_ms_p50\":\(p(50)),\"barge_in_ms_p95\":\(p(95))}"
+                return "{\"self_interrupted_room_stays\":\(c.stays),\"self_interrupted_room_changes\":\(c.changes),\"users_heard\":\(c.heard),\"barge_in_ms_p50\":\(p(50)),\"barge_in_ms_p95\":\(p(95))\(more)}"
             }
-            print("{\"cases\":\(results.count),\"seed\":\(seed),\"rooms_that_stay\":\(staying),\"rooms_that_change\":\(changing),\"users_over_the_device\":\(over.count),\"microturn\":\(obj(g)),\"canceller_alone\":\(obj(a))}")
+            let p = { (q: Double) in Percentile.of(d.latencies, q).map { String(Int($0)) } ?? "null" }
+            let ducks = ",\"ducked_on_echo_room_stays\":\(onlyDucks.stays),\"ducked_on_echo_room_changes\":\(onlyDucks.changes),\"users_ducked_for\":\(d.heard),\"duck_ms_p50\":\(p(50)),\"duck_ms_p95\":\(p(95))"
+            print("{\"cases\":\(results.count),\"seed\":\(seed),\"rooms_that_stay\":\(staying),\"rooms_that_change\":\(changing),\"users_over_the_device\":\(over.count),\"microturn\":\(obj(g, ducks)),\"canceller_alone\":\(obj(a))}")
             return
         }
         func ratio(_ x: Int, _ y: Int) -> String { y == 0 ? "-" : String(format: "%.2f", Double(x) / Double(y)) }
@@ -127,5 +137,10 @@ struct BenchEcho: ParsableCommand {
         print(row("  room changes while it talks", "\(g.changes)/\(changing)", "\(a.changes)/\(changing)", ratio(g.changes, a.changes)))
         print(row("users heard over the device", "\(g.heard)/\(over.count)", "\(a.heard)/\(over.count)", ""))
         print(row("barge-in after onset p50/p95 (ms)", "\(ms(g, 50))/\(ms(g, 95))", "\(ms(a, 50))/\(ms(a, 95))", ""))
+        print(row("ducked for faint speech on its echo", "", "", ""))
+        print(row("  room stays", "\(onlyDucks.stays)/\(staying)", "", ""))
+        print(row("  room changes while it talks", "\(onlyDucks.changes)/\(changing)", "", ""))
+        print(row("users ducked for (or barged in on)", "\(d.heard)/\(over.count)", "", ""))
+        print(row("duck decided after onset p50/p95 (ms)", "\(ms(d, 50))/\(ms(d, 95))", "", ""))
     }
 }

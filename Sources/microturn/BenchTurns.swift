@@ -19,7 +19,7 @@ struct BenchTurns: ParsableCommand {
         backchannels that broke its speech for more than 150 ms, pauses inside a turn where it started to speak \
         (any sound, and as Full-Duplex-Bench v1 counts a take-over: 1 s of sound or more than 3 words heard, \
         counted where the device's voice says each word of the line; the latter also by the kind of pause \
-        the dialog's labels name) and barge-ins with no user speech (echo-triggered). The same dialogs also run
+        the dialog's labels name) and barge-ins with no user speech (echo-triggered), and ducks with none (faint speech the device ducked for that was its echo). The same dialogs also run
         with a peer policy that waits a fixed 500 ms of silence (OpenAI server VAD's default); ratios are
         Microturn / peer. Idle CPU (without start-up) and peak RSS come from real-time `microturn run`s on
         silence in child processes: build with -c release for meaningful figures.
@@ -235,6 +235,7 @@ struct Figures {
             each("barge-in stop p95 (ms)") { ms(s($0, 95)) },
             each("interruptions taken over") { "\($0.interruptionTakeovers)/\($0.interruptions)" },
             each("echo-triggered barge-ins") { "\($0.falseBargeIns)" },
+            each("ducks with no user speech") { "\($0.ducksWithoutSpeech)" },
             each("smooth turns taken (%)") { pct($0.userTurns - $0.missedTurns, $0.userTurns) },
             each("pauses where it took the turn") { "\($0.pauseTakeovers)/\($0.pausedTurns)" },
             each("  taken over (FD-bench v1)") { "\($0.pauseTakeoversFDB)/\($0.pausedTurns)" },
@@ -280,7 +281,7 @@ struct Figures {
                     "\"\(k)\":{\"paused_turns\":\(c.turns),\"takeovers\":\(c.takeovers)}"
                 }.joined(separator: ",") + "},"
                 + "\"backchannels\":\(m.backchannels),\"backchannel_stops\":\(m.backchannelStops),\"backchannel_breaks\":\(m.backchannelBreaks),"
-                + "\"duck_p50_s\":\(f(Percentile.of(m.duckLatencies, 50))),\"duck_p95_s\":\(f(Percentile.of(m.duckLatencies, 95))),"
+                + "\"duck_p50_s\":\(f(Percentile.of(m.duckLatencies, 50))),\"duck_p95_s\":\(f(Percentile.of(m.duckLatencies, 95))),\"ducks_without_speech\":\(m.ducksWithoutSpeech),"
                 + "\"device_backchannels\":\(m.deviceBackchannels),\"device_backchannels_over_speech\":\(m.deviceBackchannelsOverSpeech),"
                 + "\"commands\":\(m.commands),\"commands_recognized\":\(m.commandsRecognized),\"command_false_accepts\":\(m.commandFalseAccepts),"
                 + "\"command_answer_p50_s\":\(f(Percentile.of(m.commandLatencies, 50))),\"command_answer_p95_s\":\(f(Percentile.of(m.commandLatencies, 95)))}"

@@ -337,6 +337,9 @@ final class ScratchFolder {
         let guarded = try #require(figures["microturn"] as? [String: Any]), alone = try #require(figures["canceller_alone"] as? [String: Any])
         #expect(figures["rooms_that_stay"] as? Int == 2 && figures["rooms_that_change"] as? Int == 2)
         #expect(guarded["self_interrupted_room_stays"] as? Int == 0, "\(r.out)")
+        // Nor does it duck for faint speech there, and the users over it are ducked for.
+        #expect(guarded["ducked_on_echo_room_stays"] as? Int == 0, "\(r.out)")
+        #expect((guarded["users_ducked_for"] as? Int ?? 0) >= (guarded["users_heard"] as? Int ?? 0), "\(r.out)")
         #expect((alone["self_interrupted_room_stays"] as? Int ?? 0) > 0, "\(r.out)")
         #expect(r.err.contains("[4/4]"), "no progress on stderr: \(r.err)")
     }

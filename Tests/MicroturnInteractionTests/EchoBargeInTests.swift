@@ -13,8 +13,9 @@ import TestSupport
     func echoAloneNeverBargesIn(delayMs: Double, gainDb: Double, seed: UInt64) throws {
         let played = try EchoTrial.deviceSpeech()
         let spec = EchoPath.Spec(delayMs: delayMs, gainDb: gainDb, reverbMs: 200, noiseDb: -65, seed: seed)
-        let decisions = try EchoTrial.bargeIns(played: played, near: [], path: spec)
-        #expect(decisions.isEmpty, "echo alone barged in at frames \(decisions)")
+        let decisions = try EchoTrial.decisions(played: played, near: [], path: spec)
+        #expect(decisions.bargeIns.isEmpty, "echo alone barged in at frames \(decisions.bargeIns)")
+        #expect(decisions.ducks.isEmpty, "echo alone ducked the device at frames \(decisions.ducks)")
     }
 
     /// The echo path changes while the device talks (louder, shorter, less reverberant), so the
@@ -45,7 +46,7 @@ import TestSupport
     /// once the canceller has long converged on the first path.
     static func bargeInsWhenThePathChanges(before: EchoPath.Spec, after: EchoPath.Spec) throws -> [Int] {
         let played = try EchoTrial.deviceSpeech()
-        return try EchoTrial.bargeIns(played: played, near: [], path: before, then: (after, played.count * 2 / 5))
+        return try EchoTrial.decisions(played: played, near: [], path: before, then: (after, played.count * 2 / 5)).bargeIns
     }
 
     /// The device plays at -18 dBFS; its echo reaches the microphone 8 dB down, about as loud as
@@ -56,14 +57,19 @@ import TestSupport
         let user = EchoTrial.scaled(try FreshSpeech(voice: .init(name: "en-us+f3")).synthesize("Wait one more thing."), toDb: userDb)
         let start = 6 * ProcessingFormat.sampleRate
         let near = [Float](repeating: 0, count: start) + user
-        let decisions = try EchoTrial.bargeIns(played: played, near: near,
-                                          path: .init(delayMs: 40, gainDb: -8, reverbMs: 150, noiseDb: -65, seed: 5))
+        let decisions = try EchoTrial.decisions(played: played, near: near,
+                                                path: .init(delayMs: 40, gainDb: -8, reverbMs: 150, noiseDb: -65, seed: 5))
         // The harness keeps playing after a barge-in (a session would stop), so the user may cut
-        // in again during their own utterance; none may come from echo before or after it.
-        let seconds = decisions.map { Double($0 * ProcessingFormat.frameSamples - start) / Double(ProcessingFormat.sampleRate) }
+        // in again during their own utterance; none may come from echo before or after it, and
+        // no duck for faint speech either.
+        func seconds(_ frames: [Int]) -> [Double] {
+            frames.map { Double($0 * ProcessingFormat.frameSamples - start) / Double(ProcessingFormat.sampleRate) }
+        }
+        let bargeIns = seconds(decisions.bargeIns), ducks = seconds(decisions.ducks)
         let userSeconds = Double(user.count) / Double(ProcessingFormat.sampleRate)
-        #expect(!seconds.isEmpty, "the user was never heard over the device")
-        #expect(seconds.allSatisfy { $0 >= 0 && $0 <= userSeconds + 0.3 }, "barge-ins at \(seconds) s from the user's start")
-        if let first = seconds.first { #expect(first < 0.3, "barge-in decided \(first) s after the user began") }
+        #expect(!bargeIns.isEmpty, "the user was never heard over the device")
+        #expect(bargeIns.allSatisfy { $0 >= 0 && $0 <= userSeconds + 0.3 }, "barge-ins at \(bargeIns) s from the user's start")
+        #expect(ducks.allSatisfy { $0 >= 0 && $0 <= userSeconds + 0.3 }, "ducks at \(ducks) s from the user's start")
+        if let first = bargeIns.first { #expect(first < 0.3, "barge-in decided \(first) s after the user began") }
     }
 }

@@ -13,7 +13,8 @@ import TestSupport
                     waits: TurnTakingPolicy.Waits? = nil, logitAtStop: (Int) -> Double? = { _ in nil },
                     completeCommand: (Int) -> Bool = { _ in false }, segmentSilenceMs: Int? = nil,
                     stopAfterMs: Int = 0, wordsStopAfterMs: Int? = nil, resumeWithinMs: Int = 0,
-                    overlapWords: (Int) -> BackchannelWords.Verdict? = { _ in nil }) -> [(Int, TurnDecision)] {
+                    overlapWords: (Int) -> BackchannelWords.Verdict? = { _ in nil },
+                    faint: (Int) -> Bool = { _ in false }) -> [(Int, TurnDecision)] {
         let policy = TurnTakingPolicy(waits: waits ?? .init(endSilenceMs: endSilenceMs), bargeInMs: bargeInMs,
                                       commandSilenceMs: 100, stopAfterMs: stopAfterMs, wordsStopAfterMs: wordsStopAfterMs,
                                       resumeWithinMs: resumeWithinMs)
@@ -31,7 +32,7 @@ import TestSupport
             let f = FrameObservation(index: i, frameIsSpeech: s, inSpeech: inSpeech, utteranceStartFrame: started,
                                      deviceSpeaking: deviceSpeaking(i), levelDb: s ? -25 : -70,
                                      completeCommand: !s && completeCommand(i), turnEndLogit: logit,
-                                     overlapWords: overlapWords(i))
+                                     overlapWords: overlapWords(i), frameMayBeSpeech: s || faint(i))
             if let d = policy.onFrame(f) { out.append((i, d)) }
         }
         return out
@@ -50,6 +51,25 @@ import TestSupport
     @Test func pausesShorterThanTheThresholdDoNotEndTheTurn() {
         let d = Self.run(Self.frames([(true, 20), (false, 6), (true, 20), (false, 20)]))
         #expect(d.map(\.0) == [53])
+    }
+
+    /// Frames that may be the user's, too faint over the device's echo to be sure, duck it on the
+    /// first of them; 300 ms (15 frames) after the last, with no barge-in, it is back at full level.
+    @Test func faintSpeechOverTheDeviceDucksAtOnceAndComesToNothing() {
+        let d = Self.run(Self.frames([(false, 60)]), deviceSpeaking: { _ in true }, faint: { (10...12).contains($0) })
+        #expect(d.map(\.0) == [10, 27] && d.map(\.1) == [.duckForFaintSpeech, .restoreLevel])
+        // While the device is silent there is nothing to duck.
+        #expect(Self.run(Self.frames([(false, 60)]), faint: { (10...12).contains($0) }).isEmpty)
+    }
+
+    /// Faint speech that grows into a barge-in (3 frames of speech, 60 ms): the barge-in keeps the
+    /// duck the faint frames began, and the level is not restored under the user.
+    @Test func faintSpeechThatBecomesABargeInKeepsTheDuck() {
+        let d = Self.run(Self.frames([(false, 13), (true, 20), (false, 40)]), deviceSpeaking: { _ in true },
+                         faint: { (10...12).contains($0) })
+        #expect(d.prefix(2).map(\.0) == [10, 15])
+        #expect(d.prefix(2).map(\.1) == [.duckForFaintSpeech, .bargeIn(speechStart: 13 * 320)])
+        #expect(!d.contains { $0.1 == .restoreLevel })
     }
 
     @Test func aBlipIsNotATurn() {
