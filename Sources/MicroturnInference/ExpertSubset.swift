@@ -51,6 +51,11 @@ public enum ExpertSubset {
         return (0..<layers).map { _ in Array((0..<experts).shuffled(using: &g).prefix(keep)).sorted() }
     }
 
+    /// What is said of a model with no experts to keep (one way, wherever a subset is asked of one).
+    public static func noExperts(_ path: String) -> String {
+        "\(path) has no experts (a dense model): make an MoE from it first with `microturn model moefy`"
+    }
+
     /// The writer of the subset of `file` keeping `kept[layer]` (ascending, equal counts), each
     /// token using `used` of them (default: as many as the file says, capped by what is kept).
     /// `downs` replaces the kept experts' down projections (DownRefit's, per layer: width rows of
@@ -58,7 +63,7 @@ public enum ExpertSubset {
     public static func writer(_ file: GGUFFile, _ c: ModelConfig, kept: [[Int]], used: Int? = nil, downs: [[Float]]? = nil,
                               provenance: [(String, GGUFValue)] = []) throws -> GGUFWriter {
         let keep = kept.first?.count ?? 0
-        guard c.experts > 0 else { throw Failure(description: "\(file.path) has no experts to choose from: make an MoE with `microturn model moefy`") }
+        guard c.experts > 0 else { throw Failure(description: noExperts(file.path)) }
         guard kept.count == c.layers, (1...c.experts).contains(keep), kept.allSatisfy({ $0.count == keep && Set($0).count == keep && $0.allSatisfy { (0..<c.experts).contains($0) } }) else {
             throw Failure(description: "asked to keep \(keep) of \(c.experts) experts in each of \(kept.count) layers; a subset keeps 1 to \(c.experts) distinct experts in every one of the model's \(c.layers) layers")
         }

@@ -88,7 +88,7 @@ struct BenchExperts: ParsableCommand {
             let threads = try engineThreads.resolve()
             let moeFile = try GGUFFile(path: model)
             let config = try ModelConfig(moeFile)
-            guard config.experts > 0 else { throw UsageError(message: "--model \(model) has no experts: make an MoE with `microturn model moefy`") }
+            guard config.experts > 0 else { throw UsageError(message: "--model " + ExpertSubset.noExperts(model)) }
             let denseFile = try GGUFFile(path: dense)
             let moe = try Transformer(file: moeFile, threads: threads, kvCache: .f32)
             let denseModel = try Transformer(file: denseFile, threads: threads, kvCache: .f32)

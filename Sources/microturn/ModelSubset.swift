@@ -91,9 +91,7 @@ struct ModelSubset: ParsableCommand {
                 try p.check(against: file, layers: config.layers, experts: config.experts)
                 return p
             }
-            guard config.experts > 0 else {
-                throw UsageError(message: "\(model) has no experts (a dense model): make an MoE from it first with `microturn model moefy`")
-            }
+            guard config.experts > 0 else { throw UsageError(message: ExpertSubset.noExperts(model)) }
             // Regrouped neurons have their down projections written in the dense model's type.
             let sizes = ExpertSubset.Sizes(file, experts: config.experts, downType: profile == nil ? ExpertSubset.regroupedDownType(file) : nil)
             let count: Int

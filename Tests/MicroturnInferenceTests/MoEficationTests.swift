@@ -161,7 +161,7 @@ import TestSupport
     }
 
     /// Q4_1 as a refitted down projection is written: every value within half a step of the
-    /// block's (F16) grid, the block's ends exact up to the F16 rounding, and the engine reads it back.
+    /// block's (F16) grid, as the engine reads it back.
     @Test func rowsWrittenAsQ4_1ReadBackWithinHalfAStep() {
         var g = SplitMix64(seed: 7)
         let row = (0..<256).map { i in i < 32 ? Float(1) : Float(Double(g.next() % 10_000) / 1_000 - 3) * (i >= 224 ? 0.001 : 1) }
