@@ -70,8 +70,8 @@ public final class EchoGuard {
     /// `faintMarginDb` 12 was tuned on the 24 dialogs of `bench make-dialogs --material training
     /// --seed 500` (68 backchannels and interruptions over the device) and on `bench echo --seed 1`
     /// and `--seed 3` (harsher rooms: echo up to -2 dB, 300 ms of reverberation). There the audible
-    /// duck's p95 went from 170 to 130 ms with no duck on echo in the dialogs, and ducks on echo
-    /// in 1 of 32 rooms that stay and 6 of 32 that change. At 8 dB: 110 ms, but echo ducked it in
+    /// duck's p95 went from 170 to 130-140 ms with one duck on echo in the dialogs' 168 s of the
+    /// device's speech, and ducks on echo in 1 of 32 rooms that stay and 6 of 32 that change. At 8 dB: 110 ms, but echo ducked it in
     /// 7 and 10 rooms; a second faint frame before ducking took any gain away (150 ms).
     public init(tailMs: Int, marginDb: Double = 20, faintMarginDb: Double = 12, frameMs: Int = 20) {
         precondition(faintMarginDb <= marginDb, "a frame that is the user's must also be one the device ducks for")

@@ -1,3 +1,4 @@
+import Foundation
 import MicroturnAudio
 import MicroturnCore
 
@@ -127,6 +128,7 @@ extension Session {
                       command: heard?.phrase, words: local?.turnWords ?? .unknown),
             context: .init(lastReply: lastReply, hasPausedSpeech: floor.paused != nil, hasCutSpeech: !floor.cutShort.isEmpty || speakingUnderUser,
                            backchannelMaxSeconds: Double(options.config.bargeIn.backchannelMaxMs) / 1000,
+                           now: options.startOfCapture.map { $0.addingTimeInterval(seconds(now)) } ?? Date(),
                            repetitions: counts?.source.tally.total ?? 0))
         // A command the words show was an acknowledgement is not one.
         if let command = heard?.phrase, reply.action != .continueSpeaking {

@@ -30,11 +30,15 @@ public final class Session {
         public var words: LiveWords?
         /// A peer's turn decisions, made outside (benchmarks): they replace the turn-taking policy's.
         public var scheduledTurns: [ScheduledTurnPolicy.Mark]?
+        /// The time of day at the first capture sample, for a file run that must say the same time
+        /// ("what time is it") on every run, as a bench must (nil: the clock's, when asked).
+        public var startOfCapture: Date?
 
         public init(config: MicroturnConfig, echoPath: EchoPath.Spec? = nil, inputSamples: Int? = nil, maxTailSeconds: Double = 8,
                     recordLimit: Int? = nil, localModel: LocalModel? = nil, words: LiveWords? = nil,
-                    scheduledTurns: [ScheduledTurnPolicy.Mark]? = nil) {
+                    scheduledTurns: [ScheduledTurnPolicy.Mark]? = nil, startOfCapture: Date? = nil) {
             self.config = config
+            self.startOfCapture = startOfCapture
             self.scheduledTurns = scheduledTurns
             self.localModel = localModel
             self.words = words

@@ -26,7 +26,7 @@ public enum Simulation {
 
     public static func run(files: Files, config: MicroturnConfig, fast: Bool, echoPath: EchoPath.Spec? = nil,
                            repetitions: (any RepetitionSource)? = nil, localModel: LocalModel? = nil, words: LiveWords? = nil,
-                           scheduledTurns: [ScheduledTurnPolicy.Mark]? = nil,
+                           scheduledTurns: [ScheduledTurnPolicy.Mark]? = nil, startOfCapture: Date? = nil,
                            shouldStop: @escaping (_ framesProcessed: Int) -> Bool = { _ in false },
                            onEvent: @escaping (Event) -> Void = { _ in }) throws(AudioError) -> Result {
         let input = try WavFile.read(path: files.capture)
@@ -49,7 +49,8 @@ public enum Simulation {
 
         let (session, inputSamples) = try makeSession(
             rawCapture: rawIn, rate: input.sampleRate, channels: input.channels, frames: input.frameCount, rawPlayback: rawOut,
-            config: config, fast: fast, echoPath: echoPath, repetitions: repetitions, localModel: localModel, words: words, scheduledTurns: scheduledTurns, onEvent: onEvent)
+            config: config, fast: fast, echoPath: echoPath, repetitions: repetitions, localModel: localModel, words: words, scheduledTurns: scheduledTurns,
+            startOfCapture: startOfCapture, onEvent: onEvent)
         let report = try session.run(shouldStop: shouldStop)
 
         var output: [Float] = []
@@ -73,7 +74,8 @@ public enum Simulation {
     static func makeSession(rawCapture: String, rate: Int, channels: Int, frames: Int, rawPlayback: String,
                             config: MicroturnConfig, fast: Bool, echoPath: EchoPath.Spec?, repetitions: (any RepetitionSource)?,
                             localModel: LocalModel? = nil, words: LiveWords? = nil, scheduledTurns: [ScheduledTurnPolicy.Mark]? = nil,
-                            recordLimit: Int? = nil, onEvent: @escaping (Event) -> Void) throws(AudioError) -> (Session, Int) {
+                            recordLimit: Int? = nil, startOfCapture: Date? = nil,
+                            onEvent: @escaping (Event) -> Void) throws(AudioError) -> (Session, Int) {
         let a = config.audio
         let capture = DuplexAudio.Endpoint(
             name: "microturn_capture",
@@ -92,7 +94,8 @@ public enum Simulation {
         let synthesizer = try SpeechSynthesizer(voice: .init(name: config.speech.voice, rateWpm: config.speech.rateWpm,
                                                              pitch: config.speech.pitch, gainDb: config.speech.gainDb))
         let session = try Session(options: .init(config: config, echoPath: echoPath, inputSamples: inputSamples, recordLimit: recordLimit,
-                                                 localModel: localModel, words: words, scheduledTurns: scheduledTurns),
+                                                 localModel: localModel, words: words, scheduledTurns: scheduledTurns,
+                                                 startOfCapture: startOfCapture),
                                   audio: audio, synthesizer: synthesizer, repetitions: repetitions, onEvent: onEvent)
         return (session, inputSamples)
     }

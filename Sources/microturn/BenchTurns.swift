@@ -69,6 +69,10 @@ struct BenchTurns: ParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
+    /// Every dialog starts at the same time of day, so that a reply with the time ("It is 4 36 p
+    /// m.") is the same length on every run and the figures do not change between runs.
+    static let startOfCapture = Date(timeIntervalSince1970: 1_796_000_000)
+
     func validate() throws {
         try FlagChecks.seconds(idleSeconds, "--idle-seconds", allowZero: true)
         guard ["script", "recognizer"].contains(words) else { throw ValidationError("--words must be script or recognizer, got '\(words)'") }
@@ -111,7 +115,8 @@ struct BenchTurns: ParsableCommand {
                     let source = which == 2 && words == "script" ? LiveWords(script: labels.scriptedWords()) : nil
                     let result = try Simulation.run(files: .init(capture: "\(dialogs)/\(name).wav", playback: out),
                                                     config: cfg, fast: true, echoPath: echo, localModel: which == 2 ? model : nil,
-                                                    words: source, scheduledTurns: which == 3 ? marks : nil)
+                                                    words: source, scheduledTurns: which == 3 ? marks : nil,
+                                                    startOfCapture: Self.startOfCapture)
                     if which != 1, let keep {
                         let lines = result.report.events.map(\.jsonLine).joined(separator: "\n") + "\n"
                         try? lines.write(toFile: "\(keep)/\(name)\(suffix).events.jsonl", atomically: true, encoding: .utf8)
