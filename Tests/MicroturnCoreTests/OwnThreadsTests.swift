@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestSupport
+@testable import TestSupport
 
 /// The suites' tests run on the test threads, not on Swift's cooperative pool, which is left to
 /// the code under test (see OwnThreads).
@@ -15,6 +15,41 @@ import TestSupport
     @Test func anAsyncTestComesBackToThemAfterASuspension() async throws {
         try await Task.sleep(for: .milliseconds(10))
         #expect(Self.thread.hasPrefix(TestThreads.namePrefix), "\(Self.thread)")
+    }
+
+    /// Each test thread carries its name, also when the threads are made on a pool thread (as the
+    /// shared ones are, by the first test that needs them): a name set before Foundation knew the
+    /// system thread was lost now and then, and one CI run failed the two tests above on a test
+    /// thread that kept its maker's name ("oot.default-qos").
+    @Test func threadsMadeOnThePoolCarryTheirNames() async {
+        var names: [String] = []
+        for _ in 0..<20 {
+            let threads = await Task.detached { TestThreads(count: 3) }.value
+            names += await Self.names(of: threads, count: 3)
+        }
+        #expect(names.count == 60)
+        let unnamed = names.filter { !$0.hasPrefix(TestThreads.namePrefix) }
+        #expect(unnamed.isEmpty, "\(unnamed)")
+    }
+
+    /// The names of the `count` threads of `threads`: as many jobs, each waiting until all of them run,
+    /// so that each holds a thread of its own.
+    static func names(of threads: TestThreads, count: Int) async -> [String] {
+        let barrier = DispatchGroup()
+        for _ in 0..<count { barrier.enter() }
+        return await withTaskGroup(of: String.self) { group in
+            for _ in 0..<count {
+                group.addTask(executorPreference: threads) { meet(at: barrier) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    /// Waits at `barrier` for the others and names the thread it waited on.
+    static func meet(at barrier: DispatchGroup) -> String {
+        barrier.leave()
+        barrier.wait()
+        return thread
     }
 
     /// What a test starts on its own (as the code under test does) runs on the cooperative pool, so
