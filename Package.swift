@@ -96,7 +96,7 @@ let package = Package(
         ]),
 
         // Every suite's tests run on threads of their own, not Swift's two cooperative ones (OwnThreads).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["MicroturnCore"], path: "Tests/TestSupport"),
         .testTarget(name: "MicroturnCoreTests", dependencies: ["TestSupport", "MicroturnCore"]),
         .testTarget(name: "MicroturnAudioTests", dependencies: ["TestSupport", "MicroturnAudio", "MicroturnCore"]),
         .testTarget(name: "MicroturnInteractionTests",

@@ -252,22 +252,46 @@ def load(dense_path, subset_path):
     return teacher, student, experts
 
 
+# The student's feed-forward weights and the subset's tensors that hold them.
+STORED = {"gate": "ffn_gate_exps", "up": "ffn_up_exps", "down": "ffn_down_exps", "ffn_norm": "ffn_norm"}
+
+
+def as_stored(name, w, experts):
+    """A student weight laid out as its tensor in the file (down: experts x width x size, times k)."""
+    if name == "down":
+        width, n = w.shape
+        return (w * experts).reshape(width, experts, n // experts).transpose(1, 0, 2)
+    return w.reshape(experts, -1, w.shape[1]) if name in ("gate", "up") else w
+
+
+def from_stored(name, v, shape, experts):
+    """The inverse of as_stored."""
+    return (v.transpose(1, 0, 2).reshape(shape) / experts) if name == "down" else v.reshape(shape)
+
+
+class Rounding:
+    """Each trained weight as the file will hold it: quantized to its tensor's type and back."""
+
+    def __init__(self, subset_path, experts):
+        r = GGUFReader(subset_path)
+        self.experts = experts
+        self.types = {t.name: t.tensor_type for t in r.tensors}
+
+    def __call__(self, layer, name, w):
+        kind = self.types[f"blk.{layer}.{STORED[name]}.weight"]
+        v = np.ascontiguousarray(as_stored(name, w, self.experts), dtype=np.float32)
+        back = dequantize(quantize(v, kind), kind).reshape(v.shape)
+        return from_stored(name, back, w.shape, self.experts).astype(w.dtype)
+
+
 def write(subset_path, out_path, student, experts):
     """A copy of the subset with the student's feed-forward weights, each tensor in its own type."""
     shutil.copyfile(subset_path, out_path)
     r = GGUFReader(out_path, "r+")
     for i, L in enumerate(student.layers):
-        width = L["gate"].shape[1]
-        size = L["gate"].shape[0] // experts
-        values = {
-            "ffn_gate_exps": L["gate"].reshape(experts, size, width),
-            "ffn_up_exps": L["up"].reshape(experts, size, width),
-            "ffn_down_exps": (L["down"] * experts).reshape(width, experts, size).transpose(1, 0, 2),
-            "ffn_norm": L["ffn_norm"],
-        }
-        for name, v in values.items():
-            t = tensor(r, f"blk.{i}.{name}.weight")
-            data = quantize(np.ascontiguousarray(v, dtype=np.float32), t.tensor_type)
+        for name, stored in STORED.items():
+            t = tensor(r, f"blk.{i}.{stored}.weight")
+            data = quantize(np.ascontiguousarray(as_stored(name, L[name], experts), dtype=np.float32), t.tensor_type)
             if data.nbytes != t.data.nbytes:
                 raise ValueError(f"{t.name}: {data.nbytes} bytes quantized, the file holds {t.data.nbytes}")
             t.data[...] = data.reshape(t.data.shape).view(t.data.dtype)
@@ -297,7 +321,12 @@ class Adam:
             params[layer][name] -= self.lr * mh / (np.sqrt(vh) + self.eps)
 
 
-def train(teacher, student, ids, steps, batch, ctx, lr, seed, trained, log=sys.stderr):
+def train(teacher, student, ids, steps, batch, ctx, lr, seed, trained, rounding=None, log=sys.stderr):
+    """Trains the student's feed-forward weights; with rounding (a Rounding), against what the file
+    will hold: the forward pass sees each quantized weight rounded to its type, while Adam moves a
+    full-precision copy (the straight-through estimate), so that moves smaller than a quantization
+    step add up instead of being rounded away when the file is written. The student ends with the
+    full-precision weights, which the file rounds to what the last forward pass saw."""
     chunks = np.array([ids[i:i + ctx] for i in range(0, len(ids) - ctx + 1, ctx)], dtype=np.int64)
     if len(chunks) < batch:
         raise ValueError(f"the text has {len(ids)} tokens: {len(chunks)} chunks of {ctx}, fewer than one batch of {batch}")
@@ -305,6 +334,8 @@ def train(teacher, student, ids, steps, batch, ctx, lr, seed, trained, log=sys.s
     order, at = rng.permutation(len(chunks)), 0
     opt = Adam(lr)
     names = [n for n in ("gate", "up", "down") if n in trained] + (["ffn_norm"] if "norm" in trained else [])
+    rounded = [n for n in names if n != "ffn_norm"] if rounding else []
+    params = [dict(L, **{n: L[n].copy() for n in rounded}) for L in student.layers]
     start = time.time()
     for step in range(1, steps + 1):
         if at + batch > len(order):
@@ -320,10 +351,14 @@ def train(teacher, student, ids, steps, batch, ctx, lr, seed, trained, log=sys.s
         # Global norm clipping at 1: a step never runs away on an odd batch.
         norm = np.sqrt(sum(float((g[n] ** 2).sum()) for g in grads for n in names))
         scale = min(1.0, 1.0 / max(norm, 1e-12))
-        opt.step(student.layers, {(i, n): g[n] * scale for i, g in enumerate(grads) for n in names})
+        opt.step(params, {(i, n): g[n] * scale for i, g in enumerate(grads) for n in names})
+        for i, L in enumerate(student.layers):
+            L.update({n: rounding(i, n, params[i][n]) for n in rounded})
         took = time.time() - start
         print(f"distill: step {step} of {steps}: KL {loss:.4f} nats/token, gradient norm {norm:.3f}, "
               f"{took / step:.1f} s/step, {took / step * (steps - step) / 60:.1f} min left", file=log, flush=True)
+    for i, L in enumerate(student.layers):
+        L.update({n: params[i][n] for n in rounded})
 
 
 # --- self-check ---------------------------------------------------------------------------------
@@ -392,6 +427,7 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-4, help="Adam's learning rate (default 2e-4)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the chunks' order (default 1)")
     ap.add_argument("--train", default="gate,up,down,norm", help="what learns: some of gate, up, down, norm (default all)")
+    ap.add_argument("--straight-through", action="store_true", help="train against the weights rounded to their types")
     ap.add_argument("--self-check", action="store_true", help="check the backward pass on a tiny random model and exit")
     a = ap.parse_args()
     if a.self_check:
@@ -415,7 +451,8 @@ def main():
             raise ValueError(f"{a.ids}: token ids outside the model's vocabulary of {len(teacher.embed)}")
         print(f"distill: {len(student.layers)} layers, {experts} experts of {student.layers[0]['gate'].shape[0] // experts} neurons kept; "
               f"{len(ids)} tokens; training {', '.join(sorted(trained))}", file=sys.stderr)
-        train(teacher, student, ids, a.steps, a.batch, a.ctx, a.lr, a.seed, trained)
+        train(teacher, student, ids, a.steps, a.batch, a.ctx, a.lr, a.seed, trained,
+              Rounding(a.subset, experts) if a.straight_through else None)
         write(a.subset, a.out, student, experts)
     except FileNotFoundError as e:
         print(f"distill-subset.py: {e}", file=sys.stderr)

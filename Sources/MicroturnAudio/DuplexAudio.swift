@@ -84,16 +84,13 @@ public final class DuplexAudio: Sendable {
     public func start() {
         for (body, device) in [(captureLoop, setup.capture.name), (playbackLoop, setup.playback.name)] {
             finished.enter()
-            let thread = Thread { [finished, self] in
+            Thread.start(named: "microturn-audio", qualityOfService: .userInteractive) { [finished, self] in
                 // A sound card's period must never wait for a busy CPU. On files there is no
                 // deadline, and real-time threads there would only crowd the machine.
                 if setup.pacing == .device { askForRealTimePriority(device: device) }
                 body()
                 finished.leave()
             }
-            thread.name = "microturn-audio"
-            thread.qualityOfService = .userInteractive
-            thread.start()
         }
     }
 

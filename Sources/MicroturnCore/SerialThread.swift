@@ -14,15 +14,13 @@ public final class SerialThread: Sendable {
 
     public init(name: String) {
         let shared = self.shared
-        let thread = Thread {
+        Thread.start(named: name) {
             while true {
                 shared.signal.wait()
                 while let job = shared.jobs.withLock({ $0.queue.isEmpty ? nil : $0.queue.removeFirst() }) { job() }
                 if shared.jobs.withLock({ $0.stopping }) { return }
             }
         }
-        thread.name = name
-        thread.start()
     }
 
     deinit {

@@ -1,5 +1,6 @@
 import CMicroturnKernels
 import Foundation
+import MicroturnCore
 import Synchronization
 
 /// A fixed set of threads that share the rows of matrix products (the size comes from the board
@@ -78,9 +79,7 @@ public final class WorkerPool: Sendable {
         self.threads = max(1, threads)
         for _ in 1..<self.threads {
             let s = shared
-            let t = Thread { s.serve() }
-            t.stackSize = 1 << 20
-            t.start()
+            Thread.start(named: "microturn-math", stackSize: 1 << 20) { s.serve() }
         }
     }
 

@@ -13,7 +13,7 @@ import Synchronization
 final class SpeechOut {
     private let audio: DuplexAudio
     private let synthesizer: SpeechSynthesizer
-    private let thread = SerialThread(name: "microturn-speech")
+    private let thread = SerialThread(name: "microturn-voice")
     /// The utterance's syntheses not yet taken whole, in order: a continuation (`say(_:continuing:)`)
     /// is made after the part before it, on the same thread.
     private var jobs: [SynthesisJob] = []

@@ -17,10 +17,11 @@ import Testing
         #expect(Self.thread.hasPrefix(TestThreads.namePrefix), "\(Self.thread)")
     }
 
-    /// Each test thread carries its name, also when the threads are made on a pool thread (as the
-    /// shared ones are, by the first test that needs them): a name set before Foundation knew the
-    /// system thread was lost now and then, and one CI run failed the two tests above on a test
-    /// thread that kept its maker's name ("oot.default-qos").
+    /// Each test thread carries its name (Thread.start(named:), as the product's threads do), also
+    /// when the threads are made on a pool thread (as the shared ones are, by the first test that
+    /// needs them): a name set before Foundation knew the system thread was lost now and then, and
+    /// one CI run failed the two tests above on a test thread that kept its maker's name
+    /// ("oot.default-qos"); this test failed in 3 of 5 runs then.
     @Test func threadsMadeOnThePoolCarryTheirNames() async {
         var names: [String] = []
         for _ in 0..<20 {

@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnCore
 import Testing
 
 /// Runs each test of a suite on the test threads (`TestThreads`) instead of Swift's cooperative
@@ -41,17 +42,7 @@ public final class TestThreads: TaskExecutor, @unchecked Sendable {
     init(count: Int) {
         for i in 0..<count {
             let name = "\(Self.namePrefix)\(i)"
-            // Named from inside (on Linux a name given before start is not the thread's), and only
-            // once start() has returned: Foundation passes a name on to the system thread only when it
-            // knows that thread, and a name set sooner was lost, now and then, leaving the thread with
-            // the name of the thread that created it (a pool thread's, "oot.default-qos").
-            let started = DispatchSemaphore(value: 0)
-            Thread { [unowned self] in
-                started.wait()
-                Thread.current.name = name
-                self.work()
-            }.start()
-            started.signal()
+            Thread.start(named: name) { [unowned self] in self.work() }
         }
     }
 
