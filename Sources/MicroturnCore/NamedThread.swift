@@ -11,10 +11,12 @@ extension Thread {
     @discardableResult
     public static func start(named name: String, qualityOfService: QualityOfService? = nil, stackSize: Int? = nil,
                              _ body: @escaping @Sendable () -> Void) -> Thread {
+        var kept = name
+        while kept.utf8.count > 15 { kept.removeLast() }
         let started = DispatchSemaphore(value: 0)
-        let thread = Thread {
+        let thread = Thread { [kept] in
             started.wait()
-            Thread.current.name = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+            Thread.current.name = kept
             body()
         }
         if let qualityOfService { thread.qualityOfService = qualityOfService }

@@ -42,7 +42,7 @@ public final class TestThreads: TaskExecutor, @unchecked Sendable {
     init(count: Int) {
         for i in 0..<count {
             let name = "\(Self.namePrefix)\(i)"
-            Thread.start(named: name) { [unowned self] in self.work() }
+            Thread.start(named: name) { self.work() }  // serving it for good, they keep it
         }
     }
 
