@@ -14,8 +14,8 @@ norms) learn, by Adam on the mean KL divergence from the dense model's distribut
 position, the forward pass seeing them rounded to the types the file holds them in (the
 straight-through estimate: Adam's moves, far smaller than a Q4_1 step, add up in full-precision copies
 instead of being rounded away when the file is written). Everything else (attention, embeddings)
-stays as it is. Written with numpy alone: the
-model is small (SmolLM2-135M): a step of 4 x 256 tokens takes about 15 s on 2 cores.
+stays as it is. Written with numpy alone: the model is small (SmolLM2-135M): a step of 4 x 256
+tokens takes 20-25 s on 2 cores, about 1 s of it rounding.
 
 Input: SUB.gguf from `microturn model subset --refit-text ... --dense DENSE.gguf` (every kept
 expert used per token, the refitted down projections as the start); TRAIN.json from `microturn
