@@ -245,13 +245,10 @@ def load(dense_path, subset_path):
                                    gate=as_float(tensor(dr, f"blk.{i}.ffn_gate.weight")),
                                    up=as_float(tensor(dr, f"blk.{i}.ffn_up.weight")),
                                    down=as_float(tensor(dr, f"blk.{i}.ffn_down.weight"))))
-        gate = as_float(tensor(sr, f"blk.{i}.ffn_gate_exps.weight"))  # experts x size x width
-        up = as_float(tensor(sr, f"blk.{i}.ffn_up_exps.weight"))
-        down = as_float(tensor(sr, f"blk.{i}.ffn_down_exps.weight"))  # experts x width x size
-        e, size, width = gate.shape
-        student.layers.append(dict(shared, ffn_norm=as_float(tensor(sr, f"blk.{i}.ffn_norm.weight")),
-                                   gate=gate.reshape(e * size, width), up=up.reshape(e * size, width),
-                                   down=down.transpose(1, 0, 2).reshape(width, e * size) / used))
+        stored = {name: as_float(tensor(sr, f"blk.{i}.{t}.weight")) for name, t in STORED.items()}
+        e, size, width = stored["gate"].shape  # down: experts x width x size
+        shapes = {"gate": (e * size, width), "up": (e * size, width), "down": (width, e * size), "ffn_norm": (width,)}
+        student.layers.append(dict(shared, **{name: from_stored(name, v, shapes[name], used) for name, v in stored.items()}))
     return teacher, student, experts
 
 
