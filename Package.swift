@@ -81,7 +81,7 @@ let package = Package(
         .target(name: "CMicroturnKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         .target(name: "MicroturnInference", dependencies: ["MicroturnCore", "CMicroturnKernels"]),
         .target(name: "CMicroturnCamera", linkerSettings: [.linkedLibrary("v4l2")]),
-        .target(name: "MicroturnVision", dependencies: ["CMicroturnCamera"]),
+        .target(name: "MicroturnVision", dependencies: ["MicroturnCore", "CMicroturnCamera"]),
         .executableTarget(name: "microturn", dependencies: [
             "MicroturnCore", "MicroturnAudio", "MicroturnInteraction", "MicroturnSimulation", "MicroturnInference",
             "MicroturnVision", "MicroturnLink", "MicroturnService", "CMicroturnShims", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,4 +1,5 @@
 import Foundation
+import MicroturnCore
 import Synchronization
 
 /// Where a session's repetitions come from: a video file on the session's clock, or a live camera.
@@ -61,7 +62,7 @@ public final class CameraRepetitions: RepetitionSource, Sendable {
             try Y4MWriter(path: path, fps: rate == rate.rounded() ? (Int(rate), 1) : (Int((rate * 1000).rounded()), 1000))
         }
         let work = Work(feed: feed, counter: RepetitionCounter(), tally: tally, state: state, recorder: recorder)
-        let thread = Thread {
+        Thread.start(named: "microturn-video") {
             var work = work
             while let frame = work.feed.next(shouldStop: { work.state.fields.withLock { $0.stopping } }) {
                 do throws(VisionError) { try work.recorder?.write(frame) } catch {
@@ -79,7 +80,6 @@ public final class CameraRepetitions: RepetitionSource, Sendable {
             work.tally.record(work.counter.finish())
             work.state.fields.withLock { $0.done = true }
         }
-        thread.start()
     }
 
     deinit { stop() }
