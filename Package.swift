@@ -98,7 +98,7 @@ let package = Package(
         // Every suite's tests run on threads of their own, not Swift's two cooperative ones (OwnThreads).
         .target(name: "TestSupport", dependencies: ["MicroturnCore"], path: "Tests/TestSupport"),
         .testTarget(name: "MicroturnCoreTests", dependencies: ["TestSupport", "MicroturnCore"]),
-        .testTarget(name: "MicroturnAudioTests", dependencies: ["TestSupport", "MicroturnAudio", "MicroturnCore"]),
+        .testTarget(name: "MicroturnAudioTests", dependencies: ["TestSupport", "MicroturnAudio", "MicroturnCore", "CPocketSphinx"]),
         .testTarget(name: "MicroturnInteractionTests",
                     dependencies: ["TestSupport", "MicroturnInteraction", "MicroturnAudio", "MicroturnCore", "MicroturnVision"]),
         .testTarget(name: "MicroturnInferenceTests", dependencies: ["TestSupport", "MicroturnInference", "CMicroturnKernels"]),

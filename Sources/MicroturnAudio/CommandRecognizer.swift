@@ -182,9 +182,17 @@ public final class CommandRecognizer {
         return (commands, other)
     }
 
+    /// PocketSphinx logs to one stream for the whole process, and a decoder made with `-logfn`
+    /// closes that stream to open its own. Decoders are made on several threads (the command
+    /// recognizer on the loop, the transcriber on its own, the server's on its workers), so one could
+    /// write to or close a stream another had just closed (free(): invalid pointer, seen in CI).
+    /// Its logging is switched off once for the process instead, before the first decoder.
+    static let libraryLogOff: Void = err_set_logfp(nil)
+
     /// A PocketSphinx decoder for 16 kHz speech (`extra`: more of its arguments, e.g. a language model).
     static func makeDecoder(hmm: String, dict: String, extra: [String] = []) -> OpaquePointer? {
-        let args = ["microturn", "-hmm", hmm, "-dict", dict, "-logfn", "/dev/null", "-samprate", "16000"] + extra
+        _ = libraryLogOff
+        let args = ["microturn", "-hmm", hmm, "-dict", dict, "-samprate", "16000"] + extra
         var argv = args.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         let config = argv.withUnsafeMutableBufferPointer { buf in

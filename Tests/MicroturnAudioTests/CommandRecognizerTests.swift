@@ -1,3 +1,4 @@
+import CPocketSphinx
 import Foundation
 import MicroturnAudio
 import MicroturnCore
@@ -51,6 +52,16 @@ import TestSupport
         // commands, 1 of 72 other sentences accepted; `bench turns` measures on a larger one.
         #expect(Double(correct) / Double(total) >= 0.85)
         #expect(Double(falseAccepts) / Double(oogTotal) <= 0.1)
+    }
+
+    /// Making a decoder leaves the process's log stream as it is: with `-logfn` each one closed the
+    /// stream and opened another, which other threads' decoders were writing to or closing too.
+    @Test func makingADecoderLeavesTheLogStreamAlone() throws {
+        _ = try CommandRecognizer(phrases: ["stop"])
+        let before = err_get_logfp()
+        _ = try CommandRecognizer(phrases: ["stop", "help"])
+        #expect(before == nil, "PocketSphinx's logging is off")
+        #expect(err_get_logfp() == before)
     }
 
     @Test func wordsOutsideTheDictionaryAreAClearError() {
