@@ -24,6 +24,8 @@ public final class LiveWords: @unchecked Sendable {
     /// The recognizer, only ever used on its own thread.
     private final class Recognizer: @unchecked Sendable {
         let transcriber: Transcriber
+        /// Capture sample where the utterance being decoded begins.
+        var start = 0
         init(_ t: Transcriber) { transcriber = t }
     }
 
@@ -45,13 +47,17 @@ public final class LiveWords: @unchecked Sendable {
         source = .script(script.sorted { $0.start < $1.start })
     }
 
-    /// Audio the user's turn added (`begins`: the first of a new turn, from its onset).
-    func hear(_ audio: [Float], begins: Bool) {
+    /// Audio the user's turn added, ending at capture sample `t` (`begins`: the first of a new
+    /// turn, from its onset).
+    func hear(_ audio: [Float], begins: Bool, endingAt t: Int) {
         guard case let .recognizer(r, thread) = source, !audio.isEmpty else { return }
         let failures = failures
         thread.async {
             do {
-                if begins { try r.transcriber.begin() }
+                if begins {
+                    r.start = t - audio.count
+                    try r.transcriber.begin()
+                }
                 try r.transcriber.feed(audio)
             } catch {
                 failures.add("\(error)")
@@ -70,11 +76,17 @@ public final class LiveWords: @unchecked Sendable {
     /// is still speaking at `t` (a script gives only the words already ended; at a stop it gives
     /// those a voice detector may have cut short). `since`: where the speech asked about began (a
     /// script's utterance that began well before is not it: that speech is none of the script's,
-    /// the device's echo, say); the recognizer's turn began there anyway.
+    /// the device's echo, say). Speech over the device is asked about from its first frames, before
+    /// its audio has begun for the recognizer (a turn's audio starts once the voice detector has
+    /// confirmed its onset, a duck for faint speech comes before that): until the recognizer's
+    /// utterance begins about there, it has no words of that speech, and the last turn's are not them.
     func words(upTo t: Int, speaking: Bool, since: Int? = nil, then: @escaping @Sendable (String) -> Void) {
         switch source {
         case let .recognizer(r, thread):
-            thread.async { then(r.transcriber.words()) }
+            thread.async {
+                if let since, r.start < since - 2 * Self.slack { return then("") }
+                then(r.transcriber.words())
+            }
         case let .script(utterances):
             then(Self.scripted(utterances, upTo: t, speaking: speaking, since: since))
         }
@@ -89,7 +101,7 @@ public final class LiveWords: @unchecked Sendable {
         // The utterance being heard is the last one begun; only its own words count.
         // The annotated end is where the words fall below -50 dBFS; the voice detector may let go
         // a little before that.
-        let slack = ProcessingFormat.samples(seconds: 0.2)
+        let slack = Self.slack
         guard let u = script.last(where: { $0.start <= t }) else { return "" }
         let said = u.words.last { $0.end <= t + (speaking ? 0 : slack) }?.text ?? ""
         guard let since else { return said }
@@ -99,6 +111,10 @@ public final class LiveWords: @unchecked Sendable {
     }
 
     func takeFailures() -> [String] { failures.take() }
+
+    /// The session's recognizer hears a turn from 200 ms before its onset, and a voice detector
+    /// may let go of it as much before its annotated end.
+    static let slack = ProcessingFormat.samples(seconds: 0.2)
 }
 
 /// Failures noted on another thread, taken by the frame loop.

@@ -71,7 +71,7 @@ public final class LocalTier {
     /// Audio the user's turn added, up to capture sample `t`, said after the device's line
     /// `after` (the model judges the words as a reply to it).
     func heard(_ audio: ArraySlice<Float>, begins: Bool, at t: Int, after: String?) {
-        words.hear(Array(audio), begins: begins)
+        words.hear(Array(audio), begins: begins, endingAt: t)
         // On the virtual clock every draft is waited for anyway: working ahead would change nothing.
         guard !waitForResults, begins || t - preparedAt >= Self.prepareEvery else { return }
         preparedAt = t
@@ -128,7 +128,8 @@ public final class LocalTier {
         let (ask, turn) = box.state.withLock { s in defer { s.asking = true }; return (!s.asking, s.turn) }
         if ask {
             let given = waitForResults ? DispatchSemaphore(value: 0) : nil
-            words.words(upTo: t, speaking: true, since: since) { w in
+            // Faint speech the device ducked for has not barged in yet: it began about now.
+            words.words(upTo: t, speaking: true, since: since ?? t) { w in
                 box.state.withLock { s in if s.turn == turn { s = (BackchannelWords.verdict(w), false, turn) } }
                 given?.signal()
             }
