@@ -3,6 +3,10 @@
 # schema and commit both (no build needs protoc or the plugin). Needs Debian's protobuf-compiler
 # and swift-protobuf's protoc-gen-swift, built here from the version Package.swift names.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  ?*) echo "gen-link-schema: takes no arguments ('$1')" >&2; exit 64 ;;
+esac
 cd "$(dirname "$0")/.."
 command -v protoc >/dev/null || { echo "gen-link-schema: install protobuf-compiler (apt-get install protobuf-compiler)" >&2; exit 69; }
 version=$(sed -n 's/.*swift-protobuf", exact: "\([0-9.]*\)".*/\1/p' Package.swift)

@@ -6,6 +6,10 @@
 #   tools/test-kernels.sh
 # Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user (tools/setup.sh --tests).
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  ?*) echo "test-kernels: takes no arguments ('$1')" >&2; exit 64 ;;
+esac
 cd "$(dirname "$0")/.."
 for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
   command -v "$tool" >/dev/null || { echo "test-kernels-aarch64: no $tool; run tools/setup.sh --tests" >&2; exit 69; }
