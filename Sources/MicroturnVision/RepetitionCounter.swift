@@ -33,6 +33,10 @@ public enum RepetitionEvent: Sendable, Equatable {
 /// too faint to count as they happened are counted at once (a small movement far from the camera:
 /// the direction turns to it only after some repetitions), as is an earlier short set there that
 /// was missed whole (at least `missedSetSwings` like swings, before a pause).
+/// Where the exerciser and something else move about as much, which of them Oja's rule settles on,
+/// and how soon, depends on the direction it starts from; so the projection and what is counted on
+/// it (`ProjectionCounter`) are kept for several fixed starts, and the count is one of theirs
+/// (`Settings.countRank`).
 public final class RepetitionCounter {
     public struct Settings: Sendable {
         public var minPeriod = 0.6, maxPeriod = 5.0
@@ -59,6 +63,17 @@ public final class RepetitionCounter {
         /// A run of at least this many like swings in those pictures, apart from the set's opening
         /// (a pause between), is an earlier set missed whole, and is counted as one (0: not).
         public var missedSetSwings = 3
+        /// Oja's start directions (pixel i starts at `(i * multiplier) % 17 - 8`), one projection
+        /// each (`ProjectionCounter`), and which of their counts is the count: the
+        /// `countRank`-th highest, by default (nil) the median. One start alone counted the tuning clips
+        /// within one in 124-158 of 174, by which start; these nine (the primes from 7907), 157 by
+        /// their median (any nine of eleven starts: 150-159), for 0.1 ms a frame more. Their third
+        /// highest count did better there (167: a projection that has settled on a person walking
+        /// by counts too few), but on a still test pattern with a block of it changed, four of the
+        /// nine count three or four swings of the mean frame catching up: a count above the
+        /// median takes such a change for exercise.
+        public var startMultipliers = [7907, 7919, 7927, 7933, 7937, 7949, 7951, 7963, 7993]
+        public var countRank: Int?
         public init() {}
     }
 
@@ -68,19 +83,14 @@ public final class RepetitionCounter {
 
     static let width = 40, height = 30
     private var mean: [Float] = []
-    private var direction: [Float] = []
     /// The pictures the projection was taken from (smoothed, less the mean frame, weighted), for
     /// the last `historySeconds`: when a set starts, the repetitions before it are looked for
     /// again on the direction found by then.
     private var history: [(time: Double, x: [Float])] = []
-    private var times: [Double] = []
-    private var signal: [Float] = []
-    private var lastPeriodUpdate = -Double.infinity
-    private var period = 2.0
-    private var tracker = SwingTracker()
-    private var setCount = 0, lastRepEnd = -Double.infinity
-    /// Outside a set, the last swing, waiting for a second to confirm it.
-    private var pending: (start: Double, end: Double, confidence: Double)?
+    private var lastTime: Double?
+    private let projections: [ProjectionCounter]
+    /// The reported set's count, and its last repetition.
+    private var setCount = 0, lastRepStart = -Double.infinity, lastRepEnd = -Double.infinity
     /// The last frame, normalized, to tell a cut from movement.
     private var previous: [Float] = []
     /// The last frame as it came, at 40x30: the next one the same is a repeat.
@@ -99,7 +109,12 @@ public final class RepetitionCounter {
     /// low-passed self) and of the squared slow part (the low-passed frame less the mean frame).
     private var fast2: [Float] = [], slow2: [Float] = []
 
-    public init(settings: Settings = Settings()) { self.settings = settings }
+    public init(settings: Settings = Settings()) {
+        precondition(!settings.startMultipliers.isEmpty && (1...settings.startMultipliers.count).contains(settings.countRank ?? 1),
+                     "countRank is one of the projections (1: the highest count)")
+        self.settings = settings
+        projections = settings.startMultipliers.map { ProjectionCounter(settings: settings, startMultiplier: $0) }
+    }
 
     /// Feeds one frame (any size); returns what happened.
     public func process(_ input: GreyFrame) -> [RepetitionEvent] {
@@ -119,18 +134,15 @@ public final class RepetitionCounter {
         // noise small instead of having it blown up to the size of a scene.
         let spread = max(16, (variance / total).squareRoot())
         for i in 0..<n { x[i] = (x[i] - m) / spread }
-        let dt = times.last.map { max(1e-3, t - $0) } ?? 1.0 / 30
+        let dt = lastTime.map { max(1e-3, t - $0) } ?? 1.0 / 30
+        lastTime = t
         var events: [RepetitionEvent] = []
         var cut = false
         if mean.count != n {  // the first frame (or one of another size, from another camera)
             mean = x
             forgetChanges(pixels: n)
             history.removeAll()  // pictures of another size
-            // A fixed start keeps runs repeatable. It is not neutral: the first seconds are counted
-            // on it, and other multipliers count the held-out clips within one in 0.69-0.82
-            // against this one's 0.91 (README: the counter's figures and what they owe to it).
-            direction = (0..<n).map { Float(($0 * 7919) % 17) - 8 }
-            normalize(&direction)
+            for p in projections { p.restart(pixels: n) }
         } else if Self.isCut(from: previous, to: x) {
             // A new picture (the camera moved, a light was switched, a video began): the mean
             // frame starts over from it, or for seconds the difference between the two scenes
@@ -138,11 +150,8 @@ public final class RepetitionCounter {
             cut = true
             mean = x
             forgetChanges(pixels: n)
-            times.removeAll()
-            signal.removeAll()
             history.removeAll()
-            tracker = SwingTracker()
-            pending = nil
+            for p in projections { p.cut() }
             if inSet {
                 inSet = false
                 events.append(.setEnd(time: t, count: setCount))
@@ -183,96 +192,46 @@ public final class RepetitionCounter {
             slow2[i] += changeRate * (slow * slow - slow2[i])
             x[i] = slow * weights[i] * slowness(i)
         }
-        // Oja's rule: w += eta * y * (x - y * w), the step scaled to the frame's energy.
-        var y: Float = 0, energy: Float = 0
-        for i in 0..<n { y += x[i] * direction[i]; energy += x[i] * x[i] }
-        if energy > 1e-6 {
-            let eta = Float(min(0.5, dt / 1.5)) / energy
-            for i in 0..<n { direction[i] += eta * y * (x[i] - y * direction[i]) }
-            normalize(&direction)
-        }
-        times.append(t)
-        signal.append(y)
         if settings.historySeconds > 0 {
             history.append((t, x))
             if let first = history.firstIndex(where: { t - $0.time <= settings.historySeconds }), first > 0 { history.removeFirst(first) }
         }
-        let keep = Int(10 / dt)
-        if times.count > keep + 60 {
-            let drop = times.count - keep
-            times.removeFirst(drop)
-            signal.removeFirst(drop)
-        }
-        if t - lastPeriodUpdate >= 0.5 { updatePeriod(dt: dt, at: t) }
-        let gap = max(settings.setGap, 2.5 * period)
-        if let first = pending, t - first.end > gap { pending = nil }
-        if let rep = tracker.step(y, at: t, dt: dt, period: period, partial: Float(settings.partialFraction)) {
-            if inSet {
-                events.append(count(rep.start, t, rep.confidence))
-            } else if let first = pending, Self.alike(first.end - first.start, t - rep.start) {
-                inSet = true
-                pending = nil
-                let (missed, opening) = earlierRepetitions(before: first.start, like: first.end - first.start)
-                for set in missed {
-                    events.append(.setStart(time: set[0].start))
-                    setCount = 0
-                    for r in set { events.append(count(r.start, r.end, 0.5)) }
-                    events.append(.setEnd(time: set[set.count - 1].end, count: setCount))
-                }
-                setCount = 0
-                events.append(.setStart(time: opening.first?.start ?? first.start))
-                for r in opening { events.append(count(r.start, r.end, 0.5)) }
-                events.append(count(first.start, first.end, first.confidence))
-                events.append(count(rep.start, t, rep.confidence))
-            } else {
-                pending = (rep.start, t, rep.confidence)
+        for p in projections { p.step(x, at: t, dt: dt, history: history) }
+        return events + vote(at: t)
+    }
+
+    /// The count is the projections' `countRank`-th highest: a repetition is reported when that
+    /// count comes to it, as the projection with that count saw it. A set ends when fewer than
+    /// `countRank` projections are in one, or when a repetition comes after a set's gap (an
+    /// earlier set counted late, whole).
+    private func vote(at t: Double) -> [RepetitionEvent] {
+        let rank = settings.countRank ?? (projections.count + 1) / 2
+        let chosen = projections.sorted { $0.total > $1.total }[rank - 1]
+        var events: [RepetitionEvent] = []
+        while total < chosen.total {
+            let rep = chosen.repetition(total + 1)
+            if inSet && rep.start - lastRepEnd > max(settings.setGap, 2.5 * chosen.period) {
+                inSet = false
+                events.append(.setEnd(time: lastRepEnd, count: setCount))
             }
+            // In the order they came: projections time a repetition a little differently.
+            let start = max(rep.start, lastRepStart), end = max(rep.end, start)
+            if !inSet {
+                inSet = true
+                setCount = 0
+                events.append(.setStart(time: start))
+            }
+            total += 1
+            setCount += 1
+            lastRepStart = start
+            lastRepEnd = end
+            events.append(.repetition(number: total, start: start, end: end, confidence: rep.confidence))
         }
-        if inSet && !tracker.away && t - lastRepEnd > gap {
+        if inSet && projections.count(where: \.inSet) < rank {
             inSet = false
             events.append(.setEnd(time: t, count: setCount))
         }
         return events
-    }
-
-    /// A set's opening repetitions, missed as they happened: full swings like the set's before
-    /// `start` (and after the last counted repetition), on the direction as it is now. Oja's rule
-    /// may find the exerciser only after a set's first repetitions: a small figure far from the
-    /// camera takes it seconds to turn to, and a short first set may be over by then. Returns the
-    /// earlier sets found whole (oldest first) and the set's own opening.
-    private func earlierRepetitions(before start: Double, like length: Double)
-        -> (missed: [[(start: Double, end: Double)]], opening: [(start: Double, end: Double)]) {
-        let frames = history.filter { $0.time < start && $0.time > lastRepEnd }
-        guard frames.count > 2 else { return ([], []) }
-        var tracker = SwingTracker()
-        var found: [(start: Double, end: Double)] = []
-        var last = frames[0].time
-        for (t, x) in frames {
-            var y: Float = 0
-            for i in x.indices { y += x[i] * direction[i] }
-            if let rep = tracker.step(y, at: t, dt: max(1e-3, t - last), period: period, partial: Float(settings.partialFraction)),
-               Self.alike(t - rep.start, length) {
-                found.append((rep.start, t))
-            }
-            last = t
-        }
-        // Runs of swings, each ending within 1.5 periods of the next one's start (one swing
-        // between them may have been too faint even now). The run that leads up to the set is its
-        // opening; an earlier run is a set only if it is long enough: a walk into the picture
-        // before the set, a light switched on, is one or two swings.
-        var runs: [[(start: Double, end: Double)]] = []
-        var next = start
-        for r in found.reversed() {
-            if runs.isEmpty || next - r.end > 1.5 * period || r.end > next + 0.2 { runs.insert([], at: 0) }
-            runs[0].insert(r, at: 0)
-            next = r.start
-        }
-        guard let lastRun = runs.last, let end = lastRun.last else { return ([], []) }
-        let leadsUp = start - end.end <= 1.5 * period && end.end <= start + 0.2
-        let opening = leadsUp ? lastRun : []
-        let earlier = leadsUp ? runs.dropLast() : runs[...]
-        let missed = settings.missedSetSwings > 0 ? earlier.filter { $0.count >= settings.missedSetSwings } : []
-        return (Array(missed), opening)
     }
 
     /// A new picture: every pixel counts fully until its changes say otherwise.
@@ -305,13 +264,6 @@ public final class RepetitionCounter {
         return min(1, max(0, (to - share) / (to - from)))
     }
 
-    private func count(_ start: Double, _ end: Double, _ confidence: Double) -> RepetitionEvent {
-        total += 1
-        setCount += 1
-        lastRepEnd = end
-        return .repetition(number: total, start: start, end: end, confidence: confidence)
-    }
-
     /// A cut: consecutive normalized frames differ by more than 1.2 a pixel (mean square), over
     /// most of the picture (over 40 % of its pixels change by more than 0.5). Two unrelated
     /// pictures differ by about 2; a person moving, even fast and large at 15 frames a second, by
@@ -329,101 +281,10 @@ public final class RepetitionCounter {
         return d / Float(a.count) > 1.2 && Float(changed) > 0.4 * Float(a.count)
     }
 
-    /// Two swings of a like length, as the repetitions of a set are: one at most four times the
-    /// other (a set's first swing is timed loosely, from when the picture began to change).
-    static func alike(_ a: Double, _ b: Double) -> Bool { max(a, b) <= 4 * min(a, b) }
-
     /// The stream ended: closes an open set.
     public func finish() -> [RepetitionEvent] {
         guard inSet else { return [] }
         inSet = false
-        return [.setEnd(time: times.last ?? 0, count: setCount)]
-    }
-
-    private func normalize(_ v: inout [Float]) {
-        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        if norm > 0 { for i in v.indices { v[i] /= norm } }
-    }
-
-    /// The period: the lag of the highest autocorrelation peak after its first dip (a smooth
-    /// signal correlates best at the smallest lags, which says nothing about repetition).
-    private func updatePeriod(dt: Double, at t: Double) {
-        lastPeriodUpdate = t
-        let minLag = max(2, Int(settings.minPeriod / dt)), maxLag = Int(settings.maxPeriod / dt)
-        let lags = min(maxLag, signal.count * 2 / 3)
-        guard lags > minLag + 1 else { return }
-        let m = signal.reduce(0, +) / Float(signal.count)
-        let x = signal.map { $0 - m }
-        let energy = x.reduce(0) { $0 + $1 * $1 }
-        guard energy > 1e-9 else { return }
-        var r = [Float](repeating: 0, count: lags + 2)
-        for lag in 1...(lags + 1) where lag < x.count {
-            var s: Float = 0
-            for i in lag..<x.count { s += x[i] * x[i - lag] }
-            r[lag] = s / energy * Float(x.count) / Float(x.count - lag)
-        }
-        var lag = 1
-        while lag < lags && r[lag + 1] < r[lag] { lag += 1 }
-        var best: (score: Float, lag: Int) = (0.2, 0)
-        for l in max(lag, minLag)...lags where r[l] >= r[l - 1] && r[l] >= r[l + 1] && r[l] > best.score { best = (r[l], l) }
-        if best.lag > 0 { period = Double(best.lag) * dt }
-    }
-}
-
-/// Full swings of a signal: it leaves the side where it rests (past a band around the middle of
-/// its recent range) and comes back. Swings smaller than `partial` of the set's typical one are
-/// half-done repetitions.
-struct SwingTracker {
-    private var smooth: Float = 0, primed = false
-    private var recent: [(time: Double, value: Float)] = []
-    private var swings: [Float] = []
-    private var restSide: Float = 0  // +1 or -1
-    private(set) var away = false
-    private var peak: Float = 0, rest: Float = 0, leftAt = 0.0
-    /// The largest range seen: swings far smaller than it are noise, not movement.
-    private var scale: Float = 0
-    /// Below this swing (in the projection's units: normalized pixels) nothing moved; it keeps
-    /// the first second, before any movement has set the scale, from counting noise.
-    static let stillness: Float = 0.5
-
-    mutating func step(_ value: Float, at t: Double, dt: Double, period: Double, partial: Float) -> (start: Double, confidence: Double)? {
-        if !primed { smooth = value; primed = true }
-        smooth += Float(min(1, dt / min(period / 6, 0.25))) * (value - smooth)
-        recent.append((t, smooth))
-        let span = max(2 * period, 1.5)
-        if let first = recent.firstIndex(where: { t - $0.time <= span }), first > 0 { recent.removeFirst(first) }
-        var hi = -Float.infinity, lo = Float.infinity
-        for r in recent { hi = max(hi, r.value); lo = min(lo, r.value) }
-        scale = max(scale * Float(1 - min(1, dt / 30)), hi - lo)
-        let typical = swings.isEmpty ? 0 : swings.sorted()[swings.count / 2]
-        let floor = max(0.25 * scale, Self.stillness)
-        let band = max(0.2 * (hi - lo), 0.3 * typical, 0.5 * floor), mid = (hi + lo) / 2
-        guard hi - lo >= floor, scale > 0 else { return nil }
-        if restSide == 0 {
-            // The first real excursion shows which side is rest: the one it left.
-            restSide = smooth > mid ? -1 : 1
-            rest = restSide > 0 ? hi : lo
-            return nil
-        }
-        let offset = (smooth - mid) * restSide  // > 0 on the rest side
-        if !away {
-            rest = restSide > 0 ? max(rest, smooth) : min(rest, smooth)
-            if offset < -band {
-                away = true
-                peak = smooth
-                leftAt = recent.last(where: { ($0.value - mid) * restSide > 0 })?.time ?? t
-            }
-            return nil
-        }
-        peak = restSide > 0 ? min(peak, smooth) : max(peak, smooth)
-        guard offset > band else { return nil }
-        away = false
-        let swing = abs(rest - peak)
-        rest = smooth
-        // Too small (a half-done repetition, noise) or too quick to be a repetition.
-        guard swing >= floor, typical == 0 || swing >= partial * typical, t - leftAt >= 0.3 else { return nil }
-        swings.append(swing)
-        if swings.count > 8 { swings.removeFirst() }
-        return (leftAt, typical == 0 ? 0.5 : Double(min(1, swing / typical)))
+        return [.setEnd(time: lastTime ?? 0, count: setCount)]
     }
 }
