@@ -53,13 +53,18 @@ final class ProjectionCounter {
     /// pictures of the last `historySeconds`, this one last.
     func step(_ x: [Float], at t: Double, dt: Double, history: [(time: Double, x: [Float])]) {
         // Oja's rule: w += eta * y * (x - y * w), the step scaled to the frame's energy.
+        // On buffers: indexing the class's array checks exclusive access at run time, per pixel.
         var y: Float = 0, energy: Float = 0
-        for i in x.indices { y += x[i] * direction[i]; energy += x[i] * x[i] }
-        if energy > 1e-6 {
-            let eta = Float(min(0.5, dt / 1.5)) / energy
-            for i in x.indices { direction[i] += eta * y * (x[i] - y * direction[i]) }
-            normalize(&direction)
+        x.withUnsafeBufferPointer { x in
+            direction.withUnsafeMutableBufferPointer { w in
+                for i in x.indices { y += x[i] * w[i]; energy += x[i] * x[i] }
+                if energy > 1e-6 {
+                    let eta = Float(min(0.5, dt / 1.5)) / energy
+                    for i in x.indices { w[i] += eta * y * (x[i] - y * w[i]) }
+                }
+            }
         }
+        if energy > 1e-6 { normalize(&direction) }
         times.append(t)
         signal.append(y)
         let keep = Int(10 / dt)
