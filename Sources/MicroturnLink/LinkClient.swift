@@ -160,10 +160,14 @@ public final class LinkClient: Sendable {
     public var isUp: Bool { state.withLock { $0.welcomed } }
 
     /// Breaks the connection as a network fault would (tests, and `link reconnect`); the client
-    /// reconnects and resumes. Returns whether there was a connection to break.
+    /// reconnects and resumes. Returns whether there was a connection to break: one already
+    /// broken, whose close the event loop has not yet noticed, is not (it is let go of here).
     @discardableResult
     public func dropConnection() -> Bool {
-        guard let connection = state.withLock({ $0.connection }) else { return false }
+        guard let connection = state.withLock({ s -> Channel? in
+            defer { s.connection = nil }
+            return s.connection
+        }) else { return false }
         connection.close(promise: nil)
         return true
     }
