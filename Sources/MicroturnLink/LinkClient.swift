@@ -159,9 +159,9 @@ public final class LinkClient: Sendable {
     /// Whether the link is up now (a session welcomed on a live connection).
     public var isUp: Bool { state.withLock { $0.welcomed } }
 
-    /// Breaks the connection as a network fault would (tests, and `link reconnect`); the client
-    /// reconnects and resumes. Returns whether there was a connection to break: one already
-    /// broken, whose close the event loop has not yet noticed, is not (it is let go of here).
+    /// Breaks the connection as a network fault would (the tests' fault); the client reconnects
+    /// and resumes. Returns whether there was a connection to break: one already broken, whose
+    /// close the event loop has not yet noticed, is not (it is let go of here).
     @discardableResult
     public func dropConnection() -> Bool {
         guard let connection = state.withLock({ s -> Channel? in
