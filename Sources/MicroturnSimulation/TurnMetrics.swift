@@ -79,6 +79,17 @@ public struct TurnMetrics: Sendable, Equatable {
             let stop = events.first { $0.kind == .playbackStop && $0.time > e.time }?.time ?? e.time + 1
             return Int(e.time * rate)..<Int(stop * rate)
         }
+        // The device is speaking at `time` if it was heard within the 400 ms before, or it is
+        // between a playback_start and its playback_stop: the pause after a full stop in a reply
+        // (0.35 s in espeak-ng's voice, give or take its state) can take up nearly all of 400 ms.
+        func speaking(at time: Double) -> Bool {
+            let start = Int(time * rate)
+            guard start < output.count else { return false }
+            let lookBack = max(0, start - Int(0.4 * rate))
+            if (lookBack..<start).contains(where: { abs(output[$0]) > active }) { return true }
+            guard let began = events.filter({ $0.kind == .playbackStart && $0.time <= time }).map(\.time).max() else { return false }
+            return !events.contains { $0.kind == .playbackStop && $0.time >= began && $0.time <= time }
+        }
         for (k, u) in utterances.enumerated() {
             let endSample = Int(u.end * rate)
             let next = k + 1 < utterances.count ? Int(utterances[k + 1].start * rate) : output.count
@@ -95,9 +106,7 @@ public struct TurnMetrics: Sendable, Equatable {
             }
             if commandHeard != nil { m.commandFalseAccepts += 1 }
             if u.kind == "backchannel" {
-                let start = Int(u.start * rate)
-                let lookBack = max(0, start - Int(0.4 * rate))
-                guard start < output.count, (lookBack..<start).contains(where: { abs(output[$0]) > active }) else { continue }
+                guard speaking(at: u.start) else { continue }
                 m.backchannels += 1
                 // It stopped for good unless it went on with what it was saying.
                 let wentOn = events.contains { $0.kind == .resume && $0.time >= u.start && $0.time <= u.end + 1.0 }
@@ -137,12 +146,8 @@ public struct TurnMetrics: Sendable, Equatable {
             } else {
                 m.interruptions += 1
                 if answer != nil { m.interruptionTakeovers += 1 }
+                guard speaking(at: u.start) else { continue }
                 let start = Int(u.start * rate)
-                // The device is speaking if it was heard within the last 400 ms (longer than any
-                // pause inside a reply), and it has stopped where 400 ms of quiet begin.
-                let quiet = Int(0.4 * rate)
-                let lookBack = max(0, start - quiet)
-                guard start < output.count, (lookBack..<start).contains(where: { abs(output[$0]) > active }) else { continue }
                 m.overlappingInterruptions += 1
                 m.duckLatencies += Self.duckLatency(u, events)
                 m.stopLatencies.append(Double(Self.lastSound(output, from: start, rate: rate) + 1 - start) / rate)

@@ -54,4 +54,27 @@ import TestSupport
         let five = Self.measure(sound: 1.6...(1.6 + starts[4] + 0.02), events: reply, wordStarts: TurnMetrics.wordStarts(voice))
         #expect(five.pauseTakeovers == 1 && five.pauseTakeoversFDB == 1)
     }
+
+    /// A reply sounds 1.0-1.5 s and again from 2.0 s (to 2.6 s: the device stops for an interruption
+    /// at 1.95 s, in the pause between its sentences); where `stop` is given, the reply ended at 1.5 s.
+    static func interrupt(stop: Double?) -> TurnMetrics {
+        var output = [Float](repeating: 0, count: 4 * rate)
+        for range in [1.0..<1.5, 2.0..<2.6] {
+            for i in Int(range.lowerBound * Double(rate))..<Int(range.upperBound * Double(rate)) { output[i] = 0.1 }
+        }
+        let said = DialogLabels.Utterance(start: 1.95, end: 3, kind: "interruption", text: "Hold on one second.", voice: "en-us", rateWpm: 175)
+        let labels = DialogLabels(sampleRate: rate, duration: 4, echoPath: "0:-99:0:-99", noiseDb: nil, utterances: [said])
+        var events = [Event(time: 1.0, kind: .playbackStart)]
+        if let stop { events.append(Event(time: stop, kind: .playbackStop, detail: "done")) }
+        return TurnMetrics.measure(output: output, labels: labels, events: events)
+    }
+
+    @Test func anInterruptionInAPauseBetweenTheDevicesSentencesIsOverIt() {
+        // 450 ms of quiet before it: only the playback events say the device was still speaking.
+        let inPause = Self.interrupt(stop: nil)
+        #expect(inPause.interruptions == 1 && inPause.overlappingInterruptions == 1)
+        #expect(inPause.stopLatencies.count == 1 && abs(inPause.stopLatencies[0] - 0.65) < 0.01)
+        let afterReply = Self.interrupt(stop: 1.5)
+        #expect(afterReply.interruptions == 1 && afterReply.overlappingInterruptions == 0 && afterReply.stopLatencies.isEmpty)
+    }
 }
