@@ -37,7 +37,7 @@ import TestSupport
 
     @Test func anAnswerFromTheServerIsSaidWhenTheUserIsDone() throws {
         let heard = LockedCount()
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UUID().uuidString)").path
+        let root = Scratch.directory.appendingPathComponent("fleet-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let ca = try FleetCA.create(directory: root + "/ca", name: "Test Fleet CA", days: 30, serverNames: ["127.0.0.1"])
         try ca.enroll(deviceDirectory: root + "/device", deviceId: "kiosk-test")

@@ -4,22 +4,6 @@ import MicroturnSimulation
 import Testing
 import TestSupport
 
-/// A test's files, in a folder of its own that goes with the test (each test has its own suite value).
-final class ScratchFolder {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-cli-\(UUID().uuidString)").path
-
-    init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// A file named `name` in the folder, holding `contents`.
-    func file(_ name: String, _ contents: String) -> String {
-        let file = "\(path)/\(name)"
-        _ = FileManager.default.createFile(atPath: file, contents: Data(contents.utf8))
-        return file
-    }
-}
-
 /// The `microturn` binary as a user runs it: exit codes and messages.
 @Suite(.ownThreads) struct CommandLineTests {
     let scratch = ScratchFolder()
@@ -346,7 +330,7 @@ final class ScratchFolder {
 
     /// Seeds are any 64-bit number; the largest wraps instead of trapping.
     @Test func theLargestSeedIsASeed() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mt-seed-\(UUID().uuidString)").path
+        let dir = Scratch.directory.appendingPathComponent("mt-seed-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try Self.run(["bench", "make-dialogs", "--out", dir, "--count", "2", "--turns", "1", "--seed", "\(UInt64.max)"])
         #expect(r.status == 0, "\(r.err)")
@@ -364,7 +348,7 @@ final class ScratchFolder {
     /// A full disk under the events file (/dev/full), or a reader that goes away, is said on
     /// stderr and the session goes on to its end (FileHandle.write used to trap there).
     @Test func aFullDiskOrAClosedPipeIsSaidNotACrash() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mt-full-\(UUID().uuidString)").path
+        let dir = Scratch.directory.appendingPathComponent("mt-full-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let made = try Self.run(["bench", "make-dialogs", "--out", dir, "--count", "1", "--turns", "2"])
         try #require(made.status == 0, "\(made.err)")
@@ -420,7 +404,7 @@ final class ScratchFolder {
     }
 
     @Test func aRequestWithNoServerWaitsAndSaysSo() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ask-\(UUID().uuidString)").path
+        let dir = Scratch.directory.appendingPathComponent("ask-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = scratch.file("empty.toml", "")
         let ask = try CommandLineTests.run(["link", "ask", "--config", config, "--server", "127.0.0.1:9", "--plaintext", "--device-id", "kiosk-x",

@@ -41,7 +41,7 @@ import TestSupport
     }
 
     @Test func everyRequestIsAnsweredExactlyOnceThroughFaults() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
+        let root = Scratch.directory.appendingPathComponent("faults-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let ca = try FleetCA.create(directory: root + "/ca", name: "Fault CA", days: 30, serverNames: ["localhost"])
         let deviceDir = root + "/device"

@@ -21,7 +21,7 @@ final class PostgresServer {
             throw PostgresServerError("PostgreSQL is not installed (apt-get install postgresql; tools/setup.sh --tests does)")
         }
         bin = "/usr/lib/postgresql/\(version)/bin"
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString)").path
+        root = Scratch.directory.appendingPathComponent("pg-\(UUID().uuidString)").path
         port = ServerProcess.freePort()
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         chdir("/")  // the postgres user may not enter the current folder
@@ -77,7 +77,7 @@ struct PostgresServerError: Error, CustomStringConvertible {
     @Test func aDeviceWhoseInstanceDiesIsAnsweredByAnother() throws {
         let pg = try PostgresServer()
         defer { pg.stop() }
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("failover-\(UUID().uuidString)").path
+        let root = Scratch.directory.appendingPathComponent("failover-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let ca = try FleetCA.create(directory: root + "/ca", name: "Failover CA", days: 30, serverNames: ["localhost"])
         let deviceDir = root + "/device"

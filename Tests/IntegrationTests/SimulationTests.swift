@@ -9,7 +9,7 @@ import TestSupport
 /// Whole sessions on virtual PCMs: synthesized dialogs in, out.wav and events out.
 @Suite(.ownThreads) struct SimulationTests {
     static func dir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-it-\(UUID().uuidString)").path
+        let d = Scratch.directory.appendingPathComponent("microturn-it-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }

@@ -17,7 +17,7 @@ import TestSupport
 
     @Test(arguments: ["path", "abstract"])
     func readyStatusAndStoppingArriveAsDatagrams(kind: String) throws {
-        let name = kind == "path" ? FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
+        let name = kind == "path" ? Scratch.directory.appendingPathComponent("notify-\(UUID().uuidString)").path
                                   : "@microturn-test-\(UUID().uuidString)"
         let listener = try bound(name)
         let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": name]))
@@ -30,7 +30,7 @@ import TestSupport
     }
 
     @Test func theWatchdogIsFedAtHalfItsInterval() throws {
-        let name = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
+        let name = Scratch.directory.appendingPathComponent("notify-\(UUID().uuidString)").path
         let listener = try bound(name)
         let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": name, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "\(getpid())"]))
         #expect(notifier.watchdogNanoseconds == 2_000_000_000)

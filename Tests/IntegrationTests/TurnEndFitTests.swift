@@ -64,7 +64,7 @@ import TestSupport
     }
 
     @Test func theFirstTrainingDialogGivesTheCheckedInStops() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("turn-end-fit-\(getpid())").path
+        let dir = Scratch.directory.appendingPathComponent("turn-end-fit").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // dialog-001 of the documented set: seed 9001, the training material.

@@ -116,7 +116,7 @@ import TestSupport
 
     @Test func aSnapshotShowsTheColourBarsInTheirColours() throws {
         try #require(Self.boardProblem == nil, "\(Self.boardProblem ?? "")")
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("snapshot-\(getpid()).ppm")
+        let file = Scratch.directory.appendingPathComponent("snapshot.ppm")
         defer { try? FileManager.default.removeItem(at: file) }
         let r = try Self.board(["camera", "snapshot", "--camera", "vivid", "--width", "320", "--height", "240", "--out", "/tmp/s.ppm"],
                               environment: ["FETCH": "/tmp/s.ppm", "FETCH_TO": file.path])
@@ -157,7 +157,7 @@ import TestSupport
         let silence = [Float](repeating: 0, count: 8_000)
         let voice = try Resampler(from: 16_000, to: 48_000, quality: 10)
             .process(silence + synth.synthesize("how many reps").map { $0 * 0.5 } + silence)
-        let wav = FileManager.default.temporaryDirectory.appendingPathComponent("user-\(getpid()).wav").path
+        let wav = Scratch.directory.appendingPathComponent("user.wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }
         try WavFile(sampleRate: 48_000, channels: 2, samples: voice.flatMap { [$0, $0] }).write(path: wav)
         let user = """

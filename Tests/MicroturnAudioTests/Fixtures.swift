@@ -1,11 +1,12 @@
 import Foundation
 import MicroturnAudio
 import MicroturnCore
+import TestSupport
 
 /// Test material made here: speech from the real espeak-ng, noise from a seeded generator.
 enum Fixtures {
     static func tempDir() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("microturn-test-\(UUID().uuidString)")
+        let url = Scratch.directory.appendingPathComponent("microturn-test-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

@@ -8,7 +8,7 @@ import TestSupport
 @Suite(.ownThreads) struct DequantizeTests {
     @Test(arguments: [1, 2])
     func everyTypeDecodesLikeGgufPy(seed: Int) throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString).gguf").path
+        let path = Scratch.directory.appendingPathComponent("mt-ref-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try ReferenceTools.tool(["tools/gguf-reference.py", "blocks", path, "--seed", "\(seed)"])
         try #require(r.status == 0, "tools/gguf-reference.py failed (tools/setup.sh --tests installs gguf and numpy): \(r.err)")

@@ -49,7 +49,7 @@ import TestSupport
     }
 
     @Test func aFileFromDiskIsMappedNotCopied() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-\(UUID().uuidString).gguf").path
+        let path = Scratch.directory.appendingPathComponent("mt-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(Self.sample().bytes()).write(to: URL(fileURLWithPath: path))
         let f = try GGUFFile(path: path)

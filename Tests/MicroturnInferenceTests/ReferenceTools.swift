@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The tools/ scripts the engine's tests get their reference data from (gguf-py, llama.cpp),
 /// run from the repository, and temporary files for what they write.
@@ -35,7 +36,7 @@ enum ReferenceTools {
 
     /// A path in the temporary folder that no other test uses.
     static func temp(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("mt-ref-\(UUID().uuidString)-\(name)").path
+        Scratch.directory.appendingPathComponent("mt-ref-\(UUID().uuidString)-\(name)").path
     }
 
     /// Runs a tools/ script that must succeed; returns what it said on stderr.

@@ -7,7 +7,7 @@ import TestSupport
 /// architecture the engine is to run.
 @Suite(.ownThreads) struct TinyModelFileTests {
     static func make(_ arch: String, _ type: String) throws -> GGUFFile {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-tiny-\(arch)-\(type)-\(UUID().uuidString).gguf").path
+        let path = Scratch.directory.appendingPathComponent("mt-tiny-\(arch)-\(type)-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }  // the mapping outlives the name
         let r = try ReferenceTools.tool(["tools/make-tiny-gguf.py", "--arch", arch, "--type", type, "--out", path])
         try #require(r.status == 0, "tools/make-tiny-gguf.py failed (tools/setup.sh --tests installs gguf and numpy): \(r.err)")

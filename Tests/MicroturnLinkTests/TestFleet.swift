@@ -1,6 +1,7 @@
 import Foundation
 import MicroturnLink
 import MicroturnServer
+import TestSupport
 
 /// A fleet CA and provisioned devices in a temporary folder, made by the real commands' code.
 struct TestFleet {
@@ -8,7 +9,7 @@ struct TestFleet {
     let ca: FleetCA
 
     init(devices: [String], serverNames: [String] = ["localhost", "127.0.0.1"]) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UUID().uuidString)").path
+        root = Scratch.directory.appendingPathComponent("fleet-\(UUID().uuidString)").path
         ca = try FleetCA.create(directory: root + "/ca", name: "Test Fleet CA", days: 30, serverNames: serverNames)
         for d in devices { try ca.enroll(deviceDirectory: directory(d), deviceId: d, days: 30) }
     }

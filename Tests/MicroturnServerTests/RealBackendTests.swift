@@ -100,7 +100,7 @@ import TestSupport
     }
 
     @Test func theBuiltInModelAnswersATaskAndItsMemorySurvivesARestart() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reasoning-\(UUID().uuidString)").path
+        let dir = Scratch.directory.appendingPathComponent("reasoning-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let builtin = try BuiltinChatBackend(path: try Self.model(), threads: 2)

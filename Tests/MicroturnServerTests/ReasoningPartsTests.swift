@@ -72,7 +72,7 @@ import TestSupport
         """
 
     @Test func theKnowledgeFileFindsTheFactsAQuestionIsAbout() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knowledge-\(UUID().uuidString)").path
+        let dir = Scratch.directory.appendingPathComponent("knowledge-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.facts.write(toFile: dir + "/facts.toml", atomically: true, encoding: .utf8)

@@ -18,7 +18,7 @@ import TestSupport
 
     /// Makes one clip; returns its path and ground truth.
     static func clip(_ arguments: [String]) throws -> (path: String, truth: Truth) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mt-clips-\(UUID().uuidString)").path
+        let dir = Scratch.directory.appendingPathComponent("mt-clips-\(UUID().uuidString)").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "tools/make-clips.py", "--out", dir, "--fps", "15"] + arguments

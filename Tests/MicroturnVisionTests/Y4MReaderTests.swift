@@ -20,7 +20,7 @@ import TestSupport
     }
 
     static func file(_ data: Data) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-y4m-\(UUID().uuidString).y4m").path
+        let path = Scratch.directory.appendingPathComponent("mt-y4m-\(UUID().uuidString).y4m").path
         try data.write(to: URL(fileURLWithPath: path))
         return path
     }

@@ -11,7 +11,7 @@ import TestSupport
     }
 
     @Test func whatIsRecordedReadsBackTheSame() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-rec-\(UUID().uuidString).y4m").path
+        let path = Scratch.directory.appendingPathComponent("mt-rec-\(UUID().uuidString).y4m").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
             let writer = try Y4MWriter(path: path, fps: (25, 1))
@@ -26,7 +26,7 @@ import TestSupport
     }
 
     @Test func aFrameOfAnotherSizeOrAFolderThatIsNotThereIsAClearError() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mt-rec-\(UUID().uuidString).y4m").path
+        let path = Scratch.directory.appendingPathComponent("mt-rec-\(UUID().uuidString).y4m").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let writer = try Y4MWriter(path: path, fps: (30, 1))
         try writer.write(Self.frame(0))

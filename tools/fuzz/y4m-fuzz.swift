@@ -8,6 +8,7 @@ private let path = FileManager.default.temporaryDirectory.appendingPathComponent
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzY4M(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size)) else { return 0 }
+    defer { try? FileManager.default.removeItem(atPath: path) }  // not left behind when the run ends
     guard let reader = try? Y4MReader(path: path) else { return 0 }
     var frames = 0
     while frames < 64, let frame = try? reader.next() {
