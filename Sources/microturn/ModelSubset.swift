@@ -25,7 +25,7 @@ struct ModelSubset: ParsableCommand {
         Examples:
           microturn model subset --model models/smollm2-moe16.gguf --profile fitness.profile.json --budget 80MB --out models/fitness.gguf
           microturn model subset --model moe48.gguf --refit-text corpus/all.train.txt --domain-text corpus/fitness.train.txt \\
-              --dense models/SmolLM2-135M-Instruct.Q4_1.gguf --budget 82MB --out fitness.gguf
+              --dense models/SmolLM2-135M-Instruct.Q4_1.gguf --budget 81MB --out fitness.gguf
         """)
 
     @Option(help: "The MoE .gguf model.")
@@ -132,9 +132,10 @@ struct ModelSubset: ParsableCommand {
             }
             try writer.write(to: out)
             let bytes = sizes.otherBytes + count * sizes.bytesPerExpert
-            print(String(format: "subset: %@: %d of %d experts per layer%@, %d used per token; weights %.1f MB (experts %.1f MB of %.1f MB)",
+            print(String(format: "subset: %@: %d of %d experts per layer%@, %d used per token; weights %.1f MB (experts %.1f MB of %.1f MB, %.1f %%)",
                          out, count, config.experts, profile == nil ? " (neurons chosen and regrouped)" : "", usedCount, Double(bytes) / 1e6,
-                         Double(count * sizes.bytesPerExpert) / 1e6, Double(sizes.expertBytes) / 1e6))
+                         Double(count * sizes.bytesPerExpert) / 1e6, Double(sizes.expertBytes) / 1e6,
+                         100 * Double(count * sizes.bytesPerExpert) / Double(max(1, sizes.expertBytes))))
         }
     }
 }
